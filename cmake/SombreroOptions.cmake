@@ -1,0 +1,39 @@
+# Build options and warning flags shared by every sombrero target.
+include(CheckLanguage)
+
+set(SOMBRERO_CUDA "AUTO" CACHE STRING "Build the CUDA backend: AUTO (when nvcc is found), ON, OFF")
+set_property(CACHE SOMBRERO_CUDA PROPERTY STRINGS AUTO ON OFF)
+set(SOMBRERO_MPI "AUTO" CACHE STRING "Build MPI support: AUTO (when found), ON, OFF")
+set_property(CACHE SOMBRERO_MPI PROPERTY STRINGS AUTO ON OFF)
+option(SOMBRERO_WERROR "Treat compiler warnings as errors" OFF)
+
+set(SOMBRERO_HAVE_CUDA OFF)
+if(NOT SOMBRERO_CUDA STREQUAL "OFF")
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    enable_language(CUDA)
+    set(CMAKE_CUDA_STANDARD 20)
+    set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+    set(SOMBRERO_HAVE_CUDA ON)
+  elseif(SOMBRERO_CUDA STREQUAL "ON")
+    message(FATAL_ERROR "SOMBRERO_CUDA=ON but no CUDA compiler (nvcc) was found. "
+                        "Put nvcc on PATH or set CMAKE_CUDA_COMPILER.")
+  else()
+    message(STATUS "sombrero: no nvcc found; building the CPU backend and the SIMT build only")
+  endif()
+endif()
+
+# Host-code warnings: -Wall -Wextra everywhere, zero tolerated (SOMBRERO_WERROR in CI).
+set(SOMBRERO_HOST_WARNINGS -Wall -Wextra -Wpedantic -Wno-unknown-pragmas)
+if(SOMBRERO_WERROR)
+  list(APPEND SOMBRERO_HOST_WARNINGS -Werror)
+endif()
+
+function(sombrero_target_defaults target)
+  target_compile_options(${target} PRIVATE
+    $<$<COMPILE_LANGUAGE:CXX>:${SOMBRERO_HOST_WARNINGS}>
+    $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr -Xcompiler=-Wall,-Wextra>)
+  if(SOMBRERO_WERROR)
+    target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:-Werror=all-warnings>)
+  endif()
+endfunction()

@@ -1,0 +1,62 @@
+// The one header a kernel source (.cu) includes. It makes the same source build twice:
+//   - by nvcc (__CUDACC__): the real CUDA runtime, cuda_bf16.h, PTX warp-matrix wrappers;
+//     host launch functions are placed in namespace <family>::cuda.
+//   - by the host compiler (SOMBRERO_SIMT): runtime/simt, which executes a launch on the CPU
+//     (blocks in turn, each CUDA thread a fiber); host launch functions go in <family>::simt.
+// Kernel sources open their host-side namespace as `namespace sombrero::<floor>::SOMBRERO_EXEC`.
+// Every launch goes through SOMBRERO_LAUNCH; raw <<<>>> appears nowhere else.
+#pragma once
+
+#include <cstddef>
+#include <utility>
+
+#include "runtime/error.h"
+
+#if defined(__CUDACC__)
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include "runtime/cuda_check.h"
+#define SOMBRERO_EXEC cuda
+#define SOMBRERO_HOST_DEVICE __host__ __device__
+
+namespace sombrero::detail {
+// Launches `kernel` and checks the launch (configuration errors surface here, named).
+template <typename... Params, typename... Args>
+void launch_kernel(const char* name, const char* file, int line, void (*kernel)(Params...),
+                   dim3 grid, dim3 block, std::size_t shared_bytes, cudaStream_t stream,
+                   Args&&... args) {
+  kernel<<<grid, block, shared_bytes, stream>>>(std::forward<Args>(args)...);
+  const cudaError_t status = cudaGetLastError();
+  if (status != cudaSuccess)
+    throw_error(str("launch of kernel ", name, " <<<(", grid.x, ",", grid.y, ",", grid.z, "), (",
+                    block.x, ",", block.y, ",", block.z, "), ", shared_bytes,
+                    " B>>> failed: ", cudaGetErrorName(status), " (", cudaGetErrorString(status),
+                    ")"),
+                file, line);
+}
+}  // namespace sombrero::detail
+
+#elif defined(SOMBRERO_SIMT)
+#include "runtime/simt/simt.h"  // defines dim3, cudaStream_t, __global__, ... and simt::launch
+#define SOMBRERO_EXEC simt
+#define SOMBRERO_HOST_DEVICE
+
+namespace sombrero::detail {
+template <typename... Params, typename... Args>
+void launch_kernel(const char* name, const char* file, int line, void (*kernel)(Params...),
+                   dim3 grid, dim3 block, std::size_t shared_bytes, cudaStream_t /*stream*/,
+                   Args&&... args) {
+  ::sombrero::simt::launch(name, file, line, kernel, grid, block, shared_bytes,
+                           std::forward<Args>(args)...);
+}
+}  // namespace sombrero::detail
+
+#else
+#error "runtime/kernel_api.h is for kernel sources: build them with nvcc or with SOMBRERO_SIMT"
+#endif
+
+// SOMBRERO_LAUNCH(kernel, grid, block, shared_bytes, stream, args...)
+#define SOMBRERO_LAUNCH(kernel, grid, block, shared_bytes, stream, ...)                       \
+  ::sombrero::detail::launch_kernel(#kernel, __FILE__, __LINE__, kernel, grid, block,         \
+                                    shared_bytes, stream __VA_OPT__(, ) __VA_ARGS__)

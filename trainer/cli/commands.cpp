@@ -1,0 +1,15 @@
+#include "trainer/cli/command.h"
+
+namespace sombrero::cli {
+
+Command info_command();
+// --- declarations of further subcommands (one per issue that adds one)
+
+const std::vector<Command>& all_commands() {
+  static const std::vector<Command> commands = {
+      info_command(),
+  };
+  return commands;
+}
+
+}  // namespace sombrero::cli
