@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# One scripted pass on a CUDA machine (see ../shared/GPU.md): unpack the brought Debian
+# packages, configure (finding cuDNN/NCCL in the system or in Python's nvidia/* wheels),
+# build with all cores, run the `gpu` tests, compute-sanitizer over the kernel tests, and
+# `sombrero info`. Logs and a markdown results table go to $OUT (or ./gpu-results); the
+# table is printed last. Stops with a clear message at the first failing step.
+#
+#   tools/gpu_check.sh            # expects .gpu-deps/*.deb (../shared/gpu/fetch-deps.sh)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+out=${OUT:-$root/gpu-results}
+mkdir -p "$out"
+table="$out/results.md"
+build=${BUILD_DIR:-build-gpu}
+jobs=$(nproc)
+export PATH=/usr/local/cuda/bin:$PATH
+
+echo "| step | result | seconds | log |" >"$table"
+echo "|---|---|---|---|" >>"$table"
+
+# step NAME COMMAND...: runs COMMAND with its output in $out/NAME.log, records a table row,
+# and stops the pass (printing the table) when it fails.
+step() {
+  local name=$1
+  shift
+  local start=$SECONDS
+  echo "== $name: $*"
+  if "$@" >"$out/$name.log" 2>&1; then
+    echo "| $name | ok | $((SECONDS - start)) | $name.log |" >>"$table"
+  else
+    echo "| $name | FAILED | $((SECONDS - start)) | $name.log |" >>"$table"
+    echo "gpu_check: step '$name' failed; last lines of $out/$name.log:" >&2
+    tail -n 40 "$out/$name.log" >&2
+    cat "$table"
+    exit 1
+  fi
+}
+
+unpack_deps() {
+  local deps=${GPU_DEPS:-$root/.gpu-deps}
+  if ! ls "$deps"/*.deb >/dev/null 2>&1; then
+    echo "no .deb files in $deps: run ../shared/gpu/fetch-deps.sh $deps on a machine with apt" >&2
+    return 1
+  fi
+  mkdir -p /opt/deps
+  for f in "$deps"/*.deb; do dpkg -x "$f" /opt/deps; done
+}
+
+configure() {
+  local extra=()
+  local nvidia
+  nvidia=$(python3 -c "import nvidia, os; print(nvidia.__path__[0])" 2>/dev/null || true)
+  if [ -n "$nvidia" ]; then
+    [ -d "$nvidia/cudnn" ] && extra+=("-DCUDNN_ROOT=$nvidia/cudnn")
+    [ -d "$nvidia/nccl" ] && extra+=("-DNCCL_ROOT=$nvidia/nccl")
+  fi
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_PREFIX_PATH=/opt/deps/usr -DCMAKE_CUDA_ARCHITECTURES=90 \
+    -DSOMBRERO_MPI=AUTO "${extra[@]}"
+}
+
+# Library paths for the unpacked packages and the pip-installed CUDA libraries.
+lib_path() {
+  local paths=/opt/deps/usr/lib/x86_64-linux-gnu
+  local nvidia
+  nvidia=$(python3 -c "import nvidia, os; print(nvidia.__path__[0])" 2>/dev/null || true)
+  for lib in cudnn nccl cublas; do
+    [ -d "$nvidia/$lib/lib" ] && paths="$paths:$nvidia/$lib/lib"
+  done
+  echo "$paths"
+}
+
+sanitize() {
+  local tool=$1 failed=0
+  for test in "$build"/tests/*simt_gpu* "$build"/tests/*_gpu_test "$build"/tests/*kernel*; do
+    [ -x "$test" ] || continue
+    echo "-- compute-sanitizer --tool $tool $test"
+    compute-sanitizer --tool "$tool" --error-exitcode 1 "$test" --gtest_filter='*Gpu*:*GPU*:*gpu*' ||
+      failed=1
+  done
+  return $failed
+}
+
+step unpack-deps unpack_deps
+step configure configure
+step build cmake --build "$build" -j "$jobs"
+export LD_LIBRARY_PATH="$(lib_path):${LD_LIBRARY_PATH:-}"
+step info "$build/sombrero" info
+step gpu-tests ctest --test-dir "$build" -L gpu --output-on-failure -j 4
+step all-tests ctest --test-dir "$build" --output-on-failure -j "$jobs"
+step memcheck sanitize memcheck
+step racecheck sanitize racecheck
+
+{
+  echo
+  echo "device: $(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null)"
+  echo "commit: $(git rev-parse --short HEAD 2>/dev/null) $(date -u +%Y-%m-%dT%H:%MZ)"
+  grep -h "tests passed" "$out/gpu-tests.log" "$out/all-tests.log" 2>/dev/null | sed 's/^/ctest: /'
+} >>"$table"
+echo
+cat "$table"
