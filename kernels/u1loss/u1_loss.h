@@ -1,0 +1,65 @@
+// The fused one-hot + U(1) loss: softmax cross-entropy on the logits plus lambda times the
+// U(1) loss of the bottleneck activation, forward and backward in one call.
+// Definitions and hand-derived gradients: docs/u1.md. Backends: cpu (here), cuda and simt
+// (u1_loss.cu, the same source built twice).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace sombrero::kernels {
+
+enum class U1Space { image, feature, joint };
+
+// "image" | "feature" | "joint"; throws sombrero::Error naming the valid choices.
+U1Space parse_u1_space(const std::string& name);
+const char* to_string(U1Space space);
+
+struct U1LossShape {
+  int batch = 0;
+  int classes = 0;
+  int height = 0;  // bottleneck activation, NHWC
+  int width = 0;
+  int channels = 0;
+};
+
+struct U1LossConfig {
+  float weight = 0.0f;  // lambda; 0 = the one-hot baseline, no U(1) gradient work
+  float eps = 1e-3f;    // activation floor (docs/u1.md)
+  U1Space space = U1Space::joint;
+  float label_smoothing = 0.0f;  // s in [0, 1)
+};
+
+// Batch means, for logging: loss = ce + weight * u1.
+struct U1LossResult {
+  double loss = 0.0;
+  double ce = 0.0;
+  double u1 = 0.0;
+};
+
+struct U1LossArgs {
+  const float* logits = nullptr;         // [batch, classes]
+  const std::int32_t* labels = nullptr;  // [batch], each in [0, classes)
+  const float* activation = nullptr;     // A [batch, height, width, channels], A >= 0
+  const float* class_angles = nullptr;   // theta [classes], radians
+  float* dlogits = nullptr;              // [batch, classes], written: (softmax - q) / batch
+  float* dactivation = nullptr;  // [batch, H, W, channels], accumulated: += weight/batch dL_u1/dA
+  float* z = nullptr;            // optional [batch, 2]: (Re z, Im z)
+  std::int32_t* angle_prediction = nullptr;  // optional [batch]: the angle readout
+};
+
+// Validates shapes, labels and config values; throws sombrero::Error naming the problem.
+void check_u1_loss_inputs(const U1LossShape& shape, const U1LossConfig& config,
+                          const U1LossArgs& args);
+
+// The class c whose angle is circularly nearest to `angle` (ties: the lower c).
+int nearest_class_angle(double angle, const float* class_angles, int classes);
+
+namespace cpu {
+// Reads the activation only when weight > 0 or z / angle_prediction are asked for;
+// dactivation is untouched when weight == 0.
+U1LossResult u1_loss_forward_backward(const U1LossShape& shape, const U1LossConfig& config,
+                                      const U1LossArgs& args);
+}  // namespace cpu
+
+}  // namespace sombrero::kernels
