@@ -3,11 +3,13 @@
 namespace sombrero::cli {
 
 Command info_command();
+Command check_config_command();
 // --- declarations of further subcommands (one per issue that adds one)
 
 const std::vector<Command>& all_commands() {
   static const std::vector<Command> commands = {
       info_command(),
+      check_config_command(),
   };
   return commands;
 }
