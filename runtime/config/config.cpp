@@ -225,6 +225,8 @@ class ConfigBuilder {
 };
 
 const Field& Config::field(std::string_view path) const {
+  if (!schema_)
+    throw Error(str("config key '", path, "' read from a config that was never loaded"));
   const ObjectSchema* schema = schema_;
   const Field* found = nullptr;
   std::size_t start = 0;

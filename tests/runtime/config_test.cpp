@@ -91,6 +91,8 @@ TEST_F(ConfigTest, ValuesAreTypedAndGettersRefuseUndeclaredKeysAndWrongTypes) {
   EXPECT_CONTAINS(error_of([&] { config.get<double>("optim.lrr"); }), "did you mean 'optim.lr'?");
   EXPECT_CONTAINS(error_of([&] { config.get<int>("optim.lr"); }), "'optim.lr' holds a number");
   EXPECT_CONTAINS(error_of([&] { config.get<bool>("optim"); }), "is a section");
+  const Config empty;
+  EXPECT_CONTAINS(error_of([&] { empty.get<double>("optim.lr"); }), "never loaded");
 }
 
 TEST_F(ConfigTest, MistypedKeyNamesKeyLineColumnAndSuggestion) {
