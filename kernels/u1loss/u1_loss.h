@@ -7,6 +7,9 @@
 #include <cstdint>
 #include <string>
 
+#include "runtime/bf16.h"
+#include "runtime/stream_fwd.h"
+
 namespace sombrero::kernels {
 
 enum class U1Space { image, feature, joint };
@@ -37,16 +40,20 @@ struct U1LossResult {
   double u1 = 0.0;
 };
 
-struct U1LossArgs {
-  const float* logits = nullptr;         // [batch, classes]
-  const std::int32_t* labels = nullptr;  // [batch], each in [0, classes)
-  const float* activation = nullptr;     // A [batch, height, width, channels], A >= 0
-  const float* class_angles = nullptr;   // theta [classes], radians
-  float* dlogits = nullptr;              // [batch, classes], written: (softmax - q) / batch
-  float* dactivation = nullptr;  // [batch, H, W, channels], accumulated: += weight/batch dL_u1/dA
-  float* z = nullptr;            // optional [batch, 2]: (Re z, Im z)
+// Pointers of one call. `Activation` is float (CPU, CUDA, SIMT) or bf16 (CUDA, SIMT).
+template <typename Activation>
+struct U1LossArgsOf {
+  const float* logits = nullptr;             // [batch, classes]
+  const std::int32_t* labels = nullptr;      // [batch], each in [0, classes)
+  const Activation* activation = nullptr;    // A [batch, height, width, channels], A >= 0
+  const float* class_angles = nullptr;       // theta [classes], radians
+  float* dlogits = nullptr;                  // [batch, classes], written: (softmax - q) / batch
+  Activation* dactivation = nullptr;         // [batch, H, W, channels], += weight/batch dL_u1/dA
+  float* z = nullptr;                        // optional [batch, 2]: (Re z, Im z)
   std::int32_t* angle_prediction = nullptr;  // optional [batch]: the angle readout
+  float* sample_losses = nullptr;  // optional [batch, 2]: (ce, u1) per sample; the kernels need it
 };
+using U1LossArgs = U1LossArgsOf<float>;
 
 // Validates shapes, labels and config values; throws sombrero::Error naming the problem.
 void check_u1_loss_inputs(const U1LossShape& shape, const U1LossConfig& config,
@@ -61,5 +68,26 @@ namespace cpu {
 U1LossResult u1_loss_forward_backward(const U1LossShape& shape, const U1LossConfig& config,
                                       const U1LossArgs& args);
 }  // namespace cpu
+
+// The hand-written fused kernel (u1_loss.cu): `cuda` on device pointers, asynchronous on
+// `stream`; `simt`, the same source executed on the CPU over host pointers (tests).
+// Labels are not validated on the device (check_u1_loss_inputs on the host copy does that);
+// a sample whose label is out of range gets NaN losses, which the trainer's finiteness check
+// reports. The batch means are the caller's reduction of sample_losses (required here).
+#define SOMBRERO_U1_LOSS_KERNEL_API                                                    \
+  void u1_loss_forward_backward(const U1LossShape& shape, const U1LossConfig& config,  \
+                                const U1LossArgsOf<float>& args, cudaStream_t stream); \
+  void u1_loss_forward_backward(const U1LossShape& shape, const U1LossConfig& config,  \
+                                const U1LossArgsOf<bf16>& args, cudaStream_t stream);
+namespace cuda {
+SOMBRERO_U1_LOSS_KERNEL_API
+}  // namespace cuda
+namespace simt {
+SOMBRERO_U1_LOSS_KERNEL_API
+}  // namespace simt
+#undef SOMBRERO_U1_LOSS_KERNEL_API
+
+// Batch means (ce, u1, loss) of per-sample losses [batch, 2] as the kernels write them.
+U1LossResult mean_of_sample_losses(const float* sample_losses, int batch, float weight);
 
 }  // namespace sombrero::kernels

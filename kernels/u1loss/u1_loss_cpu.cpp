@@ -72,6 +72,18 @@ int nearest_class_angle(double angle, const float* class_angles, int classes) {
   return best;
 }
 
+U1LossResult mean_of_sample_losses(const float* sample_losses, int batch, float weight) {
+  U1LossResult r;
+  for (int b = 0; b < batch; ++b) {
+    r.ce += sample_losses[2 * b];
+    r.u1 += sample_losses[2 * b + 1];
+  }
+  r.ce /= batch;
+  r.u1 /= batch;
+  r.loss = r.ce + double(weight) * r.u1;
+  return r;
+}
+
 namespace cpu {
 
 namespace {
@@ -127,9 +139,14 @@ U1LossResult u1_loss_forward_backward(const U1LossShape& s, const U1LossConfig& 
 #pragma omp parallel for reduction(+ : ce_total, u1_total) schedule(static)
   for (int b = 0; b < s.batch; ++b) {
     const int label = a.labels[b];
-    ce_total +=
+    const double ce =
         cross_entropy_row(a.logits + std::size_t(b) * s.classes, label, s.classes,
                           c.label_smoothing, batch_scale, a.dlogits + std::size_t(b) * s.classes);
+    ce_total += ce;
+    if (a.sample_losses) {
+      a.sample_losses[2 * b] = static_cast<float>(ce);
+      a.sample_losses[2 * b + 1] = 0.0f;
+    }
     if (!u1_active) continue;
 
     const float* A = a.activation + std::size_t(b) * H * W * N;
@@ -159,7 +176,9 @@ U1LossResult u1_loss_forward_backward(const U1LossShape& s, const U1LossConfig& 
     const double z_y = image_share * img_y + feature_share * feat_y;
     const double theta = a.class_angles[label];
     const double u_x = std::cos(theta), u_y = std::sin(theta);
-    u1_total += 1.0 - (z_x * u_x + z_y * u_y);
+    const double u1 = 1.0 - (z_x * u_x + z_y * u_y);
+    u1_total += u1;
+    if (a.sample_losses) a.sample_losses[2 * b + 1] = static_cast<float>(u1);
     if (a.z) {
       a.z[2 * b] = static_cast<float>(z_x);
       a.z[2 * b + 1] = static_cast<float>(z_y);

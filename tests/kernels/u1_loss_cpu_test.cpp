@@ -7,6 +7,7 @@
 #include <random>
 
 #include "kernels/energy/energy.h"
+#include "kernels/u1loss/class_angles.h"
 #include "kernels/u1loss/u1_loss.h"
 #include "runtime/error.h"
 #include "tests/kernels/u1_reference.h"
@@ -246,6 +247,33 @@ TEST(EnergyCpu, ForwardMatchesReferenceAndBackwardMatchesFiniteDifferences) {
     for (std::size_t s = 0; s < de.size(); ++s) fd += de[s] * (e_up[s] - e_down[s]) / 2e-4;
     EXPECT_NEAR(da[i] - 1.0f, fd, 1e-5 + 1e-5 * std::abs(fd));
   }
+}
+
+}  // namespace
+}  // namespace sombrero::kernels
+
+namespace sombrero::kernels {
+namespace {
+
+TEST(ClassAngles, UniformIsEvenlySpacedAndRandomIsSeededAndOnTheCircle) {
+  const std::vector<float> uniform = class_angle_table(ClassAngles::uniform, 4, 0);
+  EXPECT_FLOAT_EQ(uniform[0], 0.0f);
+  EXPECT_FLOAT_EQ(uniform[1], float(std::numbers::pi / 2));
+  EXPECT_FLOAT_EQ(uniform[3], float(3 * std::numbers::pi / 2));
+  const std::vector<float> a = class_angle_table(ClassAngles::random, 1000, 7);
+  EXPECT_EQ(a, class_angle_table(ClassAngles::random, 1000, 7));  // same seed, same table
+  EXPECT_NE(a, class_angle_table(ClassAngles::random, 1000, 8));
+  double sum_cos = 0, sum_sin = 0;
+  for (float t : a) {
+    EXPECT_GE(t, 0.0f);
+    EXPECT_LT(t, float(2 * std::numbers::pi));
+    sum_cos += std::cos(t);
+    sum_sin += std::sin(t);
+  }
+  // Uniform on the circle: the mean resultant of 1000 angles has std 1/sqrt(2*1000) per
+  // axis; 0.1 is more than 4 standard deviations.
+  EXPECT_LT(std::hypot(sum_cos, sum_sin) / 1000, 0.1);
+  EXPECT_THROW(parse_class_angles("uniforn"), Error);
 }
 
 }  // namespace
