@@ -19,6 +19,8 @@
 #include "runtime/cuda_check.h"
 #define SOMBRERO_EXEC cuda
 #define SOMBRERO_HOST_DEVICE __host__ __device__
+// SOMBRERO_DYNAMIC_SHARED(type, name): `name` is the block's dynamic shared memory as type[].
+#define SOMBRERO_DYNAMIC_SHARED(type, name) extern __shared__ __align__(16) type name[]
 
 namespace sombrero::detail {
 // Launches `kernel` and checks the launch (configuration errors surface here, named).
@@ -30,9 +32,8 @@ void launch_kernel(const char* name, const char* file, int line, void (*kernel)(
   const cudaError_t status = cudaGetLastError();
   if (status != cudaSuccess)
     throw_error(str("launch of kernel ", name, " <<<(", grid.x, ",", grid.y, ",", grid.z, "), (",
-                    block.x, ",", block.y, ",", block.z, "), ", shared_bytes,
-                    " B>>> failed: ", cudaGetErrorName(status), " (", cudaGetErrorString(status),
-                    ")"),
+                    block.x, ",", block.y, ",", block.z, "), ", shared_bytes, " B>>> failed: ",
+                    cudaGetErrorName(status), " (", cudaGetErrorString(status), ")"),
                 file, line);
 }
 }  // namespace sombrero::detail
@@ -41,6 +42,7 @@ void launch_kernel(const char* name, const char* file, int line, void (*kernel)(
 #include "runtime/simt/simt.h"  // defines dim3, cudaStream_t, __global__, ... and simt::launch
 #define SOMBRERO_EXEC simt
 #define SOMBRERO_HOST_DEVICE
+#define SOMBRERO_DYNAMIC_SHARED(type, name) SOMBRERO_SIMT_DYNAMIC_SHARED(type, name)
 
 namespace sombrero::detail {
 template <typename... Params, typename... Args>
@@ -57,6 +59,6 @@ void launch_kernel(const char* name, const char* file, int line, void (*kernel)(
 #endif
 
 // SOMBRERO_LAUNCH(kernel, grid, block, shared_bytes, stream, args...)
-#define SOMBRERO_LAUNCH(kernel, grid, block, shared_bytes, stream, ...)                       \
-  ::sombrero::detail::launch_kernel(#kernel, __FILE__, __LINE__, kernel, grid, block,         \
+#define SOMBRERO_LAUNCH(kernel, grid, block, shared_bytes, stream, ...)               \
+  ::sombrero::detail::launch_kernel(#kernel, __FILE__, __LINE__, kernel, grid, block, \
                                     shared_bytes, stream __VA_OPT__(, ) __VA_ARGS__)

@@ -1,0 +1,471 @@
+// The SIMT executor: runs a grid block by block, each CUDA thread a Fiber, and releases the
+// sync points (block barriers, warp collectives) when all the threads they name arrive.
+// See executor.h for the model and schedule.h for the resume orders.
+#include "runtime/simt/executor.h"
+
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "runtime/error.h"
+#include "runtime/simt/fiber.h"
+#include "runtime/simt/schedule.h"
+#include "runtime/simt/thread_report.h"
+
+thread_local uint3 threadIdx{};
+thread_local uint3 blockIdx{};
+thread_local dim3 blockDim{};
+thread_local dim3 gridDim{};
+
+namespace sombrero::simt {
+
+const char* warp_op_name(WarpOp op) {
+  switch (op) {
+    case WarpOp::syncwarp:
+      return "__syncwarp";
+    case WarpOp::shfl_idx:
+      return "__shfl_sync";
+    case WarpOp::shfl_up:
+      return "__shfl_up_sync";
+    case WarpOp::shfl_down:
+      return "__shfl_down_sync";
+    case WarpOp::shfl_xor:
+      return "__shfl_xor_sync";
+    case WarpOp::ballot:
+      return "__ballot_sync";
+    case WarpOp::any:
+      return "__any_sync";
+    case WarpOp::all:
+      return "__all_sync";
+    case WarpOp::reduce_add:
+      return "__reduce_add_sync";
+    case WarpOp::reduce_min:
+      return "__reduce_min_sync";
+    case WarpOp::reduce_max:
+      return "__reduce_max_sync";
+    case WarpOp::mma_m16n8k16_bf16:
+      return "mma.sync.m16n8k16.bf16";
+    case WarpOp::mma_m16n8k8_tf32:
+      return "mma.sync.m16n8k8.tf32";
+    case WarpOp::ldmatrix_x1:
+      return "ldmatrix.x1";
+    case WarpOp::ldmatrix_x2:
+      return "ldmatrix.x2";
+    case WarpOp::ldmatrix_x4:
+      return "ldmatrix.x4";
+    case WarpOp::ldmatrix_x1_trans:
+      return "ldmatrix.x1.trans";
+    case WarpOp::ldmatrix_x2_trans:
+      return "ldmatrix.x2.trans";
+    case WarpOp::ldmatrix_x4_trans:
+      return "ldmatrix.x4.trans";
+  }
+  return "?";
+}
+
+namespace detail {
+namespace {
+
+constexpr unsigned kWarpSize = 32;
+constexpr unsigned kMaxThreadsPerBlock = 1024;
+constexpr std::size_t kMaxSharedBytes = 227 * 1024;  // opt-in maximum per block on sm_90
+
+enum class State : unsigned char { runnable, at_barrier, at_warp, exited, failed };
+
+struct ThreadSlot {
+  uint3 index{};
+  State state = State::runnable;
+  int predicate = 0;
+  std::source_location barrier_site;
+  WarpCall* call = nullptr;
+  std::exception_ptr error;
+};
+
+struct Launch {
+  const char* kernel;
+  const char* file;
+  int line;
+  dim3 grid;
+  dim3 block;
+  std::size_t shared_bytes;
+  KernelEntry entry;
+  Schedule schedule;
+  bool checks;
+};
+
+// Runs blocks on the calling OS thread; one per OS thread (thread_local).
+class BlockRunner {
+ public:
+  void run_block(const Launch& launch, uint3 block_index, std::uint64_t block_linear);
+
+  BarrierResult barrier(int predicate, std::source_location site);
+  void collective(WarpCall& call);
+  unsigned current_lane() const { return current_ % kWarpSize; }
+  unsigned current_active_mask() const;
+  void* shared() { return shared_; }
+  bool active() const { return active_; }
+
+ private:
+  static void fiber_main();
+  void resume(unsigned index);
+  void suspend_current();
+  bool resolve_warp_collectives();
+  bool release_barrier();
+  [[noreturn]] void fail(const std::string& what) const;
+  std::string describe_threads() const;
+
+  ucontext_t scheduler_{};
+  std::vector<std::unique_ptr<Fiber>> fibers_;
+  std::vector<ThreadSlot> threads_;
+  std::vector<unsigned> order_;
+  unsigned current_ = 0;
+  unsigned at_barrier_ = 0, at_warp_ = 0, exited_ = 0;
+  const Launch* launch_ = nullptr;
+  uint3 block_index_{};
+  BarrierResult barrier_result_{0, 0};
+  std::vector<std::byte> shared_storage_;
+  void* shared_ = nullptr;
+  bool active_ = false;
+};
+
+thread_local BlockRunner runner;
+
+BlockRunner& active_runner(const char* what) {
+  SOMBRERO_CHECK(runner.active(), "simt: ", what,
+                 " called outside a kernel launch (device code runs only through SOMBRERO_LAUNCH)");
+  return runner;
+}
+
+void BlockRunner::fiber_main() {
+  BlockRunner& self = runner;
+  const unsigned me = self.current_;
+  try {
+    self.launch_->entry.run(self.launch_->entry.bound);
+    self.threads_[me].state = State::exited;
+  } catch (...) {
+    self.threads_[me].error = std::current_exception();
+    self.threads_[me].state = State::failed;
+  }
+  self.fibers_[me]->suspend(&self.scheduler_);
+  std::abort();  // a finished fiber is never resumed
+}
+
+void BlockRunner::resume(unsigned index) {
+  current_ = index;
+  threadIdx = threads_[index].index;
+  fibers_[index]->resume(&scheduler_);
+  switch (threads_[index].state) {
+    case State::at_barrier:
+      ++at_barrier_;
+      break;
+    case State::at_warp:
+      ++at_warp_;
+      break;
+    case State::exited:
+      ++exited_;
+      break;
+    case State::failed: {
+      std::string message = "unknown exception";
+      try {
+        std::rethrow_exception(threads_[index].error);
+      } catch (const std::exception& error) {
+        message = error.what();
+      } catch (...) {
+      }
+      const uint3 t = threads_[index].index;
+      fail(str("thread (", t.x, ",", t.y, ",", t.z, "): ", message));
+    }
+    case State::runnable:
+      break;
+  }
+}
+
+void BlockRunner::suspend_current() {
+  fibers_[current_]->suspend(&scheduler_);
+}
+
+void BlockRunner::run_block(const Launch& launch, uint3 block_index, std::uint64_t block_linear) {
+  const unsigned count = launch.block.x * launch.block.y * launch.block.z;
+  while (fibers_.size() < count) fibers_.push_back(std::make_unique<Fiber>());
+  threads_.assign(count, ThreadSlot{});
+  for (unsigned i = 0; i < count; ++i) {
+    threads_[i].index = uint3{i % launch.block.x, (i / launch.block.x) % launch.block.y,
+                              i / (launch.block.x * launch.block.y)};
+    fibers_[i]->reset(&BlockRunner::fiber_main);
+  }
+  launch_ = &launch;
+  block_index_ = block_index;
+  at_barrier_ = at_warp_ = exited_ = 0;
+  blockIdx = block_index;
+  blockDim = launch.block;
+  gridDim = launch.grid;
+  if (launch.shared_bytes > 0) {
+    // Dynamic shared memory is undefined at block start on a GPU: poison it (0xff bytes read
+    // as NaN floats and -1 integers) so a kernel that reads before writing shows it.
+    constexpr std::size_t kAlign = 128;
+    shared_storage_.resize(launch.shared_bytes + kAlign);
+    auto address = reinterpret_cast<std::uintptr_t>(shared_storage_.data());
+    shared_ = shared_storage_.data() + ((kAlign - address % kAlign) % kAlign);
+    std::memset(shared_, 0xff, launch.shared_bytes);
+  } else {
+    shared_ = nullptr;
+  }
+
+  order_.resize(count);
+  for (unsigned i = 0; i < count; ++i) order_[i] = i;
+  const Schedule::Kind kind = launch.schedule.kind;
+  if (kind == Schedule::Kind::reversed) std::reverse(order_.begin(), order_.end());
+  std::mt19937_64 random(launch.schedule.seed * 0x9e3779b97f4a7c15ull + block_linear);
+
+  active_ = true;
+  struct Deactivate {
+    bool& flag;
+    ~Deactivate() { flag = false; }
+  } deactivate{active_};
+  for (;;) {
+    if (kind == Schedule::Kind::shuffled) std::shuffle(order_.begin(), order_.end(), random);
+    for (const unsigned index : order_)
+      if (threads_[index].state == State::runnable) resume(index);
+    if (exited_ == count) return;
+    if (resolve_warp_collectives()) continue;
+    if (release_barrier()) continue;
+    fail(
+        str("a warp collective can never complete (a lane named in its mask exited or waits "
+            "elsewhere): ",
+            describe_threads()));
+  }
+}
+
+bool BlockRunner::resolve_warp_collectives() {
+  if (at_warp_ == 0) return false;
+  bool progressed = false;
+  const auto count = static_cast<unsigned>(threads_.size());
+  for (unsigned base = 0; base < count; base += kWarpSize) {
+    for (unsigned lane = 0; lane < kWarpSize && base + lane < count; ++lane) {
+      const ThreadSlot& slot = threads_[base + lane];
+      if (slot.state != State::at_warp) continue;
+      const WarpCall& call = *slot.call;
+      WarpCall* lanes[kWarpSize] = {};
+      bool complete = true;
+      for (unsigned bits = call.mask; bits != 0 && complete; bits &= bits - 1) {
+        const ThreadSlot& other = threads_[base + std::countr_zero(bits)];
+        complete = other.state == State::at_warp && other.call->op == call.op &&
+                   other.call->mask == call.mask;
+        if (complete) lanes[std::countr_zero(bits)] = other.call;
+      }
+      if (!complete) continue;
+      call.resolve(lanes, call.mask);
+      for (unsigned bits = call.mask; bits != 0; bits &= bits - 1)
+        threads_[base + std::countr_zero(bits)].state = State::runnable;
+      at_warp_ -= static_cast<unsigned>(std::popcount(call.mask));
+      progressed = true;
+    }
+  }
+  return progressed;
+}
+
+bool BlockRunner::release_barrier() {
+  const auto count = static_cast<unsigned>(threads_.size());
+  if (at_barrier_ == 0 || at_barrier_ + exited_ != count) return false;
+  const ThreadSlot* first = nullptr;
+  bool same_site = true;
+  unsigned nonzero = 0;
+  for (const ThreadSlot& slot : threads_) {
+    if (slot.state != State::at_barrier) continue;
+    if (first == nullptr) first = &slot;
+    same_site = same_site && slot.barrier_site.line() == first->barrier_site.line() &&
+                std::strcmp(slot.barrier_site.file_name(), first->barrier_site.file_name()) == 0;
+    nonzero += slot.predicate != 0 ? 1 : 0;
+  }
+  if (launch_->checks && (exited_ != 0 || !same_site))
+    fail(str("__syncthreads not reached by all threads of the block: ", describe_threads()));
+  barrier_result_ = BarrierResult{nonzero, count};
+  for (ThreadSlot& slot : threads_)
+    if (slot.state == State::at_barrier) slot.state = State::runnable;
+  at_barrier_ = 0;
+  return true;
+}
+
+std::string BlockRunner::describe_threads() const {
+  // Group threads by what they are doing, in order of the first thread of each group.
+  std::vector<std::string> keys;
+  std::map<std::string, std::vector<unsigned>> groups;
+  for (unsigned i = 0; i < threads_.size(); ++i) {
+    const ThreadSlot& slot = threads_[i];
+    std::string key;
+    switch (slot.state) {
+      case State::at_barrier:
+        key = str("wait at __syncthreads (", site_name(slot.barrier_site), ")");
+        break;
+      case State::at_warp:
+        key = str("wait at ", warp_op_name(slot.call->op), " (", site_name(slot.call->site),
+                  ", mask 0x", hex32(slot.call->mask), ")");
+        break;
+      case State::exited:
+        key = "exited";
+        break;
+      case State::failed:
+        key = "failed";
+        break;
+      case State::runnable:
+        key = "runnable";
+        break;
+    }
+    auto [it, inserted] = groups.try_emplace(key);
+    if (inserted) keys.push_back(key);
+    it->second.push_back(i);
+  }
+  std::string text;
+  for (const std::string& key : keys) {
+    if (!text.empty()) text += "; ";
+    text += str(thread_ranges(groups.at(key)), " ", key);
+  }
+  if (launch_->block.y > 1 || launch_->block.z > 1)
+    text += " (linear thread ids: x + y*blockDim.x + z*blockDim.x*blockDim.y)";
+  return text;
+}
+
+void BlockRunner::fail(const std::string& what) const {
+  const Launch& l = *launch_;
+  throw Error(str("simt: kernel ", l.kernel, " (launched at ", l.file, ":", l.line, ", grid (",
+                  l.grid.x, ",", l.grid.y, ",", l.grid.z, "), block (", l.block.x, ",", l.block.y,
+                  ",", l.block.z, "), schedule ", l.schedule.name(), "), block (", block_index_.x,
+                  ",", block_index_.y, ",", block_index_.z, "): ", what));
+}
+
+BarrierResult BlockRunner::barrier(int predicate, std::source_location site) {
+  ThreadSlot& slot = threads_[current_];
+  slot.state = State::at_barrier;
+  slot.predicate = predicate;
+  slot.barrier_site = site;
+  suspend_current();
+  return barrier_result_;
+}
+
+void BlockRunner::collective(WarpCall& call) {
+  const unsigned lane = current_ % kWarpSize;
+  const unsigned base = current_ - lane;
+  const auto lanes_in_warp =
+      std::min<unsigned>(kWarpSize, static_cast<unsigned>(threads_.size()) - base);
+  const unsigned existing = lanes_in_warp == kWarpSize ? ~0u : (1u << lanes_in_warp) - 1;
+  SOMBRERO_CHECK((call.mask >> lane) & 1u, warp_op_name(call.op), " at ", site_name(call.site),
+                 ": lane ", lane, " passes mask 0x", hex32(call.mask),
+                 ", which does not include itself");
+  SOMBRERO_CHECK((call.mask & ~existing) == 0, warp_op_name(call.op), " at ", site_name(call.site),
+                 ": mask 0x", hex32(call.mask), " names lanes that do not exist (this warp has ",
+                 lanes_in_warp, " threads)");
+  ThreadSlot& slot = threads_[current_];
+  slot.state = State::at_warp;
+  slot.call = &call;
+  suspend_current();
+}
+
+unsigned BlockRunner::current_active_mask() const {
+  const unsigned base = current_ - current_ % kWarpSize;
+  unsigned mask = 0;
+  for (unsigned lane = 0; lane < kWarpSize && base + lane < threads_.size(); ++lane) {
+    const State state = threads_[base + lane].state;
+    if (state != State::exited && state != State::failed) mask |= 1u << lane;
+  }
+  return mask;
+}
+
+unsigned simt_threads() {
+  static const unsigned threads = [] {
+    const char* env = std::getenv("SOMBRERO_SIMT_THREADS");
+    const long value = env != nullptr ? std::strtol(env, nullptr, 10) : 1;
+    return value >= 1 ? static_cast<unsigned>(value) : 1u;
+  }();
+  return threads;
+}
+
+void check_configuration(const char* kernel, const char* file, int line, dim3 grid, dim3 block,
+                         std::size_t shared_bytes) {
+  const unsigned long long threads = static_cast<unsigned long long>(block.x) * block.y * block.z;
+  const bool ok = grid.x >= 1 && grid.y >= 1 && grid.z >= 1 && grid.x <= 0x7fffffffu &&
+                  grid.y <= 65535 && grid.z <= 65535 && block.x >= 1 && block.y >= 1 &&
+                  block.z >= 1 && block.x <= 1024 && block.y <= 1024 && block.z <= 64 &&
+                  threads <= kMaxThreadsPerBlock && shared_bytes <= kMaxSharedBytes;
+  if (!ok)
+    throw_error(str("launch of kernel ", kernel, " <<<(", grid.x, ",", grid.y, ",", grid.z, "), (",
+                    block.x, ",", block.y, ",", block.z, "), ", shared_bytes,
+                    " B>>> failed: invalid configuration argument (at most 1024 threads and ",
+                    kMaxSharedBytes, " B of dynamic shared memory per block)"),
+                file, line);
+}
+
+}  // namespace
+
+void run_grid(const char* kernel, const char* file, int line, dim3 grid, dim3 block,
+              std::size_t shared_bytes, KernelEntry entry) {
+  SOMBRERO_CHECK(!runner.active(), "simt: kernel ", kernel,
+                 " launched from device code (dynamic parallelism is not emulated)");
+  check_configuration(kernel, file, line, grid, block, shared_bytes);
+  const bool checks = checks_enabled();
+  const Launch launch{
+      kernel, file,         line,  grid,
+      block,  shared_bytes, entry, checks ? current_schedule() : Schedule::in_order(),
+      checks};
+  const std::uint64_t blocks = static_cast<std::uint64_t>(grid.x) * grid.y * grid.z;
+  auto block_index = [&](std::uint64_t b) {
+    return uint3{static_cast<unsigned>(b % grid.x), static_cast<unsigned>((b / grid.x) % grid.y),
+                 static_cast<unsigned>(b / (static_cast<std::uint64_t>(grid.x) * grid.y))};
+  };
+  const auto workers = static_cast<int>(std::min<std::uint64_t>(simt_threads(), blocks));
+  if (workers <= 1) {
+    for (std::uint64_t b = 0; b < blocks; ++b) runner.run_block(launch, block_index(b), b);
+    return;
+  }
+  // Independent blocks on several OS threads: each block stays on one thread, whose
+  // thread_local __shared__ variables and fibers it uses; atomics are real atomics.
+  std::atomic<std::uint64_t> next{0};
+  std::atomic<bool> failed{false};
+  std::exception_ptr first_error;
+  std::mutex error_mutex;
+#pragma omp parallel num_threads(workers)
+  {
+    for (std::uint64_t b = next++; b < blocks && !failed; b = next++) {
+      try {
+        runner.run_block(launch, block_index(b), b);
+      } catch (...) {
+        std::lock_guard lock(error_mutex);
+        if (!first_error) first_error = std::current_exception();
+        failed = true;
+      }
+    }
+  }
+  if (first_error) std::rethrow_exception(first_error);
+}
+
+BarrierResult block_barrier(int predicate, std::source_location site) {
+  return active_runner("__syncthreads").barrier(predicate, site);
+}
+
+void warp_collective(WarpCall& call) {
+  active_runner(warp_op_name(call.op)).collective(call);
+}
+
+unsigned lane_id() {
+  return active_runner("lane id").current_lane();
+}
+
+unsigned active_mask() {
+  return active_runner("__activemask").current_active_mask();
+}
+
+void* dynamic_shared_memory() {
+  return active_runner("dynamic shared memory").shared();
+}
+
+}  // namespace detail
+}  // namespace sombrero::simt

@@ -1,0 +1,100 @@
+// The interface between the device-side emulation (sync.h, warp.h, runtime/warp_mma.h) and
+// the SIMT executor that runs a grid (executor.cpp). Kernel code never calls it directly.
+//
+// Execution model: the blocks of a grid run one after another (or, with
+// SOMBRERO_SIMT_THREADS > 1, several at once on OS threads, each block entirely on one).
+// Every CUDA thread of a block is a fiber. A fiber runs until it reaches a sync point
+// (__syncthreads, a warp collective) or exits, then hands control back to the block's
+// scheduler, which resumes the runnable fibers in the order of the current Schedule and
+// releases a sync point once every thread it names has arrived. When that can never
+// happen (a thread exited or waits elsewhere) the launch throws sombrero::Error naming
+// the kernel, the block, the sites and the threads, instead of hanging.
+#pragma once
+
+#include <cstddef>
+#include <source_location>
+
+#include "runtime/simt/vector_types.h"
+
+namespace sombrero::simt {
+
+// The warp-collective operations; lanes meet in one collective only if they call the same
+// operation with the same mask.
+enum class WarpOp : unsigned char {
+  syncwarp,
+  shfl_idx,
+  shfl_up,
+  shfl_down,
+  shfl_xor,
+  ballot,
+  any,
+  all,
+  reduce_add,
+  reduce_min,
+  reduce_max,
+  mma_m16n8k16_bf16,
+  mma_m16n8k8_tf32,
+  ldmatrix_x1,
+  ldmatrix_x2,
+  ldmatrix_x4,
+  ldmatrix_x1_trans,
+  ldmatrix_x2_trans,
+  ldmatrix_x4_trans,
+};
+const char* warp_op_name(WarpOp op);
+
+struct WarpCall;
+// Computes every participating lane's result once all lanes of `mask` have arrived;
+// lanes[i] is lane i's call (null for lanes outside the mask). Runs on the scheduler.
+using WarpResolve = void (*)(WarpCall* const* lanes, unsigned mask);
+
+// One lane's arrival at a warp collective. `in` and `out` point into the lane's own frame,
+// which stays alive while the lane waits.
+struct WarpCall {
+  WarpOp op;
+  unsigned mask;
+  const void* in;
+  void* out;
+  WarpResolve resolve;
+  std::source_location site;
+};
+
+namespace detail {
+
+// A type-erased kernel call: run(bound) calls the kernel with its bound arguments.
+struct KernelEntry {
+  void (*run)(const void* bound);
+  const void* bound;
+};
+
+// Runs a whole grid; throws sombrero::Error on a bad configuration, a divergent barrier,
+// an incomplete warp collective or an exception inside the kernel.
+void run_grid(const char* kernel, const char* file, int line, dim3 grid, dim3 block,
+              std::size_t shared_bytes, KernelEntry entry);
+
+// __syncthreads family: waits for the whole block; returns how many threads passed a
+// nonzero predicate (for __syncthreads_count/_and/_or) and the block's thread count.
+struct BarrierResult {
+  unsigned nonzero;
+  unsigned threads;
+};
+BarrierResult block_barrier(int predicate, std::source_location site);
+
+// Waits until every lane of call.mask has arrived at the same operation, then returns
+// with call.out filled by call.resolve.
+void warp_collective(WarpCall& call);
+
+unsigned lane_id();             // this fiber's lane: linear thread id % 32
+unsigned active_mask();         // lanes of this fiber's warp that exist and have not exited
+void* dynamic_shared_memory();  // this block's dynamic shared memory (launch's shared_bytes)
+
+}  // namespace detail
+}  // namespace sombrero::simt
+
+// The built-in variables, set by the executor for the fiber it resumes. thread_local: each
+// OS thread runs its own blocks.
+extern thread_local uint3 threadIdx;
+extern thread_local uint3 blockIdx;
+extern thread_local dim3 blockDim;
+extern thread_local dim3 gridDim;
+inline constexpr int warpSize = 32;
