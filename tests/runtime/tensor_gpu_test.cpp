@@ -146,8 +146,8 @@ TEST_F(TensorGpu, UniformOnDeviceEqualsCpuBitwise) {
 // API accuracy tables), glibc's within 1 ulp each. The radius sqrt(-2 ln u1) halves the log's
 // relative error, so |gpu - cpu| is at most ~(1 + 3 + 1) = 5 ulp of the value; we allow 8 ulp,
 // i.e. 8 * 2^-23 relative. bf16 values are those f32 values rounded, so they may differ by one
-// bf16 ulp (2^-7 relative) where the two f32 values straddle a rounding boundary, which must be
-// rare (measured as a fraction below 1%).
+// bf16 ulp (2^-7 relative) where the two f32 values straddle a rounding boundary; that happens
+// with probability <= 8 * 2^-23 / 2^-7 = 1.2e-4 per element, so we require fewer than 1%.
 TEST_F(TensorGpu, NormalOnDeviceMatchesCpuWithinLibmUlps) {
   constexpr std::int64_t n = 1 << 20;
   Generator on_gpu(2718, 12), on_cpu(2718, 12);
@@ -156,13 +156,10 @@ TEST_F(TensorGpu, NormalOnDeviceMatchesCpuWithinLibmUlps) {
   d.fill_normal(on_gpu);
   h.fill_normal(on_cpu);
   const std::vector<float> dv = d.to_floats(), hv = h.to_floats();
-  std::int64_t exact = 0;
   for (std::int64_t i = 0; i < n; ++i) {
     const float tolerance = 8.0f * 0x1p-23f * std::fabs(hv[i]);
-    ASSERT_LE(std::fabs(dv[i] - hv[i]), tolerance) << "element " << i;
-    exact += dv[i] == hv[i];
+    ASSERT_LE(std::fabs(dv[i] - hv[i]), tolerance) << "element " << i << ": cpu " << hv[i];
   }
-  EXPECT_GT(exact, n / 2) << "most values should agree exactly";
 
   Tensor d16 = Tensor::empty({n}, DType::bf16, gpu);
   Tensor h16 = Tensor::empty({n}, DType::bf16);
