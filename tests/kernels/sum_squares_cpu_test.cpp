@@ -1,4 +1,4 @@
-// sum_squares, CPU backend and SIMT execution of the CUDA kernel, against a naive loop.
+// sum_squares: the CPU backend against a naive loop (the SIMT execution: sum_squares_simt_test).
 // Small-integer inputs make every sum exact (the CUTLASS habit), so those cases compare
 // bit for bit; random normal inputs compare within f32 accumulation error.
 #include "kernels/reduce/sum_squares.h"
@@ -8,8 +8,6 @@
 #include <cmath>
 #include <random>
 #include <vector>
-
-#include "runtime/simt/schedule.h"
 
 namespace sombrero::kernels {
 namespace {
@@ -40,14 +38,6 @@ std::vector<bf16> to_bf16(const std::vector<float>& x) {
   return y;
 }
 
-template <typename T>
-float simt_sum_squares(const std::vector<T>& x) {
-  std::vector<float> workspace(sum_squares_workspace_floats(x.size()), -1.0f);
-  float result = -1.0f;
-  simt::sum_squares(x.data(), x.size(), workspace.data(), &result, nullptr);
-  return result;
-}
-
 const std::size_t kSizes[] = {0, 1, 31, 257, 1000, 4096 * 3 + 17, 70001};
 
 TEST(SumSquaresCpu, SmallIntegersExact) {
@@ -65,38 +55,6 @@ TEST(SumSquaresCpu, NormalsWithinRounding) {
   const auto x = normals(200003, 1);
   const double expected = reference_sum_squares(x);
   EXPECT_NEAR(cpu::sum_squares(x.data(), x.size()), expected, expected * 1e-7);
-}
-
-TEST(SumSquaresSimt, SmallIntegersExactUnderEverySchedule) {
-  for (int s = 0; s < sombrero::simt::kTestScheduleCount; ++s) {
-    const sombrero::simt::ScopedSchedule schedule(sombrero::simt::test_schedule(s));
-    for (const std::size_t n : kSizes) {
-      const auto x = small_integers(n);
-      const auto expected = static_cast<float>(reference_sum_squares(x));
-      EXPECT_EQ(simt_sum_squares(x), expected)
-          << "f32 n=" << n << " " << sombrero::simt::test_schedule(s).name();
-      EXPECT_EQ(simt_sum_squares(to_bf16(x)), expected) << "bf16 n=" << n;
-    }
-  }
-}
-
-TEST(SumSquaresSimt, NormalsMatchCpuAndAreDeterministic) {
-  const auto x = normals(70001, 2);
-  const auto xb = to_bf16(x);
-  std::vector<float> results, results_bf16;
-  for (int s = 0; s < sombrero::simt::kTestScheduleCount; ++s) {
-    const sombrero::simt::ScopedSchedule schedule(sombrero::simt::test_schedule(s));
-    results.push_back(simt_sum_squares(x));
-    results_bf16.push_back(simt_sum_squares(xb));
-  }
-  const double expected = reference_sum_squares(x);
-  // f32 accumulation over ~70 terms per thread, then a 256-way and a 69-way tree.
-  EXPECT_NEAR(results[0], expected, expected * 2e-6);
-  EXPECT_NEAR(results_bf16[0], cpu::sum_squares(xb.data(), xb.size()), expected * 2e-6);
-  for (int s = 1; s < sombrero::simt::kTestScheduleCount; ++s) {
-    EXPECT_EQ(results[s], results[0]) << "result depends on the schedule";
-    EXPECT_EQ(results_bf16[s], results_bf16[0]) << "result depends on the schedule";
-  }
 }
 
 TEST(SumSquares, GridDependsOnlyOnSize) {
