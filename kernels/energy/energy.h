@@ -4,6 +4,9 @@
 
 #include <cstddef>
 
+#include "runtime/bf16.h"
+#include "runtime/stream_fwd.h"
+
 namespace sombrero::kernels {
 
 struct EnergyShape {
@@ -18,5 +21,24 @@ void energy_forward(const EnergyShape& shape, const float* activation, float* en
 void energy_backward(const EnergyShape& shape, const float* activation, const float* denergy,
                      float* dactivation);
 }  // namespace cpu
+
+// The hand-written kernels (energy.cu): `cuda` on device pointers, asynchronous on `stream`;
+// `simt`, the same source executed on the CPU over host pointers (tests). f32 math.
+#define SOMBRERO_ENERGY_KERNEL_API                                                              \
+  void energy_forward(const EnergyShape& shape, const float* activation, float* energy,         \
+                      cudaStream_t stream);                                                     \
+  void energy_forward(const EnergyShape& shape, const bf16* activation, float* energy,          \
+                      cudaStream_t stream);                                                     \
+  void energy_backward(const EnergyShape& shape, const float* activation, const float* denergy, \
+                       float* dactivation, cudaStream_t stream);                                \
+  void energy_backward(const EnergyShape& shape, const bf16* activation, const float* denergy,  \
+                       bf16* dactivation, cudaStream_t stream);
+namespace cuda {
+SOMBRERO_ENERGY_KERNEL_API
+}  // namespace cuda
+namespace simt {
+SOMBRERO_ENERGY_KERNEL_API
+}  // namespace simt
+#undef SOMBRERO_ENERGY_KERNEL_API
 
 }  // namespace sombrero::kernels

@@ -1,0 +1,42 @@
+// Small device helpers shared by kernel sources (nvcc and SIMT builds alike): loads of f32
+// or bf16 as f32, stores back, and a warp-wide sum by butterfly shuffles.
+#pragma once
+
+#include "runtime/bf16.h"
+#include "runtime/kernel_api.h"
+
+namespace sombrero::kernels {
+
+__device__ __forceinline__ float to_float(float v) {
+  return v;
+}
+__device__ __forceinline__ float to_float(__nv_bfloat16 v) {
+  return __bfloat162float(v);
+}
+
+template <typename T>
+__device__ __forceinline__ T from_float(float v);
+template <>
+__device__ __forceinline__ float from_float<float>(float v) {
+  return v;
+}
+template <>
+__device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) {
+  return __float2bfloat16(v);  // round to nearest even
+}
+
+// Sum over the 32 lanes of a warp; every lane receives the total. All lanes must call it.
+__device__ __forceinline__ float warp_sum(float v) {
+  for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
+  return v;
+}
+
+// The device type behind sombrero::bf16 in host-side APIs (same 16-bit layout).
+__host__ __device__ inline const __nv_bfloat16* device_bf16(const bf16* p) {
+  return reinterpret_cast<const __nv_bfloat16*>(p);
+}
+__host__ __device__ inline __nv_bfloat16* device_bf16(bf16* p) {
+  return reinterpret_cast<__nv_bfloat16*>(p);
+}
+
+}  // namespace sombrero::kernels

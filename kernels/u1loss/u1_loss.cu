@@ -1,0 +1,270 @@
+// The fused one-hot + U(1) loss, forward and backward in one launch (docs/u1.md).
+//
+// Parallelisation: one block of 256 threads (8 warps) per sample.
+//   1. Logits row (C values): block max, then block sums of exp(l - max) and of l; the
+//      cross-entropy follows in closed form, CE = lse - (1 - s) l_c - (s / C) sum_j l_j, and
+//      dlogits = (softmax - q) / B is written in a third sweep over the (L1/L2-resident) row.
+//   2. U(1), when lambda > 0 or the readout is asked for. The activation A (H*W sites of N
+//      channels, NHWC) is read in two passes, because the gradient of every element depends
+//      on totals over the whole sample (S_E, S_A and the moments):
+//      pass 1, one warp per site, lanes over channels: E(h,w) by a warp sum; each lane also
+//        accumulates sum A and sum A e_n with e_n from a shared table of cos/sin(2 pi n / N);
+//        a block sum of six values gives S_E, P = sum E p, S_A and Q = sum A e_n.
+//      pass 2 (lambda > 0 only), same mapping: dA += lambda/B (img * 2 A g_E(h,w) + feat * g_n)
+//        read-modify-write, with g_n = -(<u, e_n> - <u, z_feat>) / S_A.
+//   A sample's A is re-read in pass 2 from L2 when it fits (ResNet-50: 7x7x2048 bf16 = 200 KB
+//   per sample), so DRAM sees A about once plus dA read and written once.
+// Floors per sample: reads C logits + 2 H W N activations (pass 2 only with lambda > 0),
+// writes C dlogits + H W N gradients; a few flops per byte: memory-bound.
+// Precision: A and dA f32 or bf16; all arithmetic and accumulation in f32; block sums in a
+// fixed order (deterministic). Shared memory: 32 KB table (N <= 4096; larger N computes the
+// harmonic per element) + 8 x 8 floats of reduction scratch.
+#include <cfloat>
+
+#include "kernels/common/numeric.cuh"
+#include "kernels/u1loss/u1_loss.h"
+#include "runtime/kernel_api.h"
+
+namespace sombrero::kernels::SOMBRERO_EXEC {
+
+namespace {
+
+constexpr int kThreads = 256;
+constexpr int kWarps = kThreads / 32;
+constexpr int kTableChannels = 4096;
+constexpr float kTwoPi = 6.28318530717958647692f;
+constexpr float kInvSqrt2 = 0.70710678118654752440f;
+
+// Sums K values over the block; every thread receives the totals. Fixed summation order.
+template <int K>
+__device__ void block_sum(float (&v)[K], float (*scratch)[8]) {
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  for (int k = 0; k < K; ++k) v[k] = warp_sum(v[k]);
+  if (lane == 0)
+    for (int k = 0; k < K; ++k) scratch[warp][k] = v[k];
+  __syncthreads();
+  for (int k = 0; k < K; ++k) {
+    float total = 0.0f;
+    for (int w = 0; w < kWarps; ++w) total += scratch[w][k];
+    v[k] = total;
+  }
+  __syncthreads();  // scratch is free again
+}
+
+__device__ float block_max(float v, float (*scratch)[8]) {
+  for (int offset = 16; offset > 0; offset /= 2)
+    v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, offset));
+  if (threadIdx.x % 32 == 0) scratch[threadIdx.x / 32][0] = v;
+  __syncthreads();
+  float m = scratch[0][0];
+  for (int w = 1; w < kWarps; ++w) m = fmaxf(m, scratch[w][0]);
+  __syncthreads();
+  return m;
+}
+
+__device__ float centred(int i, int n) {
+  return (2.0f * i - (n - 1)) / static_cast<float>(n > 1 ? n - 1 : 1);
+}
+
+template <typename T>
+__global__ void __launch_bounds__(kThreads)
+    u1_loss_kernel(U1LossShape shape, U1LossConfig config, U1LossArgsOf<T> args, bool u1_active) {
+  __shared__ float scratch[kWarps][8];
+  __shared__ float harmonic_cos[kTableChannels];
+  __shared__ float harmonic_sin[kTableChannels];
+
+  const int b = blockIdx.x;
+  const int C = shape.classes;
+  const int label = args.labels[b];
+  const float inv_batch = 1.0f / static_cast<float>(shape.batch);
+  const float* logits = args.logits + static_cast<long long>(b) * C;
+  float* dlogits = args.dlogits + static_cast<long long>(b) * C;
+  if (label < 0 || label >= C) {  // uniform across the block: every thread returns
+    for (int j = threadIdx.x; j < C; j += kThreads) dlogits[j] = __int_as_float(0x7fc00000);
+    if (threadIdx.x == 0 && args.sample_losses) {
+      args.sample_losses[2 * b] = __int_as_float(0x7fc00000);
+      args.sample_losses[2 * b + 1] = __int_as_float(0x7fc00000);
+    }
+    return;
+  }
+
+  // 1. Softmax cross-entropy with label smoothing s: q_j = (1 - s)[j = c] + s / C.
+  float local_max = -FLT_MAX;
+  for (int j = threadIdx.x; j < C; j += kThreads) local_max = fmaxf(local_max, logits[j]);
+  const float max_logit = block_max(local_max, scratch);
+  float sums[2] = {0.0f, 0.0f};  // sum exp(l - max), sum l
+  for (int j = threadIdx.x; j < C; j += kThreads) {
+    sums[0] += expf(logits[j] - max_logit);
+    sums[1] += logits[j];
+  }
+  block_sum<2>(sums, scratch);
+  const float log_sum_exp = max_logit + logf(sums[0]);
+  const float s = config.label_smoothing;
+  const float ce = log_sum_exp - (1.0f - s) * logits[label] - (s / C) * sums[1];
+  for (int j = threadIdx.x; j < C; j += kThreads) {
+    const float q = (j == label ? 1.0f - s : 0.0f) + s / C;
+    dlogits[j] = (expf(logits[j] - log_sum_exp) - q) * inv_batch;
+  }
+  if (!u1_active) {
+    if (threadIdx.x == 0 && args.sample_losses) {
+      args.sample_losses[2 * b] = ce;
+      args.sample_losses[2 * b + 1] = 0.0f;
+    }
+    return;
+  }
+
+  // 2. U(1): the harmonic table, then pass 1 over the sample's activation.
+  const int H = shape.height, W = shape.width, N = shape.channels;
+  const bool use_table = N <= kTableChannels;
+  if (use_table) {
+    for (int n = threadIdx.x; n < N; n += kThreads) {
+      const float angle = kTwoPi * static_cast<float>(n) / static_cast<float>(N);
+      harmonic_cos[n] = cosf(angle);
+      harmonic_sin[n] = sinf(angle);
+    }
+  }
+  __syncthreads();
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  const long long sample_offset = static_cast<long long>(b) * H * W * N;
+  const T* A = args.activation + sample_offset;
+  // moments: S_E, P_x, P_y (lane 0 of each warp), S_A, Q_x, Q_y (every lane)
+  float moments[6] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+  for (int site = warp; site < H * W; site += kWarps) {
+    const T* row = A + static_cast<long long>(site) * N;
+    float energy = 0.0f;
+    for (int n = lane; n < N; n += 32) {
+      const float v = to_float(row[n]);
+      float c, sn;
+      if (use_table) {
+        c = harmonic_cos[n];
+        sn = harmonic_sin[n];
+      } else {
+        const float angle = kTwoPi * static_cast<float>(n) / static_cast<float>(N);
+        c = cosf(angle);
+        sn = sinf(angle);
+      }
+      energy = fmaf(v, v, energy);
+      moments[3] += v;
+      moments[4] = fmaf(v, c, moments[4]);
+      moments[5] = fmaf(v, sn, moments[5]);
+    }
+    energy = warp_sum(energy);
+    if (lane == 0) {
+      moments[0] += energy;
+      moments[1] = fmaf(energy, centred(site % W, W), moments[1]);
+      moments[2] = fmaf(energy, -centred(site / W, H), moments[2]);  // y points up
+    }
+  }
+  block_sum<6>(moments, scratch);
+
+  const float image_share = config.space == U1Space::feature ? 0.0f
+                            : config.space == U1Space::joint ? 0.5f
+                                                             : 1.0f;
+  const float feature_share = config.space == U1Space::image   ? 0.0f
+                              : config.space == U1Space::joint ? 0.5f
+                                                               : 1.0f;
+  const float s_e = moments[0] + config.eps * H * W;
+  const float s_a = moments[3] + config.eps * H * W * N;
+  const float img_x = moments[1] * kInvSqrt2 / s_e, img_y = moments[2] * kInvSqrt2 / s_e;
+  const float feat_x = moments[4] / s_a, feat_y = moments[5] / s_a;
+  const float z_x = image_share * img_x + feature_share * feat_x;
+  const float z_y = image_share * img_y + feature_share * feat_y;
+  const float theta = args.class_angles[label];
+  const float u_x = cosf(theta), u_y = sinf(theta);
+  if (threadIdx.x == 0) {
+    if (args.sample_losses) {
+      args.sample_losses[2 * b] = ce;
+      args.sample_losses[2 * b + 1] = 1.0f - (z_x * u_x + z_y * u_y);
+    }
+    if (args.z) {
+      args.z[2 * b] = z_x;
+      args.z[2 * b + 1] = z_y;
+    }
+    if (args.angle_prediction) {
+      // Circularly nearest class angle; ties go to the lower class, as on the CPU.
+      const float angle = atan2f(z_y, z_x);
+      int best = 0;
+      float best_distance = 10.0f;
+      for (int c = 0; c < C; ++c) {
+        float d = fmodf(fabsf(angle - args.class_angles[c]), kTwoPi);
+        d = fminf(d, kTwoPi - d);
+        if (d < best_distance) {
+          best_distance = d;
+          best = c;
+        }
+      }
+      args.angle_prediction[b] = best;
+    }
+  }
+  if (config.weight <= 0.0f) return;
+
+  // Pass 2: dA += lambda/B * (image_share * 2 A g_E(h,w) + feature_share * g_n).
+  const float scale = config.weight * inv_batch;
+  const float u_dot_img = u_x * img_x + u_y * img_y;
+  const float u_dot_feat = u_x * feat_x + u_y * feat_y;
+  T* dA = args.dactivation + sample_offset;
+  for (int site = warp; site < H * W; site += kWarps) {
+    const float u_dot_p = u_x * centred(site % W, W) - u_y * centred(site / W, H);
+    const float image_term =
+        scale * image_share * 2.0f * (-(u_dot_p * kInvSqrt2 - u_dot_img) / s_e);
+    const float feature_scale = -scale * feature_share / s_a;
+    const long long base = static_cast<long long>(site) * N;
+    for (int n = lane; n < N; n += 32) {
+      float c, sn;
+      if (use_table) {
+        c = harmonic_cos[n];
+        sn = harmonic_sin[n];
+      } else {
+        const float angle = kTwoPi * static_cast<float>(n) / static_cast<float>(N);
+        c = cosf(angle);
+        sn = sinf(angle);
+      }
+      const float v = to_float(A[base + n]);
+      const float g = image_term * v + feature_scale * ((u_x * c + u_y * sn) - u_dot_feat);
+      dA[base + n] = from_float<T>(to_float(dA[base + n]) + g);
+    }
+  }
+}
+
+template <typename Activation, typename DeviceActivation>
+void launch(const U1LossShape& shape, const U1LossConfig& config,
+            const U1LossArgsOf<Activation>& args, cudaStream_t stream) {
+  SOMBRERO_CHECK(shape.batch > 0 && shape.classes > 0, "u1 loss: batch (", shape.batch,
+                 ") and classes (", shape.classes, ") must be positive");
+  SOMBRERO_CHECK(args.logits && args.labels && args.dlogits && args.sample_losses,
+                 "u1 loss kernel: logits, labels, dlogits and sample_losses are required");
+  const bool u1_active = config.weight > 0.0f || args.z || args.angle_prediction;
+  if (u1_active)
+    SOMBRERO_CHECK(args.activation && args.class_angles && shape.height > 0 && shape.width > 0 &&
+                       shape.channels > 0 && (config.weight <= 0.0f || args.dactivation),
+                   "u1 loss kernel: activation ", shape.height, "x", shape.width, "x",
+                   shape.channels,
+                   ", class angles and (for u1.weight > 0) dactivation are "
+                   "required");
+  U1LossArgsOf<DeviceActivation> device_args;
+  device_args.logits = args.logits;
+  device_args.labels = args.labels;
+  device_args.activation = reinterpret_cast<const DeviceActivation*>(args.activation);
+  device_args.class_angles = args.class_angles;
+  device_args.dlogits = args.dlogits;
+  device_args.dactivation = reinterpret_cast<DeviceActivation*>(args.dactivation);
+  device_args.z = args.z;
+  device_args.angle_prediction = args.angle_prediction;
+  device_args.sample_losses = args.sample_losses;
+  SOMBRERO_LAUNCH(u1_loss_kernel<DeviceActivation>, dim3(shape.batch), dim3(kThreads), 0, stream,
+                  shape, config, device_args, u1_active);
+}
+
+}  // namespace
+
+void u1_loss_forward_backward(const U1LossShape& shape, const U1LossConfig& config,
+                              const U1LossArgsOf<float>& args, cudaStream_t stream) {
+  launch<float, float>(shape, config, args, stream);
+}
+
+void u1_loss_forward_backward(const U1LossShape& shape, const U1LossConfig& config,
+                              const U1LossArgsOf<bf16>& args, cudaStream_t stream) {
+  launch<bf16, __nv_bfloat16>(shape, config, args, stream);
+}
+
+}  // namespace sombrero::kernels::SOMBRERO_EXEC

@@ -1,0 +1,141 @@
+// The energy and fused U(1) loss kernels on a real GPU, at the ResNet-50 bottleneck size
+// (N = 256, 7x7x2048, 1000 classes), against the CPU backend. Skips without a device.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "kernels/energy/energy.h"
+#include "kernels/u1loss/class_angles.h"
+#include "kernels/u1loss/u1_loss.h"
+#include "runtime/device_info.h"
+#include "tests/support/device_buffer.h"
+
+namespace sombrero::kernels {
+namespace {
+
+double norm_relative_error(const std::vector<float>& got, const std::vector<float>& want) {
+  double diff = 0, norm = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    diff += double(got[i] - want[i]) * (got[i] - want[i]);
+    norm += double(want[i]) * want[i];
+  }
+  return std::sqrt(diff / std::max(norm, 1e-30));
+}
+
+class U1LossGpu : public testing::TestWithParam<U1Space> {};
+
+TEST_P(U1LossGpu, ResNet50BottleneckMatchesCpuBackendInF32AndBf16) {
+  if (runtime::cuda_devices().empty())
+    GTEST_SKIP() << "no CUDA device: " << runtime::cuda_unavailable_reason();
+  const U1LossShape shape{256, 1000, 7, 7, 2048};
+  const U1LossConfig config{0.1f, 1e-3f, GetParam(), 0.1f};
+  std::mt19937 rng(1);
+  std::normal_distribution<float> normal(0.0f, 3.0f);
+  std::uniform_real_distribution<float> uniform(0.0f, 2.0f);
+  std::vector<float> logits(std::size_t(shape.batch) * shape.classes);
+  for (float& v : logits) v = normal(rng);
+  std::vector<std::int32_t> labels(shape.batch);
+  for (auto& l : labels) l = int(rng() % shape.classes);
+  const std::size_t elements = std::size_t(shape.batch) * 7 * 7 * 2048;
+  std::vector<float> activation(elements);
+  for (float& v : activation) v = rng() % 2 ? 0.0f : bf16_to_float(float_to_bf16(uniform(rng)));
+  const std::vector<float> angles = class_angle_table(ClassAngles::uniform, shape.classes, 0);
+
+  std::vector<float> dlogits_cpu(logits.size()), dact_cpu(elements, 0.0f), z_cpu(2 * shape.batch);
+  std::vector<std::int32_t> pred_cpu(shape.batch);
+  U1LossArgs cpu_args;
+  cpu_args.logits = logits.data();
+  cpu_args.labels = labels.data();
+  cpu_args.activation = activation.data();
+  cpu_args.class_angles = angles.data();
+  cpu_args.dlogits = dlogits_cpu.data();
+  cpu_args.dactivation = dact_cpu.data();
+  cpu_args.z = z_cpu.data();
+  cpu_args.angle_prediction = pred_cpu.data();
+  const U1LossResult cpu_result = cpu::u1_loss_forward_backward(shape, config, cpu_args);
+
+  test::DeviceBuffer<float> d_logits(logits), d_angles(angles);
+  test::DeviceBuffer<std::int32_t> d_labels(labels);
+  {  // f32 activations
+    test::DeviceBuffer<float> d_act(activation), d_dact(std::vector<float>(elements, 0.0f));
+    test::DeviceBuffer<float> d_dlogits(std::vector<float>(logits.size(), NAN));
+    test::DeviceBuffer<float> d_z(std::vector<float>(2 * shape.batch)),
+        d_losses(std::vector<float>(2 * shape.batch));
+    test::DeviceBuffer<std::int32_t> d_pred(std::vector<std::int32_t>(shape.batch, -1));
+    U1LossArgsOf<float> args{d_logits.get(), d_labels.get(),  d_act.get(),
+                             d_angles.get(), d_dlogits.get(), d_dact.get(),
+                             d_z.get(),      d_pred.get(),    d_losses.get()};
+    cuda::u1_loss_forward_backward(shape, config, args, nullptr);
+    const std::vector<float> losses = d_losses.download();
+    const U1LossResult r = mean_of_sample_losses(losses.data(), shape.batch, config.weight);
+    EXPECT_NEAR(r.ce, cpu_result.ce, 1e-5 * cpu_result.ce);
+    // The kernel sums 100352 activations per sample in f32 (the CPU in double): relative
+    // error up to ~sqrt(n) * 6e-8 = 2e-5 in the totals, and in z and dA through them.
+    EXPECT_NEAR(r.u1, cpu_result.u1, 1e-4);
+    EXPECT_LT(norm_relative_error(d_dlogits.download(), dlogits_cpu), 1e-5);
+    EXPECT_LT(norm_relative_error(d_dact.download(), dact_cpu), 1e-4);
+    const std::vector<float> z = d_z.download();
+    for (std::size_t i = 0; i < z.size(); ++i) EXPECT_NEAR(z[i], z_cpu[i], 1e-4);
+    // Readouts may differ where f32 rounding moves angle(z) across the boundary between two
+    // neighbouring class angles (1000 classes are 0.006 rad apart); never further.
+    const std::vector<std::int32_t> pred = d_pred.download();
+    for (int b = 0; b < shape.batch; ++b) {
+      const int apart = std::abs(pred[b] - pred_cpu[b]);
+      EXPECT_TRUE(apart == 0 || apart == 1 || apart == shape.classes - 1)
+          << "sample " << b << ": " << pred[b] << " vs " << pred_cpu[b];
+    }
+  }
+  {  // bf16 activations and gradient
+    std::vector<bf16> act16(elements), zero16(elements, float_to_bf16(0.0f));
+    for (std::size_t i = 0; i < elements; ++i) act16[i] = float_to_bf16(activation[i]);
+    test::DeviceBuffer<bf16> d_act(act16), d_dact(zero16);
+    test::DeviceBuffer<float> d_dlogits(std::vector<float>(logits.size())),
+        d_losses(std::vector<float>(2 * shape.batch));
+    U1LossArgsOf<bf16> args;
+    args.logits = d_logits.get();
+    args.labels = d_labels.get();
+    args.activation = d_act.get();
+    args.class_angles = d_angles.get();
+    args.dlogits = d_dlogits.get();
+    args.dactivation = d_dact.get();
+    args.sample_losses = d_losses.get();
+    cuda::u1_loss_forward_backward(shape, config, args, nullptr);
+    const std::vector<float> losses = d_losses.download();
+    EXPECT_NEAR(mean_of_sample_losses(losses.data(), shape.batch, config.weight).loss,
+                cpu_result.loss, 1e-4 * cpu_result.loss);
+    const std::vector<bf16> dact16 = d_dact.download();
+    std::vector<float> dact(elements);
+    for (std::size_t i = 0; i < elements; ++i) dact[i] = bf16_to_float(dact16[i]);
+    EXPECT_LT(norm_relative_error(dact, dact_cpu), 1e-2);  // bf16 storage
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Spaces, U1LossGpu,
+                         testing::Values(U1Space::image, U1Space::feature, U1Space::joint),
+                         [](const testing::TestParamInfo<U1Space>& info) {
+                           return std::string(to_string(info.param));
+                         });
+
+TEST(EnergyGpu, MatchesCpuBackend) {
+  if (runtime::cuda_devices().empty())
+    GTEST_SKIP() << "no CUDA device: " << runtime::cuda_unavailable_reason();
+  const EnergyShape shape{64, 7, 7, 2048};
+  std::mt19937 rng(2);
+  std::uniform_real_distribution<float> uniform(-2.0f, 2.0f);
+  std::vector<float> a(shape.sites() * shape.channels), de(shape.sites());
+  for (float& v : a) v = uniform(rng);
+  for (float& v : de) v = uniform(rng);
+  std::vector<float> e_cpu(shape.sites()), da_cpu(a.size(), 0.0f);
+  cpu::energy_forward(shape, a.data(), e_cpu.data());
+  cpu::energy_backward(shape, a.data(), de.data(), da_cpu.data());
+  test::DeviceBuffer<float> d_a(a), d_de(de), d_e(std::vector<float>(shape.sites())),
+      d_da(std::vector<float>(a.size(), 0.0f));
+  cuda::energy_forward(shape, d_a.get(), d_e.get(), nullptr);
+  cuda::energy_backward(shape, d_a.get(), d_de.get(), d_da.get(), nullptr);
+  EXPECT_LT(norm_relative_error(d_e.download(), e_cpu), 1e-6);
+  EXPECT_LT(norm_relative_error(d_da.download(), da_cpu), 1e-6);
+}
+
+}  // namespace
+}  // namespace sombrero::kernels

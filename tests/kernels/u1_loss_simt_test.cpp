@@ -1,0 +1,200 @@
+// The hand-written energy and fused U(1) loss kernels (energy.cu, u1_loss.cu) executed on
+// the CPU through runtime/simt, against the CPU backend (itself checked against the double
+// reference in u1_loss_cpu_test.cpp), under every fiber schedule.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numbers>
+#include <random>
+
+#include "kernels/energy/energy.h"
+#include "kernels/u1loss/class_angles.h"
+#include "kernels/u1loss/u1_loss.h"
+#include "runtime/simt/schedule.h"
+
+namespace sombrero::kernels {
+namespace {
+
+struct Inputs {
+  U1LossShape shape;
+  U1LossConfig config;
+  std::vector<float> logits, activation, angles;
+  std::vector<std::int32_t> labels;
+};
+
+// Activations rounded to bf16 so the f32 and bf16 kernels see the same values.
+Inputs make_inputs(U1LossShape shape, U1LossConfig config, unsigned seed) {
+  Inputs in{shape, config, {}, {}, {}, {}};
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 2.0f);
+  std::uniform_real_distribution<float> uniform(0.0f, 1.5f);
+  for (int i = 0; i < shape.batch * shape.classes; ++i) in.logits.push_back(normal(rng));
+  for (int b = 0; b < shape.batch; ++b) in.labels.push_back(int(rng() % shape.classes));
+  const std::size_t elements =
+      std::size_t(shape.batch) * shape.height * shape.width * shape.channels;
+  for (std::size_t i = 0; i < elements; ++i)
+    in.activation.push_back(rng() % 4 == 0 ? 0.0f : bf16_to_float(float_to_bf16(uniform(rng))));
+  in.angles = class_angle_table(ClassAngles::random, shape.classes, seed);
+  return in;
+}
+
+struct Outputs {
+  std::vector<float> dlogits, dactivation, z, sample_losses;
+  std::vector<std::int32_t> prediction;
+  U1LossResult result;
+};
+
+template <typename Activation>
+Outputs run(const Inputs& in, bool use_simt) {
+  const std::size_t elements = in.activation.size();
+  std::vector<Activation> activation(elements), dactivation(elements);
+  for (std::size_t i = 0; i < elements; ++i) {
+    if constexpr (std::is_same_v<Activation, float>) {
+      activation[i] = in.activation[i];
+      dactivation[i] = 0.125f;  // accumulated onto
+    } else {
+      activation[i] = float_to_bf16(in.activation[i]);
+      dactivation[i] = float_to_bf16(0.125f);
+    }
+  }
+  Outputs out;
+  out.dlogits.assign(in.logits.size(), NAN);
+  out.z.assign(2 * in.shape.batch, NAN);
+  out.sample_losses.assign(2 * in.shape.batch, NAN);
+  out.prediction.assign(in.shape.batch, -1);
+  U1LossArgsOf<Activation> args;
+  args.logits = in.logits.data();
+  args.labels = in.labels.data();
+  args.activation = activation.data();
+  args.class_angles = in.angles.data();
+  args.dlogits = out.dlogits.data();
+  args.dactivation = dactivation.data();
+  args.z = out.z.data();
+  args.angle_prediction = out.prediction.data();
+  args.sample_losses = out.sample_losses.data();
+  if (use_simt) {
+    simt::u1_loss_forward_backward(in.shape, in.config, args, nullptr);
+    out.result = mean_of_sample_losses(out.sample_losses.data(), in.shape.batch, in.config.weight);
+  } else {
+    if constexpr (std::is_same_v<Activation, float>)
+      out.result = cpu::u1_loss_forward_backward(in.shape, in.config, args);
+  }
+  for (const Activation& v : dactivation) {
+    if constexpr (std::is_same_v<Activation, float>)
+      out.dactivation.push_back(v);
+    else
+      out.dactivation.push_back(bf16_to_float(v));
+  }
+  return out;
+}
+
+double norm_relative_error(const std::vector<float>& got, const std::vector<float>& want) {
+  double diff = 0, norm = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    diff += double(got[i] - want[i]) * (got[i] - want[i]);
+    norm += double(want[i]) * want[i];
+  }
+  return std::sqrt(diff / std::max(norm, 1e-30));
+}
+
+void expect_close_to_cpu(const Outputs& got, const Outputs& cpu, double gradient_tolerance) {
+  // f32 sums in a different order than the CPU's double sums: ~1e-6 relative per value.
+  EXPECT_NEAR(got.result.ce, cpu.result.ce, 1e-5 * std::abs(cpu.result.ce) + 1e-6);
+  EXPECT_NEAR(got.result.u1, cpu.result.u1, 1e-5);
+  for (std::size_t i = 0; i < cpu.dlogits.size(); ++i)
+    EXPECT_NEAR(got.dlogits[i], cpu.dlogits[i], 1e-6 + 1e-5 * std::abs(cpu.dlogits[i])) << i;
+  for (std::size_t i = 0; i < cpu.z.size(); ++i) EXPECT_NEAR(got.z[i], cpu.z[i], 1e-5) << i;
+  EXPECT_EQ(got.prediction, cpu.prediction);
+  EXPECT_LT(norm_relative_error(got.dactivation, cpu.dactivation), gradient_tolerance);
+}
+
+struct Case {
+  const char* name;
+  U1LossShape shape;
+  U1LossConfig config;
+};
+
+class U1LossSimt : public testing::TestWithParam<Case> {};
+
+TEST_P(U1LossSimt, F32KernelMatchesCpuBackendUnderEverySchedule) {
+  const Case c = GetParam();
+  const Inputs in = make_inputs(c.shape, c.config, 3);
+  const Outputs cpu = run<float>(in, false);
+  for (int s = 0; s < sombrero::simt::kTestScheduleCount; ++s) {
+    const sombrero::simt::ScopedSchedule schedule(sombrero::simt::test_schedule(s));
+    SCOPED_TRACE(sombrero::simt::test_schedule(s).name());
+    // f32 gradients: terms of size <= 1 summed in f32, 1e-5 norm-wise.
+    expect_close_to_cpu(run<float>(in, true), cpu, 1e-5);
+  }
+}
+
+TEST_P(U1LossSimt, Bf16KernelMatchesCpuBackendWithinBf16Rounding) {
+  const Case c = GetParam();
+  const Inputs in = make_inputs(c.shape, c.config, 4);
+  const Outputs cpu = run<float>(in, false);
+  // dA is stored in bf16 (8 bits of mantissa): relative rounding 2^-9 per element.
+  expect_close_to_cpu(run<bf16>(in, true), cpu, 1e-2);
+}
+
+const Case kCases[] = {
+    {"joint", {3, 5, 4, 3, 6}, {0.7f, 1e-3f, U1Space::joint, 0.0f}},
+    {"image_smoothed", {2, 7, 5, 5, 9}, {0.5f, 1e-3f, U1Space::image, 0.1f}},
+    {"feature", {2, 4, 3, 4, 33}, {1.0f, 1e-3f, U1Space::feature, 0.0f}},
+    {"one_site", {2, 3, 1, 1, 16}, {0.3f, 1e-3f, U1Space::joint, 0.0f}},
+    {"one_class", {2, 1, 2, 2, 8}, {0.3f, 1e-3f, U1Space::joint, 0.1f}},
+    {"wide_untabled", {1, 3, 2, 1, 4100}, {0.3f, 1e-3f, U1Space::joint, 0.0f}},  // N > table
+    {"many_classes", {2, 1000, 2, 2, 8}, {0.2f, 1e-3f, U1Space::joint, 0.1f}},
+    {"baseline_with_readout", {2, 6, 3, 3, 5}, {0.0f, 1e-3f, U1Space::joint, 0.0f}},
+};
+
+INSTANTIATE_TEST_SUITE_P(Shapes, U1LossSimt, testing::ValuesIn(kCases),
+                         [](const testing::TestParamInfo<Case>& info) { return info.param.name; });
+
+TEST(U1LossSimtEdges, AllZeroActivationIsFinite) {
+  Inputs in = make_inputs({2, 10, 7, 7, 64}, {1.0f, 1e-3f, U1Space::joint, 0.0f}, 5);
+  std::fill(in.activation.begin(), in.activation.end(), 0.0f);
+  const Outputs out = run<float>(in, true);
+  EXPECT_FLOAT_EQ(out.result.u1, 1.0);
+  for (float g : out.dactivation) ASSERT_TRUE(std::isfinite(g));
+}
+
+TEST(U1LossSimtEdges, OutOfRangeLabelGivesNaNLossNotACrash) {
+  Inputs in = make_inputs({2, 3, 2, 2, 4}, {0.5f, 1e-3f, U1Space::joint, 0.0f}, 6);
+  in.labels[1] = 7;
+  const Outputs out = run<float>(in, true);
+  EXPECT_TRUE(std::isnan(out.sample_losses[2]));
+  EXPECT_FALSE(std::isnan(out.sample_losses[0]));
+}
+
+TEST(EnergySimt, ForwardAndBackwardMatchCpuBackendInF32AndBf16) {
+  const EnergyShape shape{2, 3, 5, 70};
+  std::mt19937 rng(8);
+  std::uniform_real_distribution<float> uniform(-2.0f, 2.0f);
+  std::vector<float> a(shape.sites() * shape.channels), de(shape.sites());
+  for (float& v : a) v = bf16_to_float(float_to_bf16(uniform(rng)));
+  for (float& v : de) v = uniform(rng);
+  std::vector<float> e_cpu(shape.sites()), da_cpu(a.size(), 0.5f);
+  cpu::energy_forward(shape, a.data(), e_cpu.data());
+  cpu::energy_backward(shape, a.data(), de.data(), da_cpu.data());
+  for (int s = 0; s < sombrero::simt::kTestScheduleCount; ++s) {
+    const sombrero::simt::ScopedSchedule schedule(sombrero::simt::test_schedule(s));
+    std::vector<float> e(shape.sites(), NAN), da(a.size(), 0.5f);
+    simt::energy_forward(shape, a.data(), e.data(), nullptr);
+    simt::energy_backward(shape, a.data(), de.data(), da.data(), nullptr);
+    for (std::size_t i = 0; i < e.size(); ++i) EXPECT_NEAR(e[i], e_cpu[i], 1e-5 * e_cpu[i] + 1e-6);
+    for (std::size_t i = 0; i < da.size(); ++i)
+      EXPECT_NEAR(da[i], da_cpu[i], 1e-5 + 1e-6 * std::abs(da_cpu[i]));
+  }
+  std::vector<bf16> a16(a.size()), da16(a.size(), float_to_bf16(0.5f));
+  for (std::size_t i = 0; i < a.size(); ++i) a16[i] = float_to_bf16(a[i]);
+  std::vector<float> e16(shape.sites());
+  simt::energy_forward(shape, a16.data(), e16.data(), nullptr);
+  simt::energy_backward(shape, a16.data(), de.data(), da16.data(), nullptr);
+  for (std::size_t i = 0; i < e16.size(); ++i)
+    EXPECT_NEAR(e16[i], e_cpu[i], 1e-5 * e_cpu[i] + 1e-6);
+  for (std::size_t i = 0; i < a.size(); ++i)  // stored in bf16: 2^-8 relative
+    EXPECT_NEAR(bf16_to_float(da16[i]), da_cpu[i], 4e-3 * std::abs(da_cpu[i]) + 1e-6);
+}
+
+}  // namespace
+}  // namespace sombrero::kernels
