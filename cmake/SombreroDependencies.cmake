@@ -4,6 +4,7 @@
 find_package(yaml-cpp REQUIRED)
 find_package(nlohmann_json 3.9 REQUIRED)
 find_package(PNG REQUIRED)
+find_package(ZLIB REQUIRED)  # gzipped idx files (datasets/idx_dataset.cpp)
 find_package(OpenMP REQUIRED COMPONENTS CXX)
 find_package(Threads REQUIRED)
 
