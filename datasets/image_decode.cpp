@@ -4,7 +4,7 @@
 #include <memory>
 #include <vector>
 
-#include "datasets/jpeg_decode.h"
+#include "datasets/jpeg_codec.h"
 #include "datasets/png_decode.h"
 
 namespace sombrero::datasets {

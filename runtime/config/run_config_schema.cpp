@@ -39,7 +39,10 @@ void declare_data(ObjectSchema& data) {
   data.integer("workers", -1, "decoding threads per process; -1 uses cores - 1").min(-1);
   data.integer("prefetch", 4, "batches decoded ahead of the training step").min(1);
   data.integer("image_size", 0, "training crop size in pixels; 0 keeps the native size").min(0);
-  data.integer("eval_resize", 0, "evaluation: resize the shorter side to this; 0 skips it").min(0);
+  data.integer("eval_resize", 0,
+               "evaluation: resize the shorter side to this; 0 skips it (images of varying "
+               "size: 0 uses eval_crop * 256 / 224)")
+      .min(0);
   data.integer("eval_crop", 0, "evaluation: center crop size; 0 uses image_size").min(0);
   data.numbers("mean", {}, "per-channel normalisation mean in [0,1]; [] uses the dataset's")
       .min(0)
@@ -53,6 +56,12 @@ void declare_data(ObjectSchema& data) {
   data.number("max_bad_fraction", 0.001,
               "share of unreadable images tolerated (skipped with a warning) before the run stops")
       .min(0)
+  data.choice("shard_remainder", {"pad", "drop"}, "pad",
+              "when the dataset does not split evenly across ranks: repeat the first samples "
+              "(pad, as DistributedSampler) or drop the last ones");
+  data.boolean("antialias", true,
+               "widen the bilinear filter when shrinking (as Pillow and torchvision "
+               "antialias=True); false: plain two-tap bilinear");
       .max(1);
   data.integer("synthetic_samples", 1024, "dataset size for dataset: synthetic").min(1);
 

@@ -1,4 +1,4 @@
-#include "datasets/jpeg_decode.h"
+#include "datasets/jpeg_codec.h"
 
 #include <turbojpeg.h>
 
@@ -100,6 +100,24 @@ Image decode_jpeg(const std::uint8_t* data, std::size_t size, const std::string&
     }
   }
   return image;
+}
+
+std::vector<std::uint8_t> encode_jpeg(const Image& rgb, int quality) {
+  SOMBRERO_CHECK(rgb.shape.channels == 3 && rgb.pixels.size() == rgb.shape.pixels(),
+                 "encode_jpeg: expected an RGB image");
+  tjhandle handle = tjInitCompress();
+  SOMBRERO_CHECK(handle != nullptr, "TurboJPEG: cannot create a compressor");
+  unsigned char* buffer = nullptr;
+  unsigned long size = 0;
+  const int status = tjCompress2(handle, rgb.pixels.data(), rgb.shape.width, 0, rgb.shape.height,
+                                 TJPF_RGB, &buffer, &size, TJSAMP_420, quality, 0);
+  const std::string message = status != 0 ? tjGetErrorStr2(handle) : "";
+  std::vector<std::uint8_t> bytes;
+  if (status == 0) bytes.assign(buffer, buffer + size);
+  tjFree(buffer);
+  tjDestroy(handle);
+  SOMBRERO_CHECK(status == 0, "TurboJPEG: compression failed (", message, ")");
+  return bytes;
 }
 
 }  // namespace sombrero::datasets

@@ -1,4 +1,5 @@
-// JPEG decoding through libjpeg-turbo's TurboJPEG API (the only file that uses it).
+// JPEG decoding (and encoding, for generated benchmark sets) through libjpeg-turbo's
+// TurboJPEG API; the only file that uses it.
 //
 // The decoder reads the header, asks `scale` (dataset.h) for the fraction of the full size
 // the caller needs, and decodes with the smallest TurboJPEG DCT scaling factor (n/8, n = 1..8)
@@ -15,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "datasets/dataset.h"
 
@@ -22,5 +24,8 @@ namespace sombrero::datasets {
 
 Image decode_jpeg(const std::uint8_t* data, std::size_t size, const std::string& path,
                   const ScaleRequest& scale);
+
+// Encodes an RGB image (4:2:0 chroma subsampling, like camera JPEGs) at `quality` (1..100).
+std::vector<std::uint8_t> encode_jpeg(const Image& rgb, int quality);
 
 }  // namespace sombrero::datasets

@@ -1,0 +1,91 @@
+#include "datasets/loader_bench.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "datasets/jpeg_codec.h"
+#include "datasets/sample_random.h"
+
+namespace sombrero::datasets {
+
+LoaderBenchResult bench_loader(std::shared_ptr<const Dataset> dataset, const Transform& transform,
+                               const LoaderOptions& options, std::int64_t batches,
+                               std::int64_t warmup) {
+  Loader loader(std::move(dataset), transform, options);
+  std::int64_t epoch = 0;
+  loader.start(LoaderPosition{epoch, 0});
+  const auto next = [&]() -> const Batch* {
+    const Batch* batch = loader.next();
+    if (batch == nullptr) {
+      loader.start(LoaderPosition{++epoch, 0});
+      batch = loader.next();
+      SOMBRERO_CHECK(batch != nullptr, "the benchmark dataset yields no batch");
+    }
+    return batch;
+  };
+  for (std::int64_t b = 0; b < warmup; ++b) next();
+  LoaderBenchResult result;
+  result.workers = loader.workers();
+  const auto start = std::chrono::steady_clock::now();
+  for (std::int64_t b = 0; b < batches; ++b) result.images += next()->size;
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+void generate_benchmark_images(const std::string& root, int count, int classes,
+                               std::uint64_t seed) {
+  namespace fs = std::filesystem;
+  SOMBRERO_CHECK(count > 0 && classes > 0, "generate: need images and classes");
+  for (int i = 0; i < count; ++i) {
+    SampleRandom random(SampleKey{seed, 0, static_cast<std::uint64_t>(i)},
+                        RandomPurpose::synthetic);
+    const bool portrait = random.below(4) == 0;
+    Image image;
+    image.shape = ImageShape{portrait ? 500 : 375, portrait ? 375 : 500, 3};
+    image.pixels.resize(image.shape.pixels());
+    // A few soft coloured blobs over a gradient, plus per-pixel noise.
+    struct Blob {
+      double x, y, radius, color[3];
+    };
+    Blob blobs[6];
+    for (Blob& blob : blobs) {
+      blob =
+          Blob{random.uniform(0, image.shape.width),
+               random.uniform(0, image.shape.height),
+               random.uniform(30, 160),
+               {random.uniform(-120, 120), random.uniform(-120, 120), random.uniform(-120, 120)}};
+    }
+    const double base[3] = {random.uniform(60, 190), random.uniform(60, 190),
+                            random.uniform(60, 190)};
+    for (int y = 0; y < image.shape.height; ++y) {
+      for (int x = 0; x < image.shape.width; ++x) {
+        const std::uint32_t noise = random.next_u32();
+        for (int c = 0; c < 3; ++c) {
+          double v = base[c] + 40.0 * std::sin(0.02 * x + 0.03 * y + c);
+          for (const Blob& blob : blobs) {
+            const double d2 = (x - blob.x) * (x - blob.x) + (y - blob.y) * (y - blob.y);
+            v += blob.color[c] * std::exp(-d2 / (blob.radius * blob.radius));
+          }
+          v += static_cast<double>((noise >> (8 * c)) & 0x3F) - 32.0;
+          image.pixels[(static_cast<std::size_t>(y) * image.shape.width + x) * 3 + c] =
+              static_cast<std::uint8_t>(std::clamp(v, 0.0, 255.0));
+        }
+      }
+    }
+    const std::vector<std::uint8_t> bytes = encode_jpeg(image, 90);
+    char folder[32];
+    std::snprintf(folder, sizeof folder, "class_%03d", i % classes);
+    const fs::path dir = fs::path(root) / folder;
+    fs::create_directories(dir);
+    const fs::path path = dir / ("image_" + std::to_string(i) + ".JPEG");
+    std::ofstream out(path, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
+    SOMBRERO_CHECK(out, path.string(), ": cannot write");
+  }
+}
+
+}  // namespace sombrero::datasets
