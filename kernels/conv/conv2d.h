@@ -1,0 +1,70 @@
+// The Conv2d op over Tensors: what layers call. Checks shapes, dtypes and devices, then
+// dispatches by device and algorithm:
+//   cpu                 -> kernels::cpu (im2col + OpenBLAS; f32 only, any algo)
+//   cuda, algo = hand   -> kernels::cuda, the hand-written implicit-GEMM kernels
+//   cuda, algo = cudnn  -> kernels::cudnn (builds with cuDNN only)
+// Layouts: x, dx [N, H, W, C]; w, dw [K, R, S, C]; y, dy [N, OH, OW, K]. All tensors of one
+// call are on one device and share one dtype (f32 or bf16; bf16 on CUDA only), except dw,
+// which is always f32: the gradient of the f32 master weights, summed over N*OH*OW terms
+// that bf16 would round away. CUDA calls are asynchronous on the tensors' stream
+// (runtime/cuda_context.h); CPU calls return when done.
+//
+//   Conv2dParams params = Conv2dParams::same(3, 1);    // 3x3, stride 1, pad 1
+//   Tensor y = Tensor::empty(conv2d_output_shape(x.shape(), w.shape(), params), x.dtype(),
+//                            x.device());
+//   conv2d_forward(x, w, y, params);
+#pragma once
+
+#include <string>
+
+#include "kernels/conv/conv2d_shape.h"
+#include "runtime/tensor.h"
+
+namespace sombrero::kernels {
+
+using runtime::Shape;
+
+// Which CUDA implementation runs a convolution (`conv.algo` in run configs). The CPU has one
+// backend and uses it for either.
+enum class ConvAlgo { hand, cudnn };
+
+// "hand" | "cudnn"; anything else throws sombrero::Error with a "did you mean" suggestion.
+ConvAlgo parse_conv_algo(const std::string& name);
+const char* to_string(ConvAlgo algo);
+
+struct Conv2dParams {
+  int stride_h = 1, stride_w = 1;
+  int pad_top = 0, pad_bottom = 0, pad_left = 0, pad_right = 0;
+  int dilation_h = 1, dilation_w = 1;
+  ConvAlgo algo = ConvAlgo::hand;
+
+  // Square stride and the same zero padding on all four sides.
+  static Conv2dParams symmetric(int stride, int pad, ConvAlgo algo = ConvAlgo::hand);
+  // A kernel of odd size k with "same"-style padding k / 2 (ResNet's convolutions).
+  static Conv2dParams same(int kernel, int stride, ConvAlgo algo = ConvAlgo::hand);
+};
+
+// The geometry of x [N,H,W,C] convolved with w [K,R,S,C] under `params`; throws when the
+// ranks or channels disagree or the output would be empty (as PyTorch refuses).
+Conv2dShape conv2d_shape(const Shape& x, const Shape& w, const Conv2dParams& params);
+// [N, OH, OW, K].
+Shape conv2d_output_shape(const Shape& x, const Shape& w, const Conv2dParams& params);
+
+// y = conv(x, w). Overwrites y.
+void conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const Conv2dParams& params);
+
+// dx = the gradient of sum(y * dy) with respect to x. The input size is dx's (several input
+// sizes give the same output size under a stride). Overwrites dx.
+void conv2d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx,
+                          const Conv2dParams& params);
+
+// dw (+)= the gradient of sum(y * dy) with respect to w, summed over the batch;
+// accumulate = false overwrites dw, true adds to it. dw is f32 for f32 and bf16 x, dy.
+void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw,
+                            const Conv2dParams& params, bool accumulate);
+
+// Whether the hand-written CUDA kernels are built into this binary (false while they are
+// being written, and in builds without CUDA); algo = hand on CUDA then throws.
+bool hand_conv2d_available();
+
+}  // namespace sombrero::kernels
