@@ -18,6 +18,9 @@ void declare_model(ObjectSchema& model) {
   model.integer("width", 0, "base channel count; 0 uses the architecture's standard width").min(0);
   model.boolean("zero_init_residual", false,
                 "zero-initialise the last BatchNorm scale of each residual block");
+  model.choice("shortcut", {"A", "B"}, "A",
+               "resnet20/56 shortcuts that change shape: A zero-pads channels (no parameters), "
+               "B is a 1x1 convolution + BatchNorm");
   model.boolean("sync_bn", false, "all-reduce BatchNorm batch statistics across ranks");
   model.number("bn_momentum", 0.1, "BatchNorm running-statistics momentum (PyTorch convention)")
       .min(0)

@@ -1,0 +1,44 @@
+// BatchNorm over NHWC activations viewed as [rows, channels] (rows = N * H * W), as PyTorch's
+// BatchNorm2d defines it:
+//   training   mean_c = 1/M sum_r x[r,c],  var_c = 1/M sum_r (x[r,c] - mean_c)^2  (biased)
+//              y = (x - mean_c) / sqrt(var_c + eps) * gamma_c + beta_c
+//              running_mean = (1 - momentum) running_mean + momentum mean_c
+//              running_var  = (1 - momentum) running_var  + momentum var_c M / (M - 1)
+//   inference  y = (x - running_mean_c) / sqrt(running_var_c + eps) * gamma_c + beta_c
+//   backward (training, with xhat = (x - mean) invstd, invstd = 1/sqrt(var + eps)):
+//              dbeta_c  += sum_r dy,  dgamma_c += sum_r dy xhat
+//              dx = gamma_c invstd / M (M dy - sum_r dy - xhat sum_r dy xhat)
+// CPU backend: per-channel sums in double over a fixed number of row chunks (OpenMP over
+// chunks, chunk sums added in order), so results do not depend on the thread count.
+#pragma once
+
+#include <cstdint>
+
+namespace sombrero::kernels {
+
+struct BatchNormShape {
+  std::int64_t rows = 0;  // N * H * W
+  int channels = 0;
+};
+
+namespace cpu {
+
+// Training-mode forward. Writes y, save_mean and save_invstd ([channels], what backward needs)
+// and updates running_mean / running_var in place (skipped when they are null).
+void batch_norm_forward_training(const BatchNormShape& shape, const float* x, const float* gamma,
+                                 const float* beta, float eps, float momentum, float* y,
+                                 float* running_mean, float* running_var, float* save_mean,
+                                 float* save_invstd);
+
+// Inference-mode forward with the running statistics.
+void batch_norm_forward_inference(const BatchNormShape& shape, const float* x, const float* gamma,
+                                  const float* beta, const float* running_mean,
+                                  const float* running_var, float eps, float* y);
+
+// Training-mode backward: overwrites dx, accumulates dgamma and dbeta.
+void batch_norm_backward_training(const BatchNormShape& shape, const float* x, const float* dy,
+                                  const float* gamma, const float* save_mean,
+                                  const float* save_invstd, float* dx, float* dgamma, float* dbeta);
+
+}  // namespace cpu
+}  // namespace sombrero::kernels

@@ -1,0 +1,44 @@
+// Pooling over NHWC activations, as PyTorch's MaxPool2d / AvgPool2d (ceil_mode false,
+// dilation 1) and global average pooling:
+//   out = floor((in + 2 pad - kernel) / stride) + 1
+//   max:  y[n,oh,ow,c] = max over the window (padding is -inf: never chosen); the argmax (the
+//         input pixel index ih * W + iw of the first maximum) is saved for backward, which
+//         routes dy to it: dx[argmax] += dy.
+//   avg:  y = sum over the window / (kernel_h kernel_w)  (count_include_pad, PyTorch's default);
+//         dx += dy / (kernel_h kernel_w) over the window.
+//   global average: y[n,c] = 1/(H W) sum_{h,w} x[n,h,w,c];  dx[n,h,w,c] = dy[n,c] / (H W).
+// CPU backend: OpenMP over images (each image's pixels owned by one thread, so the scatter of
+// backward has no races).
+#pragma once
+
+#include <cstdint>
+
+namespace sombrero::kernels {
+
+struct Pool2dShape {
+  int batch = 1, in_height = 1, in_width = 1, channels = 1;
+  int kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0;
+  int out_height() const { return (in_height + 2 * pad_h - kernel_h) / stride_h + 1; }
+  int out_width() const { return (in_width + 2 * pad_w - kernel_w) / stride_w + 1; }
+};
+
+// Throws sombrero::Error for a shape PyTorch would refuse (padding above half the kernel, an
+// empty output, non-positive sizes).
+void check_pool2d_shape(const Pool2dShape& shape);
+
+namespace cpu {
+
+void max_pool2d_forward(const Pool2dShape& shape, const float* x, float* y, std::int32_t* argmax);
+// Overwrites dx.
+void max_pool2d_backward(const Pool2dShape& shape, const float* dy, const std::int32_t* argmax,
+                         float* dx);
+void avg_pool2d_forward(const Pool2dShape& shape, const float* x, float* y);
+// Overwrites dx.
+void avg_pool2d_backward(const Pool2dShape& shape, const float* dy, float* dx);
+
+void global_avg_pool_forward(int batch, int pixels, int channels, const float* x, float* y);
+// Overwrites dx.
+void global_avg_pool_backward(int batch, int pixels, int channels, const float* dy, float* dx);
+
+}  // namespace cpu
+}  // namespace sombrero::kernels

@@ -1,0 +1,144 @@
+// CPU backend of pooling (pool.h).
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+#include "kernels/pool/pool.h"
+#include "runtime/error.h"
+
+namespace sombrero::kernels {
+
+void check_pool2d_shape(const Pool2dShape& s) {
+  SOMBRERO_CHECK(s.batch > 0 && s.in_height > 0 && s.in_width > 0 && s.channels > 0 &&
+                     s.kernel_h > 0 && s.kernel_w > 0 && s.stride_h > 0 && s.stride_w > 0,
+                 "pool2d: sizes, kernel and stride must be positive");
+  SOMBRERO_CHECK(
+      s.pad_h >= 0 && s.pad_w >= 0 && 2 * s.pad_h <= s.kernel_h && 2 * s.pad_w <= s.kernel_w,
+      "pool2d: padding (", s.pad_h, ", ", s.pad_w, ") must be at most half the kernel (",
+      s.kernel_h, "x", s.kernel_w, ")");
+  SOMBRERO_CHECK(s.out_height() > 0 && s.out_width() > 0, "pool2d: input ", s.in_height, "x",
+                 s.in_width, " is smaller than the kernel ", s.kernel_h, "x", s.kernel_w);
+}
+
+namespace cpu {
+
+void max_pool2d_forward(const Pool2dShape& s, const float* x, float* y, std::int32_t* argmax) {
+  const int OH = s.out_height(), OW = s.out_width(), C = s.channels;
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < s.batch; ++n) {
+    const float* xn = x + std::int64_t(n) * s.in_height * s.in_width * C;
+    for (int oh = 0; oh < OH; ++oh)
+      for (int ow = 0; ow < OW; ++ow) {
+        const std::int64_t out = ((std::int64_t(n) * OH + oh) * OW + ow) * C;
+        float* yo = y + out;
+        std::int32_t* ao = argmax + out;
+        std::fill(yo, yo + C, -std::numeric_limits<float>::infinity());
+        std::fill(ao, ao + C, -1);
+        for (int r = 0; r < s.kernel_h; ++r) {
+          const int ih = oh * s.stride_h - s.pad_h + r;
+          if (ih < 0 || ih >= s.in_height) continue;
+          for (int t = 0; t < s.kernel_w; ++t) {
+            const int iw = ow * s.stride_w - s.pad_w + t;
+            if (iw < 0 || iw >= s.in_width) continue;
+            const std::int32_t pixel = ih * s.in_width + iw;
+            const float* xp = xn + std::int64_t(pixel) * C;
+            for (int c = 0; c < C; ++c)
+              if (xp[c] > yo[c] || ao[c] < 0) {  // first maximum wins, as PyTorch
+                yo[c] = xp[c];
+                ao[c] = pixel;
+              }
+          }
+        }
+      }
+  }
+}
+
+void max_pool2d_backward(const Pool2dShape& s, const float* dy, const std::int32_t* argmax,
+                         float* dx) {
+  const int OH = s.out_height(), OW = s.out_width(), C = s.channels;
+  const std::int64_t image = std::int64_t(s.in_height) * s.in_width * C;
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < s.batch; ++n) {
+    float* dxn = dx + n * image;
+    std::memset(dxn, 0, sizeof(float) * image);
+    for (std::int64_t o = 0; o < std::int64_t(OH) * OW; ++o) {
+      const std::int64_t out = (std::int64_t(n) * OH * OW + o) * C;
+      for (int c = 0; c < C; ++c) dxn[std::int64_t(argmax[out + c]) * C + c] += dy[out + c];
+    }
+  }
+}
+
+void avg_pool2d_forward(const Pool2dShape& s, const float* x, float* y) {
+  const int OH = s.out_height(), OW = s.out_width(), C = s.channels;
+  const float inv = 1.0f / float(s.kernel_h * s.kernel_w);
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < s.batch; ++n) {
+    const float* xn = x + std::int64_t(n) * s.in_height * s.in_width * C;
+    for (int oh = 0; oh < OH; ++oh)
+      for (int ow = 0; ow < OW; ++ow) {
+        float* yo = y + ((std::int64_t(n) * OH + oh) * OW + ow) * C;
+        std::fill(yo, yo + C, 0.0f);
+        for (int r = 0; r < s.kernel_h; ++r) {
+          const int ih = oh * s.stride_h - s.pad_h + r;
+          if (ih < 0 || ih >= s.in_height) continue;
+          for (int t = 0; t < s.kernel_w; ++t) {
+            const int iw = ow * s.stride_w - s.pad_w + t;
+            if (iw < 0 || iw >= s.in_width) continue;
+            const float* xp = xn + (std::int64_t(ih) * s.in_width + iw) * C;
+            for (int c = 0; c < C; ++c) yo[c] += xp[c];
+          }
+        }
+        for (int c = 0; c < C; ++c) yo[c] *= inv;
+      }
+  }
+}
+
+void avg_pool2d_backward(const Pool2dShape& s, const float* dy, float* dx) {
+  const int OH = s.out_height(), OW = s.out_width(), C = s.channels;
+  const float inv = 1.0f / float(s.kernel_h * s.kernel_w);
+  const std::int64_t image = std::int64_t(s.in_height) * s.in_width * C;
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < s.batch; ++n) {
+    float* dxn = dx + n * image;
+    std::memset(dxn, 0, sizeof(float) * image);
+    for (int oh = 0; oh < OH; ++oh)
+      for (int ow = 0; ow < OW; ++ow) {
+        const float* g = dy + ((std::int64_t(n) * OH + oh) * OW + ow) * C;
+        for (int r = 0; r < s.kernel_h; ++r) {
+          const int ih = oh * s.stride_h - s.pad_h + r;
+          if (ih < 0 || ih >= s.in_height) continue;
+          for (int t = 0; t < s.kernel_w; ++t) {
+            const int iw = ow * s.stride_w - s.pad_w + t;
+            if (iw < 0 || iw >= s.in_width) continue;
+            float* d = dxn + (std::int64_t(ih) * s.in_width + iw) * C;
+            for (int c = 0; c < C; ++c) d[c] += g[c] * inv;
+          }
+        }
+      }
+  }
+}
+
+void global_avg_pool_forward(int batch, int pixels, int channels, const float* x, float* y) {
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < batch; ++n) {
+    float* yn = y + std::int64_t(n) * channels;
+    std::fill(yn, yn + channels, 0.0f);
+    const float* xn = x + std::int64_t(n) * pixels * channels;
+    for (int p = 0; p < pixels; ++p)
+      for (int c = 0; c < channels; ++c) yn[c] += xn[std::int64_t(p) * channels + c];
+    for (int c = 0; c < channels; ++c) yn[c] /= float(pixels);
+  }
+}
+
+void global_avg_pool_backward(int batch, int pixels, int channels, const float* dy, float* dx) {
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < batch; ++n) {
+    const float* g = dy + std::int64_t(n) * channels;
+    float* dxn = dx + std::int64_t(n) * pixels * channels;
+    for (int p = 0; p < pixels; ++p)
+      for (int c = 0; c < channels; ++c) dxn[std::int64_t(p) * channels + c] = g[c] / float(pixels);
+  }
+}
+
+}  // namespace cpu
+}  // namespace sombrero::kernels

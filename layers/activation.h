@@ -1,0 +1,20 @@
+// ReLU: y = max(x, 0); backward passes dy where y > 0. Caches its output in training mode.
+#pragma once
+
+#include "layers/layer.h"
+
+namespace sombrero::layers {
+
+class ReLU : public Layer {
+ public:
+  ReLU() : Layer("ReLU") {}
+  Shape output_shape(const Shape& input) const override { return input; }
+  double forward_flops(const Shape& input) const override { return double(input.numel()); }
+  Tensor forward(const Context& ctx, const Tensor& x) override;
+  Tensor backward(const Context& ctx, const Tensor& dy) override;
+
+ private:
+  Tensor cached_output_;
+};
+
+}  // namespace sombrero::layers

@@ -1,0 +1,46 @@
+// BatchNorm2d over the channels of NHWC activations, as PyTorch's nn.BatchNorm2d:
+// training mode normalises with the batch statistics and updates the running statistics
+// (momentum, unbiased running variance, num_batches_tracked += 1); eval mode normalises with
+// the running statistics. Math: kernels/norm/batch_norm.h.
+// Parameters "weight" (gamma, init 1), "bias" (beta, init 0); buffers "running_mean" (0),
+// "running_var" (1), "num_batches_tracked" (int64, 0).
+#pragma once
+
+#include <cstdint>
+
+#include "layers/layer.h"
+
+namespace sombrero::layers {
+
+struct BatchNorm2dOptions {
+  int channels = 1;
+  float eps = 1e-5f;
+  float momentum = 0.1f;
+};
+
+class BatchNorm2d : public Layer {
+ public:
+  explicit BatchNorm2d(const BatchNorm2dOptions& options);
+
+  std::string describe() const override;
+  Shape output_shape(const Shape& input) const override;
+  double forward_flops(const Shape& input) const override;
+  Tensor forward(const Context& ctx, const Tensor& x) override;
+  Tensor backward(const Context& ctx, const Tensor& dy) override;
+
+  Parameter& weight() { return *weight_; }
+  Parameter& bias() { return *bias_; }
+  Tensor& running_mean() { return running_mean_; }
+  Tensor& running_var() { return running_var_; }
+  std::int64_t num_batches_tracked() const { return num_batches_tracked_; }
+
+ private:
+  BatchNorm2dOptions options_;
+  Parameter* weight_ = nullptr;
+  Parameter* bias_ = nullptr;
+  Tensor running_mean_, running_var_;
+  std::int64_t num_batches_tracked_ = 0;
+  Tensor cached_input_, save_mean_, save_invstd_;
+};
+
+}  // namespace sombrero::layers

@@ -1,0 +1,36 @@
+// The execution context of a layer call: where it runs, in which mode and precision.
+//
+//   layers::Context ctx;                 // CPU, training, f32
+//   ctx.training = false;                // eval: BatchNorm uses running statistics, nothing cached
+//   Tensor logits = model.forward(ctx, images);
+//
+// Layers read it on every call, so one model can alternate train and eval steps.
+#pragma once
+
+#include <string>
+
+#include "runtime/dtype.h"
+#include "runtime/stream_fwd.h"
+
+namespace sombrero::layers {
+
+enum class Precision { f32, bf16 };
+enum class ConvAlgo { hand, cudnn };
+
+// "f32" | "bf16"; "hand" | "cudnn". Clear errors otherwise.
+Precision parse_precision(const std::string& text);
+ConvAlgo parse_conv_algo(const std::string& text);
+
+struct Context {
+  runtime::Device device = runtime::Device::cpu();
+  cudaStream_t stream = nullptr;         // CUDA stream of the step; nullptr on the CPU
+  bool training = true;                  // caches what backward needs; BatchNorm batch statistics
+  Precision precision = Precision::f32;  // activations; master weights are always f32
+  ConvAlgo conv_algo = ConvAlgo::hand;   // GPU convolution: hand-written kernels or cuDNN
+};
+
+// Throws a clear error when the context asks for something this build cannot run
+// (bf16 on the CPU backend, a CUDA device: the layers' CUDA kernels are not written yet).
+void check_context_supported(const Context& ctx);
+
+}  // namespace sombrero::layers

@@ -1,0 +1,92 @@
+#include "layers/conv2d.h"
+
+#include <cmath>
+
+#include "kernels/pointwise/pointwise.h"
+#include "layers/conv_ops.h"
+#include "runtime/error.h"
+
+namespace sombrero::layers {
+
+Conv2d::Conv2d(const Conv2dOptions& options) : Layer("Conv2d"), options_(options) {
+  SOMBRERO_CHECK(options.in_channels > 0 && options.out_channels > 0 && options.kernel > 0 &&
+                     options.stride > 0 && options.padding >= 0,
+                 "Conv2d: invalid options ", options.in_channels, " -> ", options.out_channels,
+                 ", kernel ", options.kernel, ", stride ", options.stride, ", padding ",
+                 options.padding);
+  weight_ = &add_parameter(
+      "weight", {options.out_channels, options.kernel, options.kernel, options.in_channels},
+      ParameterRole::weight, DiskLayout::krsc_as_oihw);
+  if (options.bias) bias_ = &add_parameter("bias", {options.out_channels}, ParameterRole::bias);
+  // PyTorch's default: kaiming_uniform(a = sqrt(5)) = U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+  runtime::Generator generator(0);
+  const float bound =
+      1.0f / std::sqrt(float(options.in_channels * options.kernel * options.kernel));
+  weight_->value.fill_uniform(generator, -bound, bound);
+  if (bias_ != nullptr) bias_->value.fill_uniform(generator, -bound, bound);
+}
+
+std::string Conv2d::describe() const {
+  return str("Conv2d(", options_.in_channels, " -> ", options_.out_channels, ", ", options_.kernel,
+             "x", options_.kernel, ", stride ", options_.stride, ", pad ", options_.padding,
+             options_.bias ? ", bias)" : ")");
+}
+
+kernels::Conv2dShape Conv2d::conv_shape(const Shape& input) const {
+  SOMBRERO_CHECK(input.rank() == 4, "Conv2d: expects an NHWC input, got ", to_string(input));
+  SOMBRERO_CHECK(input[3] == options_.in_channels, describe(), ": input has ", input[3],
+                 " channels, expected ", options_.in_channels, " (input ", to_string(input), ")");
+  kernels::Conv2dShape s;
+  s.batch = int(input[0]);
+  s.in_height = int(input[1]);
+  s.in_width = int(input[2]);
+  s.in_channels = options_.in_channels;
+  s.out_channels = options_.out_channels;
+  s.kernel_h = s.kernel_w = options_.kernel;
+  s.stride_h = s.stride_w = options_.stride;
+  s.pad_top = s.pad_bottom = s.pad_left = s.pad_right = options_.padding;
+  kernels::check_conv2d_shape(s);
+  return s;
+}
+
+Shape Conv2d::output_shape(const Shape& input) const {
+  const kernels::Conv2dShape s = conv_shape(input);
+  return {s.batch, s.out_height(), s.out_width(), s.out_channels};
+}
+
+double Conv2d::forward_flops(const Shape& input) const {
+  const kernels::Conv2dShape s = conv_shape(input);
+  return 2.0 * s.macs() + (options_.bias ? double(s.output_elements()) : 0.0);
+}
+
+Tensor Conv2d::forward(const Context& ctx, const Tensor& x) {
+  check_input(x, 4, describe());
+  const kernels::Conv2dShape s = conv_shape(x.shape());
+  Tensor y = Tensor::empty({s.batch, s.out_height(), s.out_width(), s.out_channels});
+  ops::conv2d_forward(ctx, s, x, weight_->value, y);
+  if (bias_ != nullptr)
+    kernels::cpu::bias_add(y.numel() / s.out_channels, s.out_channels, bias_->value.data<float>(),
+                           y.data<float>());
+  cached_input_ = ctx.training ? x : Tensor();
+  return y;
+}
+
+Tensor Conv2d::backward(const Context& ctx, const Tensor& dy) {
+  check_cached(cached_input_, describe());
+  const kernels::Conv2dShape s = conv_shape(cached_input_.shape());
+  SOMBRERO_CHECK(dy.shape() == output_shape(cached_input_.shape()), describe(),
+                 ": output gradient has shape ", to_string(dy.shape()));
+  ops::conv2d_backward_filter_accumulate(ctx, s, cached_input_, dy, weight_->grad);
+  if (bias_ != nullptr)
+    kernels::cpu::bias_backward(dy.numel() / s.out_channels, s.out_channels, dy.data<float>(),
+                                bias_->grad.data<float>());
+  Tensor dx;
+  if (input_grad_needed_) {
+    dx = Tensor::empty(cached_input_.shape());
+    ops::conv2d_backward_data(ctx, s, dy, weight_->value, dx);
+  }
+  cached_input_ = Tensor();
+  return dx;
+}
+
+}  // namespace sombrero::layers

@@ -1,0 +1,48 @@
+// Linear: y [N, out] = x [N, in] W^T + b, weight [out, in] as PyTorch's nn.Linear (same layout
+// on disk), default init U(-1/sqrt(in), 1/sqrt(in)) for both, as PyTorch.
+// Flatten: [N, H, W, C] -> [N, H W C] (a view; NHWC order, so a PyTorch model's NCHW-flattened
+// Linear weights need their columns permuted to load; the zoo's ResNets pool globally and
+// are unaffected).
+#pragma once
+
+#include "layers/layer.h"
+
+namespace sombrero::layers {
+
+struct LinearOptions {
+  int in_features = 1;
+  int out_features = 1;
+  bool bias = true;
+};
+
+class Linear : public Layer {
+ public:
+  explicit Linear(const LinearOptions& options);
+  std::string describe() const override;
+  Shape output_shape(const Shape& input) const override;
+  double forward_flops(const Shape& input) const override;
+  Tensor forward(const Context& ctx, const Tensor& x) override;
+  Tensor backward(const Context& ctx, const Tensor& dy) override;
+
+  Parameter& weight() { return *weight_; }
+  Parameter* bias() { return bias_; }
+
+ private:
+  LinearOptions options_;
+  Parameter* weight_ = nullptr;
+  Parameter* bias_ = nullptr;
+  Tensor cached_input_;
+};
+
+class Flatten : public Layer {
+ public:
+  Flatten() : Layer("Flatten") {}
+  Shape output_shape(const Shape& input) const override;
+  Tensor forward(const Context& ctx, const Tensor& x) override;
+  Tensor backward(const Context& ctx, const Tensor& dy) override;
+
+ private:
+  Shape cached_input_shape_;
+};
+
+}  // namespace sombrero::layers

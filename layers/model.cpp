@@ -1,0 +1,155 @@
+#include "layers/model.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <sstream>
+
+#include "kernels/pointwise/pointwise.h"
+#include "layers/conv2d.h"
+#include "runtime/error.h"
+
+namespace sombrero::layers {
+
+namespace {
+
+Shape batch_of_one(const Shape& image) {
+  return {1, image[0], image[1], image[2]};
+}
+
+std::int64_t count_parameters(Layer& layer) {
+  std::int64_t count = 0;
+  for (const NamedParameter& p : layer.named_parameters()) count += p.parameter->value.numel();
+  return count;
+}
+
+std::string shape_text(const Shape& shape) {  // without the batch dimension
+  std::ostringstream text;
+  for (int i = 1; i < shape.rank(); ++i) text << (i > 1 ? "x" : "") << shape[i];
+  return text.str();
+}
+
+}  // namespace
+
+Model::Model(std::string architecture, std::unique_ptr<Sequential> trunk, const Shape& image_shape,
+             const std::string& bottleneck)
+    : architecture_(std::move(architecture)), trunk_(std::move(trunk)), image_shape_(image_shape) {
+  SOMBRERO_CHECK(trunk_ != nullptr && trunk_->size() > 0, "Model ", architecture_, ": empty trunk");
+  SOMBRERO_CHECK(image_shape.rank() == 3, "Model ", architecture_,
+                 ": image shape must be [H, W, C], got ", to_string(image_shape));
+  const std::vector<std::string> spatial = spatial_layer_names();
+  SOMBRERO_CHECK(!spatial.empty(), "Model ", architecture_, ": no spatial layer to tap");
+  const std::string& wanted = bottleneck.empty() ? spatial.back() : bottleneck;
+  bool found = false;
+  for (std::size_t i = 0; i < trunk_->size(); ++i)
+    if (trunk_->name_at(i) == wanted) {
+      tap_index_ = i;
+      found = true;
+    }
+  std::string choices;
+  for (const std::string& name : spatial) {
+    if (!choices.empty()) choices += ", ";
+    choices += name;
+  }
+  SOMBRERO_CHECK(found && std::find(spatial.begin(), spatial.end(), wanted) != spatial.end(),
+                 "model.bottleneck: '", wanted, "' is not a spatial layer of ", architecture_,
+                 " (choose one of: ", choices, ")");
+  // The images need no gradient.
+  if (auto* conv = dynamic_cast<Conv2d*>(&trunk_->at(0))) conv->set_input_grad_needed(false);
+}
+
+std::vector<std::string> Model::spatial_layer_names() const {
+  std::vector<std::string> names;
+  Shape shape = batch_of_one(image_shape_);
+  for (std::size_t i = 0; i < trunk_->size(); ++i) {
+    shape = trunk_->at(i).output_shape(shape);
+    if (shape.rank() == 4) names.push_back(trunk_->name_at(i));
+  }
+  return names;
+}
+
+int Model::num_classes() const {
+  return int(trunk_->output_shape(batch_of_one(image_shape_))[1]);
+}
+
+Tensor Model::forward(const Context& ctx, const Tensor& images) {
+  check_context_supported(ctx);
+  Tensor y = images;
+  for (std::size_t i = 0; i < trunk_->size(); ++i) {
+    y = trunk_->at(i).forward(ctx, y);
+    if (i == tap_index_) bottleneck_ = y;
+  }
+  bottleneck_grad_ = Tensor();
+  return y;
+}
+
+const Tensor& Model::bottleneck() const {
+  SOMBRERO_CHECK(bottleneck_.defined(), "Model::bottleneck: no forward has run");
+  return bottleneck_;
+}
+
+Tensor& Model::bottleneck_grad() {
+  if (!bottleneck_grad_.defined()) bottleneck_grad_ = Tensor::zeros(bottleneck().shape());
+  return bottleneck_grad_;
+}
+
+void Model::backward(const Context& ctx, const Tensor& dlogits) {
+  check_context_supported(ctx);
+  Tensor g = dlogits;
+  for (std::size_t i = trunk_->size(); i-- > 0;) {
+    if (i == tap_index_ && bottleneck_grad_.defined()) {
+      Tensor sum = g.clone();  // g may be a view another layer still holds
+      kernels::cpu::add_inplace(sum.numel(), bottleneck_grad_.data<float>(), sum.data<float>());
+      g = sum;
+    }
+    g = trunk_->at(i).backward(ctx, g);
+  }
+  bottleneck_ = Tensor();
+  bottleneck_grad_ = Tensor();
+}
+
+std::int64_t Model::parameter_count() {
+  return count_parameters(*trunk_);
+}
+
+void Model::zero_grad() {
+  for (const NamedParameter& p : parameters()) p.parameter->grad.fill(0.0f);
+}
+
+double Model::forward_flops_per_image() const {
+  return trunk_->forward_flops(batch_of_one(image_shape_));
+}
+
+std::string Model::summary() {
+  std::ostringstream out;
+  char line[256];
+  std::snprintf(line, sizeof line, "%-14s %-44s %-14s %12s %12s\n", "layer", "type", "output",
+                "params", "MFLOPs");
+  out << "model " << architecture_ << ", input " << shape_text(batch_of_one(image_shape_))
+      << ", bottleneck tap '" << bottleneck_name() << "'\n"
+      << line;
+  Shape shape = batch_of_one(image_shape_);
+  auto row = [&](const std::string& name, Layer& layer, const Shape& in) {
+    const Shape y = layer.output_shape(in);
+    std::snprintf(line, sizeof line, "%-14s %-44s %-14s %12lld %12.2f\n", name.c_str(),
+                  layer.describe().c_str(), shape_text(y).c_str(),
+                  static_cast<long long>(count_parameters(layer)), layer.forward_flops(in) / 1e6);
+    out << line;
+    return y;
+  };
+  for (std::size_t i = 0; i < trunk_->size(); ++i) {
+    Layer& layer = trunk_->at(i);
+    auto* stage = dynamic_cast<Sequential*>(&layer);
+    if (stage != nullptr) {  // a ResNet stage: one row per block
+      for (std::size_t b = 0; b < stage->size(); ++b)
+        shape = row(trunk_->name_at(i) + "." + stage->name_at(b), stage->at(b), shape);
+    } else {
+      shape = row(trunk_->name_at(i), layer, shape);
+    }
+  }
+  std::snprintf(line, sizeof line, "total: %lld parameters, %.2f MFLOPs forward per image\n",
+                static_cast<long long>(parameter_count()), forward_flops_per_image() / 1e6);
+  out << line;
+  return out.str();
+}
+
+}  // namespace sombrero::layers

@@ -1,0 +1,188 @@
+#include "layers/residual.h"
+
+#include <cstring>
+
+#include "kernels/pointwise/pointwise.h"
+#include "runtime/error.h"
+
+namespace sombrero::layers {
+
+Tensor Add::forward(const Tensor& a, const Tensor& b) {
+  SOMBRERO_CHECK(a.shape() == b.shape(), "Add: shapes differ: ", to_string(a.shape()), " and ",
+                 to_string(b.shape()));
+  Tensor y = Tensor::empty(a.shape());
+  kernels::cpu::add(a.numel(), a.data<float>(), b.data<float>(), y.data<float>());
+  return y;
+}
+
+// ---------------------------------------------------------------------------- ShortcutA
+
+ShortcutA::ShortcutA(int in_channels, int out_channels, int stride)
+    : Layer("ShortcutA"), in_channels_(in_channels), out_channels_(out_channels), stride_(stride) {
+  SOMBRERO_CHECK(
+      out_channels >= in_channels && (out_channels - in_channels) % 2 == 0 && stride >= 1,
+      "ShortcutA: needs out channels >= in channels with an even difference, got ", in_channels,
+      " -> ", out_channels);
+}
+
+std::string ShortcutA::describe() const {
+  return str("ShortcutA(", in_channels_, " -> ", out_channels_, ", stride ", stride_, ")");
+}
+
+Shape ShortcutA::output_shape(const Shape& input) const {
+  SOMBRERO_CHECK(input.rank() == 4 && input[3] == in_channels_, describe(), ": bad input shape ",
+                 to_string(input));
+  return {input[0], (input[1] + stride_ - 1) / stride_, (input[2] + stride_ - 1) / stride_,
+          out_channels_};
+}
+
+Tensor ShortcutA::forward(const Context&, const Tensor& x) {
+  check_input(x, 4, describe());
+  const Shape out = output_shape(x.shape());
+  Tensor y = Tensor::zeros(out);
+  const int pad = (out_channels_ - in_channels_) / 2;
+  const float* xp = x.data<float>();
+  float* yp = y.data<float>();
+  for (std::int64_t n = 0; n < out[0]; ++n)
+    for (std::int64_t h = 0; h < out[1]; ++h)
+      for (std::int64_t w = 0; w < out[2]; ++w)
+        std::memcpy(yp + ((n * out[1] + h) * out[2] + w) * out_channels_ + pad,
+                    xp + ((n * x.dim(1) + h * stride_) * x.dim(2) + w * stride_) * in_channels_,
+                    sizeof(float) * in_channels_);
+  cached_input_shape_ = x.shape();
+  return y;
+}
+
+Tensor ShortcutA::backward(const Context&, const Tensor& dy) {
+  const Shape& in = cached_input_shape_;
+  SOMBRERO_CHECK(in.rank() == 4 && dy.shape() == output_shape(in), describe(),
+                 ": backward without a matching forward");
+  Tensor dx = Tensor::zeros(in);
+  const Shape out = dy.shape();
+  const int pad = (out_channels_ - in_channels_) / 2;
+  const float* g = dy.data<float>();
+  float* d = dx.data<float>();
+  for (std::int64_t n = 0; n < out[0]; ++n)
+    for (std::int64_t h = 0; h < out[1]; ++h)
+      for (std::int64_t w = 0; w < out[2]; ++w)
+        std::memcpy(d + ((n * in[1] + h * stride_) * in[2] + w * stride_) * in_channels_,
+                    g + ((n * out[1] + h) * out[2] + w) * out_channels_ + pad,
+                    sizeof(float) * in_channels_);
+  return dx;
+}
+
+// ------------------------------------------------------------------------- ResidualBlock
+
+ResidualBlock::ResidualBlock(std::string type, const BlockOptions& options, int out_channels)
+    : Layer(std::move(type)), options_(options), out_channels_(out_channels) {}
+
+Conv2d& ResidualBlock::add_conv(const std::string& name, int in, int out, int kernel, int stride) {
+  Conv2d& conv = add_child(
+      name, std::make_unique<Conv2d>(Conv2dOptions{in, out, kernel, stride, kernel / 2, false}));
+  branch_.push_back(&conv);
+  return conv;
+}
+
+BatchNorm2d& ResidualBlock::add_bn(const std::string& name, int channels) {
+  BatchNorm2d& bn = add_child(name, std::make_unique<BatchNorm2d>(BatchNorm2dOptions{
+                                        channels, options_.bn_eps, options_.bn_momentum}));
+  branch_.push_back(&bn);
+  return bn;
+}
+
+void ResidualBlock::add_shortcut() {
+  if (options_.stride == 1 && options_.in_channels == out_channels_) return;
+  if (options_.shortcut == ShortcutKind::A) {
+    shortcut_ = &add_child("shortcut", std::make_unique<ShortcutA>(options_.in_channels,
+                                                                   out_channels_, options_.stride));
+    return;
+  }
+  auto downsample = std::make_unique<Sequential>();
+  downsample->add(std::make_unique<Conv2d>(
+      Conv2dOptions{options_.in_channels, out_channels_, 1, options_.stride, 0, false}));
+  downsample->add(std::make_unique<BatchNorm2d>(
+      BatchNorm2dOptions{out_channels_, options_.bn_eps, options_.bn_momentum}));
+  shortcut_ = &add_child("downsample", std::move(downsample));
+}
+
+Shape ResidualBlock::output_shape(const Shape& input) const {
+  Shape shape = input;
+  for (const Layer* layer : branch_) shape = layer->output_shape(shape);
+  const Shape shortcut = shortcut_ != nullptr ? shortcut_->output_shape(input) : input;
+  SOMBRERO_CHECK(shape == shortcut, describe(), ": branch output ", to_string(shape),
+                 " and shortcut ", to_string(shortcut), " differ for input ", to_string(input));
+  return shape;
+}
+
+double ResidualBlock::forward_flops(const Shape& input) const {
+  double flops = 0.0;
+  Shape shape = input;
+  for (const Layer* layer : branch_) {
+    flops += layer->forward_flops(shape);
+    shape = layer->output_shape(shape);
+  }
+  if (shortcut_ != nullptr) flops += shortcut_->forward_flops(input);
+  return flops + 2.0 * double(shape.numel());  // the sum and the final ReLU
+}
+
+Tensor ResidualBlock::forward(const Context& ctx, const Tensor& x) {
+  Tensor out = x;
+  for (Layer* layer : branch_) out = layer->forward(ctx, out);
+  const Tensor identity = shortcut_ != nullptr ? shortcut_->forward(ctx, x) : x;
+  return relu_out_.forward(ctx, Add::forward(out, identity));
+}
+
+Tensor ResidualBlock::backward(const Context& ctx, const Tensor& dy) {
+  const Tensor g = relu_out_.backward(ctx, dy);
+  Tensor dx = g;
+  for (auto it = branch_.rbegin(); it != branch_.rend(); ++it) dx = (*it)->backward(ctx, dx);
+  const Tensor dshortcut = shortcut_ != nullptr ? shortcut_->backward(ctx, g) : g;
+  kernels::cpu::add_inplace(dx.numel(), dshortcut.data<float>(), dx.data<float>());
+  return dx;
+}
+
+// ---------------------------------------------------------------------------- the blocks
+
+namespace {
+// The ReLUs inside a branch hold no parameters; they are owned here, not named children.
+ReLU* branch_relu(std::vector<std::unique_ptr<ReLU>>& store) {
+  store.push_back(std::make_unique<ReLU>());
+  return store.back().get();
+}
+}  // namespace
+
+BasicBlock::BasicBlock(const BlockOptions& o) : ResidualBlock("BasicBlock", o, o.planes) {
+  add_conv("conv1", o.in_channels, o.planes, 3, o.stride);
+  add_bn("bn1", o.planes);
+  branch_.push_back(branch_relu(relus_));
+  add_conv("conv2", o.planes, o.planes, 3, 1);
+  BatchNorm2d& last = add_bn("bn2", o.planes);
+  if (o.zero_init_residual) last.weight().value.fill(0.0f);
+  add_shortcut();
+}
+
+std::string BasicBlock::describe() const {
+  return str("BasicBlock(", options_.in_channels, " -> ", out_channels_, ", stride ",
+             options_.stride, shortcut_ == nullptr ? ")" : ", projection)");
+}
+
+Bottleneck::Bottleneck(const BlockOptions& o)
+    : ResidualBlock("Bottleneck", o, o.planes * expansion) {
+  add_conv("conv1", o.in_channels, o.planes, 1, 1);
+  add_bn("bn1", o.planes);
+  branch_.push_back(branch_relu(relus_));
+  add_conv("conv2", o.planes, o.planes, 3, o.stride);
+  add_bn("bn2", o.planes);
+  branch_.push_back(branch_relu(relus_));
+  add_conv("conv3", o.planes, o.planes * expansion, 1, 1);
+  BatchNorm2d& last = add_bn("bn3", o.planes * expansion);
+  if (o.zero_init_residual) last.weight().value.fill(0.0f);
+  add_shortcut();
+}
+
+std::string Bottleneck::describe() const {
+  return str("Bottleneck(", options_.in_channels, " -> ", out_channels_, ", stride ",
+             options_.stride, shortcut_ == nullptr ? ")" : ", projection)");
+}
+
+}  // namespace sombrero::layers

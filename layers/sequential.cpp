@@ -1,0 +1,40 @@
+#include "layers/sequential.h"
+
+#include "runtime/error.h"
+
+namespace sombrero::layers {
+
+std::string Sequential::describe() const {
+  return str("Sequential(", size(), " layers)");
+}
+
+Shape Sequential::output_shape(const Shape& input) const {
+  Shape shape = input;
+  for (const auto& [name, layer] : children()) shape = layer->output_shape(shape);
+  return shape;
+}
+
+double Sequential::forward_flops(const Shape& input) const {
+  double flops = 0.0;
+  Shape shape = input;
+  for (const auto& [name, layer] : children()) {
+    flops += layer->forward_flops(shape);
+    shape = layer->output_shape(shape);
+  }
+  return flops;
+}
+
+Tensor Sequential::forward(const Context& ctx, const Tensor& x) {
+  Tensor y = x;
+  for (const auto& [name, layer] : children()) y = layer->forward(ctx, y);
+  return y;
+}
+
+Tensor Sequential::backward(const Context& ctx, const Tensor& dy) {
+  Tensor g = dy;
+  for (auto it = children().rbegin(); it != children().rend(); ++it)
+    g = it->second->backward(ctx, g);
+  return g;
+}
+
+}  // namespace sombrero::layers
