@@ -1,0 +1,185 @@
+// Convolution backward-data, dx = conv_transpose(dy, w), as implicit GEMMs, one per stride
+// phase (machinery: conv2d_igemm.cuh).
+//
+//   dx[n,h,w,c] = sum over taps (r, s) and k of dy[n,oh,ow,k] w[k,r,s,c]
+//                 where h + pt - r*dh = oh*sh and w + pl - s*dw = ow*sw, 0 <= oh < OH, ...
+//
+// With stride > 1 most taps do not land: only those with (h + pt - r*dh) divisible by sh.
+// Which r those are depends only on the phase h mod sh, so the input pixels are split into
+// sh*sw phases (ph, pw) and each phase is one dense GEMM over exactly its landing taps:
+//   m = (n, hi, wi), h = ph + hi*sh, w = pw + wi*sw   M = N * ceil((H-ph)/sh) * ceil((W-pw)/sw)
+//   j = c                                              N_gemm = C
+//   q = (rj, sj, k), r = r0 + rj*rstep, s = s0 + sj*sstep   K_gemm = R' * S' * K
+// where r0 is the first landing tap of the phase and rstep = sh / gcd(sh, dh) (every
+// rstep-th tap lands then). A phase that no tap reaches (1x1 stride 2: three phases of
+// four) has K_gemm = 0 and its launch writes zeros. Stride 1 is one phase, no waste.
+//   A[m][q] = dy[n, oh, ow, k] (0 outside), contiguous along k ("k-major" tile);
+//   B[q][j] = w[k, r, s, c], contiguous along c (rows of the tile are j: row-major tile).
+// 16-byte vectors need K and C multiples of 8 (bf16) / 4 (f32) and aligned pointers.
+// Tiles as conv2d_forward.cu (chosen on the whole N*H*W x C problem).
+// Floors: 2 N OH OW K R S C flops (no wasted taps); compulsory DRAM bytes (N OH OW K +
+// K R S C + N H W C) * sizeof(T).
+// Precision: as forward: f32 FFMA in a fixed order, or bf16 tensor cores accumulating in
+// f32, dx rounded once.
+#include <numeric>
+
+#include "kernels/conv/conv2d_igemm.cuh"
+
+namespace sombrero::kernels::SOMBRERO_EXEC {
+namespace conv_igemm {
+namespace {
+
+// The landing taps of one phase along one axis: r0, r0 + step, ... (count of them).
+struct PhaseTaps {
+  int first = 0, step = 1, count = 0;
+};
+
+// Taps r in [0, kernel) with (phase + pad - r*dilation) divisible by stride.
+PhaseTaps phase_taps(int phase, int pad, int dilation, int stride, int kernel) {
+  PhaseTaps taps;
+  taps.step = stride / std::gcd(stride, dilation);
+  for (int r = 0; r < std::min(kernel, taps.step); ++r) {
+    const int offset = ((phase + pad - r * dilation) % stride + stride) % stride;
+    if (offset == 0) {
+      taps.first = r;
+      taps.count = (kernel - r + taps.step - 1) / taps.step;
+      break;
+    }
+  }
+  return taps;
+}
+
+struct Phase {
+  int ph, pw, rows_h, rows_w;  // the phase and its pixel counts along h and w
+  PhaseTaps taps_h, taps_w;
+};
+
+// q -> (r, s, k) of a phase.
+struct PhaseTap {
+  int r, s, k;
+};
+__device__ __forceinline__ PhaseTap phase_tap(const Geometry& g, const Phase& p, int q) {
+  const int k = q % g.K, t = q / g.K;
+  return {p.taps_h.first + (t / p.taps_w.count) * p.taps_h.step,
+          p.taps_w.first + (t % p.taps_w.count) * p.taps_w.step, k};
+}
+
+// A: rows are the phase's input pixels, each remembering its image and padded position.
+template <typename T>
+struct OutputGradient {
+  struct Row {
+    long long image = -1;  // offset of image n in dy; -1 past the last pixel
+    int h_padded = 0, w_padded = 0;
+  };
+  Geometry g;
+  Phase p;
+  const T* dy;
+  int rows, depth;  // M, K_gemm
+
+  __device__ __forceinline__ Row row(int m) const {
+    Row r;
+    if (m >= rows) return r;
+    const int wi = m % p.rows_w, t = m / p.rows_w;
+    const int hi = t % p.rows_h, n = t / p.rows_h;
+    r.image = static_cast<long long>(n) * g.OH * g.OW * g.K;
+    r.h_padded = p.ph + hi * g.stride_h + g.pad_top;
+    r.w_padded = p.pw + wi * g.stride_w + g.pad_left;
+    return r;
+  }
+  __device__ __forceinline__ const T* address(const Row& r, int q) const {
+    if (r.image < 0 || q >= depth) return nullptr;
+    const PhaseTap tap = phase_tap(g, p, q);
+    const int top = r.h_padded - tap.r * g.dilation_h, left = r.w_padded - tap.s * g.dilation_w;
+    if (top < 0 || left < 0) return nullptr;
+    const int oh = top / g.stride_h, ow = left / g.stride_w;  // exact: the tap lands
+    if (oh >= g.OH || ow >= g.OW) return nullptr;
+    return dy + r.image + (static_cast<long long>(oh) * g.OW + ow) * g.K + tap.k;
+  }
+};
+
+// B: rows are input channels c; element q is w[k, r, s, c].
+template <typename T>
+struct TransposedWeights {
+  struct Row {
+    int c = -1;
+  };
+  Geometry g;
+  Phase p;
+  const T* w;
+  int depth;
+
+  __device__ __forceinline__ Row row(int c) const { return Row{c < g.C ? c : -1}; }
+  __device__ __forceinline__ const T* address(const Row& r, int q) const {
+    if (r.c < 0 || q >= depth) return nullptr;
+    const PhaseTap tap = phase_tap(g, p, q);
+    return w + ((static_cast<long long>(tap.k) * g.R + tap.r) * g.S + tap.s) * g.C + r.c;
+  }
+};
+
+template <typename T>
+struct BackwardDataProblem {
+  using Element = T;
+  using AAccess = OutputGradient<T>;
+  using BAccess = TransposedWeights<T>;
+  static constexpr bool AContiguousK = true, BContiguousK = false;
+  AAccess a;
+  BAccess b;
+  int gemm_m, gemm_n, gemm_k;
+  T* dx;
+
+  __device__ __forceinline__ long long output_row(int m, int /*split*/) const {
+    const Geometry& g = a.g;
+    const Phase& p = a.p;
+    const int wi = m % p.rows_w, t = m / p.rows_w;
+    const int hi = t % p.rows_h, n = t / p.rows_h;
+    const int h = p.ph + hi * g.stride_h, w = p.pw + wi * g.stride_w;
+    return ((static_cast<long long>(n) * g.H + h) * g.W + w) * g.C;
+  }
+  __device__ __forceinline__ void store(long long row, int c, float value) const {
+    dx[row + c] = from_float<T>(value);
+  }
+};
+
+template <typename T>
+void backward_data(const Conv2dShape& shape, const T* dy, const T* w, T* dx, cudaStream_t stream,
+                   const Conv2dKernelOptions& options) {
+  check_shape(shape, "conv2d_backward_data");
+  const Conv2dGemmPlan plan = conv2d_gemm_plan(Conv2dPass::backward_data, shape, options);
+  SOMBRERO_CHECK(plan.gemm_m < (1ll << 31) && plan.gemm_k < (1ll << 31),
+                 "conv2d_backward_data: the problem is too large for 32-bit GEMM indices");
+  const Geometry g = make_geometry(shape);
+  constexpr int V = 16 / static_cast<int>(sizeof(T));
+  const bool vectorized = g.K % V == 0 && g.C % V == 0 && aligned16(dy) && aligned16(w);
+  for (int ph = 0; ph < g.stride_h; ++ph)
+    for (int pw = 0; pw < g.stride_w; ++pw) {
+      Phase p{ph,
+              pw,
+              ph < g.H ? (g.H - ph + g.stride_h - 1) / g.stride_h : 0,
+              pw < g.W ? (g.W - pw + g.stride_w - 1) / g.stride_w : 0,
+              phase_taps(ph, g.pad_top, g.dilation_h, g.stride_h, g.R),
+              phase_taps(pw, g.pad_left, g.dilation_w, g.stride_w, g.S)};
+      if (p.rows_h == 0 || p.rows_w == 0) continue;
+      const int M = g.N * p.rows_h * p.rows_w;
+      const int depth = p.taps_h.count * p.taps_w.count * g.K;
+      if (p.taps_w.count == 0) p.taps_w.count = 1;  // depth is 0 anyway; no division by 0
+      const BackwardDataProblem<T> problem{
+          {g, p, dy, M, depth}, {g, p, w, depth}, M, g.C, depth, dx};
+      launch(problem, plan.large_tile, vectorized, 1, 0, stream);
+    }
+}
+
+}  // namespace
+}  // namespace conv_igemm
+
+void conv2d_backward_data(const Conv2dShape& shape, const float* dy, const float* w, float* dx,
+                          cudaStream_t stream, const Conv2dKernelOptions& options) {
+  conv_igemm::backward_data(shape, dy, w, dx, stream, options);
+}
+
+void conv2d_backward_data(const Conv2dShape& shape, const bf16* dy, const bf16* w, bf16* dx,
+                          cudaStream_t stream, const Conv2dKernelOptions& options) {
+  conv_igemm::backward_data(shape, device_bf16(dy), device_bf16(w), device_bf16(dx), stream,
+                            options);
+}
+
+}  // namespace sombrero::kernels::SOMBRERO_EXEC

@@ -1,0 +1,155 @@
+// Convolution backward-filter, dw (+)= sum over the batch of x (*) dy, as an implicit GEMM
+// with a deterministic split-K (machinery: conv2d_igemm.cuh).
+//
+//   dw[k,r,s,c] = sum_{n,oh,ow} dy[n,oh,ow,k] x[n, oh*sh - pt + r*dh, ow*sw - pl + s*dw, c]
+//
+// is C[m][j] = sum_p A[m][p] B[p][j] with
+//   m = k             M = K
+//   j = (r, s, c)     N_gemm = R*S*C   (dw is row-major C)
+//   p = (n, oh, ow)   K_gemm = N*OH*OW (the output pixels: long, e.g. 802816 at batch 256)
+//   A[m][p] = dy[p][m]: contiguous along m (rows of the tile: row-major [BK][BM] tile);
+//   B[p][j] = x at the tap's input pixel (0 in the padding), contiguous along c.
+// M x N_gemm is small (64 x 576 ... 2048 x 4608) and K_gemm long, so the reduction is cut
+// into `splits` chunks of K_gemm (multiples of 32), one block column each (grid z). With
+// one split the kernel writes dw directly (adding to it when accumulating); with more, each
+// writes its f32 partial tile to the workspace ([split][K][R*S*C]) and sum_split_partials
+// adds the splits in order 0, 1, ... and then to dw: deterministic, no float atomics. The
+// split count (conv2d_gemm_plan) aims at two waves of 132 blocks with >= 512 terms each.
+// 16-byte vectors need K and C multiples of 8 (bf16) / 4 (f32) and aligned pointers.
+// Floors: 2 N OH OW K R S C flops; compulsory DRAM bytes (N H W C + N OH OW K) * sizeof(T)
+// + 4 K R S C (dw, f32), plus 8 splits K R S C for the workspace round trip when split.
+// Precision: dw is f32 for both input precisions; f32 FFMA in a fixed order, or bf16
+// tensor cores accumulating in f32; splits summed in f32 in a fixed order.
+#include "kernels/conv/conv2d_igemm.cuh"
+
+namespace sombrero::kernels::SOMBRERO_EXEC {
+namespace conv_igemm {
+namespace {
+
+// A: rows are output channels; element p is dy[p][k].
+template <typename T>
+struct FilterOutputGradient {
+  struct Row {
+    int k = -1;
+  };
+  const T* dy;
+  int channels, depth;  // K, K_gemm
+
+  __device__ __forceinline__ Row row(int k) const { return Row{k < channels ? k : -1}; }
+  __device__ __forceinline__ const T* address(const Row& r, int p) const {
+    return r.k >= 0 && p < depth ? dy + static_cast<long long>(p) * channels + r.k : nullptr;
+  }
+};
+
+// B: rows are taps (r, s, c); element p is the input under that tap for output pixel p.
+template <typename T>
+struct FilterInput {
+  struct Row {
+    int r = -1, s = 0, c = 0;  // r = -1 past the last tap
+  };
+  Geometry g;
+  const T* x;
+  int taps, depth;  // R*S*C, K_gemm
+
+  __device__ __forceinline__ Row row(int j) const {
+    if (j >= taps) return Row{};
+    const int c = j % g.C, rs = j / g.C;
+    return Row{rs / g.S, rs % g.S, c};
+  }
+  __device__ __forceinline__ const T* address(const Row& t, int p) const {
+    if (t.r < 0 || p >= depth) return nullptr;
+    const int ow = p % g.OW, q = p / g.OW;
+    const int oh = q % g.OH, n = q / g.OH;
+    const int ih = oh * g.stride_h - g.pad_top + t.r * g.dilation_h;
+    const int iw = ow * g.stride_w - g.pad_left + t.s * g.dilation_w;
+    if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) return nullptr;
+    return x + ((static_cast<long long>(n) * g.H + ih) * g.W + iw) * g.C + t.c;
+  }
+};
+
+template <typename T>
+struct BackwardFilterProblem {
+  using Element = T;
+  using AAccess = FilterOutputGradient<T>;
+  using BAccess = FilterInput<T>;
+  static constexpr bool AContiguousK = false, BContiguousK = false;
+  AAccess a;
+  BAccess b;
+  int gemm_m, gemm_n, gemm_k;
+  float* dw;
+  float* partials;  // [splits][K][R*S*C], or nullptr: write dw directly
+  bool accumulate;
+
+  __device__ __forceinline__ long long output_row(int m, int split) const {
+    return (static_cast<long long>(partials ? split : 0) * gemm_m + m) * gemm_n;
+  }
+  __device__ __forceinline__ void store(long long row, int j, float value) const {
+    if (partials)
+      partials[row + j] = value;
+    else
+      dw[row + j] = accumulate ? dw[row + j] + value : value;
+  }
+};
+
+constexpr int kReduceThreads = 256;
+
+// dw[i] = (accumulate ? dw[i] : 0) + (partials[0][i] + partials[1][i] + ...), in that order.
+__global__ void __launch_bounds__(kReduceThreads)
+    sum_split_partials(const float* __restrict__ partials, int splits, long long count,
+                       float* __restrict__ dw, bool accumulate) {
+  const long long stride = static_cast<long long>(gridDim.x) * kReduceThreads;
+  for (long long i = static_cast<long long>(blockIdx.x) * kReduceThreads + threadIdx.x; i < count;
+       i += stride) {
+    float total = 0.0f;
+    for (int split = 0; split < splits; ++split) total += partials[split * count + i];
+    dw[i] = accumulate ? dw[i] + total : total;
+  }
+}
+
+template <typename T>
+void backward_filter(const Conv2dShape& shape, const T* x, const T* dy, float* dw, bool accumulate,
+                     void* workspace, cudaStream_t stream, const Conv2dKernelOptions& options) {
+  check_shape(shape, "conv2d_backward_filter");
+  const Conv2dGemmPlan plan = conv2d_gemm_plan(Conv2dPass::backward_filter, shape, options);
+  SOMBRERO_CHECK(plan.gemm_n < (1ll << 31) && plan.gemm_k < (1ll << 31),
+                 "conv2d_backward_filter: the problem is too large for 32-bit GEMM indices");
+  SOMBRERO_CHECK(plan.splits == 1 || workspace != nullptr,
+                 "conv2d_backward_filter: this shape splits its reduction ", plan.splits,
+                 " ways and needs conv2d_backward_filter_workspace_bytes = ",
+                 conv2d_backward_filter_workspace_bytes(shape, options),
+                 " bytes of workspace, got nullptr");
+  const Geometry g = make_geometry(shape);
+  const int taps = static_cast<int>(plan.gemm_n), depth = static_cast<int>(plan.gemm_k);
+  float* partials = plan.splits > 1 ? static_cast<float*>(workspace) : nullptr;
+  const BackwardFilterProblem<T> problem{
+      {dy, g.K, depth}, {g, x, taps, depth}, g.K, taps, depth, dw, partials, accumulate};
+  constexpr int V = 16 / static_cast<int>(sizeof(T));
+  const bool vectorized = g.K % V == 0 && g.C % V == 0 && aligned16(x) && aligned16(dy);
+  launch(problem, plan.large_tile, vectorized, plan.splits, static_cast<int>(plan.split_chunk),
+         stream);
+  if (partials) {
+    const long long count = plan.gemm_m * plan.gemm_n;
+    const long long blocks =
+        std::min<long long>((count + kReduceThreads - 1) / kReduceThreads, 1024);
+    SOMBRERO_LAUNCH(sum_split_partials, dim3(static_cast<unsigned>(blocks)), dim3(kReduceThreads),
+                    0, stream, partials, plan.splits, count, dw, accumulate);
+  }
+}
+
+}  // namespace
+}  // namespace conv_igemm
+
+void conv2d_backward_filter(const Conv2dShape& shape, const float* x, const float* dy, float* dw,
+                            bool accumulate, void* workspace, cudaStream_t stream,
+                            const Conv2dKernelOptions& options) {
+  conv_igemm::backward_filter(shape, x, dy, dw, accumulate, workspace, stream, options);
+}
+
+void conv2d_backward_filter(const Conv2dShape& shape, const bf16* x, const bf16* dy, float* dw,
+                            bool accumulate, void* workspace, cudaStream_t stream,
+                            const Conv2dKernelOptions& options) {
+  conv_igemm::backward_filter(shape, device_bf16(x), device_bf16(dy), dw, accumulate, workspace,
+                              stream, options);
+}
+
+}  // namespace sombrero::kernels::SOMBRERO_EXEC

@@ -1,0 +1,121 @@
+// Convolution forward, y = conv(x, w), as an implicit GEMM (machinery: conv2d_igemm.cuh).
+//
+//   y[n,oh,ow,k] = sum_{r,s,c} x[n, oh*sh - pt + r*dh, ow*sw - pl + s*dw, c] w[k,r,s,c]
+//
+// is C[m][j] = sum_q A[m][q] B[q][j] with
+//   m = (n, oh, ow)   M = N*OH*OW      (the output pixel; y is row-major C, K per row)
+//   j = k             N_gemm = K
+//   q = (r, s, c)     K_gemm = R*S*C   (c fastest, as in KRSC and NHWC)
+//   A[m][q] = x at the tap's input pixel (0 in the padding), contiguous along c;
+//   B[q][j] = w[j][q]: row j of w is contiguous along q.
+// Both operands are contiguous along q ("k-major" tiles). 16-byte vectors need C % 8 == 0
+// (bf16) or C % 4 == 0 (f32) and 16-byte aligned x and w; otherwise every element is
+// loaded with its own predicate (the RGB stem, C = 3, goes that way).
+// Tiles: bf16 128x128x32 (8 warps) or 64x64x32 (4 warps) of mma.m16n8k16; f32 128x128x8
+// or 64x64x16 FFMA (256 threads); 128x128 when that still gives >= 132 blocks.
+// Floors: 2 N OH OW K R S C flops; compulsory DRAM bytes (N H W C + K R S C + N OH OW K) *
+// sizeof(T); the tiles re-read x and w from L2: K_gemm (M ceil(K / BN) + K ceil(M / BM))
+// elements in all.
+// Precision: f32: FFMA in a fixed k order (the SIMT and GPU builds agree bit for bit);
+// bf16: exact products accumulated in f32 by the tensor cores, y rounded once to bf16.
+#include "kernels/conv/conv2d_igemm.cuh"
+
+namespace sombrero::kernels::SOMBRERO_EXEC {
+namespace conv_igemm {
+namespace {
+
+// A: rows are output pixels; a row remembers its image and the top-left input of its taps.
+template <typename T>
+struct ForwardInput {
+  struct Row {
+    long long image = -1;  // offset of image n in x; -1 past the last pixel
+    int ih0 = 0, iw0 = 0;
+  };
+  Geometry g;
+  const T* x;
+  int rows, depth;  // M, K_gemm
+
+  __device__ __forceinline__ Row row(int m) const {
+    Row r;
+    if (m >= rows) return r;
+    const int ow = m % g.OW, t = m / g.OW;
+    const int oh = t % g.OH, n = t / g.OH;
+    r.image = static_cast<long long>(n) * g.H * g.W * g.C;
+    r.ih0 = oh * g.stride_h - g.pad_top;
+    r.iw0 = ow * g.stride_w - g.pad_left;
+    return r;
+  }
+  __device__ __forceinline__ const T* address(const Row& r, int q) const {
+    if (r.image < 0 || q >= depth) return nullptr;
+    const int c = q % g.C, rs = q / g.C;
+    const int ih = r.ih0 + (rs / g.S) * g.dilation_h, iw = r.iw0 + (rs % g.S) * g.dilation_w;
+    if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) return nullptr;
+    return x + r.image + (static_cast<long long>(ih) * g.W + iw) * g.C + c;
+  }
+};
+
+// B: rows are output channels, each a contiguous row of w.
+template <typename T>
+struct ForwardWeights {
+  struct Row {
+    long long offset = -1;
+  };
+  const T* w;
+  int rows, depth;  // K, K_gemm
+
+  __device__ __forceinline__ Row row(int k) const {
+    return Row{k < rows ? static_cast<long long>(k) * depth : -1};
+  }
+  __device__ __forceinline__ const T* address(const Row& r, int q) const {
+    return r.offset >= 0 && q < depth ? w + r.offset + q : nullptr;
+  }
+};
+
+template <typename T>
+struct ForwardProblem {
+  using Element = T;
+  using AAccess = ForwardInput<T>;
+  using BAccess = ForwardWeights<T>;
+  static constexpr bool AContiguousK = true, BContiguousK = true;
+  AAccess a;
+  BAccess b;
+  int gemm_m, gemm_n, gemm_k;
+  T* y;
+
+  __device__ __forceinline__ long long output_row(int m, int /*split*/) const {
+    return static_cast<long long>(m) * gemm_n;
+  }
+  __device__ __forceinline__ void store(long long row, int k, float value) const {
+    y[row + k] = from_float<T>(value);
+  }
+};
+
+template <typename T>
+void forward(const Conv2dShape& shape, const T* x, const T* w, T* y, cudaStream_t stream,
+             const Conv2dKernelOptions& options) {
+  check_shape(shape, "conv2d_forward");
+  const Conv2dGemmPlan plan = conv2d_gemm_plan(Conv2dPass::forward, shape, options);
+  SOMBRERO_CHECK(plan.gemm_m < (1ll << 31) && plan.gemm_k < (1ll << 31),
+                 "conv2d_forward: the problem is too large for 32-bit GEMM indices");
+  const Geometry g = make_geometry(shape);
+  const int M = static_cast<int>(plan.gemm_m), K = g.K, depth = static_cast<int>(plan.gemm_k);
+  const ForwardProblem<T> problem{{g, x, M, depth}, {w, K, depth}, M, K, depth, y};
+  constexpr int V = 16 / static_cast<int>(sizeof(T));
+  const bool vectorized = g.C % V == 0 && aligned16(x) && aligned16(w);
+  launch(problem, plan.large_tile, vectorized, 1, 0, stream);
+}
+
+}  // namespace
+}  // namespace conv_igemm
+
+void conv2d_forward(const Conv2dShape& shape, const float* x, const float* w, float* y,
+                    cudaStream_t stream, const Conv2dKernelOptions& options) {
+  conv_igemm::forward(shape, x, w, y, stream, options);
+}
+
+void conv2d_forward(const Conv2dShape& shape, const bf16* x, const bf16* w, bf16* y,
+                    cudaStream_t stream, const Conv2dKernelOptions& options) {
+  conv_igemm::forward(shape, device_bf16(x), device_bf16(w), device_bf16(y), stream, options);
+}
+
+}  // namespace sombrero::kernels::SOMBRERO_EXEC

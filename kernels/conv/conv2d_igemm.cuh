@@ -1,0 +1,455 @@
+// The implicit-GEMM machinery shared by the three convolution passes (included by
+// conv2d_forward.cu, conv2d_backward_data.cu and conv2d_backward_filter.cu only).
+//
+// Every pass is one GEMM, C[M][N] = sum_k A[m][k] B[k][n], whose operands are never
+// materialised: a pass is a `Problem` that says where element (row, k) of A and of B lives
+// in memory (nullptr for a zero: padding, a tap that does not land, past the end) and where
+// C[m][n] goes. One kernel template, conv_gemm_kernel<Problem, Config, Vectorized>, runs them:
+//
+//   block tile BM x BN of C, marching through K in steps of BK;
+//   global -> registers -> shared memory, double buffered (the next K step's loads are in
+//   flight while the current step's tile is multiplied; one __syncthreads per step);
+//   each thread moves 16-byte vectors (8 bf16 or 4 f32) along the operand's contiguous
+//   dimension: one 128-bit load when `Vectorized` (the host checked that every vector lies
+//   inside one contiguous run and is aligned), else element by element with a predicate
+//   each (C = 1, 3, odd ...), packed into the same 16 bytes, so shared memory looks alike;
+//   shared tiles are kept in the operand's memory order, [rows][BK + pad] when the operand
+//   is contiguous along k ("k-major"), [BK][rows + pad] when contiguous along its rows; the
+//   pad (16 bytes) keeps ldmatrix rows conflict-free and 16-byte aligned;
+//   math, by element type:
+//     bf16: warps of mma.sync m16n8k16 (f32 accumulators), fragments by ldmatrix
+//           (.trans for row-contiguous tiles); Config MmaLarge 128x128x32 with 8 warps as
+//           2x4 (warp tile 64x32, 64 accumulators per thread), MmaSmall 64x64x32 with 4
+//           warps (warp tile 32x32);
+//     f32:  FFMA outer products, 256 threads as 16x16, FfmaLarge 128x128x8 with 8x8 per
+//           thread, FfmaSmall 64x64x16 with 4x4 per thread; rows and columns of a thread
+//           are strided by 16 so a warp reads consecutive shared words;
+//   epilogue straight from registers to global memory (row base computed once per row).
+//
+// Rows of a thread's loads are fixed across K steps, so their decomposition (n, oh, ow ...)
+// is computed once and kept in registers (`Row`); only k is decomposed per step.
+// Untuned: no GPU has run this yet. See docs/conv.md for what is left (cp.async, wgmma/TMA,
+// swizzled layouts, fast integer division, vectorized epilogue).
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#include "kernels/common/numeric.cuh"
+#include "kernels/conv/conv2d_kernels.h"
+#include "runtime/kernel_api.h"
+#include "runtime/warp_mma.h"
+
+namespace sombrero::kernels::SOMBRERO_EXEC::conv_igemm {
+
+// The convolution's geometry as the kernels see it.
+struct Geometry {
+  int N, H, W, C, K, R, S, OH, OW;
+  int stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w;
+};
+
+inline Geometry make_geometry(const Conv2dShape& s) {
+  return {s.batch,    s.in_height, s.in_width,     s.in_channels, s.out_channels,
+          s.kernel_h, s.kernel_w,  s.out_height(), s.out_width(), s.stride_h,
+          s.stride_w, s.pad_top,   s.pad_left,     s.dilation_h,  s.dilation_w};
+}
+
+// Validates the shape without the kernels library (the SIMT library links only the runtime).
+inline void check_shape(const Conv2dShape& s, const char* pass) {
+  SOMBRERO_CHECK(
+      s.batch > 0 && s.in_height > 0 && s.in_width > 0 && s.in_channels > 0 && s.out_channels > 0 &&
+          s.kernel_h > 0 && s.kernel_w > 0 && s.stride_h > 0 && s.stride_w > 0 &&
+          s.dilation_h > 0 && s.dilation_w > 0 && s.pad_top >= 0 && s.pad_bottom >= 0 &&
+          s.pad_left >= 0 && s.pad_right >= 0 && s.out_height() > 0 && s.out_width() > 0,
+      pass, ": invalid convolution shape N=", s.batch, " H=", s.in_height, " W=", s.in_width,
+      " C=", s.in_channels, " K=", s.out_channels, " R=", s.kernel_h, " S=", s.kernel_w,
+      " (output ", s.out_height(), "x", s.out_width(), "); see check_conv2d_shape");
+}
+
+inline bool aligned16(const void* p) {
+  return reinterpret_cast<std::uintptr_t>(p) % 16 == 0;
+}
+
+// --- tile configurations ------------------------------------------------------------------
+
+struct MmaLarge {  // bf16 tensor cores, 8 warps
+  static constexpr int BM = 128, BN = 128, BK = 32, WarpsM = 2, WarpsN = 4;
+  static constexpr int Threads = 32 * WarpsM * WarpsN;
+};
+struct MmaSmall {  // bf16 tensor cores, 4 warps
+  static constexpr int BM = 64, BN = 64, BK = 32, WarpsM = 2, WarpsN = 2;
+  static constexpr int Threads = 32 * WarpsM * WarpsN;
+};
+struct FfmaLarge {  // f32 CUDA cores
+  static constexpr int BM = 128, BN = 128, BK = 8, TM = 8, TN = 8;
+  static constexpr int Threads = (BM / TM) * (BN / TN);
+};
+struct FfmaSmall {
+  static constexpr int BM = 64, BN = 64, BK = 16, TM = 4, TN = 4;
+  static constexpr int Threads = (BM / TM) * (BN / TN);
+};
+
+// --- 16-byte moves (memcpy in the SIMT build: no type punning through uint4 there) -------
+
+__device__ __forceinline__ uint4 load_16_bytes(const void* p) {
+#if defined(__CUDACC__)
+  return __ldg(static_cast<const uint4*>(p));
+#else
+  uint4 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+#endif
+}
+
+__device__ __forceinline__ void store_16_bytes(void* p, const uint4& v) {
+#if defined(__CUDACC__)
+  *static_cast<uint4*>(p) = v;
+#else
+  std::memcpy(p, &v, sizeof v);
+#endif
+}
+
+__device__ __forceinline__ std::uint32_t element_bits(const float* p) {
+  return p ? __float_as_uint(*p) : 0u;
+}
+__device__ __forceinline__ std::uint32_t element_bits(const __nv_bfloat16* p) {
+  return p ? static_cast<std::uint32_t>(__bfloat16_as_ushort(*p)) : 0u;
+}
+
+// --- one operand's global -> register -> shared path ------------------------------------
+
+// Moves a Rows x BK tile of one operand. `Access` gives `Row row(int)` and
+// `const T* address(const Row&, int k)`; ContiguousK says along which dimension the
+// operand's 16-byte vectors run (k, or rows).
+template <typename T, class Access, int Rows, int BK, int Threads, bool ContiguousK,
+          bool Vectorized>
+struct TileLoader {
+  static constexpr int V = 16 / static_cast<int>(sizeof(T));  // elements per vector
+  static constexpr int Vectors = Rows * BK / V;
+  static constexpr int Loads = Vectors / Threads;  // vectors per thread per K step
+  static_assert(Vectors % Threads == 0, "tile must split evenly into 16-byte vectors");
+  static constexpr int Stride = (ContiguousK ? BK : Rows) + V;  // padded leading dimension
+  static constexpr int Elements = (ContiguousK ? Rows : BK) * Stride;
+
+  typename Access::Row rows[Loads];
+  int row_offset[Loads], k_offset[Loads];
+  uint4 staged[Loads];
+
+  __device__ __forceinline__ void init(const Access& access, int tile_row0, int thread) {
+#pragma unroll
+    for (int i = 0; i < Loads; ++i) {
+      const int v = thread + i * Threads;
+      if constexpr (ContiguousK) {
+        row_offset[i] = v / (BK / V);
+        k_offset[i] = (v % (BK / V)) * V;
+      } else {
+        k_offset[i] = v / (Rows / V);
+        row_offset[i] = (v % (Rows / V)) * V;
+      }
+      rows[i] = access.row(tile_row0 + row_offset[i]);
+    }
+  }
+
+  // Global -> registers for the K step starting at k0.
+  __device__ __forceinline__ void load(const Access& access, int tile_row0, int k0) {
+#pragma unroll
+    for (int i = 0; i < Loads; ++i) {
+      const int k = k0 + k_offset[i];
+      if constexpr (Vectorized) {
+        const T* p = access.address(rows[i], k);
+        staged[i] = p ? load_16_bytes(p) : make_uint4(0u, 0u, 0u, 0u);
+      } else {
+        std::uint32_t bits[V];
+#pragma unroll
+        for (int e = 0; e < V; ++e) {
+          if constexpr (ContiguousK)
+            bits[e] = element_bits(access.address(rows[i], k + e));
+          else
+            bits[e] = element_bits(access.address(access.row(tile_row0 + row_offset[i] + e), k));
+        }
+        if constexpr (V == 4) {
+          staged[i] = make_uint4(bits[0], bits[1], bits[2], bits[3]);
+        } else {
+          staged[i] = make_uint4(bits[0] | (bits[1] << 16), bits[2] | (bits[3] << 16),
+                                 bits[4] | (bits[5] << 16), bits[6] | (bits[7] << 16));
+        }
+      }
+    }
+  }
+
+  // Registers -> shared tile.
+  __device__ __forceinline__ void store(T* tile) const {
+#pragma unroll
+    for (int i = 0; i < Loads; ++i) {
+      const int offset =
+          ContiguousK ? row_offset[i] * Stride + k_offset[i] : k_offset[i] * Stride + row_offset[i];
+      store_16_bytes(tile + offset, staged[i]);
+    }
+  }
+};
+
+// --- math ---------------------------------------------------------------------------------
+
+// bf16 tensor cores: a warp owns a WM x WN piece of the block tile, as MT x NT mma tiles.
+template <class Config, bool AContiguousK, bool BContiguousK, int StrideA, int StrideB>
+struct MmaMath {
+  static constexpr int WM = Config::BM / Config::WarpsM, WN = Config::BN / Config::WarpsN;
+  static constexpr int MT = WM / 16, NT = WN / 8;
+  static_assert(WM % 16 == 0 && WN % 16 == 0, "warp tile must be whole m16 x n16 pieces");
+  float acc[MT][NT][4];
+  int warp_m, warp_n, lane;
+
+  __device__ __forceinline__ void init(int thread) {
+    const int warp = thread / 32;
+    lane = thread % 32;
+    warp_m = warp % Config::WarpsM;
+    warp_n = warp / Config::WarpsM;
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+        for (int i = 0; i < 4; ++i) acc[mt][nt][i] = 0.0f;
+  }
+
+  __device__ __forceinline__ void compute(const __nv_bfloat16* a_tile,
+                                          const __nv_bfloat16* b_tile) {
+#pragma unroll
+    for (int kk = 0; kk < Config::BK; kk += 16) {
+      std::uint32_t a[MT][4], b[NT][2];
+#pragma unroll
+      for (int mt = 0; mt < MT; ++mt) {
+        const int m = warp_m * WM + mt * 16;
+        // Matrices (rows 0-7, k 0-7), (rows 8-15, k 0-7), (rows 0-7, k 8-15), (8-15, 8-15).
+        if constexpr (AContiguousK) {
+          runtime::ldmatrix_x4(a[mt], a_tile + (m + lane % 16) * StrideA + kk + (lane / 16) * 8);
+        } else {
+          runtime::ldmatrix_x4_trans(
+              a[mt], a_tile + (kk + lane % 8 + (lane / 16) * 8) * StrideA + m + (lane / 8) % 2 * 8);
+        }
+      }
+#pragma unroll
+      for (int nt = 0; nt < NT; nt += 2) {
+        const int n = warp_n * WN + nt * 8;
+        // Matrices (n 0-7, k 0-7), (n 0-7, k 8-15), (n 8-15, k 0-7), (n 8-15, k 8-15).
+        const int j = lane / 8;
+        std::uint32_t r[4];
+        if constexpr (BContiguousK) {
+          runtime::ldmatrix_x4(r,
+                               b_tile + (n + lane % 8 + (j / 2) * 8) * StrideB + kk + (j % 2) * 8);
+        } else {
+          runtime::ldmatrix_x4_trans(
+              r, b_tile + (kk + lane % 8 + (j % 2) * 8) * StrideB + n + (j / 2) * 8);
+        }
+        b[nt][0] = r[0];
+        b[nt][1] = r[1];
+        b[nt + 1][0] = r[2];
+        b[nt + 1][1] = r[3];
+      }
+#pragma unroll
+      for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+        for (int nt = 0; nt < NT; ++nt)
+          runtime::mma_m16n8k16_bf16(acc[mt][nt], a[mt], b[nt], acc[mt][nt]);
+    }
+  }
+
+  // Calls out(m, n, value) for every accumulator, m and n relative to the block tile; rows
+  // first (out.row(m) once per row).
+  template <class Out>
+  __device__ __forceinline__ void epilogue(Out& out) const {
+    const int g = lane / 4, t = lane % 4;
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+      for (int half = 0; half < 2; ++half) {
+        const int m = warp_m * WM + mt * 16 + g + half * 8;
+        const long long base = out.row(m);
+        if (base < 0) continue;
+#pragma unroll
+        for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+          for (int i = 0; i < 2; ++i)
+            out.store(base, warp_n * WN + nt * 8 + 2 * t + i, acc[mt][nt][2 * half + i]);
+      }
+  }
+};
+
+// f32 FFMA: thread (ty, tx) of a 16 x 16 grid owns rows ty + 16 i and columns tx + 16 j.
+template <class Config, bool AContiguousK, bool BContiguousK, int StrideA, int StrideB>
+struct FfmaMath {
+  static constexpr int TM = Config::TM, TN = Config::TN;
+  static constexpr int RowThreads = Config::BM / TM, ColumnThreads = Config::BN / TN;
+  float acc[TM][TN];
+  int ty, tx;
+
+  __device__ __forceinline__ void init(int thread) {
+    ty = thread / ColumnThreads;
+    tx = thread % ColumnThreads;
+#pragma unroll
+    for (int i = 0; i < TM; ++i)
+#pragma unroll
+      for (int j = 0; j < TN; ++j) acc[i][j] = 0.0f;
+  }
+
+  __device__ __forceinline__ void compute(const float* a_tile, const float* b_tile) {
+#pragma unroll
+    for (int k = 0; k < Config::BK; ++k) {
+      float a[TM], b[TN];
+#pragma unroll
+      for (int i = 0; i < TM; ++i) {
+        const int m = ty + i * RowThreads;
+        a[i] = AContiguousK ? a_tile[m * StrideA + k] : a_tile[k * StrideA + m];
+      }
+#pragma unroll
+      for (int j = 0; j < TN; ++j) {
+        const int n = tx + j * ColumnThreads;
+        b[j] = BContiguousK ? b_tile[n * StrideB + k] : b_tile[k * StrideB + n];
+      }
+#pragma unroll
+      for (int i = 0; i < TM; ++i)
+#pragma unroll
+        for (int j = 0; j < TN; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
+    }
+  }
+
+  template <class Out>
+  __device__ __forceinline__ void epilogue(Out& out) const {
+#pragma unroll
+    for (int i = 0; i < TM; ++i) {
+      const long long base = out.row(ty + i * RowThreads);
+      if (base < 0) continue;
+#pragma unroll
+      for (int j = 0; j < TN; ++j) out.store(base, tx + j * ColumnThreads, acc[i][j]);
+    }
+  }
+};
+
+template <typename T, class Config, bool AContiguousK, bool BContiguousK, int StrideA, int StrideB>
+struct MathFor;
+template <class Config, bool AK, bool BK, int SA, int SB>
+struct MathFor<__nv_bfloat16, Config, AK, BK, SA, SB> {
+  using type = MmaMath<Config, AK, BK, SA, SB>;
+};
+template <class Config, bool AK, bool BK, int SA, int SB>
+struct MathFor<float, Config, AK, BK, SA, SB> {
+  using type = FfmaMath<Config, AK, BK, SA, SB>;
+};
+
+// Bounds-checked output of one block tile: m, n relative to the tile.
+template <class Problem>
+struct TileOutput {
+  const Problem& problem;
+  int m0, n0, split;
+  __device__ __forceinline__ long long row(int m) const {
+    return m0 + m < problem.gemm_m ? problem.output_row(m0 + m, split) : -1;
+  }
+  __device__ __forceinline__ void store(long long base, int n, float value) const {
+    if (n0 + n < problem.gemm_n) problem.store(base, n0 + n, value);
+  }
+};
+
+// --- the kernel ---------------------------------------------------------------------------
+
+template <class Problem, class Config>
+struct KernelTraits {
+  using T = typename Problem::Element;
+  using LoaderA = TileLoader<T, typename Problem::AAccess, Config::BM, Config::BK, Config::Threads,
+                             Problem::AContiguousK, true>;
+  using LoaderB = TileLoader<T, typename Problem::BAccess, Config::BN, Config::BK, Config::Threads,
+                             Problem::BContiguousK, true>;
+  static constexpr int StageElements = LoaderA::Elements + LoaderB::Elements;
+  static constexpr std::size_t SharedBytes = 2 * StageElements * sizeof(T);
+  using Math = typename MathFor<T, Config, Problem::AContiguousK, Problem::BContiguousK,
+                                LoaderA::Stride, LoaderB::Stride>::type;
+};
+
+// grid (ceil(M / BM), ceil(N / BN), splits); block z sums k in [z * k_chunk, (z+1) * k_chunk).
+template <class Problem, class Config, bool Vectorized>
+__global__ void __launch_bounds__(Config::Threads) conv_gemm_kernel(Problem problem, int k_chunk) {
+  using Traits = KernelTraits<Problem, Config>;
+  using T = typename Traits::T;
+  using LoaderA = TileLoader<T, typename Problem::AAccess, Config::BM, Config::BK, Config::Threads,
+                             Problem::AContiguousK, Vectorized>;
+  using LoaderB = TileLoader<T, typename Problem::BAccess, Config::BN, Config::BK, Config::Threads,
+                             Problem::BContiguousK, Vectorized>;
+  SOMBRERO_DYNAMIC_SHARED(uint4, shared);
+  T* const stages = reinterpret_cast<T*>(shared);  // two stages of StageElements: A, then B
+
+  const int thread = static_cast<int>(threadIdx.x);
+  const int m0 = static_cast<int>(blockIdx.x) * Config::BM;
+  const int n0 = static_cast<int>(blockIdx.y) * Config::BN;
+  const int split = static_cast<int>(blockIdx.z);
+  const int k0 = split * k_chunk;  // this block's range of k: [k0, k_end)
+  const int k_end = min(k0 + k_chunk, problem.gemm_k);
+  const int steps = k_end > k0 ? (k_end - k0 + Config::BK - 1) / Config::BK : 0;
+
+  LoaderA loader_a;
+  LoaderB loader_b;
+  loader_a.init(problem.a, m0, thread);
+  loader_b.init(problem.b, n0, thread);
+  typename Traits::Math math;
+  math.init(thread);
+
+  if (steps > 0) {
+    loader_a.load(problem.a, m0, k0);
+    loader_b.load(problem.b, n0, k0);
+    loader_a.store(stages);
+    loader_b.store(stages + LoaderA::Elements);
+    __syncthreads();
+  }
+  for (int step = 0; step < steps; ++step) {
+    const bool more = step + 1 < steps;
+    if (more) {  // next step's global loads in flight during this step's math
+      loader_a.load(problem.a, m0, k0 + (step + 1) * Config::BK);
+      loader_b.load(problem.b, n0, k0 + (step + 1) * Config::BK);
+    }
+    const T* tile = stages + (step % 2) * Traits::StageElements;
+    math.compute(tile, tile + LoaderA::Elements);
+    if (more) {
+      T* next = stages + ((step + 1) % 2) * Traits::StageElements;
+      loader_a.store(next);
+      loader_b.store(next + LoaderA::Elements);
+    }
+    __syncthreads();
+  }
+  TileOutput<Problem> out{problem, m0, n0, split};
+  math.epilogue(out);
+}
+
+template <class Problem, class Config>
+void launch_config(const Problem& problem, bool vectorized, int splits, int k_chunk,
+                   cudaStream_t stream) {
+  using Traits = KernelTraits<Problem, Config>;
+  const dim3 grid(static_cast<unsigned>((problem.gemm_m + Config::BM - 1) / Config::BM),
+                  static_cast<unsigned>((problem.gemm_n + Config::BN - 1) / Config::BN),
+                  static_cast<unsigned>(splits));
+  if (k_chunk <= 0) k_chunk = problem.gemm_k > 0 ? problem.gemm_k : 1;
+  if (vectorized)
+    SOMBRERO_LAUNCH((conv_gemm_kernel<Problem, Config, true>), grid, dim3(Config::Threads),
+                    Traits::SharedBytes, stream, problem, k_chunk);
+  else
+    SOMBRERO_LAUNCH((conv_gemm_kernel<Problem, Config, false>), grid, dim3(Config::Threads),
+                    Traits::SharedBytes, stream, problem, k_chunk);
+}
+
+// Launches `problem` with the tile the plan chose, for its element type.
+template <class Problem>
+void launch(const Problem& problem, bool large_tile, bool vectorized, int splits, int k_chunk,
+            cudaStream_t stream) {
+  if (problem.gemm_m <= 0 || problem.gemm_n <= 0) return;
+  if constexpr (std::is_same_v<typename Problem::Element, __nv_bfloat16>) {
+    if (large_tile)
+      launch_config<Problem, MmaLarge>(problem, vectorized, splits, k_chunk, stream);
+    else
+      launch_config<Problem, MmaSmall>(problem, vectorized, splits, k_chunk, stream);
+  } else {
+    if (large_tile)
+      launch_config<Problem, FfmaLarge>(problem, vectorized, splits, k_chunk, stream);
+    else
+      launch_config<Problem, FfmaSmall>(problem, vectorized, splits, k_chunk, stream);
+  }
+}
+
+}  // namespace sombrero::kernels::SOMBRERO_EXEC::conv_igemm

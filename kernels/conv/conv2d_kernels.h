@@ -1,0 +1,158 @@
+// The hand-written implicit-GEMM convolution kernels (conv2d_forward.cu,
+// conv2d_backward_data.cu, conv2d_backward_filter.cu; shared machinery in conv2d_igemm.cuh).
+// Two executions of the same sources:
+//   cuda::  built by nvcc; device pointers; stream-ordered, never synchronises.
+//   simt::  the same .cu run on the CPU by runtime/simt (tests); host pointers.
+// Layouts as everywhere in sombrero: x, dx NHWC [N,H,W,C]; w, dw KRSC [K,R,S,C]; y, dy NHWC
+// [N,OH,OW,K]. The shape is checked (throws sombrero::Error) before anything is launched.
+//
+// Precisions:
+//   f32:  x, w, y, dy, dx, dw all f32; f32 FFMA accumulation (CUDA cores).
+//   bf16: x, w, y, dy, dx bf16; dw is f32 (gradients of the f32 master weights, and a
+//         reduction over N*OH*OW terms that bf16 would round away). Products are exact and
+//         accumulated in f32 on tensor cores (mma.sync m16n8k16); outputs rounded once.
+//
+// Workspace: only backward-filter needs one, when it splits the GEMM's reduction dimension
+// (N*OH*OW) across blocks: conv2d_backward_filter_workspace_bytes(shape, options) bytes of
+// device memory (0 means none: pass nullptr). The split partial tiles are summed by a
+// second kernel in a fixed order, so results are deterministic and do not depend on the
+// device: every choice below is a function of the shape and the options only.
+//
+// Options (defaults are what a caller wants; tests force the others to cover every path):
+//   tile     automatic | small (64x64 output tiles) | large (128x128)
+//   split_k  backward-filter only: 0 = heuristic, n >= 1 = at most n splits (1 = none).
+// The workspace size must be computed with the same options as the call.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+
+#include "kernels/conv/conv2d_shape.h"
+#include "runtime/bf16.h"
+#include "runtime/stream_fwd.h"
+
+namespace sombrero::kernels {
+
+enum class Conv2dTile { automatic, small, large };
+
+struct Conv2dKernelOptions {
+  Conv2dTile tile = Conv2dTile::automatic;
+  int split_k = 0;
+};
+
+enum class Conv2dPass { forward, backward_data, backward_filter };
+
+// How a pass is cut into blocks; a function of (pass, shape, options) only.
+struct Conv2dGemmPlan {
+  long long gemm_m = 0, gemm_n = 0, gemm_k = 0;  // the implicit GEMM's sizes
+  bool large_tile = false;                       // 128x128 block tiles, else 64x64
+  int splits = 1;                                // backward-filter: blocks along gemm_k
+  long long split_chunk = 0;                     // gemm_k elements per split (multiple of 32)
+};
+
+inline constexpr int kConv2dLargeTile = 128;
+inline constexpr int kConv2dSmallTile = 64;
+// Blocks that fill an H100 once (132 SMs); used by the heuristics only, never queried, so
+// the plan (and with it the summation order) is the same on every machine.
+inline constexpr long long kConv2dWaveBlocks = 132;
+inline constexpr long long kConv2dSplitGranule = 32;  // a multiple of every tile's BK
+
+inline Conv2dGemmPlan conv2d_gemm_plan(Conv2dPass pass, const Conv2dShape& s,
+                                       const Conv2dKernelOptions& options = {}) {
+  Conv2dGemmPlan plan;
+  const long long pixels_out = static_cast<long long>(s.batch) * s.out_height() * s.out_width();
+  const long long taps = static_cast<long long>(s.kernel_h) * s.kernel_w;
+  switch (pass) {
+    case Conv2dPass::forward:
+      plan = {pixels_out, s.out_channels, taps * s.in_channels, false, 1, 0};
+      break;
+    case Conv2dPass::backward_data:  // over all input pixels (per stride phase in the kernel)
+      plan = {static_cast<long long>(s.batch) * s.in_height * s.in_width,
+              s.in_channels,
+              taps * s.out_channels,
+              false,
+              1,
+              0};
+      break;
+    case Conv2dPass::backward_filter:
+      plan = {s.out_channels, taps * s.in_channels, pixels_out, false, 1, 0};
+      break;
+  }
+  auto tiles = [&](long long tile) {
+    return ((plan.gemm_m + tile - 1) / tile) * ((plan.gemm_n + tile - 1) / tile);
+  };
+  if (options.tile == Conv2dTile::automatic) {
+    // Large tiles when they still give a full wave (backward-filter: split-K adds blocks).
+    const long long wave = pass == Conv2dPass::backward_filter ? 16 : kConv2dWaveBlocks;
+    plan.large_tile = tiles(kConv2dLargeTile) >= wave;
+  } else {
+    plan.large_tile = options.tile == Conv2dTile::large;
+  }
+  if (pass == Conv2dPass::backward_filter) {
+    const long long blocks = tiles(plan.large_tile ? kConv2dLargeTile : kConv2dSmallTile);
+    long long splits = options.split_k > 0
+                           ? options.split_k
+                           : std::min((2 * kConv2dWaveBlocks + blocks - 1) / blocks,
+                                      (plan.gemm_k + 511) / 512);  // >= 512 terms per split
+    splits = std::max<long long>(splits, 1);
+    long long chunk = (plan.gemm_k + splits - 1) / splits;
+    chunk = (chunk + kConv2dSplitGranule - 1) / kConv2dSplitGranule * kConv2dSplitGranule;
+    plan.split_chunk = chunk;
+    plan.splits = static_cast<int>((plan.gemm_k + chunk - 1) / chunk);  // none empty
+  }
+  return plan;
+}
+
+// Bytes of device workspace conv2d_backward_filter needs (0: pass nullptr).
+inline std::size_t conv2d_backward_filter_workspace_bytes(const Conv2dShape& s,
+                                                          const Conv2dKernelOptions& options = {}) {
+  const Conv2dGemmPlan plan = conv2d_gemm_plan(Conv2dPass::backward_filter, s, options);
+  if (plan.splits <= 1) return 0;
+  return static_cast<std::size_t>(plan.splits) * static_cast<std::size_t>(plan.gemm_m) *
+         static_cast<std::size_t>(plan.gemm_n) * sizeof(float);
+}
+
+namespace cuda {
+// y = conv(x, w).
+void conv2d_forward(const Conv2dShape& shape, const float* x, const float* w, float* y,
+                    cudaStream_t stream, const Conv2dKernelOptions& options = {});
+void conv2d_forward(const Conv2dShape& shape, const bf16* x, const bf16* w, bf16* y,
+                    cudaStream_t stream, const Conv2dKernelOptions& options = {});
+// dx = conv_transpose(dy, w): the gradient of sum(y * dy) with respect to x. Overwrites dx.
+void conv2d_backward_data(const Conv2dShape& shape, const float* dy, const float* w, float* dx,
+                          cudaStream_t stream, const Conv2dKernelOptions& options = {});
+void conv2d_backward_data(const Conv2dShape& shape, const bf16* dy, const bf16* w, bf16* dx,
+                          cudaStream_t stream, const Conv2dKernelOptions& options = {});
+// dw = (accumulate ? dw : 0) + the gradient of sum(y * dy) with respect to w, summed over
+// the batch. workspace: conv2d_backward_filter_workspace_bytes(shape, options) bytes.
+void conv2d_backward_filter(const Conv2dShape& shape, const float* x, const float* dy, float* dw,
+                            bool accumulate, void* workspace, cudaStream_t stream,
+                            const Conv2dKernelOptions& options = {});
+void conv2d_backward_filter(const Conv2dShape& shape, const bf16* x, const bf16* dy, float* dw,
+                            bool accumulate, void* workspace, cudaStream_t stream,
+                            const Conv2dKernelOptions& options = {});
+}  // namespace cuda
+
+// The same functions executed on the CPU by runtime/simt (host pointers).
+namespace simt {
+// y = conv(x, w).
+void conv2d_forward(const Conv2dShape& shape, const float* x, const float* w, float* y,
+                    cudaStream_t stream, const Conv2dKernelOptions& options = {});
+void conv2d_forward(const Conv2dShape& shape, const bf16* x, const bf16* w, bf16* y,
+                    cudaStream_t stream, const Conv2dKernelOptions& options = {});
+// dx = conv_transpose(dy, w): the gradient of sum(y * dy) with respect to x. Overwrites dx.
+void conv2d_backward_data(const Conv2dShape& shape, const float* dy, const float* w, float* dx,
+                          cudaStream_t stream, const Conv2dKernelOptions& options = {});
+void conv2d_backward_data(const Conv2dShape& shape, const bf16* dy, const bf16* w, bf16* dx,
+                          cudaStream_t stream, const Conv2dKernelOptions& options = {});
+// dw = (accumulate ? dw : 0) + the gradient of sum(y * dy) with respect to w, summed over
+// the batch. workspace: conv2d_backward_filter_workspace_bytes(shape, options) bytes.
+void conv2d_backward_filter(const Conv2dShape& shape, const float* x, const float* dy, float* dw,
+                            bool accumulate, void* workspace, cudaStream_t stream,
+                            const Conv2dKernelOptions& options = {});
+void conv2d_backward_filter(const Conv2dShape& shape, const bf16* x, const bf16* dy, float* dw,
+                            bool accumulate, void* workspace, cudaStream_t stream,
+                            const Conv2dKernelOptions& options = {});
+}  // namespace simt
+
+}  // namespace sombrero::kernels

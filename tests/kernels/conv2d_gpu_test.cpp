@@ -1,0 +1,171 @@
+// The hand-written implicit-GEMM convolution kernels on a real GPU, every ResNet-50 shape at
+// batch 8, all three passes, f32 and bf16, against the CPU backend (im2col + OpenBLAS,
+// itself checked against the double reference in conv2d_cpu_test.cpp):
+//   - random inputs (bf16 values, so both precisions see the same numbers): norm-wise
+//     relative error below 1e-5 (f32; dw of either precision) and 1e-2 (bf16 y, dx);
+//   - small integers: bit-exact (every partial sum is an integer below 2^24 — at most
+//     4 * 8 * 112 * 112 for backward-filter — so any summation order, tensor cores
+//     included, gives the exact value; bf16 outputs are its bf16 rounding).
+// Outputs are poisoned before each run: NaN, or 1.0 for an accumulated dw.
+// Skips with a message when no CUDA device is present.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/conv/conv2d_cpu.h"
+#include "kernels/conv/conv2d_kernels.h"
+#include "kernels/conv/resnet_conv_shapes.h"
+#include "runtime/device_info.h"
+#include "tests/support/device_buffer.h"
+
+namespace sombrero::kernels {
+namespace {
+
+constexpr int kBatch = 8;
+
+std::vector<float> random_bf16_values(std::size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float& x : v) x = bf16_to_float(float_to_bf16(normal(rng)));
+  return v;
+}
+
+std::vector<float> small_integers(std::size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::vector<float> v(n);
+  for (float& x : v) x = static_cast<float>(int(rng() % 5) - 2);
+  return v;
+}
+
+std::vector<bf16> to_bf16(const std::vector<float>& v) {
+  std::vector<bf16> out(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) out[i] = float_to_bf16(v[i]);
+  return out;
+}
+std::vector<float> to_float(const std::vector<bf16>& v) {
+  std::vector<float> out(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) out[i] = bf16_to_float(v[i]);
+  return out;
+}
+
+double relative_error(const std::vector<float>& got, const std::vector<float>& want) {
+  double diff = 0, norm = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    diff += double(got[i] - want[i]) * (got[i] - want[i]);
+    norm += double(want[i]) * want[i];
+  }
+  return std::sqrt(diff / std::max(norm, 1e-300));
+}
+
+void expect_exact(const std::vector<float>& got, const std::vector<float>& want, bool bf16_output,
+                  const std::string& what) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  std::size_t mismatches = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    const float expected = bf16_output ? bf16_to_float(float_to_bf16(want[i])) : want[i];
+    if (!(got[i] == expected) && mismatches++ < 3)
+      ADD_FAILURE() << what << "[" << i << "] = " << got[i] << ", want " << expected;
+  }
+  EXPECT_EQ(mismatches, 0u) << what;
+}
+
+struct Results {
+  std::vector<float> y, dx, dw;
+};
+
+Results cpu_results(const Conv2dShape& s, const std::vector<float>& x, const std::vector<float>& w,
+                    const std::vector<float>& dy, float dw_start) {
+  Results r;
+  r.y.assign(s.output_elements(), NAN);
+  r.dx.assign(s.input_elements(), NAN);
+  r.dw.assign(s.weight_elements(), dw_start);
+  cpu::conv2d_forward(s, x.data(), w.data(), r.y.data());
+  cpu::conv2d_backward_data(s, dy.data(), w.data(), r.dx.data());
+  cpu::conv2d_backward_filter(s, x.data(), dy.data(), r.dw.data(), /*accumulate=*/true);
+  return r;
+}
+
+// The three passes on the GPU with elements of type T (float or bf16); dw accumulates onto
+// dw_start when `accumulate`, else starts as NaN.
+template <typename T>
+Results gpu_results(const Conv2dShape& s, const std::vector<float>& x, const std::vector<float>& w,
+                    const std::vector<float>& dy, bool accumulate, float dw_start) {
+  auto convert = [](const std::vector<float>& v) {
+    if constexpr (std::is_same_v<T, float>)
+      return v;
+    else
+      return to_bf16(v);
+  };
+  auto back = [](const std::vector<T>& v) {
+    if constexpr (std::is_same_v<T, float>)
+      return v;
+    else
+      return to_float(v);
+  };
+  const T poison = [] {
+    if constexpr (std::is_same_v<T, float>)
+      return T(NAN);
+    else
+      return float_to_bf16(NAN);
+  }();
+  test::DeviceBuffer<T> d_x(convert(x)), d_w(convert(w)), d_dy(convert(dy));
+  test::DeviceBuffer<T> d_y(std::vector<T>(s.output_elements(), poison));
+  test::DeviceBuffer<T> d_dx(std::vector<T>(s.input_elements(), poison));
+  test::DeviceBuffer<float> d_dw(
+      std::vector<float>(s.weight_elements(), accumulate ? dw_start : NAN));
+  test::DeviceBuffer<float> workspace(
+      std::vector<float>(conv2d_backward_filter_workspace_bytes(s) / sizeof(float), NAN));
+  cuda::conv2d_forward(s, d_x.get(), d_w.get(), d_y.get(), nullptr);
+  cuda::conv2d_backward_data(s, d_dy.get(), d_w.get(), d_dx.get(), nullptr);
+  cuda::conv2d_backward_filter(s, d_x.get(), d_dy.get(), d_dw.get(), accumulate, workspace.get(),
+                               nullptr);
+  SOMBRERO_CHECK_CUDA(cudaGetLastError());
+  return {back(d_y.download()), back(d_dx.download()), d_dw.download()};
+}
+
+TEST(Conv2dGpu, EveryResNet50ShapeMatchesTheCpuBackend) {
+  if (runtime::cuda_devices().empty())
+    GTEST_SKIP() << "no CUDA device: " << runtime::cuda_unavailable_reason();
+  for (const NamedConvShape& named : resnet50_conv_shapes(kBatch)) {
+    const Conv2dShape& s = named.shape;
+    const auto x = random_bf16_values(s.input_elements(), 1);
+    const auto w = random_bf16_values(s.weight_elements(), 2);
+    const auto dy = random_bf16_values(s.output_elements(), 3);
+    const Results want = cpu_results(s, x, w, dy, 0.0f);
+    const Results f32 = gpu_results<float>(s, x, w, dy, false, 0.0f);
+    EXPECT_LT(relative_error(f32.y, want.y), 1e-5) << "f32 y " << named.name;
+    EXPECT_LT(relative_error(f32.dx, want.dx), 1e-5) << "f32 dx " << named.name;
+    EXPECT_LT(relative_error(f32.dw, want.dw), 1e-5) << "f32 dw " << named.name;
+    const Results b16 = gpu_results<bf16>(s, x, w, dy, false, 0.0f);
+    EXPECT_LT(relative_error(b16.y, want.y), 1e-2) << "bf16 y " << named.name;
+    EXPECT_LT(relative_error(b16.dx, want.dx), 1e-2) << "bf16 dx " << named.name;
+    EXPECT_LT(relative_error(b16.dw, want.dw), 1e-5) << "bf16 dw (f32) " << named.name;
+  }
+}
+
+TEST(Conv2dGpu, EveryResNet50ShapeIsBitExactOnSmallIntegers) {
+  if (runtime::cuda_devices().empty())
+    GTEST_SKIP() << "no CUDA device: " << runtime::cuda_unavailable_reason();
+  for (const NamedConvShape& named : resnet50_conv_shapes(kBatch)) {
+    const Conv2dShape& s = named.shape;
+    const auto x = small_integers(s.input_elements(), 4);
+    const auto w = small_integers(s.weight_elements(), 5);
+    const auto dy = small_integers(s.output_elements(), 6);
+    const Results want = cpu_results(s, x, w, dy, 1.0f);
+    const Results f32 = gpu_results<float>(s, x, w, dy, true, 1.0f);
+    expect_exact(f32.y, want.y, false, "f32 y " + named.name);
+    expect_exact(f32.dx, want.dx, false, "f32 dx " + named.name);
+    expect_exact(f32.dw, want.dw, false, "f32 dw " + named.name);
+    const Results b16 = gpu_results<bf16>(s, x, w, dy, true, 1.0f);
+    expect_exact(b16.y, want.y, true, "bf16 y " + named.name);
+    expect_exact(b16.dx, want.dx, true, "bf16 dx " + named.name);
+    expect_exact(b16.dw, want.dw, false, "bf16 dw " + named.name);
+  }
+}
+
+}  // namespace
+}  // namespace sombrero::kernels

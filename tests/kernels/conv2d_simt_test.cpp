@@ -1,0 +1,271 @@
+// The hand-written implicit-GEMM convolution kernels (kernels/conv/conv2d_*.cu) executed on
+// the CPU through runtime/simt, against the naive double reference, on every edge case:
+// all three passes, f32 (FFMA) and bf16 (tensor cores through the mma/ldmatrix emulation).
+//   - random inputs: norm-wise relative error below 1e-5 (f32) and 1e-2 (bf16);
+//   - small-integer inputs: bit-exact (every partial sum is an integer below 2^24, so any
+//     summation order is exact; bf16 outputs must be the bf16 rounding of the exact value),
+//     under every SIMT schedule, with accumulation into a known dw;
+//   - the other tile shape and a split reduction (workspace + second kernel), bit-exact.
+// Outputs are poisoned with NaN before every run (dw with 1.0 when accumulating).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/conv/conv2d_kernels.h"
+#include "runtime/error.h"
+#include "runtime/simt/schedule.h"
+#include "tests/kernels/conv_reference.h"
+
+namespace sombrero::kernels {
+namespace {
+
+enum class Precision { f32, bf16 };
+
+std::vector<float> random_values(std::size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float& x : v) x = normal(rng);
+  return v;
+}
+
+// Integers in [-2, 2]: exact in bf16, and every partial sum of these shapes (at most
+// 4 * 360 terms of size <= 4) is an integer far below 2^24.
+std::vector<float> small_integers(std::size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::vector<float> v(n);
+  for (float& x : v) x = static_cast<float>(int(rng() % 5) - 2);
+  return v;
+}
+
+std::vector<float> rounded_to_bf16(std::vector<float> v) {
+  for (float& x : v) x = bf16_to_float(float_to_bf16(x));
+  return v;
+}
+
+std::vector<bf16> to_bf16(const std::vector<float>& v) {
+  std::vector<bf16> out(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) out[i] = float_to_bf16(v[i]);
+  return out;
+}
+std::vector<float> to_float(const std::vector<bf16>& v) {
+  std::vector<float> out(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) out[i] = bf16_to_float(v[i]);
+  return out;
+}
+
+double relative_error(const std::vector<float>& got, const std::vector<double>& want) {
+  double diff = 0, norm = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    diff += (got[i] - want[i]) * (got[i] - want[i]);  // NaN makes the error NaN: fails
+    norm += want[i] * want[i];
+  }
+  return std::sqrt(diff / std::max(norm, 1e-300));
+}
+
+// got must equal want exactly, or, for a bf16 output, want rounded once to bf16.
+void expect_exact(const std::vector<float>& got, const std::vector<double>& want, bool bf16_output,
+                  const std::string& what) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  std::size_t mismatches = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    const float expected = bf16_output ? bf16_to_float(float_to_bf16(static_cast<float>(want[i])))
+                                       : static_cast<float>(want[i]);
+    if (!(got[i] == expected) && mismatches++ < 3)
+      ADD_FAILURE() << what << "[" << i << "] = " << got[i] << ", want " << expected;
+  }
+  EXPECT_EQ(mismatches, 0u) << what;
+}
+
+struct Gradients {
+  std::vector<float> y, dx, dw;
+};
+
+// The three passes through kernels::simt in `precision` (inputs must be bf16-exact for bf16).
+// y and dx start as NaN; dw starts as dw_start when accumulating, else as NaN.
+Gradients run_simt(const Conv2dShape& s, Precision precision, const std::vector<float>& x,
+                   const std::vector<float>& w, const std::vector<float>& dy, bool accumulate,
+                   float dw_start = 1.0f, const Conv2dKernelOptions& options = {}) {
+  Gradients out;
+  out.dw.assign(s.weight_elements(), accumulate ? dw_start : NAN);
+  std::vector<float> workspace(conv2d_backward_filter_workspace_bytes(s, options) / sizeof(float));
+  void* ws = workspace.empty() ? nullptr : workspace.data();
+  if (precision == Precision::f32) {
+    out.y.assign(s.output_elements(), NAN);
+    out.dx.assign(s.input_elements(), NAN);
+    simt::conv2d_forward(s, x.data(), w.data(), out.y.data(), nullptr, options);
+    simt::conv2d_backward_data(s, dy.data(), w.data(), out.dx.data(), nullptr, options);
+    simt::conv2d_backward_filter(s, x.data(), dy.data(), out.dw.data(), accumulate, ws, nullptr,
+                                 options);
+  } else {
+    const auto xb = to_bf16(x), wb = to_bf16(w), dyb = to_bf16(dy);
+    std::vector<bf16> y(s.output_elements(), float_to_bf16(NAN));
+    std::vector<bf16> dx(s.input_elements(), float_to_bf16(NAN));
+    simt::conv2d_forward(s, xb.data(), wb.data(), y.data(), nullptr, options);
+    simt::conv2d_backward_data(s, dyb.data(), wb.data(), dx.data(), nullptr, options);
+    simt::conv2d_backward_filter(s, xb.data(), dyb.data(), out.dw.data(), accumulate, ws, nullptr,
+                                 options);
+    out.y = to_float(y);
+    out.dx = to_float(dx);
+  }
+  return out;
+}
+
+struct References {
+  std::vector<double> y, dx, dw;
+};
+References references(const Conv2dShape& s, const std::vector<float>& x,
+                      const std::vector<float>& w, const std::vector<float>& dy) {
+  return {test::reference_conv_forward(s, x, w), test::reference_conv_backward_data(s, dy, w),
+          test::reference_conv_backward_filter(s, x, dy)};
+}
+
+void expect_exact_gradients(const Gradients& got, const References& want, Precision precision,
+                            double dw_offset, const std::string& what) {
+  const bool bf16_out = precision == Precision::bf16;
+  std::vector<double> dw = want.dw;
+  for (double& v : dw) v += dw_offset;
+  expect_exact(got.y, want.y, bf16_out, what + " y");
+  expect_exact(got.dx, want.dx, bf16_out, what + " dx");
+  expect_exact(got.dw, dw, /*bf16_output=*/false, what + " dw");
+}
+
+class Conv2dSimt : public testing::TestWithParam<Conv2dShape> {};
+
+TEST_P(Conv2dSimt, RandomInputsMatchReferenceInF32) {
+  const Conv2dShape s = GetParam();
+  const auto x = random_values(s.input_elements(), 1), w = random_values(s.weight_elements(), 2);
+  const auto dy = random_values(s.output_elements(), 3);
+  const Gradients got = run_simt(s, Precision::f32, x, w, dy, /*accumulate=*/false);
+  const References want = references(s, x, w, dy);
+  // f32 sums of <= 360 unit-size terms: relative error ~1e-7 * sqrt(terms).
+  EXPECT_LT(relative_error(got.y, want.y), 1e-5) << s.to_string();
+  EXPECT_LT(relative_error(got.dx, want.dx), 1e-5) << s.to_string();
+  EXPECT_LT(relative_error(got.dw, want.dw), 1e-5) << s.to_string();
+}
+
+TEST_P(Conv2dSimt, RandomInputsMatchReferenceInBf16) {
+  const Conv2dShape s = GetParam();
+  // Inputs are bf16 values, so the reference sees exactly what the kernel sees; what is
+  // left is f32 accumulation and the final rounding of y and dx to bf16 (2^-9 relative).
+  const auto x = rounded_to_bf16(random_values(s.input_elements(), 4));
+  const auto w = rounded_to_bf16(random_values(s.weight_elements(), 5));
+  const auto dy = rounded_to_bf16(random_values(s.output_elements(), 6));
+  const Gradients got = run_simt(s, Precision::bf16, x, w, dy, /*accumulate=*/false);
+  const References want = references(s, x, w, dy);
+  EXPECT_LT(relative_error(got.y, want.y), 1e-2) << s.to_string();
+  EXPECT_LT(relative_error(got.dx, want.dx), 1e-2) << s.to_string();
+  EXPECT_LT(relative_error(got.dw, want.dw), 1e-5) << s.to_string();  // dw stays f32
+}
+
+TEST_P(Conv2dSimt, SmallIntegersAreBitExactUnderEverySchedule) {
+  const Conv2dShape s = GetParam();
+  const auto x = small_integers(s.input_elements(), 7), w = small_integers(s.weight_elements(), 8);
+  const auto dy = small_integers(s.output_elements(), 9);
+  const References want = references(s, x, w, dy);
+  for (Precision precision : {Precision::f32, Precision::bf16})
+    for (int i = 0; i < sombrero::simt::kTestScheduleCount; ++i) {
+      const sombrero::simt::ScopedSchedule schedule(sombrero::simt::test_schedule(i));
+      const std::string what = std::string(precision == Precision::f32 ? "f32" : "bf16") + " " +
+                               sombrero::simt::test_schedule(i).name() + " " + s.to_string();
+      const Gradients got = run_simt(s, precision, x, w, dy, /*accumulate=*/true, 1.0f);
+      expect_exact_gradients(got, want, precision, 1.0, what);
+    }
+}
+
+TEST_P(Conv2dSimt, LargeTilesAndSplitReductionAreBitExact) {
+  const Conv2dShape s = GetParam();
+  const auto x = small_integers(s.input_elements(), 10),
+             w = small_integers(s.weight_elements(), 11);
+  const auto dy = small_integers(s.output_elements(), 12);
+  const References want = references(s, x, w, dy);
+  Conv2dKernelOptions large_split;
+  large_split.tile = Conv2dTile::large;
+  large_split.split_k = 3;
+  Conv2dKernelOptions small_split;
+  small_split.tile = Conv2dTile::small;
+  small_split.split_k = 2;
+  for (Precision precision : {Precision::f32, Precision::bf16}) {
+    const std::string what = std::string(precision == Precision::f32 ? "f32" : "bf16") + " ";
+    const Gradients large = run_simt(s, precision, x, w, dy, false, 0.0f, large_split);
+    expect_exact_gradients(large, want, precision, 0.0, what + "large, split 3 " + s.to_string());
+    const Gradients small = run_simt(s, precision, x, w, dy, true, -3.0f, small_split);
+    expect_exact_gradients(small, want, precision, -3.0, what + "small, split 2 " + s.to_string());
+  }
+}
+
+std::string shape_name(const testing::TestParamInfo<Conv2dShape>& info) {
+  const Conv2dShape& s = info.param;
+  return "N" + std::to_string(s.batch) + "_" + std::to_string(s.in_height) + "x" +
+         std::to_string(s.in_width) + "x" + std::to_string(s.in_channels) + "_K" +
+         std::to_string(s.out_channels) + "_" + std::to_string(s.kernel_h) + "x" +
+         std::to_string(s.kernel_w) + "_stride" + std::to_string(s.stride_h) + "_case" +
+         std::to_string(info.index);
+}
+
+INSTANTIATE_TEST_SUITE_P(EdgeCases, Conv2dSimt, testing::ValuesIn(test::conv_edge_cases()),
+                         shape_name);
+
+// Beyond the shared edge cases: stride 2 with vectorizable C and K (16-byte loads in every
+// backward phase), and stride 3 with dilation 2 (every third tap lands, per phase).
+std::vector<Conv2dShape> phase_cases() {
+  Conv2dShape a = test::conv_edge_cases()[0];
+  a.batch = 2;
+  a.in_height = a.in_width = 9;
+  a.in_channels = 16;
+  a.out_channels = 24;
+  a.stride_h = a.stride_w = 2;
+  Conv2dShape b;
+  b.in_height = 10;
+  b.in_width = 11;
+  b.in_channels = 5;
+  b.out_channels = 4;
+  b.kernel_h = b.kernel_w = 5;
+  b.stride_h = b.stride_w = 3;
+  b.dilation_h = b.dilation_w = 2;
+  b.pad_top = 3;
+  b.pad_bottom = 1;
+  b.pad_left = 2;
+  b.pad_right = 4;
+  return {a, b};
+}
+
+INSTANTIATE_TEST_SUITE_P(StridePhases, Conv2dSimt, testing::ValuesIn(phase_cases()), shape_name);
+
+TEST(Conv2dSimtPlan, SplitCountsAndWorkspaceFollowTheOptions) {
+  Conv2dShape s = test::conv_edge_cases()[0];  // N=2 9x9: K_gemm = 162 output pixels
+  Conv2dKernelOptions options;
+  options.split_k = 3;
+  const Conv2dGemmPlan plan = conv2d_gemm_plan(Conv2dPass::backward_filter, s, options);
+  EXPECT_EQ(plan.gemm_k, 162);
+  EXPECT_EQ(plan.split_chunk, 64);  // ceil(162 / 3) = 54, rounded up to a multiple of 32
+  EXPECT_EQ(plan.splits, 3);
+  EXPECT_EQ(conv2d_backward_filter_workspace_bytes(s, options), 3u * 8 * 27 * sizeof(float));
+  options.split_k = 1;
+  EXPECT_EQ(conv2d_backward_filter_workspace_bytes(s, options), 0u);
+}
+
+TEST(Conv2dSimtPlan, MissingWorkspaceAndInvalidShapesAreRefused) {
+  const Conv2dShape s = test::conv_edge_cases()[0];
+  Conv2dKernelOptions options;
+  options.split_k = 2;
+  std::vector<float> x(s.input_elements()), dy(s.output_elements()), dw(s.weight_elements());
+  EXPECT_THROW(simt::conv2d_backward_filter(s, x.data(), dy.data(), dw.data(), false, nullptr,
+                                            nullptr, options),
+               Error);
+  Conv2dShape bad = s;
+  bad.kernel_h = 12;  // larger than the padded input
+  EXPECT_THROW(simt::conv2d_forward(bad, x.data(), x.data(), dw.data(), nullptr), Error);
+}
+
+}  // namespace
+
+// gtest prints a failing parameter with this instead of its bytes.
+void PrintTo(const Conv2dShape& shape, std::ostream* out) {
+  *out << shape.to_string();
+}
+
+}  // namespace sombrero::kernels
