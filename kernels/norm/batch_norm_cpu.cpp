@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "kernels/common/parallel.h"
 #include "kernels/norm/batch_norm.h"
 #include "runtime/error.h"
 
@@ -18,7 +19,7 @@ void channel_sums(const BatchNormShape& s, Term term, double* sums) {
   const int C = s.channels;
   const std::int64_t chunk_rows = std::max<std::int64_t>(1, (s.rows + kChunks - 1) / kChunks);
   std::vector<double> partial(static_cast<std::size_t>(kChunks) * C, 0.0);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (s.rows * C >= kParallelMinimum)
   for (std::int64_t k = 0; k < kChunks; ++k) {
     double* p = partial.data() + k * C;
     const std::int64_t end = std::min(s.rows, (k + 1) * chunk_rows);
@@ -34,7 +35,7 @@ void channel_sums(const BatchNormShape& s, Term term, double* sums) {
 void affine(const BatchNormShape& s, const float* x, const float* scale, const float* shift,
             float* y) {
   const int C = s.channels;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (s.rows * C >= kParallelMinimum)
   for (std::int64_t r = 0; r < s.rows; ++r)
     for (int c = 0; c < C; ++c) y[r * C + c] = x[r * C + c] * scale[c] + shift[c];
 }
@@ -123,7 +124,7 @@ void batch_norm_backward_training(const BatchNormShape& s, const float* x, const
     dgamma[c] += static_cast<float>(sum_dy_xhat[c]);
     dbeta[c] += static_cast<float>(sum_dy[c]);
   }
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (s.rows * C >= kParallelMinimum)
   for (std::int64_t r = 0; r < s.rows; ++r)
     for (int c = 0; c < C; ++c) {
       const std::int64_t i = r * C + c;

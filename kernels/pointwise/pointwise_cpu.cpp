@@ -2,32 +2,33 @@
 #include <algorithm>
 #include <vector>
 
+#include "kernels/common/parallel.h"
 #include "kernels/pointwise/pointwise.h"
 
 namespace sombrero::kernels::cpu {
 
 void relu_forward(std::int64_t n, const float* x, float* y) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= kParallelMinimum)
   for (std::int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
 void relu_backward(std::int64_t n, const float* y, const float* dy, float* dx) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= kParallelMinimum)
   for (std::int64_t i = 0; i < n; ++i) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
 }
 
 void add(std::int64_t n, const float* a, const float* b, float* y) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= kParallelMinimum)
   for (std::int64_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
 }
 
 void add_inplace(std::int64_t n, const float* x, float* y) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= kParallelMinimum)
   for (std::int64_t i = 0; i < n; ++i) y[i] += x[i];
 }
 
 void bias_add(std::int64_t rows, int channels, const float* bias, float* y) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (rows * channels >= kParallelMinimum)
   for (std::int64_t r = 0; r < rows; ++r)
     for (int c = 0; c < channels; ++c) y[r * channels + c] += bias[c];
 }
@@ -36,7 +37,7 @@ void bias_backward(std::int64_t rows, int channels, const float* dy, float* dbia
   constexpr std::int64_t kChunks = 32;  // fixed: the sum does not depend on the thread count
   const std::int64_t chunk_rows = std::max<std::int64_t>(1, (rows + kChunks - 1) / kChunks);
   std::vector<double> partial(static_cast<std::size_t>(kChunks) * channels, 0.0);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (rows * channels >= kParallelMinimum)
   for (std::int64_t k = 0; k < kChunks; ++k) {
     double* p = partial.data() + k * channels;
     const std::int64_t end = std::min(rows, (k + 1) * chunk_rows);

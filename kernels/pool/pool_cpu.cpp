@@ -3,6 +3,7 @@
 #include <cstring>
 #include <limits>
 
+#include "kernels/common/parallel.h"
 #include "kernels/pool/pool.h"
 #include "runtime/error.h"
 
@@ -24,7 +25,8 @@ namespace cpu {
 
 void max_pool2d_forward(const Pool2dShape& s, const float* x, float* y, std::int32_t* argmax) {
   const int OH = s.out_height(), OW = s.out_width(), C = s.channels;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule( \
+    static) if (std::int64_t(s.batch) * s.in_height * s.in_width * C >= kParallelMinimum)
   for (int n = 0; n < s.batch; ++n) {
     const float* xn = x + std::int64_t(n) * s.in_height * s.in_width * C;
     for (int oh = 0; oh < OH; ++oh)
@@ -57,7 +59,8 @@ void max_pool2d_backward(const Pool2dShape& s, const float* dy, const std::int32
                          float* dx) {
   const int OH = s.out_height(), OW = s.out_width(), C = s.channels;
   const std::int64_t image = std::int64_t(s.in_height) * s.in_width * C;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule( \
+    static) if (std::int64_t(s.batch) * s.in_height * s.in_width * C >= kParallelMinimum)
   for (int n = 0; n < s.batch; ++n) {
     float* dxn = dx + n * image;
     std::memset(dxn, 0, sizeof(float) * image);
@@ -71,7 +74,8 @@ void max_pool2d_backward(const Pool2dShape& s, const float* dy, const std::int32
 void avg_pool2d_forward(const Pool2dShape& s, const float* x, float* y) {
   const int OH = s.out_height(), OW = s.out_width(), C = s.channels;
   const float inv = 1.0f / float(s.kernel_h * s.kernel_w);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule( \
+    static) if (std::int64_t(s.batch) * s.in_height * s.in_width * C >= kParallelMinimum)
   for (int n = 0; n < s.batch; ++n) {
     const float* xn = x + std::int64_t(n) * s.in_height * s.in_width * C;
     for (int oh = 0; oh < OH; ++oh)
@@ -97,7 +101,8 @@ void avg_pool2d_backward(const Pool2dShape& s, const float* dy, float* dx) {
   const int OH = s.out_height(), OW = s.out_width(), C = s.channels;
   const float inv = 1.0f / float(s.kernel_h * s.kernel_w);
   const std::int64_t image = std::int64_t(s.in_height) * s.in_width * C;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule( \
+    static) if (std::int64_t(s.batch) * s.in_height * s.in_width * C >= kParallelMinimum)
   for (int n = 0; n < s.batch; ++n) {
     float* dxn = dx + n * image;
     std::memset(dxn, 0, sizeof(float) * image);
@@ -119,7 +124,8 @@ void avg_pool2d_backward(const Pool2dShape& s, const float* dy, float* dx) {
 }
 
 void global_avg_pool_forward(int batch, int pixels, int channels, const float* x, float* y) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (std::int64_t(batch) * pixels * channels >= \
+                                              kParallelMinimum)
   for (int n = 0; n < batch; ++n) {
     float* yn = y + std::int64_t(n) * channels;
     std::fill(yn, yn + channels, 0.0f);
@@ -131,7 +137,8 @@ void global_avg_pool_forward(int batch, int pixels, int channels, const float* x
 }
 
 void global_avg_pool_backward(int batch, int pixels, int channels, const float* dy, float* dx) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (std::int64_t(batch) * pixels * channels >= \
+                                              kParallelMinimum)
   for (int n = 0; n < batch; ++n) {
     const float* g = dy + std::int64_t(n) * channels;
     float* dxn = dx + std::int64_t(n) * pixels * channels;
