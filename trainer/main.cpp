@@ -16,7 +16,8 @@ void print_usage() {
                "Trains convolutional networks with hand-written CUDA kernels and a U(1) loss.\n\n"
                "commands:\n";
   for (const auto& command : sombrero::cli::all_commands())
-    std::cout << "  " << command.name << std::string(16 - std::min<std::size_t>(15, command.name.size()), ' ')
+    std::cout << "  " << command.name
+              << std::string(16 - std::min<std::size_t>(15, command.name.size()), ' ')
               << command.summary << "\n";
   std::cout << "\n`sombrero <command> --help` describes a command.\n";
 }

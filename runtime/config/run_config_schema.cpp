@@ -56,15 +56,15 @@ void declare_data(ObjectSchema& data) {
       .size(0, 3);
   data.boolean("shuffle", true, "reshuffle the training set every epoch (from seed and epoch)");
   data.boolean("drop_last", true, "drop the last incomplete training batch (per rank)");
-  data.number("max_bad_fraction", 0.001,
-              "share of unreadable images tolerated (skipped with a warning) before the run stops")
-      .min(0)
   data.choice("shard_remainder", {"pad", "drop"}, "pad",
               "when the dataset does not split evenly across ranks: repeat the first samples "
               "(pad, as DistributedSampler) or drop the last ones");
   data.boolean("antialias", true,
                "widen the bilinear filter when shrinking (as Pillow and torchvision "
                "antialias=True); false: plain two-tap bilinear");
+  data.number("max_bad_fraction", 0.001,
+              "share of unreadable images tolerated (skipped with a warning) before the run stops")
+      .min(0)
       .max(1);
   data.integer("synthetic_samples", 1024, "dataset size for dataset: synthetic").min(1);
 

@@ -2,12 +2,14 @@
 
 namespace sombrero::cli {
 
+Command train_command();
 Command info_command();
 Command check_config_command();
 // --- declarations of further subcommands (one per issue that adds one)
 
 const std::vector<Command>& all_commands() {
   static const std::vector<Command> commands = {
+      train_command(),
       info_command(),
       check_config_command(),
   };
