@@ -5,6 +5,7 @@ namespace sombrero::cli {
 Command train_command();
 Command info_command();
 Command check_config_command();
+Command bench_command();
 // --- declarations of further subcommands (one per issue that adds one)
 
 const std::vector<Command>& all_commands() {
@@ -12,6 +13,7 @@ const std::vector<Command>& all_commands() {
       train_command(),
       info_command(),
       check_config_command(),
+      bench_command(),
   };
   return commands;
 }

@@ -1,0 +1,134 @@
+#include "benchmarks/bench_report.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <fstream>
+#include <iomanip>
+#include <memory>
+#include <ostream>
+#include <sstream>
+
+#include "runtime/error.h"
+
+#if defined(SOMBRERO_HAVE_CUDA)
+#include "runtime/cuda_context.h"
+#endif
+
+#ifndef SOMBRERO_GIT_COMMIT
+#define SOMBRERO_GIT_COMMIT "unknown"
+#endif
+
+namespace sombrero::benchmarks {
+
+Table::Table(std::ostream& out, std::string title, std::vector<Column> columns)
+    : out_(out), columns_(std::move(columns)) {
+  out_ << "\n" << title << "\n";
+  std::string rule;
+  for (const Column& c : columns_) {
+    out_ << std::right << std::setw(c.width) << c.header << " ";
+    rule += std::string(std::size_t(c.width), '-') + " ";
+  }
+  out_ << "\n" << rule << "\n";
+}
+
+void Table::row(const std::vector<std::string>& cells) {
+  for (std::size_t i = 0; i < columns_.size(); ++i)
+    out_ << std::right << std::setw(columns_[i].width) << (i < cells.size() ? cells[i] : "") << " ";
+  out_ << std::endl;  // rows appear as they are measured
+}
+
+void Table::note(const std::string& text) {
+  out_ << "  " << text << std::endl;
+}
+
+Report::Report(std::string command_line) : command_line_(std::move(command_line)) {}
+
+nlohmann::json Report::to_json() const {
+  nlohmann::json out;
+  out["command"] = command_line_;
+  out["device"] = device_;
+  out["date"] = utc_date();
+  out["commit"] = git_commit();
+  out["sombrero"] = SOMBRERO_VERSION;
+  out["rows"] = rows_;
+  out["notes"] = notes_;
+  return out;
+}
+
+void Report::write_json(const std::string& path) const {
+  std::ofstream file(path);
+  SOMBRERO_CHECK(file, "cannot write the benchmark results to '", path, "'");
+  file << to_json().dump(2) << "\n";
+  SOMBRERO_CHECK(file, "writing the benchmark results to '", path, "' failed");
+}
+
+std::string git_commit() {
+  return SOMBRERO_GIT_COMMIT;
+}
+
+std::string utc_date() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  std::ostringstream out;
+  out << std::put_time(&utc, "%Y-%m-%dT%H:%M:%SZ");
+  return out.str();
+}
+
+double median(std::vector<double> values) {
+  SOMBRERO_CHECK(!values.empty(), "median of no values");
+  std::sort(values.begin(), values.end());
+  const std::size_t n = values.size();
+  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+double median_cuda_ms([[maybe_unused]] const BenchOptions& options,
+                      [[maybe_unused]] cudaStream_t stream,
+                      [[maybe_unused]] const std::function<void()>& run,
+                      [[maybe_unused]] const std::function<void()>& before_each) {
+#if defined(SOMBRERO_HAVE_CUDA)
+  SOMBRERO_CHECK(options.iters >= 1, "--iters must be at least 1, got ", options.iters);
+  for (int i = 0; i < options.warmup; ++i) run();
+  std::vector<std::unique_ptr<runtime::Event>> starts, ends;
+  for (int i = 0; i < options.iters; ++i) {
+    starts.push_back(std::make_unique<runtime::Event>(options.device));
+    ends.push_back(std::make_unique<runtime::Event>(options.device));
+  }
+  std::vector<double> ms;
+  for (int i = 0; i < options.iters; ++i) {
+    if (before_each) before_each();
+    starts[std::size_t(i)]->record(stream);
+    run();
+    ends[std::size_t(i)]->record(stream);
+  }
+  for (int i = 0; i < options.iters; ++i)
+    ms.push_back(runtime::Event::elapsed_ms(*starts[std::size_t(i)], *ends[std::size_t(i)]));
+  return median(ms);
+#else
+  SOMBRERO_FAIL("CUDA timing needs the CUDA backend, which this build does not have");
+#endif
+}
+
+double median_cpu_ms(const BenchOptions& options, const std::function<void()>& run) {
+  SOMBRERO_CHECK(options.iters >= 1, "--iters must be at least 1, got ", options.iters);
+  for (int i = 0; i < options.warmup; ++i) run();
+  std::vector<double> ms;
+  for (int i = 0; i < options.iters; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    run();
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                     .count());
+  }
+  return median(ms);
+}
+
+std::string fixed(double value, int digits) {
+  if (std::isnan(value)) return "-";
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(digits) << value;
+  return out.str();
+}
+
+}  // namespace sombrero::benchmarks

@@ -1,0 +1,78 @@
+// What every `sombrero bench` routine shares: run options, timing (CUDA events after
+// warm-up, median of the runs; a steady clock for the CPU), and the report: tables printed to
+// stdout as their rows arrive, and every row kept for `--json FILE` together with the device,
+// the date, the commit and the command line.
+#pragma once
+
+#include <functional>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/stream_fwd.h"
+
+namespace sombrero::benchmarks {
+
+struct BenchOptions {
+  int iters = 20;  // timed runs; the median is reported
+  int warmup = 5;  // untimed runs first (caches, cuDNN/cuBLAS lazy set-up, clocks)
+  int device = 0;  // CUDA device index
+};
+
+// One printed table: fixed-width columns, a header line, rows as they are added.
+class Table {
+ public:
+  struct Column {
+    std::string header;
+    int width;
+  };
+  Table(std::ostream& out, std::string title, std::vector<Column> columns);
+  void row(const std::vector<std::string>& cells);
+  void note(const std::string& text);  // an indented line under the table
+
+ private:
+  std::ostream& out_;
+  std::vector<Column> columns_;
+};
+
+// All rows of a run, for --json: {"command", "device", "date", "commit", "sombrero",
+// "rows": [{"bench": "conv", ...}, ...], "notes": [...]}.
+class Report {
+ public:
+  explicit Report(std::string command_line);
+  void set_device(const std::string& name) { device_ = name; }
+  void add(nlohmann::json row) { rows_.push_back(std::move(row)); }
+  void note(const std::string& text) { notes_.push_back(text); }
+  nlohmann::json to_json() const;
+  void write_json(const std::string& path) const;  // throws sombrero::Error naming the path
+
+ private:
+  std::string command_line_, device_ = "cpu";
+  std::vector<nlohmann::json> rows_;
+  std::vector<std::string> notes_;
+};
+
+// The commit this binary was configured from (SOMBRERO_GIT_COMMIT), or "unknown".
+std::string git_commit();
+// Now, UTC, ISO 8601 ("2026-01-31T12:00:00Z").
+std::string utc_date();
+
+// Median of `values` (the mean of the two middle ones for an even count).
+double median(std::vector<double> values);
+
+// Milliseconds of `run`: `warmup` untimed runs, then `iters` runs each between two CUDA
+// events on `stream`; returns the median. `before_each`, when given, runs before every timed
+// run outside the events (an L2 flush, a reset). CUDA builds only.
+double median_cuda_ms(const BenchOptions& options, cudaStream_t stream,
+                      const std::function<void()>& run,
+                      const std::function<void()>& before_each = {});
+
+// Milliseconds of `run` on the host (steady clock), median of `iters` after `warmup`.
+double median_cpu_ms(const BenchOptions& options, const std::function<void()>& run);
+
+// "1.234" with `digits` decimals; "-" for NaN.
+std::string fixed(double value, int digits);
+
+}  // namespace sombrero::benchmarks

@@ -1,0 +1,302 @@
+// `sombrero bench energy` and `sombrero bench loss`: memory-bound kernels measured in GB/s
+// against a device-to-device copy of the same bytes in the same run, and the fused loss
+// against the same work unfused.
+//
+// Bytes: each input read once and each output written once (a buffer that is read and
+// written, dA, counts twice). Copy: cudaMemcpyAsync of the kernel's byte count, which reads
+// and writes that many bytes; its bandwidth is 2 * bytes / time. Before every timed run
+// (kernel or copy) an L2-sized buffer is overwritten, so no run starts with its data in L2.
+#include <cmath>
+#include <cstdint>
+#include <iomanip>
+#include <numbers>
+#include <ostream>
+
+#include "benchmarks/benchmarks.h"
+#include "kernels/energy/energy.h"
+#include "kernels/u1loss/class_angles.h"
+#include "kernels/u1loss/u1_loss.h"
+#include "runtime/error.h"
+#include "runtime/generator.h"
+#include "runtime/tensor.h"
+
+#if defined(SOMBRERO_HAVE_CUDA)
+#include <cuda_runtime.h>
+
+#include "benchmarks/bench_kernels.h"
+#include "runtime/cuda_check.h"
+#include "runtime/device_info.h"
+#endif
+
+namespace sombrero::benchmarks {
+
+#if defined(SOMBRERO_HAVE_CUDA)
+namespace {
+
+using runtime::Device;
+using runtime::DType;
+
+// Overwrites a buffer twice the size of the device's L2 before a timed run.
+class L2Flush {
+ public:
+  L2Flush(int device, cudaStream_t stream) : stream_(stream) {
+    const auto devices = runtime::cuda_devices();
+    const std::size_t l2 = device < int(devices.size()) && devices[std::size_t(device)].l2_bytes > 0
+                               ? std::size_t(devices[std::size_t(device)].l2_bytes)
+                               : std::size_t(64) << 20;
+    buffer_ = Tensor::empty({std::int64_t(2 * l2 / 4)}, DType::f32, Device::cuda(device));
+  }
+  void operator()() const {
+    SOMBRERO_CHECK_CUDA(cudaMemsetAsync(buffer_.raw_data(), 0, buffer_.bytes(), stream_));
+  }
+
+ private:
+  mutable Tensor buffer_;
+  cudaStream_t stream_;
+};
+
+// Median ms of a device-to-device copy of `bytes`.
+double copy_ms(const U1BenchOptions& options, std::size_t bytes, const L2Flush& flush) {
+  const Device gpu = Device::cuda(options.timing.device);
+  Tensor source = Tensor::zeros({std::int64_t((bytes + 3) / 4)}, DType::f32, gpu);
+  Tensor target = Tensor::empty({std::int64_t((bytes + 3) / 4)}, DType::f32, gpu);
+  cudaStream_t stream = source.stream();
+  return median_cuda_ms(
+      options.timing, stream,
+      [&] {
+        SOMBRERO_CHECK_CUDA(cudaMemcpyAsync(target.raw_data(), source.raw_data(), bytes,
+                                            cudaMemcpyDeviceToDevice, stream));
+      },
+      flush);
+}
+
+double gb_per_s(double bytes, double ms) {
+  return bytes / (ms * 1e6);
+}
+
+std::string dims(const U1BenchOptions& o) {
+  return str(o.batch, "x", o.height, "x", o.width, "x", o.channels);
+}
+
+template <typename T>
+T* typed(Tensor& t) {
+  return t.data<T>();
+}
+
+// Energy forward and backward for activation element type T (float or bf16).
+template <typename T>
+void energy_rows(const U1BenchOptions& o, DType dtype, Table& table, Report& report) {
+  const Device gpu = Device::cuda(o.timing.device);
+  const kernels::EnergyShape shape{o.batch, o.height, o.width, o.channels};
+  runtime::Generator generator(5);
+  Tensor A = Tensor::empty({o.batch, o.height, o.width, o.channels}, dtype, gpu);
+  A.fill_uniform(generator, 0.0f, 2.0f);
+  Tensor dA = Tensor::zeros(A.shape(), dtype, gpu);
+  Tensor E = Tensor::empty({o.batch, o.height, o.width}, DType::f32, gpu);
+  Tensor dE = Tensor::empty(E.shape(), DType::f32, gpu);
+  dE.fill_normal(generator, 0.0f, 1e-3f);
+  cudaStream_t stream = A.stream();
+  const L2Flush flush(o.timing.device, stream);
+  const double forward_bytes = double(A.bytes() + E.bytes());
+  const double backward_bytes = double(A.bytes() + dE.bytes() + 2 * dA.bytes());
+  const double forward_ms = median_cuda_ms(
+      o.timing, stream,
+      [&] { kernels::cuda::energy_forward(shape, typed<T>(A), typed<float>(E), stream); }, flush);
+  const double backward_ms = median_cuda_ms(
+      o.timing, stream,
+      [&] {
+        kernels::cuda::energy_backward(shape, typed<T>(A), typed<float>(dE), typed<T>(dA), stream);
+      },
+      flush);
+  const struct {
+    const char* pass;
+    double bytes, ms;
+  } rows[2] = {{"forward", forward_bytes, forward_ms}, {"backward", backward_bytes, backward_ms}};
+  for (const auto& r : rows) {
+    const double copy = copy_ms(o, std::size_t(r.bytes), flush);
+    const double kernel_bw = gb_per_s(r.bytes, r.ms), copy_bw = gb_per_s(2 * r.bytes, copy);
+    table.row({str("energy ", r.pass), runtime::dtype_name(dtype), dims(o), fixed(r.bytes / 1e6, 1),
+               fixed(r.ms * 1e3, 1), fixed(kernel_bw, 0), fixed(copy_bw, 0),
+               fixed(100 * kernel_bw / copy_bw, 1)});
+    report.add({{"bench", "energy"},
+                {"pass", r.pass},
+                {"precision", runtime::dtype_name(dtype)},
+                {"shape", dims(o)},
+                {"bytes", r.bytes},
+                {"ms", r.ms},
+                {"gb_per_s", kernel_bw},
+                {"copy_ms", copy},
+                {"copy_gb_per_s", copy_bw},
+                {"fraction_of_copy", kernel_bw / copy_bw}});
+  }
+}
+
+template <typename T>
+void loss_rows(const U1BenchOptions& o, DType dtype, Table& table, Report& report) {
+  const Device gpu = Device::cuda(o.timing.device);
+  const kernels::U1LossShape shape{o.batch, o.classes, o.height, o.width, o.channels};
+  const kernels::U1LossConfig config{0.1f, 1e-3f, kernels::U1Space::joint, 0.1f};
+  runtime::Generator generator(6);
+  Tensor logits = Tensor::empty({o.batch, o.classes}, DType::f32, gpu);
+  logits.fill_normal(generator, 0.0f, 3.0f);
+  std::vector<float> label_values(std::size_t(o.batch));
+  for (int b = 0; b < o.batch; ++b) label_values[std::size_t(b)] = float((b * 7919) % o.classes);
+  std::vector<std::int32_t> host_labels(label_values.begin(), label_values.end());
+  Tensor labels = Tensor::empty({o.batch}, DType::f32, gpu);  // 4-byte storage for int32
+  SOMBRERO_CHECK_CUDA(cudaMemcpy(labels.raw_data(), host_labels.data(), 4 * host_labels.size(),
+                                 cudaMemcpyHostToDevice));
+  const std::vector<float> angle_values =
+      kernels::class_angle_table(kernels::ClassAngles::uniform, o.classes, 0);
+  const Tensor angles = Tensor::from_floats({o.classes}, angle_values, DType::f32, gpu);
+  std::vector<float> harmonic_values(2 * std::size_t(o.channels));
+  for (int n = 0; n < o.channels; ++n) {
+    const double angle = 2 * std::numbers::pi * n / o.channels;
+    harmonic_values[std::size_t(n)] = float(std::cos(angle));
+    harmonic_values[std::size_t(o.channels + n)] = float(std::sin(angle));
+  }
+  const Tensor harmonic = Tensor::from_floats({2, o.channels}, harmonic_values, DType::f32, gpu);
+  Tensor A = Tensor::empty({o.batch, o.height, o.width, o.channels}, dtype, gpu);
+  A.fill_uniform(generator, 0.0f, 2.0f);
+  Tensor dA_fused = Tensor::zeros(A.shape(), dtype, gpu),
+         dA_unfused = Tensor::zeros(A.shape(), dtype, gpu);
+  Tensor dlogits = Tensor::empty(logits.shape(), DType::f32, gpu);
+  Tensor losses = Tensor::empty({o.batch, 2}, DType::f32, gpu);
+  Tensor z = Tensor::empty({o.batch, 2}, DType::f32, gpu);
+  Tensor prediction = Tensor::empty({o.batch}, DType::f32, gpu);  // int32 storage
+  Tensor E = Tensor::empty({o.batch, o.height, o.width}, DType::f32, gpu);
+  Tensor moments = Tensor::empty({o.batch, 6}, DType::f32, gpu);
+  cudaStream_t stream = A.stream();
+  const auto* label_ptr = static_cast<const std::int32_t*>(labels.raw_data());
+  auto* prediction_ptr = static_cast<std::int32_t*>(prediction.raw_data());
+
+  kernels::U1LossArgsOf<T> fused_args;
+  fused_args.logits = logits.data<float>();
+  fused_args.labels = label_ptr;
+  fused_args.activation = typed<T>(A);
+  fused_args.class_angles = angles.data<float>();
+  fused_args.dlogits = dlogits.data<float>();
+  fused_args.dactivation = typed<T>(dA_fused);
+  fused_args.z = z.data<float>();
+  fused_args.angle_prediction = prediction_ptr;
+  fused_args.sample_losses = losses.data<float>();
+  auto fused = [&] { kernels::cuda::u1_loss_forward_backward(shape, config, fused_args, stream); };
+
+  // Unfused: CE alone (the same kernel with lambda = 0 and no readout skips all U(1) work),
+  // energy, U(1) moments, U(1) gradient.
+  kernels::U1LossArgsOf<T> ce_args = fused_args;
+  ce_args.activation = nullptr;
+  ce_args.dactivation = nullptr;
+  ce_args.z = nullptr;
+  ce_args.angle_prediction = nullptr;
+  kernels::U1LossConfig ce_config = config;
+  ce_config.weight = 0.0f;
+  const kernels::EnergyShape energy_shape{o.batch, o.height, o.width, o.channels};
+  auto unfused = [&] {
+    kernels::cuda::u1_loss_forward_backward(shape, ce_config, ce_args, stream);
+    kernels::cuda::energy_forward(energy_shape, typed<T>(A), E.data<float>(), stream);
+    cuda::u1_moments(shape, config, E.data<float>(), typed<T>(A), harmonic.data<float>(), label_ptr,
+                     angles.data<float>(), moments.data<float>(), losses.data<float>(),
+                     z.data<float>(), prediction_ptr, stream);
+    cuda::u1_gradient(shape, config, typed<T>(A), harmonic.data<float>(), moments.data<float>(),
+                      label_ptr, angles.data<float>(), typed<T>(dA_unfused), stream);
+  };
+
+  // Cross-check: one run of each from dA = 0; the U(1) gradient of both must agree.
+  fused();
+  unfused();
+  Tensor difference = Tensor::empty({2}, DType::f32, gpu);
+  cuda::max_abs_difference(typed<T>(dA_unfused), typed<T>(dA_fused), A.numel(),
+                           difference.data<float>(), stream);
+  const std::vector<float> d = difference.to_floats();
+  const double error = double(d[0]) / std::max(double(d[1]), 1e-30);
+
+  const L2Flush flush(o.timing.device, stream);
+  const double fused_ms = median_cuda_ms(o.timing, stream, fused, flush);
+  const double unfused_ms = median_cuda_ms(o.timing, stream, unfused, flush);
+  const double bytes =
+      double(logits.bytes() + labels.bytes() + angles.bytes() + A.bytes() + 2 * dA_fused.bytes() +
+             dlogits.bytes() + losses.bytes() + z.bytes() + prediction.bytes());
+  const double copy = copy_ms(o, std::size_t(bytes), flush);
+  const double kernel_bw = gb_per_s(bytes, fused_ms), copy_bw = gb_per_s(2 * bytes, copy);
+  table.row({"fused loss", runtime::dtype_name(dtype), dims(o), fixed(bytes / 1e6, 1),
+             fixed(fused_ms * 1e3, 1), fixed(kernel_bw, 0), fixed(copy_bw, 0),
+             fixed(100 * kernel_bw / copy_bw, 1), fixed(unfused_ms * 1e3, 1),
+             fixed(unfused_ms / fused_ms, 2), str(std::scientific, std::setprecision(1), error)});
+  report.add({{"bench", "loss"},
+              {"precision", runtime::dtype_name(dtype)},
+              {"shape", dims(o)},
+              {"classes", o.classes},
+              {"config", "weight 0.1, eps 1e-3, joint, label smoothing 0.1"},
+              {"bytes", bytes},
+              {"fused_ms", fused_ms},
+              {"gb_per_s", kernel_bw},
+              {"copy_ms", copy},
+              {"copy_gb_per_s", copy_bw},
+              {"fraction_of_copy", kernel_bw / copy_bw},
+              {"unfused_ms", unfused_ms},
+              {"unfused_over_fused", unfused_ms / fused_ms},
+              {"dactivation_max_relative_difference", error}});
+}
+
+}  // namespace
+#endif
+
+void bench_energy([[maybe_unused]] const U1BenchOptions& options, [[maybe_unused]] Report& report,
+                  [[maybe_unused]] std::ostream& out) {
+#if !defined(SOMBRERO_HAVE_CUDA)
+  SOMBRERO_FAIL("bench energy needs the CUDA backend");
+#else
+  Table table(out,
+              str("energy: E = sum_c A^2 and dA += 2 A dE; bytes = inputs read once + outputs "
+                  "written once; copy = cudaMemcpyAsync D2D of the same bytes (read + write); "
+                  "median of ",
+                  options.timing.iters, ", L2 flushed before each run"),
+              {{"kernel", 16},
+               {"dtype", 5},
+               {"N x H x W x C", 14},
+               {"MB", 7},
+               {"us", 8},
+               {"GB/s", 6},
+               {"copy GB/s", 9},
+               {"% of copy", 9}});
+  for (runtime::DType dtype : options.precisions) {
+    if (dtype == runtime::DType::f32)
+      energy_rows<float>(options, dtype, table, report);
+    else
+      energy_rows<bf16>(options, dtype, table, report);
+  }
+#endif
+}
+
+void bench_loss([[maybe_unused]] const U1BenchOptions& options, [[maybe_unused]] Report& report,
+                [[maybe_unused]] std::ostream& out) {
+#if !defined(SOMBRERO_HAVE_CUDA)
+  SOMBRERO_FAIL("bench loss needs the CUDA backend");
+#else
+  Table table(
+      out,
+      str("loss: fused one-hot + U(1) (forward + backward, ", options.classes,
+          " classes, lambda 0.1, joint) against copy bandwidth and against the unfused path "
+          "(CE kernel + energy + U(1) moments + U(1) gradient); median of ",
+          options.timing.iters, ", L2 flushed before each run"),
+      {{"kernel", 16},
+       {"dtype", 5},
+       {"N x H x W x C", 14},
+       {"MB", 7},
+       {"us", 8},
+       {"GB/s", 6},
+       {"copy GB/s", 9},
+       {"% of copy", 9},
+       {"unfused us", 10},
+       {"unfused/fused", 13},
+       {"dA max err", 10}});
+  for (runtime::DType dtype : options.precisions) {
+    if (dtype == runtime::DType::f32)
+      loss_rows<float>(options, dtype, table, report);
+    else
+      loss_rows<bf16>(options, dtype, table, report);
+  }
+#endif
+}
+
+}  // namespace sombrero::benchmarks

@@ -1,0 +1,236 @@
+// `sombrero bench [what] [options]`: the kernel benchmarks (benchmarks/), hand-written
+// kernels beside cuDNN and the device's copy bandwidth. `what` is conv, energy or loss;
+// without it, all of them in turn (what tools/gpu_check.sh runs). Without a CUDA device it
+// says so and exits 0, except `bench conv --cpu`, which times the CPU backend.
+#include <iostream>
+#include <sstream>
+
+#include "benchmarks/benchmarks.h"
+#include "runtime/device_info.h"
+#include "runtime/dtype.h"
+#include "runtime/error.h"
+#include "runtime/text.h"
+#include "trainer/cli/args.h"
+#include "trainer/cli/command.h"
+
+namespace sombrero::cli {
+
+namespace {
+
+using benchmarks::BenchOptions;
+using benchmarks::Report;
+using runtime::DType;
+
+struct Subcommand {
+  const char* name;
+  const char* summary;
+};
+
+constexpr Subcommand kSubcommands[] = {
+    {"conv", "convolution passes of ResNet-50/18, hand-written beside cuDNN (or --cpu)"},
+    {"energy", "channel-norm energy forward/backward, GB/s against copy bandwidth"},
+    {"loss", "fused one-hot + U(1) loss, GB/s against copy bandwidth and against unfused"},
+};
+
+std::string overview() {
+  std::ostringstream out;
+  out << "usage: sombrero bench [conv|energy|loss] [options]\n\n"
+         "Times sombrero's hand-written kernels beside cuDNN and the device's copy bandwidth\n"
+         "on the shapes it trains (CUDA events after warm-up, median of the runs). Without\n"
+         "a subcommand, runs conv, energy and loss in turn. Without a CUDA device it says so\n"
+         "and exits 0 (`sombrero bench conv --cpu` times the CPU backend instead).\n\n"
+         "subcommands:\n";
+  for (const Subcommand& s : kSubcommands)
+    out << "  " << s.name << std::string(8 - std::string(s.name).size(), ' ') << s.summary << "\n";
+  out << "\n`sombrero bench <subcommand> --help` lists its options; docs/benchmarks.md explains "
+         "the tables.\n";
+  return out.str();
+}
+
+int positive(const ArgParser& parser, const std::string& name, int minimum) {
+  const std::string text = parser.get(name);
+  int value = 0;
+  std::size_t used = 0;
+  try {
+    value = std::stoi(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  SOMBRERO_CHECK(used == text.size() && used > 0 && value >= minimum, name,
+                 " must be an integer >= ", minimum, ", got '", text, "'");
+  return value;
+}
+
+void add_common_options(ArgParser& parser) {
+  parser.option("--iters", "N", "timed runs per measurement; the median is reported", "20")
+      .option("--warmup", "N", "untimed runs before timing", "5")
+      .option("--device", "INDEX", "CUDA device", "0")
+      .option("--json", "FILE", "also write every row, with device, date and commit, as JSON");
+}
+
+BenchOptions common_options(const ArgParser& parser) {
+  BenchOptions options;
+  options.iters = positive(parser, "--iters", 1);
+  options.warmup = positive(parser, "--warmup", 0);
+  options.device = positive(parser, "--device", 0);
+  return options;
+}
+
+std::vector<DType> precisions(const std::string& text) {
+  if (text == "both") return {DType::bf16, DType::f32};
+  SOMBRERO_CHECK(text == "bf16" || text == "f32", "--precision must be bf16, f32 or both, got '",
+                 text, "'", did_you_mean(text, {"bf16", "f32", "both"}));
+  return {runtime::parse_dtype(text)};
+}
+
+// Prints the header line; returns false (after saying why) when there is no usable device.
+bool start_gpu_run(const BenchOptions& options, Report& report) {
+  const auto devices = runtime::cuda_devices();
+  if (devices.empty()) {
+    std::cout << "no CUDA device: " << runtime::cuda_unavailable_reason()
+              << ". Nothing to time on a GPU; `sombrero bench conv --cpu` times the CPU "
+                 "backend.\n";
+    report.note("no CUDA device: " + runtime::cuda_unavailable_reason());
+    return false;
+  }
+  SOMBRERO_CHECK(options.device < int(devices.size()), "--device ", options.device,
+                 " is out of range: ", devices.size(), " CUDA device(s) present");
+  const std::string name = devices[std::size_t(options.device)].name;
+  report.set_device(name);
+  std::cout << "sombrero bench on cuda:" << options.device << " " << name << ", "
+            << benchmarks::utc_date() << ", commit " << benchmarks::git_commit() << "\n";
+  return true;
+}
+
+void finish(const ArgParser& parser, const Report& report) {
+  if (parser.has("--json")) {
+    report.write_json(parser.get("--json"));
+    std::cout << "\nwrote " << parser.get("--json") << "\n";
+  }
+}
+
+std::string command_line(const std::string& what, const std::vector<std::string>& args) {
+  std::string text = what.empty() ? "sombrero bench" : "sombrero bench " + what;
+  for (const auto& a : args) text += " " + a;
+  return text;
+}
+
+int run_conv(const std::vector<std::string>& args) {
+  ArgParser parser("sombrero bench conv",
+                   "Forward, backward-data and backward-filter of every unique convolution of\n"
+                   "ResNet-50 (or ResNet-18) at 224x224: hand-written kernels and cuDNN side by\n"
+                   "side, time, TFLOP/s, the ratio hand/cuDNN per shape and its geometric mean\n"
+                   "per pass, and the largest difference between the two outputs. With --cpu:\n"
+                   "the CPU backend in GFLOP/s against an OpenBLAS sgemm of the same size.");
+  add_common_options(parser);
+  parser.option("--model", "NAME", "resnet50 or resnet18", "resnet50")
+      .option("--batch", "N", "batch size (default 256; 8 with --cpu)")
+      .option("--precision", "DTYPE", "bf16 or f32 (GPU; the CPU backend is f32)", "bf16")
+      .option("--filter", "TEXT", "only shapes whose name contains TEXT (e.g. layer3)")
+      .flag("--cpu", "time the CPU backend instead of the GPU");
+  if (!parser.parse(args)) return 0;
+  benchmarks::ConvBenchOptions options;
+  options.timing = common_options(parser);
+  options.model = parser.get("--model");
+  SOMBRERO_CHECK(options.model == "resnet50" || options.model == "resnet18",
+                 "--model must be resnet50 or resnet18, got '", options.model, "'",
+                 did_you_mean(options.model, {"resnet50", "resnet18"}));
+  const bool cpu = parser.has("--cpu");
+  options.batch = parser.has("--batch") ? positive(parser, "--batch", 1) : cpu ? 8 : 256;
+  const std::string precision = parser.get("--precision");
+  SOMBRERO_CHECK(precision == "bf16" || precision == "f32",
+                 "--precision must be bf16 or f32 for bench conv, got '", precision, "'");
+  options.precision = runtime::parse_dtype(precision);
+  options.filter = parser.get("--filter");
+  Report report(command_line("conv", args));
+  if (cpu) {
+    std::cout << "sombrero bench conv --cpu, " << benchmarks::utc_date() << ", commit "
+              << benchmarks::git_commit() << "\n";
+    benchmarks::bench_conv_cpu(options, report, std::cout);
+  } else if (start_gpu_run(options.timing, report)) {
+    benchmarks::bench_conv(options, report, std::cout);
+  }
+  finish(parser, report);
+  return 0;
+}
+
+benchmarks::U1BenchOptions u1_options(const ArgParser& parser) {
+  benchmarks::U1BenchOptions options;
+  options.timing = common_options(parser);
+  options.batch = positive(parser, "--batch", 1);
+  options.precisions = precisions(parser.get("--precision"));
+  return options;
+}
+
+int run_u1(const char* what, const std::vector<std::string>& args) {
+  const bool energy = std::string(what) == "energy";
+  ArgParser parser(str("sombrero bench ", what),
+                   energy
+                       ? "Channel-norm energy forward and backward at the ResNet-50 bottleneck\n"
+                         "(N x 7 x 7 x 2048) in GB/s, against a device-to-device copy of the\n"
+                         "same bytes measured in the same run."
+                       : "The fused one-hot + U(1) loss (forward and backward, 1000 classes) at\n"
+                         "the ResNet-50 bottleneck (N x 7 x 7 x 2048) in GB/s against copy\n"
+                         "bandwidth, and against the same work unfused (CE kernel + energy +\n"
+                         "U(1) moments + U(1) gradient), outputs cross-checked.");
+  add_common_options(parser);
+  parser.option("--batch", "N", "batch size", "256")
+      .option("--precision", "DTYPE", "bf16, f32 or both", "both");
+  if (!parser.parse(args)) return 0;
+  const benchmarks::U1BenchOptions options = u1_options(parser);
+  Report report(command_line(what, args));
+  if (start_gpu_run(options.timing, report)) {
+    if (energy)
+      benchmarks::bench_energy(options, report, std::cout);
+    else
+      benchmarks::bench_loss(options, report, std::cout);
+  }
+  finish(parser, report);
+  return 0;
+}
+
+int run_all(const std::vector<std::string>& args) {
+  ArgParser parser("sombrero bench",
+                   "Runs bench conv (ResNet-50, batch 256, bf16), bench energy and bench loss in\n"
+                   "turn with the common options.");
+  add_common_options(parser);
+  if (!parser.parse(args)) return 0;
+  const BenchOptions timing = common_options(parser);
+  Report report(command_line("", args));
+  if (start_gpu_run(timing, report)) {
+    benchmarks::ConvBenchOptions conv;
+    conv.timing = timing;
+    benchmarks::bench_conv(conv, report, std::cout);
+    benchmarks::U1BenchOptions u1;
+    u1.timing = timing;
+    benchmarks::bench_energy(u1, report, std::cout);
+    benchmarks::bench_loss(u1, report, std::cout);
+  }
+  finish(parser, report);
+  return 0;
+}
+
+int run_bench(const std::vector<std::string>& args) {
+  if (!args.empty() && (args[0] == "--help" || args[0] == "-h" || args[0] == "help")) {
+    std::cout << overview();
+    return 0;
+  }
+  if (args.empty() || args[0].rfind("-", 0) == 0) return run_all(args);
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (args[0] == "conv") return run_conv(rest);
+  if (args[0] == "energy" || args[0] == "loss")
+    return run_u1(args[0] == "energy" ? "energy" : "loss", rest);
+  std::vector<std::string> names;
+  for (const Subcommand& s : kSubcommands) names.push_back(s.name);
+  throw Error(str("unknown benchmark '", args[0], "'", did_you_mean(args[0], names),
+                  " (see `sombrero bench --help`)"));
+}
+
+}  // namespace
+
+Command bench_command() {
+  return {"bench", "time the kernels beside cuDNN and copy bandwidth (conv, energy, loss)",
+          run_bench};
+}
+
+}  // namespace sombrero::cli
