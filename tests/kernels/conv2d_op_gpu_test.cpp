@@ -24,6 +24,15 @@
 #include "tests/kernels/conv_reference.h"
 
 namespace sombrero::kernels {
+
+// Test names and failure messages show shapes in words instead of their bytes.
+void PrintTo(const Conv2dShape& shape, std::ostream* out) {
+  *out << shape.to_string();
+}
+void PrintTo(const NamedConvShape& shape, std::ostream* out) {
+  *out << shape.name << " " << shape.shape.to_string();
+}
+
 namespace {
 
 using runtime::Device;

@@ -1,6 +1,6 @@
 // `sombrero bench [what] [options]`: the kernel benchmarks (benchmarks/), hand-written
 // kernels beside cuDNN and the device's copy bandwidth. `what` is conv, energy or loss;
-// without it, all of them in turn (what tools/gpu_check.sh runs). Without a CUDA device it
+// without it, all of them in turn (for tools/gpu_check.sh). Without a CUDA device it
 // says so and exits 0, except `bench conv --cpu`, which times the CPU backend.
 #include <iostream>
 #include <sstream>
