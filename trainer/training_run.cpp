@@ -8,7 +8,7 @@
 #include <filesystem>
 
 #include "datasets/make_dataset.h"
-#include "kernels/u1loss/class_angles.h"
+#include "kernels/conv/conv2d.h"
 #include "layers/lr_schedule.h"
 #include "layers/sgd.h"
 #include "layers/zoo.h"
@@ -21,6 +21,7 @@
 #include "trainer/batch_input.h"
 #include "trainer/checkpoint.h"
 #include "trainer/evaluator.h"
+#include "trainer/inference_setup.h"
 #include "trainer/loss_step.h"
 #include "trainer/metrics/jsonl_writer.h"
 #include "trainer/metrics/tensorboard_writer.h"
@@ -53,18 +54,6 @@ std::unique_ptr<runtime::Communicator> make_communicator(const runtime::Distribu
                  " processes needs the MPI backend: launch it with mpirun (found ", env.source,
                  ")");
   return runtime::make_mpi_communicator();
-}
-
-LossSettings loss_settings(const runtime::Config& config, int classes) {
-  LossSettings s;
-  s.config.weight = static_cast<float>(config.get<double>("u1.weight"));
-  s.config.eps = static_cast<float>(config.get<double>("u1.eps"));
-  s.config.space = kernels::parse_u1_space(config.get<std::string>("u1.space"));
-  s.config.label_smoothing = static_cast<float>(config.get<double>("loss.label_smoothing"));
-  s.class_angles = kernels::class_angle_table(
-      kernels::parse_class_angles(config.get<std::string>("u1.targets")), classes,
-      static_cast<std::uint64_t>(config.get<std::int64_t>("u1.seed")));
-  return s;
 }
 
 // Rank 0's parameters and buffers everywhere: identical starting points, and BatchNorm's
@@ -104,7 +93,7 @@ int run_training(const TrainOptions& options) {
   const std::string device_choice = config.get<std::string>("train.device");
   if (device_choice == "cuda") ctx.device = runtime::Device::cuda(env.local_rank);
   ctx.precision = layers::parse_precision(config.get<std::string>("train.precision"));
-  ctx.conv_algo = layers::parse_conv_algo(config.get<std::string>("conv.algo"));
+  ctx.conv_algo = kernels::parse_conv_algo(config.get<std::string>("conv.algo"));
   layers::check_context_supported(ctx);
   auto comm = make_communicator(env, config, ctx.device.is_cuda());
   const bool leader = comm->rank() == 0;
@@ -131,7 +120,7 @@ int run_training(const TrainOptions& options) {
   layers::Sgd sgd(model->parameters(), layers::sgd_options_from_config(config));
   const layers::LrSchedule schedule(
       layers::lr_schedule_options_from_config(config, steps_per_epoch));
-  const LossSettings loss = loss_settings(config, model->num_classes());
+  const LossSettings loss = make_loss_settings(config, model->num_classes());
   SOMBRERO_CHECK(model->num_classes() >= train_set->num_classes(), "model.num_classes (",
                  model->num_classes(), ") is smaller than the dataset's ", train_set->num_classes(),
                  " classes");

@@ -3,6 +3,7 @@
 namespace sombrero::cli {
 
 Command train_command();
+Command eval_command();
 Command info_command();
 Command check_config_command();
 Command bench_command();
@@ -11,6 +12,7 @@ Command bench_command();
 const std::vector<Command>& all_commands() {
   static const std::vector<Command> commands = {
       train_command(),
+      eval_command(),
       info_command(),
       check_config_command(),
       bench_command(),
