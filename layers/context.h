@@ -9,17 +9,17 @@
 
 #include <string>
 
+#include "kernels/conv/conv2d.h"
 #include "runtime/dtype.h"
 #include "runtime/stream_fwd.h"
 
 namespace sombrero::layers {
 
 enum class Precision { f32, bf16 };
-enum class ConvAlgo { hand, cudnn };
+using kernels::ConvAlgo;  // hand | cudnn (kernels/conv/conv2d.h, parse_conv_algo there)
 
-// "f32" | "bf16"; "hand" | "cudnn". Clear errors otherwise.
+// "f32" | "bf16". A clear error otherwise.
 Precision parse_precision(const std::string& text);
-ConvAlgo parse_conv_algo(const std::string& text);
 
 struct Context {
   runtime::Device device = runtime::Device::cpu();

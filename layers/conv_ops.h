@@ -1,5 +1,5 @@
-// The convolution operations the layers call, in one place: the CPU backend today; the
-// Tensor-level dispatch of kernels/conv (by device and algorithm) replaces these bodies.
+// The convolution operations the layers call, in one place: the Tensor-level op of
+// kernels/conv/conv2d.h, which dispatches by device (cpu, cuda) and Context::conv_algo.
 #pragma once
 
 #include "kernels/conv/conv2d_shape.h"

@@ -10,12 +10,6 @@ Precision parse_precision(const std::string& text) {
   SOMBRERO_FAIL("unknown precision '", text, "' (choose f32 or bf16)");
 }
 
-ConvAlgo parse_conv_algo(const std::string& text) {
-  if (text == "hand") return ConvAlgo::hand;
-  if (text == "cudnn") return ConvAlgo::cudnn;
-  SOMBRERO_FAIL("unknown conv algo '", text, "' (choose hand or cudnn)");
-}
-
 void check_context_supported(const Context& ctx) {
   SOMBRERO_CHECK(ctx.device.is_cpu(), "layers: device ", runtime::to_string(ctx.device),
                  " is not supported yet: the layers' CUDA kernels are not written; use "

@@ -51,7 +51,7 @@ int or_default(int value, int fallback) {
 
 std::unique_ptr<Model> fashion_cnn(const ModelOptions& o) {
   const int c = or_default(o.in_channels, 1), size = or_default(o.image_size, 28);
-  const int w = or_default(o.width, 32);
+  const int w = or_default(o.width, 24);
   auto trunk = std::make_unique<Sequential>();
   Builder b{o, *trunk};
   b.conv("conv1", c, w, 3, 1, 1);

@@ -3,7 +3,9 @@
 #include <iomanip>
 #include <iostream>
 
+#include "layers/zoo.h"
 #include "runtime/build_info.h"
+#include "runtime/config/run_config_schema.h"
 #include "runtime/device_info.h"
 #include "runtime/error.h"
 #include "trainer/cli/args.h"
@@ -23,11 +25,35 @@ void print_row(const std::string& key, const std::string& value) {
   std::cout << "  " << std::left << std::setw(18) << key << value << "\n";
 }
 
+// `--model CONFIG`: the network of a run config, layer by layer (no data is read: the
+// dataset's class count, channels and image size come from this table or the config).
+int print_model(const std::string& path, const std::vector<std::string>& overrides) {
+  const runtime::Config config =
+      runtime::load_config(path, overrides, runtime::run_config_schema());
+  const std::string dataset = config.get<std::string>("data.dataset");
+  int classes = 0, channels = 3, size = 0;
+  if (dataset == "fashion_mnist" || dataset == "mnist") classes = 10, channels = 1, size = 28;
+  if (dataset == "cifar10") classes = 10, size = 32;
+  if (dataset == "cifar100") classes = 100, size = 32;
+  if (dataset == "imagenet") classes = 1000, size = 224;
+  if (config.get<int>("data.image_size") > 0) size = config.get<int>("data.image_size");
+  std::cout << layers::build_model(
+                   layers::model_options_from_config(config, classes, channels, size))
+                   ->summary();
+  return 0;
+}
+
 int run_info(const std::vector<std::string>& args) {
-  ArgParser parser("sombrero info",
-                   "Prints build options, CUDA/cuDNN/cuBLAS/NCCL versions and the CUDA devices\n"
-                   "this process can use (memory, SM count), or that the CPU backend will be used.");
+  ArgParser parser(
+      "sombrero info",
+      "Prints build options, CUDA/cuDNN/cuBLAS/NCCL versions and the CUDA devices\n"
+      "this process can use (memory, SM count), or that the CPU backend will be used.\n"
+      "With --model CONFIG: the config's network, layers, output shapes, parameters\n"
+      "and forward FLOPs per image.");
+  parser.option("--model", "CONFIG", "print the network of a run config instead");
+  parser.repeated("--set", "KEY=VALUE", "override a config value (with --model)");
   if (!parser.parse(args)) return 0;
+  if (parser.has("--model")) return print_model(parser.get("--model"), parser.get_all("--set"));
 
   std::cout << "sombrero build\n";
   for (const auto& [key, value] : runtime::build_info()) print_row(key, value);
