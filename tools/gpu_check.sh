@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # One scripted pass on a CUDA machine (see ../shared/GPU.md): unpack the brought Debian
 # packages, configure (finding cuDNN/NCCL in the system or in Python's nvidia/* wheels),
-# build with all cores, run the `gpu` tests, compute-sanitizer over the kernel tests, and
-# `sombrero info`. Logs and a markdown results table go to $OUT (or ./gpu-results); the
-# table is printed last. Stops with a clear message at the first failing step.
+# build with all cores, run the `gpu` tests, compute-sanitizer over the kernel tests,
+# `sombrero info`, then `sombrero bench` (conv, energy, loss). Logs and a markdown results
+# table go to $OUT (or ./gpu-results); the table is printed last. Stops with a clear message at the first failing step.
 #
 #   tools/gpu_check.sh            # expects .gpu-deps/*.deb (../shared/gpu/fetch-deps.sh)
 set -uo pipefail
@@ -91,12 +91,21 @@ step gpu-tests ctest --test-dir "$build" -L gpu --output-on-failure -j 4
 step all-tests ctest --test-dir "$build" --output-on-failure -j "$jobs"
 step memcheck sanitize memcheck
 step racecheck sanitize racecheck
+# Hand-written kernels beside cuDNN / copy bandwidth / the unfused loss, in one process each.
+step bench-conv "$build/sombrero" bench conv --json "$out/bench-conv-bf16.json"
+step bench-conv-f32 "$build/sombrero" bench conv --precision f32 --json "$out/bench-conv-f32.json"
+step bench-energy "$build/sombrero" bench energy --json "$out/bench-energy.json"
+step bench-loss "$build/sombrero" bench loss --json "$out/bench-loss.json"
 
 {
   echo
   echo "device: $(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null)"
   echo "commit: $(git rev-parse --short HEAD 2>/dev/null) $(date -u +%Y-%m-%dT%H:%MZ)"
   grep -h "tests passed" "$out/gpu-tests.log" "$out/all-tests.log" 2>/dev/null | sed 's/^/ctest: /'
+  echo
+  for log in bench-conv bench-conv-f32 bench-energy bench-loss; do
+    [ -f "$out/$log.log" ] && { echo "### $log"; echo '```'; tail -n 40 "$out/$log.log"; echo '```'; }
+  done
 } >>"$table"
 echo
 cat "$table"
