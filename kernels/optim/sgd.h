@@ -5,9 +5,14 @@
 //   param -= lr * d
 // grad_scale carries gradient clipping (min(1, max_norm / norm)) without a separate pass.
 // CPU backend: one OpenMP loop, elementwise.
+// CUDA / SIMT (sgd.cu): one launch for every parameter tensor of a model (a multi-tensor
+// update): the tensors are cut into chunks of at most kSgdChunkElements, one block per chunk.
 #pragma once
 
 #include <cstdint>
+#include <vector>
+
+#include "runtime/stream_fwd.h"
 
 namespace sombrero::kernels {
 
@@ -24,5 +29,34 @@ namespace cpu {
 void sgd_update(std::int64_t n, float* param, const float* grad, float* momentum_buffer,
                 const SgdStep& step);
 }  // namespace cpu
+
+inline constexpr std::int64_t kSgdChunkElements = 1 << 16;
+inline constexpr int kSgdThreads = 256;
+
+// A piece of one parameter tensor: `count` elements from these pointers on.
+struct SgdChunk {
+  float* param = nullptr;
+  const float* grad = nullptr;
+  float* momentum_buffer = nullptr;  // null when momentum == 0
+  float weight_decay = 0.0f;         // per tensor (0 for excluded norm/bias parameters)
+  std::int64_t count = 0;
+};
+
+// Cuts a tensor into chunks of at most kSgdChunkElements and appends them to `chunks`.
+void append_sgd_chunks(std::vector<SgdChunk>& chunks, float* param, const float* grad,
+                       float* momentum_buffer, float weight_decay, std::int64_t count);
+
+// The update of every chunk in one launch; `chunks` points to `chunk_count` SgdChunk in device
+// memory (host memory for simt). step.weight_decay is ignored (each chunk carries its own).
+#define SOMBRERO_SGD_KERNEL_API                                                 \
+  void sgd_update(const SgdChunk* chunks, int chunk_count, const SgdStep& step, \
+                  cudaStream_t stream);
+namespace cuda {
+SOMBRERO_SGD_KERNEL_API
+}  // namespace cuda
+namespace simt {
+SOMBRERO_SGD_KERNEL_API
+}  // namespace simt
+#undef SOMBRERO_SGD_KERNEL_API
 
 }  // namespace sombrero::kernels

@@ -2,7 +2,19 @@
 #include "kernels/common/parallel.h"
 #include "kernels/optim/sgd.h"
 
-namespace sombrero::kernels::cpu {
+#include <algorithm>
+
+namespace sombrero::kernels {
+
+void append_sgd_chunks(std::vector<SgdChunk>& chunks, float* param, const float* grad,
+                       float* momentum_buffer, float weight_decay, std::int64_t count) {
+  for (std::int64_t begin = 0; begin < count; begin += kSgdChunkElements)
+    chunks.push_back({param + begin, grad + begin,
+                      momentum_buffer != nullptr ? momentum_buffer + begin : nullptr, weight_decay,
+                      std::min(kSgdChunkElements, count - begin)});
+}
+
+namespace cpu {
 
 void sgd_update(std::int64_t n, float* param, const float* grad, float* momentum_buffer,
                 const SgdStep& step) {
@@ -23,4 +35,5 @@ void sgd_update(std::int64_t n, float* param, const float* grad, float* momentum
   }
 }
 
-}  // namespace sombrero::kernels::cpu
+}  // namespace cpu
+}  // namespace sombrero::kernels

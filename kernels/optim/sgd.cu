@@ -1,0 +1,46 @@
+// Multi-tensor SGD update: every parameter tensor of a model in one launch.
+//
+// Math (sgd.h, torch.optim.SGD with dampening 0), per element:
+//   g = grad_scale grad + wd param;  buf = momentum buf + g;
+//   param -= lr (nesterov ? g + momentum buf : buf)      (momentum 0: param -= lr g)
+// Parallelisation: the host cuts the tensors into chunks of at most 65536 elements
+// (append_sgd_chunks); block b updates chunk b with 256 threads, grid-stride within the chunk
+// (coalesced). Elementwise and independent: no shared memory, no synchronisation.
+// Cost: memory bound: reads param, grad, buf and writes param, buf: 20 bytes per element
+// (12 without momentum); a ResNet-50 update moves ~0.5 GB, ~0.2 ms on an H100.
+// Precision: f32 master weights. The expressions are written as the CPU backend's (no fmaf),
+// so the SIMT execution equals the CPU backend bit for bit; nvcc may contract them to FMAs,
+// so the GPU result differs from both in the last bit.
+#include "kernels/optim/sgd.h"
+#include "runtime/kernel_api.h"
+
+namespace sombrero::kernels {
+namespace {
+
+__global__ void __launch_bounds__(kSgdThreads)
+    sgd_chunks_kernel(const SgdChunk* __restrict__ chunks, SgdStep step) {
+  const SgdChunk chunk = chunks[blockIdx.x];
+  for (std::int64_t i = threadIdx.x; i < chunk.count; i += kSgdThreads) {
+    const float g = step.grad_scale * chunk.grad[i] + chunk.weight_decay * chunk.param[i];
+    if (step.momentum == 0.0f) {
+      chunk.param[i] -= step.lr * g;
+    } else {
+      const float buf = step.momentum * chunk.momentum_buffer[i] + g;
+      chunk.momentum_buffer[i] = buf;
+      chunk.param[i] -= step.lr * (step.nesterov ? g + step.momentum * buf : buf);
+    }
+  }
+}
+
+}  // namespace
+
+namespace SOMBRERO_EXEC {
+
+void sgd_update(const SgdChunk* chunks, int chunk_count, const SgdStep& step, cudaStream_t stream) {
+  if (chunk_count == 0) return;
+  SOMBRERO_LAUNCH(sgd_chunks_kernel, dim3(static_cast<unsigned>(chunk_count)), dim3(kSgdThreads), 0,
+                  stream, chunks, step);
+}
+
+}  // namespace SOMBRERO_EXEC
+}  // namespace sombrero::kernels
