@@ -26,6 +26,7 @@
 #include "trainer/metrics/jsonl_writer.h"
 #include "trainer/metrics/tensorboard_writer.h"
 #include "trainer/progress_line.h"
+#include "trainer/replica_check.h"
 #include "trainer/stop_signal.h"
 
 namespace fs = std::filesystem;
@@ -361,6 +362,13 @@ int run_training(const TrainOptions& options) {
       save({epoch + 1, 0}, keep_best && is_best);
   }
 
+  if (comm->size() > 1) {
+    SOMBRERO_CHECK(replicas_identical(*model, *comm),
+                   "data-parallel replicas diverged: the ranks' parameters differ after step ",
+                   state.step, " (a rank computed different gradients or updates)");
+    if (leader)
+      std::printf("replicas: parameters bitwise identical on all %d ranks\n", comm->size());
+  }
   if (leader && evaluated) {
     write_per_class_csv(last_eval, *test_set, folder.file("per_class.csv"));
     std::printf(
