@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 
 #include "datasets/make_dataset.h"
@@ -127,7 +128,11 @@ int run_training(const TrainOptions& options) {
                  " classes");
 
   // Run folder (rank 0 writes; everyone checks the resume file).
-  const std::string config_name = fs::path(options.config_path).stem().string();
+  // Default folder: runs/<config name>-<UTC time>, so a repeated run never meets an old one.
+  char stamp[32];
+  const std::time_t now = std::time(nullptr);
+  std::strftime(stamp, sizeof stamp, "-%Y%m%d-%H%M%S", std::gmtime(&now));
+  const std::string config_name = fs::path(options.config_path).stem().string() + stamp;
   std::string out = options.out;
   if (out.empty() && resuming) out = fs::path(options.resume).parent_path().string();
   RunFolder folder{out.empty() ? (fs::path("runs") / config_name).string() : out};

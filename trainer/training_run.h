@@ -15,7 +15,7 @@ struct TrainOptions {
   std::string config_path;
   std::vector<std::string> overrides;  // --set key=value
   std::string resume;                  // checkpoint to continue from
-  std::string out;                     // run folder ("" = runs/<config name>)
+  std::string out;                     // run folder ("" = runs/<config name>-<UTC time>)
   std::vector<std::string> command_line;
   // Stop after this many optimizer steps in this process (0 = run to the end), as if
   // interrupted: writes a checkpoint and returns. For tests of exact resumption.

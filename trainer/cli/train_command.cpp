@@ -21,7 +21,8 @@ int run_train(const std::vector<std::string>& args) {
       .repeated("--set", "KEY=VALUE", "override a config value, e.g. --set optim.lr=0.05")
       .option("--resume", "CHECKPOINT", "continue exactly from a checkpoint of this run")
       .option("--out", "DIR",
-              "run folder (default: runs/<config name>, or the checkpoint's folder with --resume)")
+              "run folder (default: runs/<config name>-<time>, or the checkpoint's folder with "
+              "--resume)")
       .option("--stop-after", "STEPS",
               "stop after this many optimizer steps, writing a checkpoint, as an interrupt would");
   if (!parser.parse(args)) return 0;
