@@ -1,6 +1,9 @@
 #include "layers/zoo.h"
 
+#include <algorithm>
 #include <cmath>
+#include <map>
+#include <sstream>
 
 #include "layers/linear.h"
 #include "layers/pooling.h"
@@ -134,6 +137,100 @@ std::unique_ptr<Model> imagenet_resnet(const ModelOptions& o, std::vector<int> b
   return std::make_unique<Model>(o.name, std::move(trunk), Shape{size, size, c}, o.bottleneck);
 }
 
+// `model.layers`: one spec per layer (zoo.h). Shapes are tracked to size convolutions and
+// linear layers; errors name the entry.
+std::unique_ptr<Model> custom(const ModelOptions& o) {
+  SOMBRERO_CHECK(!o.layers.empty(), "model.layers: name: custom needs a list of layers");
+  const int size = or_default(o.image_size, 32);
+  Shape shape{1, size, size, or_default(o.in_channels, 3)};
+  auto trunk = std::make_unique<Sequential>();
+  std::map<std::string, int> counts;
+  for (std::size_t i = 0; i < o.layers.size(); ++i) {
+    const std::string& spec = o.layers[i];
+    std::istringstream in(spec);
+    std::vector<std::string> words;
+    for (std::string w; in >> w;) words.push_back(w);
+    auto fail = [&](const std::string& why) -> Error {
+      return Error(str("model.layers[", i, "] '", spec, "': ", why));
+    };
+    if (words.empty()) throw fail("empty entry");
+    const std::string kind = words[0];
+    // Keyword options after the positional values: stride S, pad P, bias.
+    auto keyword = [&](const std::string& key, int fallback) {
+      for (std::size_t w = 1; w + 1 < words.size(); ++w)
+        if (words[w] == key) return std::stoi(words[w + 1]);
+      return fallback;
+    };
+    auto number = [&](std::size_t w) {
+      if (w >= words.size()) throw fail("missing a size");
+      try {
+        return std::stoi(words[w]);
+      } catch (const std::exception&) {
+        throw fail("'" + words[w] + "' is not a number");
+      }
+    };
+    const int channels = int(shape[shape.rank() - 1]);
+    std::unique_ptr<Layer> layer;
+    std::string base = kind;
+    if (kind == "conv") {
+      const std::string k = words.size() > 1 ? words[1] : "";
+      const auto x = k.find('x');
+      if (x == std::string::npos || k.substr(0, x) != k.substr(x + 1)) throw fail("expected KxK");
+      const int kernel = std::stoi(k.substr(0, x));
+      const bool bias = std::find(words.begin(), words.end(), "bias") != words.end();
+      layer = std::make_unique<Conv2d>(Conv2dOptions{
+          channels, number(2), kernel, keyword("stride", 1), keyword("pad", kernel / 2), bias});
+    } else if (kind == "bn") {
+      layer = std::make_unique<BatchNorm2d>(BatchNorm2dOptions{channels, o.bn_eps, o.bn_momentum});
+    } else if (kind == "relu") {
+      layer = std::make_unique<ReLU>();
+    } else if (kind == "maxpool" || kind == "avgpool") {
+      const int k = number(1);
+      const Pool2dOptions po{k, keyword("stride", k), keyword("pad", 0)};
+      if (kind == "maxpool")
+        layer = std::make_unique<MaxPool2d>(po);
+      else
+        layer = std::make_unique<AvgPool2d>(po);
+      base = kind == "maxpool" ? "pool" : "avgpool";
+    } else if (kind == "gap") {
+      layer = std::make_unique<GlobalAvgPool>();
+      base = "avgpool";
+    } else if (kind == "flatten") {
+      layer = std::make_unique<Flatten>();
+    } else if (kind == "basic" || kind == "bottleneck") {
+      BlockOptions b{
+          channels, number(1),    keyword("stride", 1), ShortcutKind::B, o.zero_init_residual,
+          o.bn_eps, o.bn_momentum};
+      if (kind == "basic")
+        layer = std::make_unique<BasicBlock>(b);
+      else
+        layer = std::make_unique<Bottleneck>(b);
+      base = "block";
+    } else if (kind == "linear") {
+      if (shape.rank() != 2) throw fail("linear needs a flat input: add gap or flatten before it");
+      const int out = words.size() > 1 ? number(1) : o.num_classes;
+      layer = std::make_unique<Linear>(LinearOptions{channels, out, true});
+      base = "fc";
+    } else {
+      throw fail("unknown layer kind '" + kind +
+                 "' (conv, bn, relu, maxpool, avgpool, gap, flatten, basic, bottleneck, linear)");
+    }
+    try {
+      shape = layer->output_shape(shape);
+    } catch (const Error& e) {
+      throw fail(e.what());
+    }
+    trunk->add(std::move(layer), base + std::to_string(++counts[base]));
+  }
+  SOMBRERO_CHECK(shape.rank() == 2 && shape[1] == o.num_classes,
+                 "model.layers: the last layer "
+                 "gives ",
+                 to_string(shape), " per image; it must end in [", o.num_classes,
+                 "] (num_classes): end with linear");
+  return std::make_unique<Model>("custom", std::move(trunk),
+                                 Shape{size, size, or_default(o.in_channels, 3)}, o.bottleneck);
+}
+
 void initialize_layer(Layer& layer, runtime::Generator& generator) {
   if (auto* conv = dynamic_cast<Conv2d*>(&layer)) {
     const Conv2dOptions& co = conv->options();
@@ -156,7 +253,8 @@ void initialize(Layer& root, std::uint64_t seed) {
 }
 
 std::vector<std::string> zoo_names() {
-  return {"fashion_cnn", "lenet", "resnet20", "resnet56", "resnet18", "resnet34", "resnet50"};
+  return {"fashion_cnn", "lenet",    "resnet20", "resnet56",
+          "resnet18",    "resnet34", "resnet50", "custom"};
 }
 
 std::unique_ptr<Model> build_model(const ModelOptions& o) {
@@ -177,6 +275,8 @@ std::unique_ptr<Model> build_model(const ModelOptions& o) {
     model = imagenet_resnet<BasicBlock>(o, {3, 4, 6, 3});
   else if (o.name == "resnet50")
     model = imagenet_resnet<Bottleneck>(o, {3, 4, 6, 3});
+  else if (o.name == "custom")
+    model = custom(o);
   else {
     std::string names;
     for (const std::string& n : zoo_names()) {
@@ -205,6 +305,7 @@ ModelOptions model_options_from_config(const runtime::Config& config, int datase
   o.bn_momentum = float(config.get<double>("model.bn_momentum"));
   o.bn_eps = float(config.get<double>("model.bn_eps"));
   o.bottleneck = config.get<std::string>("model.bottleneck");
+  o.layers = config.get<std::vector<std::string>>("model.layers");
   o.seed = static_cast<std::uint64_t>(config.get<std::int64_t>("train.seed"));
   return o;
 }

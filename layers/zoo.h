@@ -13,6 +13,14 @@
 //                [3,4,6,3] with the stride on the 3x3), 224x224 by default, with
 //                torchvision's parameter names and initialisation (kaiming normal fan_out
 //                for convolutions, BN 1/0, PyTorch's default for fc).
+//   custom       the layers of ModelOptions::layers (`model.layers`), one spec per entry:
+//                  conv KxK OUT [stride S] [pad P] [bias]   (pad defaults to K / 2)
+//                  bn | relu | gap | flatten
+//                  maxpool K [stride S] [pad P] | avgpool K [stride S] [pad P]  (stride = K)
+//                  basic OUT [stride S] | bottleneck PLANES [stride S]  (torchvision blocks,
+//                                                             1x1 conv + BN projection)
+//                  linear [OUT]                     (OUT defaults to num_classes)
+//                Layers are named by kind and count: conv1, bn1, relu1, ..., block1, fc1.
 #pragma once
 
 #include <cstdint>
@@ -36,8 +44,9 @@ struct ModelOptions {
   ShortcutKind shortcut = ShortcutKind::A;  // CIFAR ResNets only
   float bn_momentum = 0.1f;
   float bn_eps = 1e-5f;
-  std::string bottleneck;  // "" = the default tap
-  std::uint64_t seed = 0;  // initialisation
+  std::string bottleneck;           // "" = the default tap
+  std::vector<std::string> layers;  // name "custom": the layer specs above
+  std::uint64_t seed = 0;           // initialisation
 };
 
 std::vector<std::string> zoo_names();

@@ -9,11 +9,15 @@ namespace {
 void declare_model(ObjectSchema& model) {
   model
       .choice("name",
-              {"fashion_cnn", "lenet", "resnet20", "resnet56", "resnet18", "resnet34", "resnet50"},
+              {"fashion_cnn", "lenet", "resnet20", "resnet56", "resnet18", "resnet34", "resnet50",
+               "custom"},
               "",
               "zoo architecture: fashion_cnn, lenet (28x28), resnet20/56 (32x32), "
-              "resnet18/34/50 (torchvision layout)")
+              "resnet18/34/50 (torchvision layout); custom builds model.layers")
       .required();
+  model.strings("layers", {},
+                "name: custom: the layers in order, e.g. [conv 3x3 32, bn, relu, maxpool 2, "
+                "basic 64 stride 2, gap, linear]; see layers/zoo.h");
   model.integer("num_classes", 0, "classifier outputs; 0 takes the dataset's class count").min(0);
   model.integer("width", 0, "base channel count; 0 uses the architecture's standard width").min(0);
   model.boolean("zero_init_residual", false,

@@ -205,3 +205,49 @@ TEST(Zoo, OptionsFromConfig) {
 
 }  // namespace
 }  // namespace sombrero::layers
+
+namespace sombrero::layers {
+namespace {
+
+TEST(Zoo, CustomModelFromALayerList) {
+  const runtime::Config config = runtime::parse_config(
+      "model:\n  name: custom\n  num_classes: 5\n"
+      "  layers: [conv 3x3 8, bn, relu, maxpool 2, basic 16 stride 2, conv 1x1 4 bias, relu,\n"
+      "           gap, linear 7, relu, linear]\n"
+      "data: {dataset: synthetic}\n",
+      "test.yaml", {}, runtime::run_config_schema());
+  auto model = build_model(model_options_from_config(config, 0, 3, 16));
+  // conv1 216 + bn1 16 + block1 (16*9*8 + 32 + 16*9*16 + 32 + 8*16 + 32) + conv2 64 + 4
+  // + fc1 4*7 + 7 + fc2 7*5 + 5.
+  EXPECT_EQ(model->parameter_count(), 216 + 16 + (1152 + 32 + 2304 + 32 + 128 + 32) + 68 + 35 + 40);
+  EXPECT_EQ(model->bottleneck_name(), "relu2");
+  Tensor images = Tensor::zeros({2, 16, 16, 3});
+  Context ctx;
+  EXPECT_EQ(model->forward(ctx, images).shape(), (Shape{2, 5}));
+  EXPECT_EQ(model->bottleneck().shape(), (Shape{2, 4, 4, 4}));
+  const std::vector<NamedParameter> params = model->parameters();
+  EXPECT_EQ(params[2].name, "bn1.bias");
+  EXPECT_EQ(params[3].name, "block1.conv1.weight");
+  EXPECT_EQ(params.back().name, "fc2.bias");
+}
+
+TEST(Zoo, CustomModelErrorsNameTheEntry) {
+  ModelOptions o;
+  o.name = "custom";
+  o.layers = {"conv 3x3 8", "relu", "dense 10"};
+  try {
+    build_model(o);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("model.layers[2] 'dense 10': unknown layer kind 'dense'"),
+              std::string::npos)
+        << e.what();
+  }
+  o.layers = {"conv 3x3 8", "linear"};
+  EXPECT_THROW(build_model(o), Error);  // linear on a spatial map
+  o.layers = {"conv 3x3 8", "gap"};
+  EXPECT_THROW(build_model(o), Error);  // does not end in num_classes outputs
+}
+
+}  // namespace
+}  // namespace sombrero::layers
