@@ -7,6 +7,8 @@ Command eval_command();
 Command info_command();
 Command check_config_command();
 Command bench_command();
+Command memory_eval_command();
+Command analyze_command();
 // --- declarations of further subcommands (one per issue that adds one)
 
 const std::vector<Command>& all_commands() {
@@ -16,6 +18,8 @@ const std::vector<Command>& all_commands() {
       info_command(),
       check_config_command(),
       bench_command(),
+      memory_eval_command(),
+      analyze_command(),
   };
   return commands;
 }
