@@ -75,11 +75,12 @@ int run_analyze(const std::vector<std::string>& args) {
   for (const trainer::ClassPhase& p : analysis.classes)
     std::printf("class %-3d n %-6lld mean angle %7.1f deg (theta %6.1f)  R %.3f  Rayleigh p %.3g\n",
                 p.label, static_cast<long long>(p.stats.n),
-                p.stats.mean_angle * 180 / std::numbers::pi, p.class_angle * 180 / std::numbers::pi,
-                p.stats.resultant_length, p.stats.rayleigh_p);
+                trainer::wrap_angle(p.stats.mean_angle) * 180 / std::numbers::pi,
+                p.class_angle * 180 / std::numbers::pi, p.stats.resultant_length,
+                p.stats.rayleigh_p);
   std::printf("all classes n %-6lld mean angle %7.1f deg  R %.3f  Rayleigh p %.3g\n",
               static_cast<long long>(analysis.all_classes.n),
-              analysis.all_classes.mean_angle * 180 / std::numbers::pi,
+              trainer::wrap_angle(analysis.all_classes.mean_angle) * 180 / std::numbers::pi,
               analysis.all_classes.resultant_length, analysis.all_classes.rayleigh_p);
   std::printf("wrote %zu files to %s (report: %s)\n", written.size(), out.c_str(),
               (std::filesystem::path(out) / "report.md").string().c_str());

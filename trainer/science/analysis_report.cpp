@@ -108,7 +108,7 @@ std::vector<std::string> write_analysis(const Analysis& a, const datasets::Datas
               polar_rose(p.histogram, p.class_angle, p.stats.mean_angle, p.stats.resultant_length));
     written.push_back((dir / rose).string());
     stats << p.label << "," << cell(dataset.class_name(p.label), ',') << "," << p.stats.n << ","
-          << degrees(p.class_angle) << "," << degrees(p.stats.mean_angle) << ","
+          << degrees(p.class_angle) << "," << degrees(wrap_angle(p.stats.mean_angle)) << ","
           << degrees(circular_distance(p.stats.mean_angle, p.class_angle)) << ","
           << p.stats.resultant_length << "," << p.mean_concentration << "," << p.stats.rayleigh_z
           << "," << p.stats.rayleigh_p << ","
@@ -180,7 +180,7 @@ std::vector<std::string> write_analysis(const Analysis& a, const datasets::Datas
   for (const ClassPhase& p : a.classes) {
     md << "| " << p.label << " | " << cell(dataset.class_name(p.label), '|') << " | " << p.stats.n
        << " | " << format("%.1f", degrees(p.class_angle)) << " | "
-       << (p.stats.n > 0 ? format("%.1f", degrees(p.stats.mean_angle)) : "") << " | "
+       << (p.stats.n > 0 ? format("%.1f", degrees(wrap_angle(p.stats.mean_angle))) : "") << " | "
        << (p.stats.n > 0
                ? format("%.1f", degrees(circular_distance(p.stats.mean_angle, p.class_angle)))
                : "")
@@ -191,15 +191,17 @@ std::vector<std::string> write_analysis(const Analysis& a, const datasets::Datas
        << " | ![class " << p.label << "](angles_class_" << p.label << ".png) |\n";
   }
   const CircularSummary& all = a.all_classes;
-  md << "| all | every class | " << all.n << " | | " << format("%.1f", degrees(all.mean_angle))
-     << " | | " << format("%.3f", all.resultant_length) << " | | " << format("%.3g", all.rayleigh_z)
-     << " | " << format("%.3g", all.rayleigh_p) << " | "
+  md << "| all | every class | " << all.n << " | | "
+     << format("%.1f", degrees(wrap_angle(all.mean_angle))) << " | | "
+     << format("%.3f", all.resultant_length) << " | | " << format("%.3g", all.rayleigh_z) << " | "
+     << format("%.3g", all.rayleigh_p) << " | "
      << format("%.3f", double(a.readout_correct) / double(a.images)) << " | |\n";
   md << "\nThe last row pools every image: when it is as concentrated as the class rows, the "
         "phase is one shared by all classes (as in an untrained network), not a symmetry broken "
         "by the class; the class rows matter where their mean angles differ and sit near their "
         "theta_c.\n";
-  md << "\nAngles in degrees. Per-class numbers also in [class_angles.csv](class_angles.csv).\n";
+  md << "\nAngles in degrees, in [0, 360). Per-class numbers also in "
+        "[class_angles.csv](class_angles.csv).\n";
   written.push_back((dir / "report.md").string());
   return written;
 }
