@@ -37,8 +37,8 @@ int run_analyze(const std::vector<std::string>& args) {
           ? parser.get("--out")
           : (std::filesystem::path(request.checkpoint).parent_path() / "analysis").string();
 
+  trainer::InferenceSetup setup = trainer::prepare_inference(request);  // checks the inputs
   trainer::prepare_output_folder(out);  // a folder that cannot be written fails before any work
-  trainer::InferenceSetup setup = trainer::prepare_inference(request);
   std::printf(
       "analyzing %s (%s) on %zu evaluation images...\n", request.checkpoint.c_str(),
       setup.model->architecture().c_str(),
