@@ -22,7 +22,7 @@ BatchNorm2d::BatchNorm2d(const BatchNorm2dOptions& options)
 }
 
 std::string BatchNorm2d::describe() const {
-  return str("BatchNorm2d(", options_.channels, ")");
+  return str("BatchNorm2d(", options_.channels, options_.relu ? ") + ReLU" : ")");
 }
 
 Shape BatchNorm2d::output_shape(const Shape& input) const {
@@ -33,7 +33,8 @@ Shape BatchNorm2d::output_shape(const Shape& input) const {
 }
 
 double BatchNorm2d::forward_flops(const Shape& input) const {
-  return 2.0 * double(output_shape(input).numel());  // a scale and a shift per element
+  // A scale and a shift per element, and the ReLU's max.
+  return (options_.relu ? 3.0 : 2.0) * double(output_shape(input).numel());
 }
 
 Tensor BatchNorm2d::forward(const Context& ctx, const Tensor& x) {
@@ -50,14 +51,17 @@ Tensor BatchNorm2d::forward(const Context& ctx, const Tensor& x) {
     kernels::cpu::batch_norm_forward_training(
         s, x.data<float>(), weight_->value.data<float>(), bias_->value.data<float>(), options_.eps,
         options_.momentum, y.data<float>(), running_mean_.data<float>(), running_var_.data<float>(),
-        save_mean_.data<float>(), save_invstd_.data<float>());
+        save_mean_.data<float>(), save_invstd_.data<float>(), options_.relu);
     ++num_batches_tracked_;
     cached_input_ = x;
+    cached_output_ = options_.relu ? y : Tensor();
   } else {
     kernels::cpu::batch_norm_forward_inference(
         s, x.data<float>(), weight_->value.data<float>(), bias_->value.data<float>(),
-        running_mean_.data<float>(), running_var_.data<float>(), options_.eps, y.data<float>());
+        running_mean_.data<float>(), running_var_.data<float>(), options_.eps, y.data<float>(),
+        options_.relu);
     cached_input_ = Tensor();
+    cached_output_ = Tensor();
   }
   return y;
 }
@@ -71,8 +75,10 @@ Tensor BatchNorm2d::backward(const Context&, const Tensor& dy) {
   kernels::cpu::batch_norm_backward_training(
       s, cached_input_.data<float>(), dy.data<float>(), weight_->value.data<float>(),
       save_mean_.data<float>(), save_invstd_.data<float>(), dx.data<float>(),
-      weight_->grad.data<float>(), bias_->grad.data<float>());
+      weight_->grad.data<float>(), bias_->grad.data<float>(),
+      options_.relu ? cached_output_.data<float>() : nullptr);
   cached_input_ = Tensor();
+  cached_output_ = Tensor();
   return dx;
 }
 

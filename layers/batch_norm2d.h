@@ -3,7 +3,8 @@
 // (momentum, unbiased running variance, num_batches_tracked += 1); eval mode normalises with
 // the running statistics. Math: kernels/norm/batch_norm.h.
 // Parameters "weight" (gamma, init 1), "bias" (beta, init 0); buffers "running_mean" (0),
-// "running_var" (1), "num_batches_tracked" (int64, 0).
+// "running_var" (1), "num_batches_tracked" (int64, 0). Option relu fuses a following ReLU (it
+// has no parameters, so names and weights are unchanged).
 #pragma once
 
 #include <cstdint>
@@ -16,6 +17,7 @@ struct BatchNorm2dOptions {
   int channels = 1;
   float eps = 1e-5f;
   float momentum = 0.1f;
+  bool relu = false;  // BatchNorm2d followed by ReLU, fused (one pass less each way)
 };
 
 class BatchNorm2d : public Layer {
@@ -40,7 +42,7 @@ class BatchNorm2d : public Layer {
   Parameter* bias_ = nullptr;
   Tensor running_mean_, running_var_;
   std::int64_t num_batches_tracked_ = 0;
-  Tensor cached_input_, save_mean_, save_invstd_;
+  Tensor cached_input_, cached_output_, save_mean_, save_invstd_;
 };
 
 }  // namespace sombrero::layers

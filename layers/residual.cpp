@@ -83,9 +83,9 @@ Conv2d& ResidualBlock::add_conv(const std::string& name, int in, int out, int ke
   return conv;
 }
 
-BatchNorm2d& ResidualBlock::add_bn(const std::string& name, int channels) {
+BatchNorm2d& ResidualBlock::add_bn(const std::string& name, int channels, bool relu) {
   BatchNorm2d& bn = add_child(name, std::make_unique<BatchNorm2d>(BatchNorm2dOptions{
-                                        channels, options_.bn_eps, options_.bn_momentum}));
+                                        channels, options_.bn_eps, options_.bn_momentum, relu}));
   branch_.push_back(&bn);
   return bn;
 }
@@ -143,18 +143,9 @@ Tensor ResidualBlock::backward(const Context& ctx, const Tensor& dy) {
 
 // ---------------------------------------------------------------------------- the blocks
 
-namespace {
-// The ReLUs inside a branch hold no parameters; they are owned here, not named children.
-ReLU* branch_relu(std::vector<std::unique_ptr<ReLU>>& store) {
-  store.push_back(std::make_unique<ReLU>());
-  return store.back().get();
-}
-}  // namespace
-
 BasicBlock::BasicBlock(const BlockOptions& o) : ResidualBlock("BasicBlock", o, o.planes) {
   add_conv("conv1", o.in_channels, o.planes, 3, o.stride);
-  add_bn("bn1", o.planes);
-  branch_.push_back(branch_relu(relus_));
+  add_bn("bn1", o.planes, /*relu=*/true);
   add_conv("conv2", o.planes, o.planes, 3, 1);
   BatchNorm2d& last = add_bn("bn2", o.planes);
   if (o.zero_init_residual) last.weight().value.fill(0.0f);
@@ -169,11 +160,9 @@ std::string BasicBlock::describe() const {
 Bottleneck::Bottleneck(const BlockOptions& o)
     : ResidualBlock("Bottleneck", o, o.planes * expansion) {
   add_conv("conv1", o.in_channels, o.planes, 1, 1);
-  add_bn("bn1", o.planes);
-  branch_.push_back(branch_relu(relus_));
+  add_bn("bn1", o.planes, /*relu=*/true);
   add_conv("conv2", o.planes, o.planes, 3, o.stride);
-  add_bn("bn2", o.planes);
-  branch_.push_back(branch_relu(relus_));
+  add_bn("bn2", o.planes, /*relu=*/true);
   add_conv("conv3", o.planes, o.planes * expansion, 1, 1);
   BatchNorm2d& last = add_bn("bn3", o.planes * expansion);
   if (o.zero_init_residual) last.weight().value.fill(0.0f);

@@ -8,6 +8,7 @@
 //                He et al.: subsample by the stride and zero-pad the new channels; no
 //                parameters; the channel placement of the common CIFAR implementation,
 //                padding (out - in) / 2 channels on each side).
+// The ReLUs inside the branch run fused into the BatchNorm before them (BatchNorm2dOptions::relu).
 // zero_init_residual sets the last BN's weight (bn2 / bn3) to 0, as torchvision's option.
 // Add: the residual sum y = a + b; its backward hands dy to both branches.
 #pragma once
@@ -65,13 +66,12 @@ class ResidualBlock : public Layer {
   // Builds the shortcut (after the branch's children, so "downsample" follows them in order).
   void add_shortcut();
   Conv2d& add_conv(const std::string& name, int in, int out, int kernel, int stride);
-  BatchNorm2d& add_bn(const std::string& name, int channels);
+  BatchNorm2d& add_bn(const std::string& name, int channels, bool relu = false);
 
   BlockOptions options_;
   int out_channels_;
-  std::vector<Layer*> branch_;                // conv/bn/relu in order
-  Layer* shortcut_ = nullptr;                 // null: identity
-  std::vector<std::unique_ptr<ReLU>> relus_;  // the branch's ReLUs (no parameters)
+  std::vector<Layer*> branch_;  // conv/bn/relu in order
+  Layer* shortcut_ = nullptr;   // null: identity
   ReLU relu_out_;
 };
 

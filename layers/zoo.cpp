@@ -22,8 +22,10 @@ struct Builder {
     trunk.add(std::make_unique<Conv2d>(Conv2dOptions{in, out, kernel, stride, padding, bias}),
               name);
   }
-  void bn(const std::string& name, int channels) {
-    trunk.add(std::make_unique<BatchNorm2d>(BatchNorm2dOptions{channels, o.bn_eps, o.bn_momentum}),
+  // BatchNorm followed by ReLU, fused (the ReLU has no parameters: names are unchanged).
+  void bn_relu(const std::string& name, int channels) {
+    trunk.add(std::make_unique<BatchNorm2d>(
+                  BatchNorm2dOptions{channels, o.bn_eps, o.bn_momentum, /*relu=*/true}),
               name);
   }
   void relu(const std::string& name) { trunk.add(std::make_unique<ReLU>(), name); }
@@ -58,18 +60,14 @@ std::unique_ptr<Model> fashion_cnn(const ModelOptions& o) {
   auto trunk = std::make_unique<Sequential>();
   Builder b{o, *trunk};
   b.conv("conv1", c, w, 3, 1, 1);
-  b.bn("bn1", w);
-  b.relu("relu1");
+  b.bn_relu("bn1", w);
   b.conv("conv2", w, w, 3, 1, 1);
-  b.bn("bn2", w);
-  b.relu("relu2");
+  b.bn_relu("bn2", w);
   b.maxpool("pool1", 2, 2, 0);
   b.conv("conv3", w, 2 * w, 3, 1, 1);
-  b.bn("bn3", 2 * w);
-  b.relu("relu3");
+  b.bn_relu("bn3", 2 * w);
   b.conv("conv4", 2 * w, 2 * w, 3, 1, 1);
-  b.bn("bn4", 2 * w);
-  b.relu("relu4");
+  b.bn_relu("bn4", 2 * w);
   b.maxpool("pool2", 2, 2, 0);
   trunk->add(std::make_unique<GlobalAvgPool>(), "avgpool");
   b.fc("fc", 2 * w, o.num_classes);
@@ -106,8 +104,7 @@ std::unique_ptr<Model> cifar_resnet(const ModelOptions& o, int blocks) {
   auto trunk = std::make_unique<Sequential>();
   Builder b{o, *trunk};
   b.conv("conv1", c, w, 3, 1, 1);
-  b.bn("bn1", w);
-  b.relu("relu");
+  b.bn_relu("bn1", w);
   int in = w;
   trunk->add(make_stage<BasicBlock>(o, in, w, blocks, 1, o.shortcut), "layer1");
   trunk->add(make_stage<BasicBlock>(o, in, 2 * w, blocks, 2, o.shortcut), "layer2");
@@ -124,8 +121,7 @@ std::unique_ptr<Model> imagenet_resnet(const ModelOptions& o, std::vector<int> b
   auto trunk = std::make_unique<Sequential>();
   Builder b{o, *trunk};
   b.conv("conv1", c, w, 7, 2, 3);
-  b.bn("bn1", w);
-  b.relu("relu");
+  b.bn_relu("bn1", w);
   b.maxpool("maxpool", 3, 2, 1);
   int in = w;
   for (int s = 0; s < 4; ++s)

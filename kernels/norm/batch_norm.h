@@ -8,6 +8,8 @@
 //   backward (training, with xhat = (x - mean) invstd, invstd = 1/sqrt(var + eps)):
 //              dbeta_c  += sum_r dy,  dgamma_c += sum_r dy xhat
 //              dx = gamma_c invstd / M (M dy - sum_r dy - xhat sum_r dy xhat)
+// With relu = true the output is max(y, 0) (BatchNorm + ReLU fused, one pass less each way);
+// backward then takes that output and uses dy only where it is > 0.
 // CPU backend: per-channel sums in double over a fixed number of row chunks (OpenMP over
 // chunks, chunk sums added in order), so results do not depend on the thread count.
 #pragma once
@@ -28,17 +30,19 @@ namespace cpu {
 void batch_norm_forward_training(const BatchNormShape& shape, const float* x, const float* gamma,
                                  const float* beta, float eps, float momentum, float* y,
                                  float* running_mean, float* running_var, float* save_mean,
-                                 float* save_invstd);
+                                 float* save_invstd, bool relu = false);
 
 // Inference-mode forward with the running statistics.
 void batch_norm_forward_inference(const BatchNormShape& shape, const float* x, const float* gamma,
                                   const float* beta, const float* running_mean,
-                                  const float* running_var, float eps, float* y);
+                                  const float* running_var, float eps, float* y, bool relu = false);
 
-// Training-mode backward: overwrites dx, accumulates dgamma and dbeta.
+// Training-mode backward: overwrites dx, accumulates dgamma and dbeta. relu_output: the
+// forward's output when it ran with relu = true (dy counts only where it is > 0), else null.
 void batch_norm_backward_training(const BatchNormShape& shape, const float* x, const float* dy,
                                   const float* gamma, const float* save_mean,
-                                  const float* save_invstd, float* dx, float* dgamma, float* dbeta);
+                                  const float* save_invstd, float* dx, float* dgamma, float* dbeta,
+                                  const float* relu_output = nullptr);
 
 }  // namespace cpu
 }  // namespace sombrero::kernels

@@ -1,11 +1,12 @@
 // CPU backend of BatchNorm (math in batch_norm.h). Three passes in training forward (sum,
-// centred sum of squares, normalise) and two in backward (the two sums, then dx).
+// centred sum of squares, normalise) and two in backward (both sums in one, then dx).
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "kernels/common/parallel.h"
 #include "kernels/norm/batch_norm.h"
+#include "kernels/pointwise/pointwise.h"
 #include "runtime/error.h"
 
 namespace sombrero::kernels::cpu {
@@ -31,13 +32,16 @@ void channel_sums(const BatchNormShape& s, Term term, double* sums) {
     for (int c = 0; c < C; ++c) sums[c] += partial[static_cast<std::size_t>(k * C + c)];
 }
 
-// y[r,c] = x[r,c] * scale[c] + shift[c].
+// y[r,c] = x[r,c] * scale[c] + shift[c], then max(y, 0) when relu.
 void affine(const BatchNormShape& s, const float* x, const float* scale, const float* shift,
-            float* y) {
+            float* y, bool relu) {
   const int C = s.channels;
 #pragma omp parallel for schedule(static) if (s.rows * C >= kParallelMinimum)
   for (std::int64_t r = 0; r < s.rows; ++r)
-    for (int c = 0; c < C; ++c) y[r * C + c] = x[r * C + c] * scale[c] + shift[c];
+    for (int c = 0; c < C; ++c) {
+      const float v = x[r * C + c] * scale[c] + shift[c];
+      y[r * C + c] = relu && v < 0.0f ? 0.0f : v;  // NaN passes, as torch's ReLU
+    }
 }
 
 void check(const BatchNormShape& s) {
@@ -50,7 +54,7 @@ void check(const BatchNormShape& s) {
 void batch_norm_forward_training(const BatchNormShape& s, const float* x, const float* gamma,
                                  const float* beta, float eps, float momentum, float* y,
                                  float* running_mean, float* running_var, float* save_mean,
-                                 float* save_invstd) {
+                                 float* save_invstd, bool relu) {
   check(s);
   const int C = s.channels;
   const double M = static_cast<double>(s.rows);
@@ -80,12 +84,12 @@ void batch_norm_forward_training(const BatchNormShape& s, const float* x, const 
       running_var[c] = static_cast<float>((1.0 - momentum) * running_var[c] + momentum * unbiased);
     }
   }
-  affine(s, x, scale.data(), shift.data(), y);
+  affine(s, x, scale.data(), shift.data(), y, relu);
 }
 
 void batch_norm_forward_inference(const BatchNormShape& s, const float* x, const float* gamma,
                                   const float* beta, const float* running_mean,
-                                  const float* running_var, float eps, float* y) {
+                                  const float* running_var, float eps, float* y, bool relu) {
   check(s);
   const int C = s.channels;
   std::vector<float> scale(C), shift(C);
@@ -94,35 +98,52 @@ void batch_norm_forward_inference(const BatchNormShape& s, const float* x, const
     scale[c] = static_cast<float>(gamma[c] * invstd);
     shift[c] = static_cast<float>(beta[c] - running_mean[c] * gamma[c] * invstd);
   }
-  affine(s, x, scale.data(), shift.data(), y);
+  affine(s, x, scale.data(), shift.data(), y, relu);
 }
 
-void batch_norm_backward_training(const BatchNormShape& s, const float* x, const float* dy,
-                                  const float* gamma, const float* save_mean,
-                                  const float* save_invstd, float* dx, float* dgamma,
-                                  float* dbeta) {
-  check(s);
+namespace {
+
+// out = dy where y > 0, else 0 (kernels/pointwise/pointwise.h, relu_backward).
+void relu_mask(std::int64_t n, const float* y, const float* dy, float* out) {
+  relu_backward(n, y, dy, out);
+}
+
+// Backward in two passes: one for the sums (sum dy and sum dy x, in double per chunk, so
+// sum dy xhat = invstd (sum dy x - mean sum dy)), one for dx. dy may alias dx.
+void backward_impl(const BatchNormShape& s, const float* x, const float* dy, const float* gamma,
+                   const float* save_mean, const float* save_invstd, float* dx, float* dgamma,
+                   float* dbeta) {
   const int C = s.channels;
   const double M = static_cast<double>(s.rows);
-  std::vector<double> sum_dy(C), sum_dy_xhat(C);
-  channel_sums(
-      s, [dy](std::int64_t i, int) { return static_cast<double>(dy[i]); }, sum_dy.data());
-  channel_sums(
-      s,
-      [x, dy, save_mean, save_invstd](std::int64_t i, int c) {
-        return static_cast<double>(dy[i]) * (static_cast<double>(x[i]) - save_mean[c]) *
-               save_invstd[c];
-      },
-      sum_dy_xhat.data());
-  // dx = a_c dy + b_c xhat + d_c, with xhat = (x - mean) invstd.
+  const std::int64_t chunk_rows = std::max<std::int64_t>(1, (s.rows + kChunks - 1) / kChunks);
+  std::vector<double> partial(static_cast<std::size_t>(kChunks) * 2 * C, 0.0);
+#pragma omp parallel for schedule(static) if (s.rows * C >= kParallelMinimum)
+  for (std::int64_t k = 0; k < kChunks; ++k) {
+    double* p_dy = partial.data() + k * 2 * C;
+    double* p_dyx = p_dy + C;
+    const std::int64_t end = std::min(s.rows, (k + 1) * chunk_rows);
+    for (std::int64_t r = k * chunk_rows; r < end; ++r)
+      for (int c = 0; c < C; ++c) {
+        const double g = dy[r * C + c];
+        p_dy[c] += g;
+        p_dyx[c] += g * x[r * C + c];
+      }
+  }
   std::vector<float> a(C), b(C), d(C);
   for (int c = 0; c < C; ++c) {
+    double sum_dy = 0, sum_dyx = 0;
+    for (std::int64_t k = 0; k < kChunks; ++k) {
+      sum_dy += partial[static_cast<std::size_t>(k * 2 * C + c)];
+      sum_dyx += partial[static_cast<std::size_t>(k * 2 * C + C + c)];
+    }
+    const double sum_dy_xhat = save_invstd[c] * (sum_dyx - save_mean[c] * sum_dy);
+    // dx = a_c dy + b_c xhat + d_c, with xhat = (x - mean) invstd.
     const double k = gamma[c] * static_cast<double>(save_invstd[c]);
     a[c] = static_cast<float>(k);
-    b[c] = static_cast<float>(-k * sum_dy_xhat[c] / M);
-    d[c] = static_cast<float>(-k * sum_dy[c] / M);
-    dgamma[c] += static_cast<float>(sum_dy_xhat[c]);
-    dbeta[c] += static_cast<float>(sum_dy[c]);
+    b[c] = static_cast<float>(-k * sum_dy_xhat / M);
+    d[c] = static_cast<float>(-k * sum_dy / M);
+    dgamma[c] += static_cast<float>(sum_dy_xhat);
+    dbeta[c] += static_cast<float>(sum_dy);
   }
 #pragma omp parallel for schedule(static) if (s.rows * C >= kParallelMinimum)
   for (std::int64_t r = 0; r < s.rows; ++r)
@@ -131,6 +152,23 @@ void batch_norm_backward_training(const BatchNormShape& s, const float* x, const
       const float xhat = (x[i] - save_mean[c]) * save_invstd[c];
       dx[i] = a[c] * dy[i] + b[c] * xhat + d[c];
     }
+}
+
+}  // namespace
+
+void batch_norm_backward_training(const BatchNormShape& s, const float* x, const float* dy,
+                                  const float* gamma, const float* save_mean,
+                                  const float* save_invstd, float* dx, float* dgamma, float* dbeta,
+                                  const float* relu_output) {
+  check(s);
+  if (relu_output == nullptr) {
+    backward_impl(s, x, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta);
+    return;
+  }
+  // The fused ReLU's mask, written into dx first (backward_impl reads each element of its dy
+  // before writing the same element of dx, so the two may alias).
+  relu_mask(s.rows * s.channels, relu_output, dy, dx);
+  backward_impl(s, x, dx, gamma, save_mean, save_invstd, dx, dgamma, dbeta);
 }
 
 }  // namespace sombrero::kernels::cpu

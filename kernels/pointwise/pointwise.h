@@ -1,6 +1,7 @@
 // Elementwise operations of the layers: ReLU, residual add, per-channel bias.
 //   relu_forward        y = max(x, 0)
-//   relu_backward       dx = dy where y > 0, else 0 (from the output y, as PyTorch's in-place ReLU)
+//   relu_backward       dx = dy where y > 0, else 0 (from the output y, as PyTorch's in-place
+//                       ReLU; dx may alias dy)
 //   add                 y = a + b                      (residual sum)
 //   add_inplace         y += x                         (gradient of a tensor used twice)
 //   bias_add            y[r, c] += bias[c]             over [rows, channels] (NHWC, [N, C])

@@ -9,12 +9,20 @@ namespace sombrero::kernels::cpu {
 
 void relu_forward(std::int64_t n, const float* x, float* y) {
 #pragma omp parallel for schedule(static) if (n >= kParallelMinimum)
-  for (std::int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+  for (std::int64_t i = 0; i < n; ++i)
+    y[i] = x[i] < 0.0f ? 0.0f : x[i];  // NaN passes, as torch's ReLU
 }
 
 void relu_backward(std::int64_t n, const float* y, const float* dy, float* dx) {
+  // On the bits, branch-free (a branch on the ~50% random sign pattern mispredicts half the
+  // time and was 5x slower): an f32 is > 0 exactly when its bits, read as int32, are > 0
+  // (+0 is 0, negatives have the sign bit); a NaN y with the sign bit clear passes dy.
+  using Bits = std::int32_t __attribute__((may_alias));
+  const auto* yb = reinterpret_cast<const Bits*>(y);
+  const auto* gb = reinterpret_cast<const Bits*>(dy);
+  auto* out = reinterpret_cast<Bits*>(dx);
 #pragma omp parallel for schedule(static) if (n >= kParallelMinimum)
-  for (std::int64_t i = 0; i < n; ++i) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+  for (std::int64_t i = 0; i < n; ++i) out[i] = gb[i] & -static_cast<std::int32_t>(yb[i] > 0);
 }
 
 void add(std::int64_t n, const float* a, const float* b, float* y) {

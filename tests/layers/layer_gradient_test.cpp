@@ -42,6 +42,13 @@ TEST(LayerGradients, BatchNorm2dTraining) {
   });
 }
 
+TEST(LayerGradients, BatchNorm2dWithFusedReLU) {
+  BatchNorm2d bn({4, 1e-5f, 0.1f, /*relu=*/true});
+  test::check_gradients(bn, {2, 3, 3, 4}, [](const DTensor& x, const Params& p) {
+    return test::ref_relu(test::ref_bn_train(x, p.at("weight"), p.at("bias")));
+  });
+}
+
 TEST(LayerGradients, ReLU) {
   ReLU relu;
   test::check_gradients(relu, {2, 3, 3, 4},

@@ -109,8 +109,8 @@ TEST(Zoo, BottleneckTapIsTheLastSpatialMap) {
 TEST(Zoo, BottleneckCanBeChosenAndBadNamesListTheChoices) {
   ModelOptions o;
   o.name = "fashion_cnn";
-  o.bottleneck = "relu3";
-  EXPECT_EQ(build_model(o)->bottleneck_name(), "relu3");
+  o.bottleneck = "bn3";  // BatchNorm + ReLU (fused)
+  EXPECT_EQ(build_model(o)->bottleneck_name(), "bn3");
   o.bottleneck = "fc";
   try {
     build_model(o);
