@@ -10,37 +10,14 @@
 #include "kernels/conv/resnet_conv_shapes.h"
 #include "runtime/error.h"
 #include "tests/kernels/conv_reference.h"
+#include "tests/support/test_values.h"
 
 namespace sombrero::kernels {
 namespace {
 
-std::vector<float> random_values(std::size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float& x : v) x = normal(rng);
-  return v;
-}
-
-// Integers in [-2, 2]: every partial sum of a conv is an integer below 2^24 for the shapes
-// tested (at most 4 * R * S * C = 4 * 4608 terms of size 4), so any summation order gives
-// the exact result in f32 and implementations must agree bit for bit.
-std::vector<float> small_integers(std::size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::vector<float> v(n);
-  for (float& x : v) x = static_cast<float>(int(rng() % 5) - 2);
-  return v;
-}
-
-// ||got - want|| / ||want||: the norm-wise relative error.
-double relative_error(const std::vector<float>& got, const std::vector<double>& want) {
-  double diff = 0, norm = 0;
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    diff += (got[i] - want[i]) * (got[i] - want[i]);
-    norm += want[i] * want[i];
-  }
-  return std::sqrt(diff / std::max(norm, 1e-300));
-}
+using test::random_values;
+using test::relative_error;
+using test::small_integers;
 
 void expect_exact(const std::vector<float>& got, const std::vector<double>& want,
                   const std::string& what) {

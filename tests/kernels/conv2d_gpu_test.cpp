@@ -20,9 +20,15 @@
 #include "kernels/conv/resnet_conv_shapes.h"
 #include "runtime/device_info.h"
 #include "tests/support/device_buffer.h"
+#include "tests/support/test_values.h"
 
 namespace sombrero::kernels {
 namespace {
+
+using test::relative_error;
+using test::small_integers;
+using test::to_bf16;
+using test::to_float;
 
 constexpr int kBatch = 8;
 
@@ -32,33 +38,6 @@ std::vector<float> random_bf16_values(std::size_t n, unsigned seed) {
   std::vector<float> v(n);
   for (float& x : v) x = bf16_to_float(float_to_bf16(normal(rng)));
   return v;
-}
-
-std::vector<float> small_integers(std::size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::vector<float> v(n);
-  for (float& x : v) x = static_cast<float>(int(rng() % 5) - 2);
-  return v;
-}
-
-std::vector<bf16> to_bf16(const std::vector<float>& v) {
-  std::vector<bf16> out(v.size());
-  for (std::size_t i = 0; i < v.size(); ++i) out[i] = float_to_bf16(v[i]);
-  return out;
-}
-std::vector<float> to_float(const std::vector<bf16>& v) {
-  std::vector<float> out(v.size());
-  for (std::size_t i = 0; i < v.size(); ++i) out[i] = bf16_to_float(v[i]);
-  return out;
-}
-
-double relative_error(const std::vector<float>& got, const std::vector<float>& want) {
-  double diff = 0, norm = 0;
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    diff += double(got[i] - want[i]) * (got[i] - want[i]);
-    norm += double(want[i]) * want[i];
-  }
-  return std::sqrt(diff / std::max(norm, 1e-300));
 }
 
 void expect_exact(const std::vector<float>& got, const std::vector<float>& want, bool bf16_output,

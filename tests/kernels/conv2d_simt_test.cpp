@@ -18,53 +18,19 @@
 #include "runtime/error.h"
 #include "runtime/simt/schedule.h"
 #include "tests/kernels/conv_reference.h"
+#include "tests/support/test_values.h"
 
 namespace sombrero::kernels {
 namespace {
 
+using test::random_values;
+using test::relative_error;
+using test::rounded_to_bf16;
+using test::small_integers;
+using test::to_bf16;
+using test::to_float;
+
 enum class Precision { f32, bf16 };
-
-std::vector<float> random_values(std::size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float& x : v) x = normal(rng);
-  return v;
-}
-
-// Integers in [-2, 2]: exact in bf16, and every partial sum of these shapes (at most
-// 4 * 360 terms of size <= 4) is an integer far below 2^24.
-std::vector<float> small_integers(std::size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::vector<float> v(n);
-  for (float& x : v) x = static_cast<float>(int(rng() % 5) - 2);
-  return v;
-}
-
-std::vector<float> rounded_to_bf16(std::vector<float> v) {
-  for (float& x : v) x = bf16_to_float(float_to_bf16(x));
-  return v;
-}
-
-std::vector<bf16> to_bf16(const std::vector<float>& v) {
-  std::vector<bf16> out(v.size());
-  for (std::size_t i = 0; i < v.size(); ++i) out[i] = float_to_bf16(v[i]);
-  return out;
-}
-std::vector<float> to_float(const std::vector<bf16>& v) {
-  std::vector<float> out(v.size());
-  for (std::size_t i = 0; i < v.size(); ++i) out[i] = bf16_to_float(v[i]);
-  return out;
-}
-
-double relative_error(const std::vector<float>& got, const std::vector<double>& want) {
-  double diff = 0, norm = 0;
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    diff += (got[i] - want[i]) * (got[i] - want[i]);  // NaN makes the error NaN: fails
-    norm += want[i] * want[i];
-  }
-  return std::sqrt(diff / std::max(norm, 1e-300));
-}
 
 // got must equal want exactly, or, for a bf16 output, want rounded once to bf16.
 void expect_exact(const std::vector<float>& got, const std::vector<double>& want, bool bf16_output,

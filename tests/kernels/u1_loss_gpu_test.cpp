@@ -10,18 +10,12 @@
 #include "kernels/u1loss/u1_loss.h"
 #include "runtime/device_info.h"
 #include "tests/support/device_buffer.h"
+#include "tests/support/test_values.h"
 
 namespace sombrero::kernels {
 namespace {
 
-double norm_relative_error(const std::vector<float>& got, const std::vector<float>& want) {
-  double diff = 0, norm = 0;
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    diff += double(got[i] - want[i]) * (got[i] - want[i]);
-    norm += double(want[i]) * want[i];
-  }
-  return std::sqrt(diff / std::max(norm, 1e-30));
-}
+using test::relative_error;
 
 class U1LossGpu : public testing::TestWithParam<U1Space> {};
 
@@ -73,8 +67,8 @@ TEST_P(U1LossGpu, ResNet50BottleneckMatchesCpuBackendInF32AndBf16) {
     // The kernel sums 100352 activations per sample in f32 (the CPU in double): relative
     // error up to ~sqrt(n) * 6e-8 = 2e-5 in the totals, and in z and dA through them.
     EXPECT_NEAR(r.u1, cpu_result.u1, 1e-4);
-    EXPECT_LT(norm_relative_error(d_dlogits.download(), dlogits_cpu), 1e-5);
-    EXPECT_LT(norm_relative_error(d_dact.download(), dact_cpu), 1e-4);
+    EXPECT_LT(relative_error(d_dlogits.download(), dlogits_cpu), 1e-5);
+    EXPECT_LT(relative_error(d_dact.download(), dact_cpu), 1e-4);
     const std::vector<float> z = d_z.download();
     for (std::size_t i = 0; i < z.size(); ++i) EXPECT_NEAR(z[i], z_cpu[i], 1e-4);
     // Readouts may differ where f32 rounding moves angle(z) across the boundary between two
@@ -107,7 +101,7 @@ TEST_P(U1LossGpu, ResNet50BottleneckMatchesCpuBackendInF32AndBf16) {
     const std::vector<bf16> dact16 = d_dact.download();
     std::vector<float> dact(elements);
     for (std::size_t i = 0; i < elements; ++i) dact[i] = bf16_to_float(dact16[i]);
-    EXPECT_LT(norm_relative_error(dact, dact_cpu), 1e-2);  // bf16 storage
+    EXPECT_LT(relative_error(dact, dact_cpu), 1e-2);  // bf16 storage
   }
 }
 
@@ -133,8 +127,8 @@ TEST(EnergyGpu, MatchesCpuBackend) {
       d_da(std::vector<float>(a.size(), 0.0f));
   cuda::energy_forward(shape, d_a.get(), d_e.get(), nullptr);
   cuda::energy_backward(shape, d_a.get(), d_de.get(), d_da.get(), nullptr);
-  EXPECT_LT(norm_relative_error(d_e.download(), e_cpu), 1e-6);
-  EXPECT_LT(norm_relative_error(d_da.download(), da_cpu), 1e-6);
+  EXPECT_LT(relative_error(d_e.download(), e_cpu), 1e-6);
+  EXPECT_LT(relative_error(d_da.download(), da_cpu), 1e-6);
 }
 
 }  // namespace

@@ -11,9 +11,12 @@
 #include "kernels/u1loss/class_angles.h"
 #include "kernels/u1loss/u1_loss.h"
 #include "runtime/simt/schedule.h"
+#include "tests/support/test_values.h"
 
 namespace sombrero::kernels {
 namespace {
+
+using test::relative_error;
 
 struct Inputs {
   U1LossShape shape;
@@ -88,15 +91,6 @@ Outputs run(const Inputs& in, bool use_simt) {
   return out;
 }
 
-double norm_relative_error(const std::vector<float>& got, const std::vector<float>& want) {
-  double diff = 0, norm = 0;
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    diff += double(got[i] - want[i]) * (got[i] - want[i]);
-    norm += double(want[i]) * want[i];
-  }
-  return std::sqrt(diff / std::max(norm, 1e-30));
-}
-
 void expect_close_to_cpu(const Outputs& got, const Outputs& cpu, double gradient_tolerance) {
   // f32 sums in a different order than the CPU's double sums: ~1e-6 relative per value.
   EXPECT_NEAR(got.result.ce, cpu.result.ce, 1e-5 * std::abs(cpu.result.ce) + 1e-6);
@@ -105,7 +99,7 @@ void expect_close_to_cpu(const Outputs& got, const Outputs& cpu, double gradient
     EXPECT_NEAR(got.dlogits[i], cpu.dlogits[i], 1e-6 + 1e-5 * std::abs(cpu.dlogits[i])) << i;
   for (std::size_t i = 0; i < cpu.z.size(); ++i) EXPECT_NEAR(got.z[i], cpu.z[i], 1e-5) << i;
   EXPECT_EQ(got.prediction, cpu.prediction);
-  EXPECT_LT(norm_relative_error(got.dactivation, cpu.dactivation), gradient_tolerance);
+  EXPECT_LT(relative_error(got.dactivation, cpu.dactivation), gradient_tolerance);
 }
 
 struct Case {
