@@ -4,7 +4,9 @@
 //   mpi      CPU tensors through MPI_Allreduce / MPI_Bcast: data parallelism on the CPU
 //            backend, and how CI tests it (mpirun -np 2);
 //   nccl     CUDA tensors through NCCL on the tensor's stream; the NCCL unique id is
-//            exchanged through MPI, a file on a shared file system, or a TCP rendezvous.
+//            exchanged through MPI, a file on a shared file system, or a TCP rendezvous;
+//   tcp      CPU tensors without MPI: every rank connects to rank 0, which sums in rank
+//            order and sends the result back (a star, for CPU test scale).
 // Sums are exact sums (averaging is the caller's scale by 1/world_size afterwards).
 #pragma once
 
@@ -23,7 +25,7 @@ class Communicator {
 
   virtual int rank() const = 0;
   virtual int size() const = 0;
-  virtual std::string backend() const = 0;  // "single", "mpi", "nccl"
+  virtual std::string backend() const = 0;  // "single", "mpi", "nccl", "tcp"
 
   // In place: every rank ends with the element-wise sum over ranks. The tensor must live
   // where the backend works (mpi: cpu, f32; nccl: cuda, f32 or bf16).
@@ -54,5 +56,20 @@ struct NcclOptions {
 // no NCCL.
 std::unique_ptr<Communicator> make_nccl_communicator(const DistributedEnv& env,
                                                      const NcclOptions& options);
+
+// One rank of a TCP communicator for CPU f32 tensors and host doubles, without MPI. Rank 0
+// listens (env-tcp: on dist.rendezvous host:port; env-file: on a free port it publishes
+// through the file at dist.rendezvous); collectives go through rank 0, which sums in rank
+// order, so every rank receives identical bits. A peer that closes its connection or makes
+// no progress for timeout_s fails the collective on every rank with an Error naming it.
+using TcpOptions = NcclOptions;  // the same dist.* settings; bootstrap env-file or env-tcp
+std::unique_ptr<Communicator> make_tcp_communicator(const DistributedEnv& env,
+                                                    const TcpOptions& options);
+
+// The communicator of this launch: single process for a world of 1; NCCL on CUDA devices;
+// on the CPU, MPI for dist.init: mpi (an error without an MPI launch, naming env-file and
+// env-tcp), TCP for env-file and env-tcp.
+std::unique_ptr<Communicator> make_launch_communicator(const DistributedEnv& env,
+                                                       const NcclOptions& options, bool on_cuda);
 
 }  // namespace sombrero::runtime

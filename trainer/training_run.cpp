@@ -44,18 +44,11 @@ double seconds_between(Clock::time_point a, Clock::time_point b) {
 std::unique_ptr<runtime::Communicator> make_communicator(const runtime::DistributedEnv& env,
                                                          const runtime::Config& config,
                                                          bool on_cuda) {
-  if (env.world_size == 1) return runtime::make_single_process_communicator();
-  if (on_cuda) {
-    runtime::NcclOptions options;
-    options.bootstrap = runtime::parse_bootstrap(config.get<std::string>("dist.init"));
-    options.rendezvous = config.get<std::string>("dist.rendezvous");
-    options.timeout_s = config.get<double>("dist.timeout_s");
-    return runtime::make_nccl_communicator(env, options);
-  }
-  SOMBRERO_CHECK(env.launched_by_mpi, "a CPU run across ", env.world_size,
-                 " processes needs the MPI backend: launch it with mpirun (found ", env.source,
-                 ")");
-  return runtime::make_mpi_communicator();
+  runtime::NcclOptions options;
+  options.bootstrap = runtime::parse_bootstrap(config.get<std::string>("dist.init"));
+  options.rendezvous = config.get<std::string>("dist.rendezvous");
+  options.timeout_s = config.get<double>("dist.timeout_s");
+  return runtime::make_launch_communicator(env, options, on_cuda);  // single, nccl, mpi or tcp
 }
 
 // Rank 0's parameters and buffers everywhere: identical starting points, and BatchNorm's
