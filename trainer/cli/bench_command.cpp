@@ -5,8 +5,11 @@
 #include <iostream>
 #include <sstream>
 
+#include "benchmarks/allreduce_bench.h"
 #include "benchmarks/benchmarks.h"
+#include "runtime/communicator.h"
 #include "runtime/device_info.h"
+#include "runtime/distributed_env.h"
 #include "runtime/dtype.h"
 #include "runtime/error.h"
 #include "runtime/text.h"
@@ -30,18 +33,19 @@ constexpr Subcommand kSubcommands[] = {
     {"conv", "convolution passes of ResNet-50/18, hand-written beside cuDNN (or --cpu)"},
     {"energy", "channel-norm energy forward/backward, GB/s against copy bandwidth"},
     {"loss", "fused one-hot + U(1) loss, GB/s against copy bandwidth and against unfused"},
+    {"allreduce", "the launch's all-reduce (NCCL, or MPI/TCP with --cpu): time, algbw, busbw"},
 };
 
 std::string overview() {
   std::ostringstream out;
-  out << "usage: sombrero bench [conv|energy|loss] [options]\n\n"
+  out << "usage: sombrero bench [conv|energy|loss|allreduce] [options]\n\n"
          "Times sombrero's hand-written kernels beside cuDNN and the device's copy bandwidth\n"
          "on the shapes it trains (CUDA events after warm-up, median of the runs). Without\n"
          "a subcommand, runs conv, energy and loss in turn. Without a CUDA device it says so\n"
          "and exits 0 (`sombrero bench conv --cpu` times the CPU backend instead).\n\n"
          "subcommands:\n";
   for (const Subcommand& s : kSubcommands)
-    out << "  " << s.name << std::string(8 - std::string(s.name).size(), ' ') << s.summary << "\n";
+    out << "  " << s.name << std::string(10 - std::string(s.name).size(), ' ') << s.summary << "\n";
   out << "\n`sombrero bench <subcommand> --help` lists its options; docs/benchmarks.md explains "
          "the tables.\n";
   return out.str();
@@ -189,6 +193,66 @@ int run_u1(const char* what, const std::vector<std::string>& args) {
   return 0;
 }
 
+// Run by every rank of a launch (mpirun -np N, srun, or N processes with RANK/WORLD_SIZE);
+// rank 0 prints.
+int run_allreduce(const std::vector<std::string>& args) {
+  ArgParser parser("sombrero bench allreduce",
+                   "The all-reduce of this launch's communicator over f32 buffers from --min to\n"
+                   "--max bytes (doubling): time, algorithm bandwidth (size / time) and bus\n"
+                   "bandwidth (algbw * 2(n-1)/n), like nccl-tests. Launch it like training:\n"
+                   "mpirun -np N, srun, or N processes with RANK/WORLD_SIZE and --init env-tcp\n"
+                   "or env-file. NCCL on the GPU of each rank's local rank; --cpu: MPI under\n"
+                   "mpirun, else TCP through rank 0.");
+  parser.option("--min", "SIZE", "smallest buffer (4096, 64KB, 1MB, ...)", "1KB")
+      .option("--max", "SIZE", "largest buffer", "1GB")
+      .option("--iters", "N", "timed runs per size; the median is reported", "20")
+      .option("--warmup", "N", "untimed runs before timing", "5")
+      .option("--init", "HOW", "mpi, env-file or env-tcp (default: mpi under mpirun, else env-tcp)")
+      .option("--rendezvous", "WHERE", "env-tcp: host:port of rank 0; env-file: a shared path")
+      .option("--timeout", "S", "seconds without progress before a collective fails", "600")
+      .option("--json", "FILE", "also write every row, with device, date and commit, as JSON")
+      .flag("--cpu", "CPU buffers (MPI or TCP) instead of NCCL on the GPU");
+  if (!parser.parse(args)) return 0;
+  benchmarks::AllReduceBenchOptions options;
+  options.timing.iters = positive(parser, "--iters", 1);
+  options.timing.warmup = positive(parser, "--warmup", 0);
+  options.min_bytes = benchmarks::parse_byte_size(parser.get("--min"));
+  options.max_bytes = benchmarks::parse_byte_size(parser.get("--max"));
+  const runtime::DistributedEnv env = runtime::detect_distributed_env();
+  if (env.world_size == 1) {
+    std::cout << "sombrero bench allreduce: a single process, nothing to all-reduce. Launch "
+                 "several: mpirun -np 2 sombrero bench allreduce --cpu, or processes with "
+                 "RANK/WORLD_SIZE and --init env-tcp --rendezvous HOST:PORT.\n";
+    return 0;
+  }
+  const bool cpu = parser.has("--cpu");
+  if (!cpu && runtime::cuda_devices().empty()) {
+    if (env.rank == 0)
+      std::cout << "no CUDA device: " << runtime::cuda_unavailable_reason()
+                << ". `sombrero bench allreduce --cpu` times the CPU communicator.\n";
+    return 0;
+  }
+  runtime::NcclOptions dist;
+  dist.bootstrap = runtime::parse_bootstrap(parser.has("--init")  ? parser.get("--init")
+                                            : env.launched_by_mpi ? "mpi"
+                                                                  : "env-tcp");
+  dist.rendezvous = parser.get("--rendezvous");
+  SOMBRERO_CHECK(dist.bootstrap == runtime::Bootstrap::mpi || !dist.rendezvous.empty(),
+                 "processes started without mpirun find rank 0 through --rendezvous: "
+                 "HOST:PORT (--init env-tcp) or a shared path (--init env-file)");
+  dist.timeout_s = positive(parser, "--timeout", 1);
+  options.device = cpu ? runtime::Device::cpu() : runtime::Device::cuda(env.local_rank);
+  auto comm = runtime::make_launch_communicator(env, dist, !cpu);
+  Report report(command_line("allreduce", args));
+  report.set_device(cpu ? "cpu" : runtime::cuda_devices()[std::size_t(env.local_rank)].name);
+  if (comm->rank() == 0)
+    std::cout << "sombrero bench allreduce, " << comm->size() << " ranks (" << env.source << "), "
+              << benchmarks::utc_date() << ", commit " << benchmarks::git_commit() << "\n";
+  benchmarks::bench_allreduce(options, *comm, report, std::cout);
+  if (comm->rank() == 0) finish(parser, report);
+  return 0;
+}
+
 int run_all(const std::vector<std::string>& args) {
   ArgParser parser("sombrero bench",
                    "Runs bench conv (ResNet-50, batch 256, bf16), bench energy and bench loss in\n"
@@ -218,6 +282,7 @@ int run_bench(const std::vector<std::string>& args) {
   if (args.empty() || args[0].rfind("-", 0) == 0) return run_all(args);
   const std::vector<std::string> rest(args.begin() + 1, args.end());
   if (args[0] == "conv") return run_conv(rest);
+  if (args[0] == "allreduce") return run_allreduce(rest);
   if (args[0] == "energy" || args[0] == "loss")
     return run_u1(args[0] == "energy" ? "energy" : "loss", rest);
   std::vector<std::string> names;
@@ -229,7 +294,8 @@ int run_bench(const std::vector<std::string>& args) {
 }  // namespace
 
 Command bench_command() {
-  return {"bench", "time the kernels beside cuDNN and copy bandwidth (conv, energy, loss)",
+  return {"bench",
+          "time the kernels beside cuDNN and copy bandwidth (conv, energy, loss), allreduce",
           run_bench};
 }
 
