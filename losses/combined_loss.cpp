@@ -60,4 +60,14 @@ LossOutput CombinedLoss::compute(const Tensor& logits, const std::vector<std::in
   return out;
 }
 
+LossOutput CombinedLoss::forward_only(const Tensor& logits, const std::vector<std::int32_t>& labels,
+                                      const Tensor& bottleneck) const {
+  // The kernel skips the gradient pass at weight 0; the loss is recombined with lambda.
+  CombinedLossOptions forward = options_;
+  forward.u1.weight = 0.0f;
+  LossOutput out = CombinedLoss(std::move(forward)).compute(logits, labels, bottleneck, nullptr);
+  out.mean.loss = out.mean.ce + double(options_.u1.weight) * out.mean.u1;
+  return out;
+}
+
 }  // namespace sombrero::losses

@@ -49,6 +49,11 @@ class CombinedLoss {
   LossOutput compute(const Tensor& logits, const std::vector<std::int32_t>& labels,
                      const Tensor& bottleneck, Tensor* dbottleneck) const;
 
+  // Evaluation: the same loss value (with the configured lambda), z and the angle readout,
+  // without any work on the bottleneck's gradient.
+  LossOutput forward_only(const Tensor& logits, const std::vector<std::int32_t>& labels,
+                          const Tensor& bottleneck) const;
+
  private:
   CombinedLossOptions options_;
 };

@@ -4,14 +4,15 @@
 #include <fstream>
 
 #include "runtime/error.h"
+#include "trainer/accuracy.h"
 #include "trainer/batch_input.h"
 
 namespace sombrero::trainer {
 
 EvalResult evaluate(layers::Model& model, datasets::Loader& loader, std::int64_t epoch,
-                    const datasets::Normalization& norm, const LossSettings& loss,
+                    const datasets::Normalization& norm, const losses::CombinedLoss& loss,
                     runtime::Communicator& comm) {
-  const int classes = static_cast<int>(loss.class_angles.size());
+  const int classes = static_cast<int>(loss.options().class_angles.size());
   const auto start = std::chrono::steady_clock::now();
   layers::Context ctx;
   ctx.training = false;
@@ -22,16 +23,17 @@ EvalResult evaluate(layers::Model& model, datasets::Loader& loader, std::int64_t
     const runtime::Tensor images = batch_images(*batch, norm);
     const std::vector<std::int32_t> labels = batch_labels(*batch);
     const runtime::Tensor logits = model.forward(ctx, images);
-    const BatchOutcome out = compute_loss(model, logits, labels, loss, /*training=*/false);
+    const losses::LossOutput out = loss.forward_only(logits, labels, model.bottleneck());
+    const Hits hits = count_hits(logits, labels);
     counts[0] += batch->size;
-    counts[1] += out.top1_hits;
-    counts[2] += out.top5_hits;
-    counts[3] += out.angle_hits;
-    counts[4] += out.loss.loss * batch->size;
-    counts[5] += out.loss.ce * batch->size;
-    counts[6] += out.loss.u1 * batch->size;
+    counts[1] += hits.top1;
+    counts[2] += hits.top5;
+    counts[3] += count_equal(out.angle_prediction, labels);
+    counts[4] += out.mean.loss * batch->size;
+    counts[5] += out.mean.ce * batch->size;
+    counts[6] += out.mean.u1 * batch->size;
     for (int b = 0; b < batch->size; ++b) {
-      counts[7 + labels[b]] += out.predictions[b] == labels[b];
+      counts[7 + labels[b]] += hits.predictions[b] == labels[b];
       counts[7 + classes + labels[b]] += 1;
     }
   }

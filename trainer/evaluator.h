@@ -9,8 +9,8 @@
 #include "datasets/loader.h"
 #include "datasets/make_dataset.h"
 #include "layers/model.h"
+#include "losses/combined_loss.h"
 #include "runtime/communicator.h"
-#include "trainer/loss_step.h"
 
 namespace sombrero::trainer {
 
@@ -23,7 +23,7 @@ struct EvalResult {
 };
 
 EvalResult evaluate(layers::Model& model, datasets::Loader& loader, std::int64_t epoch,
-                    const datasets::Normalization& norm, const LossSettings& loss,
+                    const datasets::Normalization& norm, const losses::CombinedLoss& loss,
                     runtime::Communicator& comm);
 
 // Per-class accuracy as CSV: "class,name,correct,total,accuracy".

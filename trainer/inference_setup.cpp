@@ -2,7 +2,6 @@
 
 #include <filesystem>
 
-#include "kernels/u1loss/class_angles.h"
 #include "layers/weights.h"
 #include "layers/zoo.h"
 #include "runtime/config/run_config_schema.h"
@@ -10,18 +9,6 @@
 #include "runtime/safetensors.h"
 
 namespace sombrero::trainer {
-
-LossSettings make_loss_settings(const runtime::Config& config, int classes) {
-  LossSettings s;
-  s.config.weight = static_cast<float>(config.get<double>("u1.weight"));
-  s.config.eps = static_cast<float>(config.get<double>("u1.eps"));
-  s.config.space = kernels::parse_u1_space(config.get<std::string>("u1.space"));
-  s.config.label_smoothing = static_cast<float>(config.get<double>("loss.label_smoothing"));
-  s.class_angles = kernels::class_angle_table(
-      kernels::parse_class_angles(config.get<std::string>("u1.targets")), classes,
-      static_cast<std::uint64_t>(config.get<std::int64_t>("u1.seed")));
-  return s;
-}
 
 InferenceSetup prepare_inference(const InferenceRequest& request) {
   SOMBRERO_CHECK(std::filesystem::exists(request.checkpoint), "checkpoint '", request.checkpoint,
@@ -58,7 +45,8 @@ InferenceSetup prepare_inference(const InferenceRequest& request) {
       "checkpoint '", request.checkpoint, "' holds a ", architecture->second,
       " but the config builds a ", setup.model->architecture());
   layers::load_model_state(*setup.model, file, {{"optimizer."}});
-  setup.loss = make_loss_settings(setup.config, setup.model->num_classes());
+  setup.loss = std::make_unique<losses::CombinedLoss>(
+      losses::combined_loss_options_from_config(setup.config, setup.model->num_classes()));
   return setup;
 }
 

@@ -14,8 +14,8 @@
 #include "datasets/loader.h"
 #include "datasets/make_dataset.h"
 #include "layers/model.h"
+#include "losses/combined_loss.h"
 #include "runtime/config/config.h"
-#include "trainer/loss_step.h"
 
 namespace sombrero::trainer {
 
@@ -32,7 +32,7 @@ struct InferenceSetup {
   std::unique_ptr<layers::Model> model;
   std::shared_ptr<const datasets::Dataset> train_set, test_set;
   datasets::Normalization norm;
-  LossSettings loss;
+  std::unique_ptr<losses::CombinedLoss> loss;
 };
 
 // Builds the model for the config and the dataset, and loads the checkpoint's weights
@@ -42,8 +42,5 @@ InferenceSetup prepare_inference(const InferenceRequest& request);
 // A loader over a split in dataset order, with the config's evaluation transform.
 std::unique_ptr<datasets::Loader> make_eval_loader(const InferenceSetup& setup,
                                                    datasets::Split split);
-
-// Loss settings (lambda, eps, space, smoothing, class angles) from a run config.
-LossSettings make_loss_settings(const runtime::Config& config, int classes);
 
 }  // namespace sombrero::trainer

@@ -13,17 +13,18 @@
 #include "layers/lr_schedule.h"
 #include "layers/sgd.h"
 #include "layers/zoo.h"
+#include "losses/combined_loss.h"
 #include "runtime/communicator.h"
 #include "runtime/config/config.h"
 #include "runtime/config/run_config_schema.h"
 #include "runtime/device_info.h"
 #include "runtime/error.h"
 #include "runtime/nvtx.h"
+#include "trainer/accuracy.h"
 #include "trainer/batch_input.h"
 #include "trainer/checkpoint.h"
 #include "trainer/evaluator.h"
 #include "trainer/inference_setup.h"
-#include "trainer/loss_step.h"
 #include "trainer/metrics/jsonl_writer.h"
 #include "trainer/metrics/tensorboard_writer.h"
 #include "trainer/progress_line.h"
@@ -115,7 +116,9 @@ int run_training(const TrainOptions& options) {
   layers::Sgd sgd(model->parameters(), layers::sgd_options_from_config(config));
   const layers::LrSchedule schedule(
       layers::lr_schedule_options_from_config(config, steps_per_epoch));
-  const LossSettings loss = make_loss_settings(config, model->num_classes());
+  const losses::CombinedLoss loss(
+      losses::combined_loss_options_from_config(config, model->num_classes()));
+  const kernels::U1LossConfig& u1 = loss.options().u1;
   SOMBRERO_CHECK(model->num_classes() >= train_set->num_classes(), "model.num_classes (",
                  model->num_classes(), ") is smaller than the dataset's ", train_set->num_classes(),
                  " classes");
@@ -173,10 +176,8 @@ int run_training(const TrainOptions& options) {
         train_set->num_classes(), global_batch, global_batch / comm->size(), comm->size(),
         static_cast<long long>(steps_per_epoch), train_loader.workers(), omp_get_max_threads());
     std::printf("  loss: CE%s + %g x U(1) (%s, eps %g); lr %g, %s schedule; %d epochs\n",
-                loss.config.label_smoothing > 0
-                    ? str(" (smoothing ", loss.config.label_smoothing, ")").c_str()
-                    : "",
-                loss.config.weight, kernels::to_string(loss.config.space), loss.config.eps,
+                u1.label_smoothing > 0 ? str(" (smoothing ", u1.label_smoothing, ")").c_str() : "",
+                u1.weight, kernels::to_string(u1.space), u1.eps,
                 schedule.lr_at(0) > 0 ? schedule.options().lr : 0.0,
                 config.get<std::string>("schedule.kind").c_str(), epochs);
     std::printf("  run folder: %s%s\n", folder.path.c_str(),
@@ -225,10 +226,12 @@ int run_training(const TrainOptions& options) {
       const std::vector<std::int32_t> labels = batch_labels(*batch);
       model->zero_grad();
       const runtime::Tensor logits = model->forward(ctx, images);
-      const BatchOutcome outcome = compute_loss(*model, logits, labels, loss, /*training=*/true);
-      SOMBRERO_CHECK(std::isfinite(outcome.loss.loss), "training diverged: the loss is ",
-                     outcome.loss.loss, " at step ", state.step, " (epoch ", epoch + 1, ", batch ",
-                     batch->index, "; cross-entropy ", outcome.loss.ce, ", U(1) ", outcome.loss.u1,
+      const losses::LossOutput outcome =
+          loss.compute(logits, labels, model->bottleneck(),
+                       loss.needs_bottleneck_grad() ? &model->bottleneck_grad() : nullptr);
+      SOMBRERO_CHECK(std::isfinite(outcome.mean.loss), "training diverged: the loss is ",
+                     outcome.mean.loss, " at step ", state.step, " (epoch ", epoch + 1, ", batch ",
+                     batch->index, "; cross-entropy ", outcome.mean.ce, ", U(1) ", outcome.mean.u1,
                      "); lower optim.lr or u1.weight");
       model->backward(ctx, outcome.dlogits);
       if (comm->size() > 1) {
@@ -246,13 +249,13 @@ int run_training(const TrainOptions& options) {
 
       ++batches_seen;
       images_seen += batch->size;
-      loss_sum += outcome.loss.loss;
-      ce_sum += outcome.loss.ce;
-      u1_sum += outcome.loss.u1;
-      top1_hits += outcome.top1_hits;
-      window_loss += outcome.loss.loss;
-      window_ce += outcome.loss.ce;
-      window_u1 += outcome.loss.u1;
+      loss_sum += outcome.mean.loss;
+      ce_sum += outcome.mean.ce;
+      u1_sum += outcome.mean.u1;
+      top1_hits += count_hits(logits, labels).top1;
+      window_loss += outcome.mean.loss;
+      window_ce += outcome.mean.ce;
+      window_u1 += outcome.mean.u1;
       ++window;
 
       const double elapsed = seconds_between(epoch_start, Clock::now());

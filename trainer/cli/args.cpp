@@ -27,8 +27,7 @@ ArgParser& ArgParser::repeated(const std::string& name, const std::string& value
   return *this;
 }
 
-ArgParser& ArgParser::positional(const std::string& name, const std::string& help,
-                                 bool required) {
+ArgParser& ArgParser::positional(const std::string& name, const std::string& help, bool required) {
   specs_.push_back({name, "", help, "", Kind::positional, required});
   return *this;
 }
@@ -94,7 +93,9 @@ bool ArgParser::parse(const std::vector<std::string>& args) {
   return true;
 }
 
-bool ArgParser::has(const std::string& name) const { return values_.count(name) > 0; }
+bool ArgParser::has(const std::string& name) const {
+  return values_.count(name) > 0;
+}
 
 std::string ArgParser::get(const std::string& name) const {
   const auto it = values_.find(name);

@@ -11,7 +11,7 @@
 namespace sombrero::trainer {
 
 Analysis analyze_model(layers::Model& model, datasets::Loader& loader,
-                       const datasets::Normalization& norm, const LossSettings& loss,
+                       const datasets::Normalization& norm, const losses::CombinedLoss& loss,
                        const AnalysisOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   layers::Context ctx;
@@ -47,7 +47,7 @@ Analysis analyze_model(layers::Model& model, datasets::Loader& loader,
     }
     SOMBRERO_CHECK(y.rank() == 2 && y.dim(1) == classes, "analyze: the trunk's output is not ",
                    "[N, ", classes, "] logits");
-    const U1Phases phases = u1_phases(tap, y, labels, loss);
+    const losses::LossOutput phases = loss.forward_only(y, labels, tap);
     const float* logits = y.data<float>();
     for (int b = 0; b < batch.size; ++b) {
       const std::size_t c = static_cast<std::size_t>(labels[std::size_t(b)]);
@@ -55,7 +55,7 @@ Analysis analyze_model(layers::Model& model, datasets::Loader& loader,
       class_angles[c].push_back(std::atan2(im, re));
       all_classes.add(std::atan2(im, re));
       concentration[c] += std::hypot(re, im);
-      const bool readout_hit = phases.angle_readout[std::size_t(b)] == labels[std::size_t(b)];
+      const bool readout_hit = phases.angle_prediction[std::size_t(b)] == labels[std::size_t(b)];
       readout_correct[c] += readout_hit;
       result.readout_correct += readout_hit;
       const float* row = logits + std::size_t(b) * classes;
@@ -81,7 +81,7 @@ Analysis analyze_model(layers::Model& model, datasets::Loader& loader,
     const std::size_t k = static_cast<std::size_t>(c);
     ClassPhase p;
     p.label = c;
-    p.class_angle = loss.class_angles[k];
+    p.class_angle = loss.options().class_angles[k];
     p.stats = circular_summary(class_angles[k]);
     p.mean_concentration = p.stats.n > 0 ? concentration[k] / double(p.stats.n) : 0.0;
     p.histogram = circular_histogram(class_angles[k], options.histogram_bins);

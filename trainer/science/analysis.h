@@ -10,7 +10,7 @@
 #include "datasets/loader.h"
 #include "datasets/make_dataset.h"
 #include "layers/model.h"
-#include "trainer/loss_step.h"
+#include "losses/combined_loss.h"
 #include "trainer/science/circular_stats.h"
 #include "trainer/science/energy_map.h"
 
@@ -50,7 +50,7 @@ struct AnalysisOptions {
 // Runs the trunk layer by layer in eval mode (Sequential::at(i).forward), so every top-level
 // layer's output is seen once; rank-4 outputs feed the energy maps, the tap feeds z.
 Analysis analyze_model(layers::Model& model, datasets::Loader& loader,
-                       const datasets::Normalization& norm, const LossSettings& loss,
+                       const datasets::Normalization& norm, const losses::CombinedLoss& loss,
                        const AnalysisOptions& options);
 
 // What the report says about where the numbers come from.

@@ -9,32 +9,6 @@
 
 namespace sombrero::trainer {
 
-U1Phases u1_phases(const runtime::Tensor& tap, const runtime::Tensor& logits,
-                   const std::vector<std::int32_t>& labels, const LossSettings& loss) {
-  SOMBRERO_CHECK(tap.rank() == 4, "u1 phases: the bottleneck tap must be [N, h, w, c], got rank ",
-                 tap.rank());
-  const int batch = static_cast<int>(tap.dim(0));
-  const int classes = static_cast<int>(logits.dim(1));
-  U1Phases out;
-  out.z.resize(2 * std::size_t(batch));
-  out.angle_readout.resize(std::size_t(batch));
-  std::vector<float> dlogits(std::size_t(batch) * classes);
-  kernels::U1LossShape shape{batch, classes, static_cast<int>(tap.dim(1)),
-                             static_cast<int>(tap.dim(2)), static_cast<int>(tap.dim(3))};
-  kernels::U1LossConfig config = loss.config;
-  config.weight = 0.0f;  // forward only: z and the readout, no gradient of A
-  kernels::U1LossArgs args;
-  args.logits = logits.data<float>();
-  args.labels = labels.data();
-  args.activation = tap.data<float>();
-  args.class_angles = loss.class_angles.data();
-  args.dlogits = dlogits.data();
-  args.z = out.z.data();
-  args.angle_prediction = out.angle_readout.data();
-  kernels::cpu::u1_loss_forward_backward(shape, config, args);
-  return out;
-}
-
 datasets::Batch truncated(const datasets::Batch& batch, std::size_t keep) {
   datasets::Batch view = batch;
   view.size = static_cast<int>(std::min<std::size_t>(std::size_t(batch.size), keep));
@@ -42,8 +16,8 @@ datasets::Batch truncated(const datasets::Batch& batch, std::size_t keep) {
 }
 
 DescriptorSet collect_descriptors(layers::Model& model, datasets::Loader& loader,
-                                  const datasets::Normalization& norm, const LossSettings& loss,
-                                  std::size_t limit) {
+                                  const datasets::Normalization& norm,
+                                  const losses::CombinedLoss& loss, std::size_t limit) {
   layers::Context ctx;
   ctx.training = false;
   DescriptorSet set;
@@ -56,7 +30,7 @@ DescriptorSet collect_descriptors(layers::Model& model, datasets::Loader& loader
     const std::vector<std::int32_t> labels = batch_labels(batch);
     const runtime::Tensor logits = model.forward(ctx, images);
     const runtime::Tensor& tap = model.bottleneck();
-    const U1Phases phases = u1_phases(tap, logits, labels, loss);
+    const losses::LossOutput phases = loss.forward_only(logits, labels, tap);
     const std::size_t sites = std::size_t(tap.dim(1)) * tap.dim(2);
     const int channels = static_cast<int>(tap.dim(3));
     set.features = channels;
@@ -74,7 +48,7 @@ DescriptorSet collect_descriptors(layers::Model& model, datasets::Loader& loader
       set.angles.push_back(std::atan2(im, re));
       set.concentrations.push_back(std::hypot(re, im));
       set.labels.push_back(labels[std::size_t(b)]);
-      set.angle_readout.push_back(phases.angle_readout[std::size_t(b)]);
+      set.angle_readout.push_back(phases.angle_prediction[std::size_t(b)]);
     }
   }
   return set;

@@ -9,19 +9,9 @@
 #include "datasets/loader.h"
 #include "datasets/make_dataset.h"
 #include "layers/model.h"
-#include "trainer/loss_step.h"
+#include "losses/combined_loss.h"
 
 namespace sombrero::trainer {
-
-// z per sample as (Re z, Im z) [batch, 2], and the fixed-class-angle readout per sample, of a
-// tap activation [batch, h, w, c]: the fused loss kernel called with weight 0 (no gradient
-// work), so z is exactly what training and `sombrero eval` see.
-struct U1Phases {
-  std::vector<float> z;
-  std::vector<std::int32_t> angle_readout;
-};
-U1Phases u1_phases(const runtime::Tensor& tap, const runtime::Tensor& logits,
-                   const std::vector<std::int32_t>& labels, const LossSettings& loss);
 
 // The descriptors of a set of images, in loader order.
 struct DescriptorSet {
@@ -35,9 +25,11 @@ struct DescriptorSet {
 };
 
 // Runs the model in eval mode over the loader's epoch 0 (at most `limit` images; 0 = all).
+// z and the readout come from the loss's forward pass, exactly what training and
+// `sombrero eval` see.
 DescriptorSet collect_descriptors(layers::Model& model, datasets::Loader& loader,
-                                  const datasets::Normalization& norm, const LossSettings& loss,
-                                  std::size_t limit);
+                                  const datasets::Normalization& norm,
+                                  const losses::CombinedLoss& loss, std::size_t limit);
 
 // The first `keep` images of a batch (a view: same buffers, smaller size).
 datasets::Batch truncated(const datasets::Batch& batch, std::size_t keep);
