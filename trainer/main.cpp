@@ -30,7 +30,8 @@ void print_usage() {
 // libgomp reads OMP_WAIT_POLICY when it loads, before main, so the binary re-executes itself
 // once with the variable set, unless the user chose a policy.
 void prefer_passive_openmp_waiting(char** argv) {
-  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+  const char* chosen = std::getenv("OMP_WAIT_POLICY");
+  if (chosen != nullptr && *chosen != '\0') return;
   setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
   execv("/proc/self/exe", argv);  // returns only on failure: then run as we are
 }
