@@ -256,8 +256,7 @@ class TcpCommunicator final : public Communicator {
         receive_request(peer, request);
         if (peer == root) links_[peer].receive(data, bytes, op_name(kBroadcast));
       }
-      for (int peer = 1; peer < size_; ++peer)
-        reply(peer, data, peer == root ? 0 : bytes, kBroadcast);
+      reply_all(data, bytes, root, kBroadcast);
     });
   }
 
@@ -269,7 +268,7 @@ class TcpCommunicator final : public Communicator {
     }
     serve(kBarrier, [&] {
       for (int peer = 1; peer < size_; ++peer) receive_request(peer, request);
-      for (int peer = 1; peer < size_; ++peer) reply(peer, nullptr, 0, kBarrier);
+      reply_all(nullptr, 0, 0, kBarrier);
     });
   }
 
@@ -408,17 +407,20 @@ class TcpCommunicator final : public Communicator {
       return;
     }
     serve(op, [&] {
+      for (int peer = 1; peer < size_; ++peer) receive_request(peer, request);
+      // Chunk by chunk, each chunk from every rank in rank order: ((x0 + x1) + x2) + ...
+      // Interleaving the ranks keeps every connection moving, so no rank waits out its
+      // timeout while rank 0 reads a long buffer from another.
       std::vector<T> incoming(std::max<std::size_t>(1, std::min(count, kChunkBytes / sizeof(T))));
-      for (int peer = 1; peer < size_; ++peer) {  // rank order: ((x0 + x1) + x2) + ...
-        receive_request(peer, request);
-        for (std::size_t begin = 0; begin < count; begin += incoming.size()) {
-          const std::size_t n = std::min(incoming.size(), count - begin);
+      for (std::size_t begin = 0; begin < count; begin += incoming.size()) {
+        const std::size_t n = std::min(incoming.size(), count - begin);
+        for (int peer = 1; peer < size_; ++peer) {
           links_[std::size_t(peer)].receive(incoming.data(), n * sizeof(T), op_name(op));
           T* target = values + begin;
           for (std::size_t i = 0; i < n; ++i) target[i] += incoming[i];
         }
       }
-      for (int peer = 1; peer < size_; ++peer) reply(peer, values, bytes, op);
+      reply_all(values, bytes, 0, op);
     });
   }
 
@@ -443,10 +445,17 @@ class TcpCommunicator final : public Communicator {
                    " bytes, root ", expected.arg, ")");
   }
 
-  void reply(int peer, const void* data, std::uint64_t bytes, Op op) {
-    Link& link = links_[std::size_t(peer)];
-    link.send_header({kResult, 0, bytes}, op_name(op));
-    link.send(data, bytes, op_name(op));
+  // Sends `bytes` of `data` to every rank but `except` (which gets an empty reply), chunk by
+  // chunk across the ranks.
+  void reply_all(const void* data, std::uint64_t bytes, int except, Op op) {
+    for (int peer = 1; peer < size_; ++peer)
+      links_[std::size_t(peer)].send_header({kResult, 0, peer == except ? 0 : bytes}, op_name(op));
+    const char* bytes_out = static_cast<const char*>(data);
+    for (std::uint64_t begin = 0; begin < bytes; begin += kChunkBytes) {
+      const std::size_t n = std::size_t(std::min<std::uint64_t>(kChunkBytes, bytes - begin));
+      for (int peer = 1; peer < size_; ++peer)
+        if (peer != except) links_[std::size_t(peer)].send(bytes_out + begin, n, op_name(op));
+    }
   }
 
   void tell_peers(const std::string& message) {
