@@ -25,7 +25,8 @@ settings=(--set model.name=lenet --set data.dataset=synthetic --set data.image_s
           --set data.synthetic_samples=256 --set data.batch_size=64 --set data.workers=1
           --set train.epochs=2 --set data.augment.hflip=false --set optim.weight_decay=1e-4
           --set u1.weight=0.5)
-port() { echo $((20000 + RANDOM % 30000)); }
+# A port below Linux's ephemeral range (32768-60999), so no outgoing connection holds it.
+port() { echo $((20000 + RANDOM % 12000)); }
 
 # launch NAME INIT RENDEZVOUS [settings...]: ranks 0 and 1 in the background; their process
 # ids in rank0 and rank1.
