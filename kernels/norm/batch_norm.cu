@@ -1,0 +1,353 @@
+// BatchNorm2d over NHWC activations viewed as [rows, channels] (rows = N H W); the math is in
+// batch_norm.h. Activations f32 or bf16; statistics, parameters and gradients f32.
+//
+// Training forward, five launches (M = rows):
+//   1. sum_c = sum_r x[r,c]                 channel_partial_sums_kernel (channel_tiles.cuh)
+//   2. mean_c = sum_c / M (double), save_mean, running_mean
+//   3. ss_c = sum_r (x[r,c] - mean_c)^2     the same partial-sum kernel, centred (two passes
+//                                           rather than E[x^2] - mean^2: no cancellation)
+//   4. var_c = ss_c / M, invstd, save_invstd, running_var (unbiased), and the affine
+//      coefficients scale_c = gamma_c invstd_c, shift_c = beta_c - mean_c scale_c (double)
+//   5. y = x scale_c + shift_c, then max(y, 0) when relu
+// Backward, three launches (g = dy, or dy where the forward output is > 0 with relu):
+//   1. sum_r g and sum_r g (x - mean_c)     two sums per channel in one partial-sum pass
+//   2. dbeta += sum g, dgamma += sum g xhat = invstd sum g (x - mean); the coefficients of
+//      dx = a_c g + b_c xhat + d_c, a = gamma invstd, b = -a sum(g xhat) / M, d = -a sum(g) / M
+//   3. dx (the mask recomputed from the forward output; dx may alias dy)
+// Inference: one launch, y = x scale_c + shift_c from the running statistics, each thread
+// computing its channel's coefficients in its prologue.
+//
+// Parallelisation: the channel-tiled layout of channel_tiles.cuh: blocks of 32 channels x 8
+// rows, a warp reading 32 consecutive channels of a row (128 contiguous bytes in f32; with
+// fewer than 32 channels the spare lanes idle). Sums are two-level and deterministic: each
+// thread sums its rows in order, the block its 8 row lanes in order, and one thread per
+// channel the <= 256 row-block partials in order, in double. No float atomics: the result
+// depends on the shape only, and the GPU and SIMT executions agree bit for bit.
+// Floors (bytes, e = sizeof activation): training forward reads x twice for the statistics
+// and once for y and writes y: 4 e M C (16 B per element in f32); backward reads x, dy and,
+// with relu, y twice, writes dx: 5 e M C (7 e with relu); inference 2 e M C. All passes are
+// memory bound (a few flops per byte); the per-channel launches (2, 4) are tiny.
+// Precision: f32 accumulation per thread (chains of about 16 terms before the grid saturates),
+// double across row blocks and for every per-channel scalar, as the CPU backend. Elementwise
+// results use __fmul_rn / __fadd_rn (no FMA contraction), written as the CPU backend's
+// expressions, so with the same sums the SIMT execution equals the CPU backend bit for bit
+// (small-integer inputs make the sums exact) and the GPU equals both. bf16 activations are
+// widened exactly and the outputs rounded once (to nearest even).
+#include "kernels/common/channel_tiles.cuh"
+#include "kernels/common/numeric.cuh"
+#include "kernels/norm/batch_norm.h"
+#include "runtime/kernel_api.h"
+
+namespace sombrero::kernels {
+namespace {
+
+constexpr int kFinalizeThreads = 256;
+
+// Double products and sums rounded alone: nvcc would contract a * b + c into one FMA, the
+// host compiler does not; these keep the GPU, SIMT and CPU per-channel scalars identical.
+__device__ __forceinline__ double mul_rn(double a, double b) {
+#if defined(__CUDACC__)
+  return __dmul_rn(a, b);
+#else
+  return a * b;
+#endif
+}
+__device__ __forceinline__ double add_rn(double a, double b) {
+#if defined(__CUDACC__)
+  return __dadd_rn(a, b);
+#else
+  return a + b;
+#endif
+}
+
+// (1 - momentum) running + momentum batch, as the CPU backend.
+__device__ __forceinline__ float running_update(float running, float momentum, double batch) {
+  return static_cast<float>(add_rn(mul_rn(1.0 - momentum, running), mul_rn(momentum, batch)));
+}
+
+// beta - (mean gamma) invstd, as the CPU backend (mean_gamma: the product it forms, in double
+// in training, in float from the running mean in inference).
+__device__ __forceinline__ float affine_shift(float beta, double mean_gamma, double invstd) {
+  return static_cast<float>(add_rn(beta, -mul_rn(mean_gamma, invstd)));
+}
+
+// sums[0] += x
+template <typename T>
+struct SumTerm {
+  const T* x;
+  int channels;
+  __device__ __forceinline__ void operator()(std::int64_t r, int c, float (&sums)[1]) const {
+    sums[0] += to_float(x[r * channels + c]);
+  }
+};
+
+// sums[0] += (x - mean_c)^2
+template <typename T>
+struct CentredSquareTerm {
+  const T* x;
+  const float* mean;
+  int channels;
+  __device__ __forceinline__ void operator()(std::int64_t r, int c, float (&sums)[1]) const {
+    const float d = to_float(x[r * channels + c]) - mean[c];
+    sums[0] = fmaf(d, d, sums[0]);
+  }
+};
+
+// The gradient reaching the normalisation: dy, or dy where the fused ReLU's output is > 0
+// (on the bits, as the CPU backend: an f32 is > 0 exactly when its bits as int32 are > 0).
+template <typename T>
+__device__ __forceinline__ float masked_gradient(const T* dy, const T* relu_output,
+                                                 std::int64_t i) {
+  const float g = to_float(dy[i]);
+  if (relu_output == nullptr) return g;
+  return __float_as_int(to_float(relu_output[i])) > 0 ? g : 0.0f;
+}
+
+// sums[0] += g, sums[1] += g (x - mean_c)
+template <typename T>
+struct GradientTerm {
+  const T* x;
+  const T* dy;
+  const T* relu_output;
+  const float* mean;
+  int channels;
+  __device__ __forceinline__ void operator()(std::int64_t r, int c, float (&sums)[2]) const {
+    const std::int64_t i = r * channels + c;
+    const float g = masked_gradient(dy, relu_output, i);
+    sums[0] += g;
+    sums[1] = fmaf(g, to_float(x[i]) - mean[c], sums[1]);
+  }
+};
+
+__global__ void __launch_bounds__(kFinalizeThreads)
+    mean_kernel(std::int64_t rows, int channels, int row_blocks, const float* __restrict__ partials,
+                float momentum, float* __restrict__ save_mean, float* __restrict__ running_mean) {
+  const int c = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
+  if (c >= channels) return;
+  const double mean = sum_channel_partials(partials, row_blocks, 1, 0, channels, c) / double(rows);
+  save_mean[c] = static_cast<float>(mean);
+  if (running_mean != nullptr) running_mean[c] = running_update(running_mean[c], momentum, mean);
+}
+
+// partials: the sums of pass 1 (for the mean in double), then those of pass 3.
+__global__ void __launch_bounds__(kFinalizeThreads)
+    variance_kernel(std::int64_t rows, int channels, int row_blocks,
+                    const float* __restrict__ partials, const float* __restrict__ gamma,
+                    const float* __restrict__ beta, float eps, float momentum,
+                    float* __restrict__ running_var, float* __restrict__ save_invstd,
+                    float* __restrict__ scale, float* __restrict__ shift) {
+  const int c = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
+  if (c >= channels) return;
+  const double M = static_cast<double>(rows);
+  const double mean = sum_channel_partials(partials, row_blocks, 1, 0, channels, c) / M;
+  const double var = sum_channel_partials(partials + std::int64_t(row_blocks) * channels,
+                                          row_blocks, 1, 0, channels, c) /
+                     M;
+  const double invstd = 1.0 / sqrt(var + eps);
+  save_invstd[c] = static_cast<float>(invstd);
+  scale[c] = static_cast<float>(gamma[c] * invstd);
+  shift[c] = affine_shift(beta[c], mul_rn(mean, gamma[c]), invstd);
+  if (running_var != nullptr) {
+    const double unbiased = rows > 1 ? var * M / (M - 1.0) : var;
+    running_var[c] = running_update(running_var[c], momentum, unbiased);
+  }
+}
+
+// y = x scale + shift (then max(y, 0)), rounded as the CPU backend's `x * scale + shift`.
+template <typename T>
+__device__ __forceinline__ void apply_affine(std::int64_t rows, int channels, int c, float scale,
+                                             float shift, const T* __restrict__ x,
+                                             T* __restrict__ y, bool relu) {
+  const std::int64_t step = std::int64_t(gridDim.y) * kChannelTileY;
+  for (std::int64_t r = std::int64_t(blockIdx.y) * kChannelTileY + threadIdx.y; r < rows;
+       r += step) {
+    const std::int64_t i = r * channels + c;
+    const float v = __fadd_rn(__fmul_rn(to_float(x[i]), scale), shift);
+    y[i] = from_float<T>(relu && v < 0.0f ? 0.0f : v);  // NaN passes, as torch's ReLU
+  }
+}
+
+template <typename T>
+__global__ void __launch_bounds__(kChannelTileX* kChannelTileY)
+    affine_kernel(std::int64_t rows, int channels, const T* __restrict__ x,
+                  const float* __restrict__ scale, const float* __restrict__ shift,
+                  T* __restrict__ y, bool relu) {
+  const int c = static_cast<int>(blockIdx.x) * kChannelTileX + static_cast<int>(threadIdx.x);
+  if (c >= channels) return;
+  apply_affine(rows, channels, c, scale[c], shift[c], x, y, relu);
+}
+
+template <typename T>
+__global__ void __launch_bounds__(kChannelTileX* kChannelTileY)
+    inference_kernel(std::int64_t rows, int channels, const T* __restrict__ x,
+                     const float* __restrict__ gamma, const float* __restrict__ beta,
+                     const float* __restrict__ running_mean, const float* __restrict__ running_var,
+                     float eps, T* __restrict__ y, bool relu) {
+  const int c = static_cast<int>(blockIdx.x) * kChannelTileX + static_cast<int>(threadIdx.x);
+  if (c >= channels) return;
+  const double invstd = 1.0 / sqrt(static_cast<double>(running_var[c]) + eps);
+  const float scale = static_cast<float>(gamma[c] * invstd);
+  const float shift = affine_shift(beta[c], __fmul_rn(running_mean[c], gamma[c]), invstd);
+  apply_affine(rows, channels, c, scale, shift, x, y, relu);
+}
+
+// coefficients: [a | b | d], channels each.
+__global__ void __launch_bounds__(kFinalizeThreads)
+    backward_finalize_kernel(std::int64_t rows, int channels, int row_blocks,
+                             const float* __restrict__ partials, const float* __restrict__ gamma,
+                             const float* __restrict__ save_invstd, float* __restrict__ dgamma,
+                             float* __restrict__ dbeta, float* __restrict__ coefficients) {
+  const int c = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
+  if (c >= channels) return;
+  const double M = static_cast<double>(rows);
+  const double sum_dy = sum_channel_partials(partials, row_blocks, 2, 0, channels, c);
+  const double sum_dy_centred = sum_channel_partials(partials, row_blocks, 2, 1, channels, c);
+  const double sum_dy_xhat = save_invstd[c] * sum_dy_centred;
+  const double k = gamma[c] * static_cast<double>(save_invstd[c]);
+  coefficients[c] = static_cast<float>(k);
+  coefficients[channels + c] = static_cast<float>(-k * sum_dy_xhat / M);
+  coefficients[2 * channels + c] = static_cast<float>(-k * sum_dy / M);
+  dgamma[c] += static_cast<float>(sum_dy_xhat);
+  dbeta[c] += static_cast<float>(sum_dy);
+}
+
+// dx = a g + b xhat + d, xhat = (x - mean) invstd. dy and dx may alias (no __restrict__): each
+// element is read before the same thread writes it.
+template <typename T>
+__global__ void __launch_bounds__(kChannelTileX* kChannelTileY)
+    backward_dx_kernel(std::int64_t rows, int channels, const T* __restrict__ x, const T* dy,
+                       const T* relu_output, const float* __restrict__ save_mean,
+                       const float* __restrict__ save_invstd,
+                       const float* __restrict__ coefficients, T* dx) {
+  const int c = static_cast<int>(blockIdx.x) * kChannelTileX + static_cast<int>(threadIdx.x);
+  if (c >= channels) return;
+  const float mean = save_mean[c], invstd = save_invstd[c];
+  const float a = coefficients[c], b = coefficients[channels + c],
+              d = coefficients[2 * channels + c];
+  const std::int64_t step = std::int64_t(gridDim.y) * kChannelTileY;
+  for (std::int64_t r = std::int64_t(blockIdx.y) * kChannelTileY + threadIdx.y; r < rows;
+       r += step) {
+    const std::int64_t i = r * channels + c;
+    const float g = masked_gradient(dy, relu_output, i);
+    const float xhat = __fmul_rn(to_float(x[i]) - mean, invstd);
+    dx[i] = from_float<T>(__fadd_rn(__fadd_rn(__fmul_rn(a, g), __fmul_rn(b, xhat)), d));
+  }
+}
+
+dim3 finalize_grid(int channels) {
+  return dim3(static_cast<unsigned>((channels + kFinalizeThreads - 1) / kFinalizeThreads));
+}
+
+void check(const BatchNormShape& s) {
+  SOMBRERO_CHECK(s.rows > 0 && s.channels > 0, "batch_norm: empty shape rows=", s.rows,
+                 " channels=", s.channels);
+}
+
+template <typename T>
+void forward_training(const BatchNormShape& s, const T* x, const float* gamma, const float* beta,
+                      float eps, float momentum, T* y, float* running_mean, float* running_var,
+                      float* save_mean, float* save_invstd, float* workspace, cudaStream_t stream,
+                      bool relu) {
+  check(s);
+  const int C = s.channels;
+  const int row_blocks = channel_row_blocks(s.rows);
+  float* sums = workspace;
+  float* centred = workspace + std::int64_t(row_blocks) * C;
+  float* scale = workspace + 2 * std::int64_t(row_blocks) * C;
+  float* shift = scale + C;
+  SOMBRERO_LAUNCH((channel_partial_sums_kernel<1, SumTerm<T>>), channel_tile_grid(s.rows, C),
+                  channel_tile_block(), 0, stream, s.rows, C, SumTerm<T>{x, C}, sums);
+  SOMBRERO_LAUNCH(mean_kernel, finalize_grid(C), dim3(kFinalizeThreads), 0, stream, s.rows, C,
+                  row_blocks, sums, momentum, save_mean, running_mean);
+  SOMBRERO_LAUNCH((channel_partial_sums_kernel<1, CentredSquareTerm<T>>),
+                  channel_tile_grid(s.rows, C), channel_tile_block(), 0, stream, s.rows, C,
+                  CentredSquareTerm<T>{x, save_mean, C}, centred);
+  SOMBRERO_LAUNCH(variance_kernel, finalize_grid(C), dim3(kFinalizeThreads), 0, stream, s.rows, C,
+                  row_blocks, sums, gamma, beta, eps, momentum, running_var, save_invstd, scale,
+                  shift);
+  SOMBRERO_LAUNCH(affine_kernel<T>, channel_elementwise_grid(s.rows, C), channel_tile_block(), 0,
+                  stream, s.rows, C, x, scale, shift, y, relu);
+}
+
+template <typename T>
+void forward_inference(const BatchNormShape& s, const T* x, const float* gamma, const float* beta,
+                       const float* running_mean, const float* running_var, float eps, T* y,
+                       cudaStream_t stream, bool relu) {
+  check(s);
+  SOMBRERO_LAUNCH(inference_kernel<T>, channel_elementwise_grid(s.rows, s.channels),
+                  channel_tile_block(), 0, stream, s.rows, s.channels, x, gamma, beta, running_mean,
+                  running_var, eps, y, relu);
+}
+
+template <typename T>
+void backward_training(const BatchNormShape& s, const T* x, const T* dy, const float* gamma,
+                       const float* save_mean, const float* save_invstd, T* dx, float* dgamma,
+                       float* dbeta, float* workspace, cudaStream_t stream, const T* relu_output) {
+  check(s);
+  const int C = s.channels;
+  const int row_blocks = channel_row_blocks(s.rows);
+  float* coefficients = workspace + 2 * std::int64_t(row_blocks) * C;
+  SOMBRERO_LAUNCH((channel_partial_sums_kernel<2, GradientTerm<T>>), channel_tile_grid(s.rows, C),
+                  channel_tile_block(), 0, stream, s.rows, C,
+                  GradientTerm<T>{x, dy, relu_output, save_mean, C}, workspace);
+  SOMBRERO_LAUNCH(backward_finalize_kernel, finalize_grid(C), dim3(kFinalizeThreads), 0, stream,
+                  s.rows, C, row_blocks, workspace, gamma, save_invstd, dgamma, dbeta,
+                  coefficients);
+  SOMBRERO_LAUNCH(backward_dx_kernel<T>, channel_elementwise_grid(s.rows, C), channel_tile_block(),
+                  0, stream, s.rows, C, x, dy, relu_output, save_mean, save_invstd, coefficients,
+                  dx);
+}
+
+}  // namespace
+
+namespace SOMBRERO_EXEC {
+
+void batch_norm_forward_training(const BatchNormShape& shape, const float* x, const float* gamma,
+                                 const float* beta, float eps, float momentum, float* y,
+                                 float* running_mean, float* running_var, float* save_mean,
+                                 float* save_invstd, float* workspace, cudaStream_t stream,
+                                 bool relu) {
+  forward_training(shape, x, gamma, beta, eps, momentum, y, running_mean, running_var, save_mean,
+                   save_invstd, workspace, stream, relu);
+}
+void batch_norm_forward_training(const BatchNormShape& shape, const bf16* x, const float* gamma,
+                                 const float* beta, float eps, float momentum, bf16* y,
+                                 float* running_mean, float* running_var, float* save_mean,
+                                 float* save_invstd, float* workspace, cudaStream_t stream,
+                                 bool relu) {
+  forward_training(shape, device_bf16(x), gamma, beta, eps, momentum, device_bf16(y), running_mean,
+                   running_var, save_mean, save_invstd, workspace, stream, relu);
+}
+
+void batch_norm_forward_inference(const BatchNormShape& shape, const float* x, const float* gamma,
+                                  const float* beta, const float* running_mean,
+                                  const float* running_var, float eps, float* y,
+                                  cudaStream_t stream, bool relu) {
+  forward_inference(shape, x, gamma, beta, running_mean, running_var, eps, y, stream, relu);
+}
+void batch_norm_forward_inference(const BatchNormShape& shape, const bf16* x, const float* gamma,
+                                  const float* beta, const float* running_mean,
+                                  const float* running_var, float eps, bf16* y, cudaStream_t stream,
+                                  bool relu) {
+  forward_inference(shape, device_bf16(x), gamma, beta, running_mean, running_var, eps,
+                    device_bf16(y), stream, relu);
+}
+
+void batch_norm_backward_training(const BatchNormShape& shape, const float* x, const float* dy,
+                                  const float* gamma, const float* save_mean,
+                                  const float* save_invstd, float* dx, float* dgamma, float* dbeta,
+                                  float* workspace, cudaStream_t stream, const float* relu_output) {
+  backward_training(shape, x, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta, workspace,
+                    stream, relu_output);
+}
+void batch_norm_backward_training(const BatchNormShape& shape, const bf16* x, const bf16* dy,
+                                  const float* gamma, const float* save_mean,
+                                  const float* save_invstd, bf16* dx, float* dgamma, float* dbeta,
+                                  float* workspace, cudaStream_t stream, const bf16* relu_output) {
+  const __nv_bfloat16* relu = relu_output != nullptr ? device_bf16(relu_output) : nullptr;
+  backward_training(shape, device_bf16(x), device_bf16(dy), gamma, save_mean, save_invstd,
+                    device_bf16(dx), dgamma, dbeta, workspace, stream, relu);
+}
+
+}  // namespace SOMBRERO_EXEC
+}  // namespace sombrero::kernels

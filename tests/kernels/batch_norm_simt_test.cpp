@@ -1,0 +1,226 @@
+// The BatchNorm kernels (kernels/norm/batch_norm.cu) executed on the CPU (runtime/simt) against
+// the CPU backend, under every schedule (results identical across schedules):
+//   - small-integer inputs with a power-of-two row count: every sum is exact in f32, so the
+//     kernels (same double finalisation, same unfused elementwise expressions) equal the CPU
+//     backend bit for bit: y, save_mean, save_invstd, running stats, dx, dgamma, dbeta;
+//   - random inputs (mean 3, std 2): tolerances from the summation (below);
+//   - bf16 activations: the kernels widen bf16 exactly and round once at the end, so on
+//     bf16-representable inputs they produce exactly the bf16 rounding of the f32 kernels'
+//     outputs and the same f32 statistics and gradients, bit for bit;
+//   - fused ReLU forward and backward, eval mode, odd channel counts (partial 32-channel
+//     tiles), several row blocks, and a shape past the 256-row-block cap (grid-stride rows).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "kernels/norm/batch_norm.h"
+#include "runtime/simt/schedule.h"
+#include "tests/support/test_values.h"
+
+namespace sombrero::kernels {
+namespace {
+
+using test::relative_error;
+
+struct Inputs {
+  BatchNormShape shape;
+  std::vector<float> x, dy, gamma, beta, running_mean, running_var, dgamma, dbeta;
+};
+
+Inputs make_inputs(BatchNormShape shape, bool integers, unsigned seed) {
+  Inputs in{shape, {}, {}, {}, {}, {}, {}, {}, {}};
+  const std::size_t n = std::size_t(shape.rows) * shape.channels, C = std::size_t(shape.channels);
+  if (integers) {
+    in.x = test::small_integers(n, seed);
+    in.dy = test::small_integers(n, seed + 1);
+    in.gamma = test::small_integers(C, seed + 2);
+    in.beta = test::small_integers(C, seed + 3);
+  } else {
+    in.x = test::random_values(n, seed);
+    for (float& v : in.x) v = 3.0f + 2.0f * v;
+    in.dy = test::random_values(n, seed + 1);
+    in.gamma = test::random_values(C, seed + 2);
+    in.beta = test::random_values(C, seed + 3);
+  }
+  in.x = test::rounded_to_bf16(in.x);  // so the bf16 kernels see the same values
+  in.dy = test::rounded_to_bf16(in.dy);
+  in.running_mean = integers ? test::small_integers(C, seed + 4) : test::random_values(C, seed + 4);
+  in.running_var.assign(C, 1.5f);
+  in.dgamma.assign(C, 0.25f);  // accumulated onto
+  in.dbeta.assign(C, -0.5f);
+  return in;
+}
+
+struct Outputs {
+  std::vector<float> y, save_mean, save_invstd, running_mean, running_var, dx, dgamma, dbeta,
+      y_eval;
+};
+
+constexpr float kEps = 1e-5f, kMomentum = 0.1f;
+
+Outputs run_cpu(const Inputs& in, bool relu) {
+  const std::size_t n = in.x.size(), C = in.gamma.size();
+  Outputs o{std::vector<float>(n),
+            std::vector<float>(C),
+            std::vector<float>(C),
+            in.running_mean,
+            in.running_var,
+            std::vector<float>(n),
+            in.dgamma,
+            in.dbeta,
+            std::vector<float>(n)};
+  cpu::batch_norm_forward_training(
+      in.shape, in.x.data(), in.gamma.data(), in.beta.data(), kEps, kMomentum, o.y.data(),
+      o.running_mean.data(), o.running_var.data(), o.save_mean.data(), o.save_invstd.data(), relu);
+  // The CPU sees the bf16-rounded forward output as the ReLU mask, as the bf16 kernel does.
+  const std::vector<float> mask = test::rounded_to_bf16(o.y);
+  cpu::batch_norm_backward_training(in.shape, in.x.data(), in.dy.data(), in.gamma.data(),
+                                    o.save_mean.data(), o.save_invstd.data(), o.dx.data(),
+                                    o.dgamma.data(), o.dbeta.data(), relu ? mask.data() : nullptr);
+  cpu::batch_norm_forward_inference(in.shape, in.x.data(), in.gamma.data(), in.beta.data(),
+                                    in.running_mean.data(), in.running_var.data(), kEps,
+                                    o.y_eval.data(), relu);
+  return o;
+}
+
+// T = float or bf16; outputs widened to f32.
+template <typename T>
+Outputs run_simt(const Inputs& in, bool relu) {
+  const std::size_t n = in.x.size(), C = in.gamma.size();
+  const auto load = [](const std::vector<float>& v) {
+    if constexpr (std::is_same_v<T, float>)
+      return v;
+    else
+      return test::to_bf16(v);
+  };
+  const auto widen = [](const std::vector<T>& v) {
+    if constexpr (std::is_same_v<T, float>)
+      return v;
+    else
+      return test::to_float(v);
+  };
+  const std::vector<T> x = load(in.x), dy = load(in.dy);
+  std::vector<T> y(n), dx(n), y_eval(n);
+  Outputs o{{},
+            std::vector<float>(C),
+            std::vector<float>(C),
+            in.running_mean,
+            in.running_var,
+            {},
+            in.dgamma,
+            in.dbeta,
+            {}};
+  std::vector<float> workspace(batch_norm_workspace_floats(in.shape), std::nanf(""));
+  simt::batch_norm_forward_training(in.shape, x.data(), in.gamma.data(), in.beta.data(), kEps,
+                                    kMomentum, y.data(), o.running_mean.data(),
+                                    o.running_var.data(), o.save_mean.data(), o.save_invstd.data(),
+                                    workspace.data(), nullptr, relu);
+  // With the ReLU, the f32 kernel is given the bf16-rounded output as its mask (as the CPU).
+  std::vector<T> mask = relu ? load(test::rounded_to_bf16(widen(y))) : std::vector<T>{};
+  simt::batch_norm_backward_training(in.shape, x.data(), dy.data(), in.gamma.data(),
+                                     o.save_mean.data(), o.save_invstd.data(), dx.data(),
+                                     o.dgamma.data(), o.dbeta.data(), workspace.data(), nullptr,
+                                     relu ? mask.data() : nullptr);
+  simt::batch_norm_forward_inference(in.shape, x.data(), in.gamma.data(), in.beta.data(),
+                                     in.running_mean.data(), in.running_var.data(), kEps,
+                                     y_eval.data(), nullptr, relu);
+  o.y = widen(y);
+  o.dx = widen(dx);
+  o.y_eval = widen(y_eval);
+  return o;
+}
+
+#define EXPECT_ALL_EQ(a, b, what)                        \
+  EXPECT_EQ((a).y, (b).y) << what;                       \
+  EXPECT_EQ((a).save_mean, (b).save_mean) << what;       \
+  EXPECT_EQ((a).save_invstd, (b).save_invstd) << what;   \
+  EXPECT_EQ((a).running_mean, (b).running_mean) << what; \
+  EXPECT_EQ((a).running_var, (b).running_var) << what;   \
+  EXPECT_EQ((a).dx, (b).dx) << what;                     \
+  EXPECT_EQ((a).dgamma, (b).dgamma) << what;             \
+  EXPECT_EQ((a).dbeta, (b).dbeta) << what;               \
+  EXPECT_EQ((a).y_eval, (b).y_eval) << what
+
+// Runs the f32 and bf16 kernels under every schedule (identical results required) and checks
+// the bf16 ones against the f32 ones; returns the f32 outputs.
+Outputs run_all_schedules(const Inputs& in, bool relu, int schedules) {
+  Outputs first;
+  for (int s = 0; s < schedules; ++s) {
+    const sombrero::simt::ScopedSchedule schedule(sombrero::simt::test_schedule(s));
+    const Outputs f32 = run_simt<float>(in, relu);
+    const Outputs b16 = run_simt<bf16>(in, relu);
+    Outputs expected_b16 = f32;  // bf16 storage rounds the activations once, nothing else
+    expected_b16.y = test::rounded_to_bf16(f32.y);
+    expected_b16.dx = test::rounded_to_bf16(f32.dx);
+    expected_b16.y_eval = test::rounded_to_bf16(f32.y_eval);
+    EXPECT_ALL_EQ(b16, expected_b16, "bf16 against the f32 kernel, schedule " << s);
+    if (s == 0) {
+      first = f32;
+    } else {
+      EXPECT_ALL_EQ(f32, first, "schedule " << s << " against schedule 0");
+    }
+  }
+  return first;
+}
+
+class BatchNormSimt : public ::testing::TestWithParam<bool> {};  // relu
+
+TEST_P(BatchNormSimt, SmallIntegersEqualTheCpuBackendBitForBit) {
+  const bool relu = GetParam();
+  // Rows a power of two (the mean is exact) and small: |x - mean| <= 4 in units of 1/512, so
+  // every sum of squares and of g (x - mean) stays below 2^24 units: exact in f32.
+  for (const BatchNormShape shape : {BatchNormShape{64, 5}, BatchNormShape{512, 35}}) {
+    const Inputs in = make_inputs(shape, true, 11);
+    const Outputs cpu = run_cpu(in, relu);
+    const Outputs got = run_all_schedules(in, relu, sombrero::simt::kTestScheduleCount);
+    EXPECT_ALL_EQ(got, cpu, "rows " << shape.rows << " channels " << shape.channels);
+  }
+}
+
+// Random inputs. The kernel sums in f32 per thread (chains of at most 16 + 8 terms at these
+// shapes; 34 + 8 past the row-block cap) and in double across blocks; the CPU in double. A
+// chain of k adds errs by at most k u sum|terms| (u = 2^-24), so each per-channel sum is within
+// 42 u sum|terms| ~ 2.5e-6 sum|terms|. The statistics (mean 3, std 2 data: sum|x| / |sum(x -
+// mean)^2| ~ 1) and the outputs inherit a few times that: 2e-5 normwise. dgamma / dbeta are
+// single sums: each within 64 u sum_r |term| of the CPU's (the bound above plus f32 rounding
+// of the CPU's own result).
+TEST_P(BatchNormSimt, RandomInputsMatchTheCpuBackendWithinTheSummationBound) {
+  const bool relu = GetParam();
+  for (const BatchNormShape shape :
+       {BatchNormShape{70, 40}, BatchNormShape{601, 19}, BatchNormShape{34000, 3}}) {
+    const Inputs in = make_inputs(shape, false, 5);
+    const Outputs cpu = run_cpu(in, relu);
+    // The large shape (past the 256-row-block cap) runs under one schedule only, for time.
+    const Outputs got =
+        run_all_schedules(in, relu, shape.rows > 10000 ? 1 : sombrero::simt::kTestScheduleCount);
+    const std::string what = "rows " + std::to_string(shape.rows);
+    EXPECT_LT(relative_error(got.y, cpu.y), 2e-5) << what;
+    EXPECT_LT(relative_error(got.save_mean, cpu.save_mean), 2e-5) << what;
+    EXPECT_LT(relative_error(got.save_invstd, cpu.save_invstd), 2e-5) << what;
+    EXPECT_LT(relative_error(got.running_mean, cpu.running_mean), 2e-5) << what;
+    EXPECT_LT(relative_error(got.running_var, cpu.running_var), 2e-5) << what;
+    EXPECT_LT(relative_error(got.dx, cpu.dx), 2e-5) << what;
+    EXPECT_EQ(got.y_eval, cpu.y_eval) << what;  // no sums: the same expressions, bit for bit
+    const int C = shape.channels;
+    const std::vector<float> mask = test::rounded_to_bf16(cpu.y);
+    for (int c = 0; c < C; ++c) {
+      double abs_dy = 0, abs_dy_xhat = 0;
+      for (std::int64_t r = 0; r < shape.rows; ++r) {
+        const std::size_t i = std::size_t(r) * C + c;
+        const double g = relu && !(mask[i] > 0) ? 0.0 : in.dy[i];
+        abs_dy += std::abs(g);
+        abs_dy_xhat += std::abs(g * (in.x[i] - cpu.save_mean[c]) * cpu.save_invstd[c]);
+      }
+      const double u = std::ldexp(1.0, -24);
+      EXPECT_NEAR(got.dbeta[c], cpu.dbeta[c], 64 * u * (abs_dy + 1)) << what << " c " << c;
+      EXPECT_NEAR(got.dgamma[c], cpu.dgamma[c], 64 * u * (abs_dy_xhat + 1)) << what << " c " << c;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(WithAndWithoutRelu, BatchNormSimt, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "relu" : "plain"; });
+
+}  // namespace
+}  // namespace sombrero::kernels
