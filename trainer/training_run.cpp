@@ -171,10 +171,11 @@ int run_training(const TrainOptions& options) {
                 model->forward_flops_per_image() / 1e6, runtime::to_string(ctx.device).c_str());
     std::printf(
         "  data: %zu train / %zu test images of %dx%dx%d, %d classes; batch %d (%d per "
-        "rank x %d), %lld steps/epoch, %d loader threads, %d compute threads\n",
+        "rank x %d, %s), %lld steps/epoch, %d loader threads, %d compute threads\n",
         train_set->size(), test_set->size(), image.height, image.width, image.channels,
         train_set->num_classes(), global_batch, global_batch / comm->size(), comm->size(),
-        static_cast<long long>(steps_per_epoch), train_loader.workers(), omp_get_max_threads());
+        comm->backend().c_str(), static_cast<long long>(steps_per_epoch), train_loader.workers(),
+        omp_get_max_threads());
     std::printf("  loss: CE%s + %g x U(1) (%s, eps %g); lr %g, %s schedule; %d epochs\n",
                 u1.label_smoothing > 0 ? str(" (smoothing ", u1.label_smoothing, ")").c_str() : "",
                 u1.weight, kernels::to_string(u1.space), u1.eps,

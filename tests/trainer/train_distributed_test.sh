@@ -21,7 +21,7 @@ settings=(--set model.name=lenet --set data.dataset=synthetic --set data.image_s
 OMP_NUM_THREADS=1 "$mpiexec" -np 2 --oversubscribe "$sombrero" train "$config" "${settings[@]}" \
   --out "$work/two" > "$work/two.log" 2>&1 || { cat "$work/two.log"; exit 1; }
 grep -q "replicas: parameters bitwise identical on all 2 ranks" "$work/two.log"
-grep -q "batch 64 (32 per rank x 2)" "$work/two.log"
+grep -q "batch 64 (32 per rank x 2, mpi)" "$work/two.log"
 OMP_NUM_THREADS=1 "$sombrero" train "$config" "${settings[@]}" --out "$work/one" > "$work/one.log"
 # f32 sums of the same gradients in another order: relative differences ~1e-6 per step,
 # compounded over 8 steps; 1e-4 still catches a wrong scale (e.g. a missing 1/world).
