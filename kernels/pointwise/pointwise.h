@@ -7,9 +7,15 @@
 //   bias_add            y[r, c] += bias[c]             over [rows, channels] (NHWC, [N, C])
 //   bias_backward       dbias[c] += sum_r dy[r, c]
 // CPU backend: OpenMP loops; bias_backward sums in double over a fixed number of row chunks.
+// CUDA / SIMT (pointwise.cu): f32 or bf16 tensors (bias f32), f32 math, one rounding.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+
+#include "kernels/common/channel_tiles.h"
+#include "runtime/bf16.h"
+#include "runtime/stream_fwd.h"
 
 namespace sombrero::kernels::cpu {
 
@@ -21,3 +27,33 @@ void bias_add(std::int64_t rows, int channels, const float* bias, float* y);
 void bias_backward(std::int64_t rows, int channels, const float* dy, float* dbias);
 
 }  // namespace sombrero::kernels::cpu
+
+namespace sombrero::kernels {
+
+// Floats of device workspace cuda::/simt::bias_backward need (per-row-block partial sums).
+inline std::size_t bias_backward_workspace_floats(std::int64_t rows, int channels) {
+  return std::size_t(channel_row_blocks(rows)) * std::size_t(channels);
+}
+
+// The hand-written kernels (pointwise.cu): `cuda` on device pointers, asynchronous on `stream`;
+// `simt`, the same source executed on the CPU over host pointers (tests). Same contracts as
+// the cpu:: functions (dx may alias dy; y may alias a or b).
+#define SOMBRERO_POINTWISE_KERNEL_API(T)                                                           \
+  void relu_forward(std::int64_t n, const T* x, T* y, cudaStream_t stream);                        \
+  void relu_backward(std::int64_t n, const T* y, const T* dy, T* dx, cudaStream_t stream);         \
+  void add(std::int64_t n, const T* a, const T* b, T* y, cudaStream_t stream);                     \
+  void add_inplace(std::int64_t n, const T* x, T* y, cudaStream_t stream);                         \
+  void bias_add(std::int64_t rows, int channels, const float* bias, T* y, cudaStream_t stream);    \
+  void bias_backward(std::int64_t rows, int channels, const T* dy, float* dbias, float* workspace, \
+                     cudaStream_t stream);
+namespace cuda {
+SOMBRERO_POINTWISE_KERNEL_API(float)
+SOMBRERO_POINTWISE_KERNEL_API(bf16)
+}  // namespace cuda
+namespace simt {
+SOMBRERO_POINTWISE_KERNEL_API(float)
+SOMBRERO_POINTWISE_KERNEL_API(bf16)
+}  // namespace simt
+#undef SOMBRERO_POINTWISE_KERNEL_API
+
+}  // namespace sombrero::kernels

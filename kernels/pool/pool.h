@@ -9,9 +9,13 @@
 //   global average: y[n,c] = 1/(H W) sum_{h,w} x[n,h,w,c];  dx[n,h,w,c] = dy[n,c] / (H W).
 // CPU backend: OpenMP over images (each image's pixels owned by one thread, so the scatter of
 // backward has no races).
+// CUDA / SIMT (pool.cu): f32 or bf16 activations; backward passes gather (no atomics).
 #pragma once
 
 #include <cstdint>
+
+#include "runtime/bf16.h"
+#include "runtime/stream_fwd.h"
 
 namespace sombrero::kernels {
 
@@ -41,4 +45,29 @@ void global_avg_pool_forward(int batch, int pixels, int channels, const float* x
 void global_avg_pool_backward(int batch, int pixels, int channels, const float* dy, float* dx);
 
 }  // namespace cpu
+
+// The hand-written kernels (pool.cu): `cuda` on device pointers, asynchronous on `stream`;
+// `simt`, the same source executed on the CPU over host pointers (tests). Same contracts as
+// the cpu:: functions (backward passes overwrite dx).
+#define SOMBRERO_POOL_KERNEL_API(T)                                                            \
+  void max_pool2d_forward(const Pool2dShape& shape, const T* x, T* y, std::int32_t* argmax,    \
+                          cudaStream_t stream);                                                \
+  void max_pool2d_backward(const Pool2dShape& shape, const T* dy, const std::int32_t* argmax,  \
+                           T* dx, cudaStream_t stream);                                        \
+  void avg_pool2d_forward(const Pool2dShape& shape, const T* x, T* y, cudaStream_t stream);    \
+  void avg_pool2d_backward(const Pool2dShape& shape, const T* dy, T* dx, cudaStream_t stream); \
+  void global_avg_pool_forward(int batch, int pixels, int channels, const T* x, T* y,          \
+                               cudaStream_t stream);                                           \
+  void global_avg_pool_backward(int batch, int pixels, int channels, const T* dy, T* dx,       \
+                                cudaStream_t stream);
+namespace cuda {
+SOMBRERO_POOL_KERNEL_API(float)
+SOMBRERO_POOL_KERNEL_API(bf16)
+}  // namespace cuda
+namespace simt {
+SOMBRERO_POOL_KERNEL_API(float)
+SOMBRERO_POOL_KERNEL_API(bf16)
+}  // namespace simt
+#undef SOMBRERO_POOL_KERNEL_API
+
 }  // namespace sombrero::kernels

@@ -1,0 +1,74 @@
+// The elementwise layer kernels (pointwise.cu) on a real GPU against the CPU backend: bit for
+// bit in f32 (no sums, no contractible products), bf16 equal to the rounding of the f32
+// results; bias_backward bit for bit against the SIMT execution and within the summation
+// bound of the CPU's. Skips with a message when no CUDA device is present.
+#include <cuda_runtime.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "kernels/pointwise/pointwise.h"
+#include "runtime/device_info.h"
+#include "tests/support/device_buffer.h"
+#include "tests/support/test_values.h"
+
+namespace sombrero::kernels {
+namespace {
+
+using test::DeviceBuffer;
+
+TEST(PointwiseGpu, MatchesTheCpuBackend) {
+  if (runtime::cuda_devices().empty())
+    GTEST_SKIP() << "no CUDA device: " << runtime::cuda_unavailable_reason();
+  const int rows = 32 * 28 * 28, channels = 128;  // past the grid cap: grid-stride loops
+  const std::size_t n = std::size_t(rows) * channels;
+  const std::vector<float> x = test::rounded_to_bf16(test::random_values(n, 1));
+  const std::vector<float> b = test::rounded_to_bf16(test::random_values(n, 2));
+  const std::vector<float> bias = test::random_values(std::size_t(channels), 3);
+  std::vector<float> relu(n), drelu(n), sum(n), biased = b, dbias(std::size_t(channels), 0.5f);
+  cpu::relu_forward(std::int64_t(n), x.data(), relu.data());
+  cpu::relu_backward(std::int64_t(n), x.data(), b.data(), drelu.data());
+  cpu::add(std::int64_t(n), x.data(), b.data(), sum.data());
+  cpu::bias_add(rows, channels, bias.data(), biased.data());
+  cpu::bias_backward(rows, channels, b.data(), dbias.data());
+
+  DeviceBuffer<float> d_x(x), d_b(b), d_bias(bias), d_out{std::vector<float>(n)}, d_biased(b),
+      d_dbias{std::vector<float>(std::size_t(channels), 0.5f)},
+      d_ws{std::vector<float>(bias_backward_workspace_floats(rows, channels))};
+  cuda::relu_forward(std::int64_t(n), d_x.get(), d_out.get(), nullptr);
+  EXPECT_EQ(d_out.download(), relu);
+  cuda::relu_backward(std::int64_t(n), d_x.get(), d_b.get(), d_out.get(), nullptr);
+  EXPECT_EQ(d_out.download(), drelu);
+  cuda::add(std::int64_t(n), d_x.get(), d_b.get(), d_out.get(), nullptr);
+  EXPECT_EQ(d_out.download(), sum);
+  cuda::bias_add(rows, channels, d_bias.get(), d_biased.get(), nullptr);
+  EXPECT_EQ(d_biased.download(), biased);
+  cuda::bias_backward(rows, channels, d_b.get(), d_dbias.get(), d_ws.get(), nullptr);
+  const std::vector<float> got_dbias = d_dbias.download();
+  for (int c = 0; c < channels; ++c) {
+    double abs_sum = 0;
+    for (int r = 0; r < rows; ++r) abs_sum += std::abs(b[std::size_t(r) * channels + c]);
+    // f32 chains of rows / 2048 + 8 = 106 terms per thread, then double: 128 u sum|dy|.
+    EXPECT_NEAR(got_dbias[std::size_t(c)], dbias[std::size_t(c)], 128 * std::ldexp(abs_sum, -24));
+  }
+  std::vector<float> simt_dbias(std::size_t(channels), 0.5f),
+      workspace(bias_backward_workspace_floats(rows, channels));
+  simt::bias_backward(rows, channels, b.data(), simt_dbias.data(), workspace.data(), nullptr);
+  EXPECT_EQ(got_dbias, simt_dbias);
+
+  // bf16: the rounding of the f32 results.
+  DeviceBuffer<bf16> h_x(test::to_bf16(x)), h_b(test::to_bf16(b)), h_out{std::vector<bf16>(n)},
+      h_biased(test::to_bf16(b));
+  cuda::relu_forward(std::int64_t(n), h_x.get(), h_out.get(), nullptr);
+  EXPECT_EQ(test::to_float(h_out.download()), test::rounded_to_bf16(relu));
+  cuda::add(std::int64_t(n), h_x.get(), h_b.get(), h_out.get(), nullptr);
+  EXPECT_EQ(test::to_float(h_out.download()), test::rounded_to_bf16(sum));
+  cuda::add_inplace(std::int64_t(n), h_x.get(), h_b.get(), nullptr);
+  EXPECT_EQ(test::to_float(h_b.download()), test::rounded_to_bf16(sum));
+  cuda::bias_add(rows, channels, d_bias.get(), h_biased.get(), nullptr);
+  EXPECT_EQ(test::to_float(h_biased.download()), test::rounded_to_bf16(biased));
+}
+
+}  // namespace
+}  // namespace sombrero::kernels
