@@ -2,12 +2,16 @@
 // kernels beside cuDNN and the device's copy bandwidth. `what` is conv, energy or loss;
 // without it, all of them in turn (for tools/gpu_check.sh). Without a CUDA device it
 // says so and exits 0, except `bench conv --cpu`, which times the CPU backend.
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 
 #include "benchmarks/allreduce_bench.h"
 #include "benchmarks/benchmarks.h"
+#include "datasets/loader_bench.h"
+#include "datasets/make_dataset.h"
 #include "runtime/communicator.h"
+#include "runtime/config/run_config_schema.h"
 #include "runtime/device_info.h"
 #include "runtime/distributed_env.h"
 #include "runtime/dtype.h"
@@ -34,11 +38,12 @@ constexpr Subcommand kSubcommands[] = {
     {"energy", "channel-norm energy forward/backward, GB/s against copy bandwidth"},
     {"loss", "fused one-hot + U(1) loss, GB/s against copy bandwidth and against unfused"},
     {"allreduce", "the launch's all-reduce (NCCL, or MPI/TCP with --cpu): time, algbw, busbw"},
+    {"loader", "decoded + augmented images/s of the input pipeline over a JPEG folder"},
 };
 
 std::string overview() {
   std::ostringstream out;
-  out << "usage: sombrero bench [conv|energy|loss|allreduce] [options]\n\n"
+  out << "usage: sombrero bench [conv|energy|loss|allreduce|loader] [options]\n\n"
          "Times sombrero's hand-written kernels beside cuDNN and the device's copy bandwidth\n"
          "on the shapes it trains (CUDA events after warm-up, median of the runs). Without\n"
          "a subcommand, runs conv, energy and loss in turn. Without a CUDA device it says so\n"
@@ -274,6 +279,59 @@ int run_all(const std::vector<std::string>& args) {
   return 0;
 }
 
+// The input pipeline alone: a folder-per-class JPEG tree (ImageNet layout), decoded and
+// augmented by the loader's workers as training would, with nothing consuming the batches.
+int run_loader(const std::vector<std::string>& args) {
+  ArgParser parser(
+      "sombrero bench loader",
+      "Times the input pipeline: decoded + augmented images/s in total and per worker\n"
+      "thread, over a folder of JPEGs in class folders (ImageNet's train/ layout).\n"
+      "--generate N first writes N ImageNet-like JPEGs (about 500x375, quality 90)\n"
+      "into the folder. tools/bench_loader_pillow.py measures Pillow on the same files.");
+  parser.option("--data", "DIR", "folder of class folders of images (required)")
+      .option("--generate", "N", "write N benchmark JPEGs into DIR first (when it is empty)")
+      .option("--batch", "N", "images per batch", "64")
+      .option("--workers", "N", "decoding threads; -1 = cores - 1", "-1")
+      .option("--batches", "N", "timed batches (after 2 warm-up batches)", "20")
+      .flag("--eval",
+            "the evaluation transform (resize 256, center crop 224) instead of "
+            "RandomResizedCrop 224 + flip");
+  if (!parser.parse(args)) return 0;
+  SOMBRERO_CHECK(parser.has("--data"), "`sombrero bench loader` needs --data DIR");
+  const std::string dir = parser.get("--data");
+  if (parser.has("--generate")) {
+    const int count = positive(parser, "--generate", 1);
+    std::error_code error;
+    const bool empty = !std::filesystem::exists(dir) || std::filesystem::is_empty(dir, error);
+    if (empty) {
+      std::cout << "writing " << count << " benchmark JPEGs into " << dir << " ..." << std::endl;
+      datasets::generate_benchmark_images(dir, count, 10, 0);
+    } else {
+      std::cout << dir << " is not empty: using its images as they are\n";
+    }
+  }
+  const bool eval = parser.has("--eval");
+  const std::string yaml =
+      str("model: {name: resnet18}\ndata: {dataset: folder, path: '", dir,
+          "', batch_size: ", positive(parser, "--batch", 1), ", workers: ", parser.get("--workers"),
+          ", image_size: 224, augment: {random_resized_crop: true}}\n");
+  const runtime::Config config =
+      runtime::parse_config(yaml, "bench loader", {}, runtime::run_config_schema());
+  const auto split = eval ? datasets::Split::test : datasets::Split::train;
+  const auto dataset = datasets::make_dataset(config, datasets::Split::train);
+  datasets::LoaderOptions options = datasets::make_loader_options(config, split, 0, 1);
+  options.pinned = false;
+  const datasets::LoaderBenchResult r =
+      datasets::bench_loader(dataset, datasets::make_transform(config, split, *dataset), options,
+                             positive(parser, "--batches", 1));
+  std::cout << "sombrero bench loader: " << dataset->size() << " images in " << dir << ", "
+            << (eval ? "resize 256 + center crop 224" : "RandomResizedCrop 224 + flip") << "\n"
+            << "  " << r.images << " images in " << r.seconds << " s: " << r.images_per_second()
+            << " images/s, " << r.images_per_second_per_worker() << " per worker (" << r.workers
+            << " workers)\n";
+  return 0;
+}
+
 int run_bench(const std::vector<std::string>& args) {
   if (!args.empty() && (args[0] == "--help" || args[0] == "-h" || args[0] == "help")) {
     std::cout << overview();
@@ -283,6 +341,7 @@ int run_bench(const std::vector<std::string>& args) {
   const std::vector<std::string> rest(args.begin() + 1, args.end());
   if (args[0] == "conv") return run_conv(rest);
   if (args[0] == "allreduce") return run_allreduce(rest);
+  if (args[0] == "loader") return run_loader(rest);
   if (args[0] == "energy" || args[0] == "loss")
     return run_u1(args[0] == "energy" ? "energy" : "loss", rest);
   std::vector<std::string> names;
