@@ -27,9 +27,10 @@ inline dim3 channel_tile_grid(std::int64_t rows, int channels) {
 }
 
 // Grid of the elementwise passes over the same layout (each thread handles one channel of
-// about 4 rows; more blocks than the reductions, which must stay few for phase 2).
+// about 16 rows, up to 8192 row blocks; more blocks than the reductions, whose partials must
+// stay few for phase 2).
 inline dim3 channel_elementwise_grid(std::int64_t rows, int channels) {
-  const std::int64_t per_block = std::int64_t(kChannelTileY) * 4;
+  const std::int64_t per_block = std::int64_t(kChannelTileY) * 16;
   return dim3(
       static_cast<unsigned>((channels + kChannelTileX - 1) / kChannelTileX),
       static_cast<unsigned>(std::clamp<std::int64_t>((rows + per_block - 1) / per_block, 1, 8192)));
