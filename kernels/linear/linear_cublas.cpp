@@ -5,7 +5,9 @@
 //   backward-data    dx^T [in, B]   = W^T dy^T            gemm(N, N, m=in,  n=B,  k=out)
 //   backward-weight  dW^T [in, out] += x^T dy             gemm(N, T, m=in,  n=out, k=B), beta 1
 // cublasGemmEx with CUBLAS_COMPUTE_32F: f32 accumulation always (bf16 inputs use tensor cores;
-// f32 inputs are not rounded to TF32). The bias goes through the pointwise kernels.
+// f32 inputs are not rounded to TF32), reduced-precision split-K reductions disallowed (the
+// handle's math mode is set so at every call). The bias goes through the pointwise kernels:
+// with bf16 y, the GEMM result is rounded, then y + bias is rounded again.
 #include <cublas_v2.h>
 
 #include "kernels/linear/linear.h"
@@ -27,6 +29,11 @@ void gemm(cublasHandle_t handle, cudaStream_t stream, cublasOperation_t op_a,
           float beta, void* c, cudaDataType_t c_type, int ldc) {
   const float alpha = 1.0f;
   SOMBRERO_CHECK_CUBLAS(cublasSetStream(handle, stream));
+  // Split-K partial sums in f32 too, not in the (bf16) output type, which cuBLAS otherwise may
+  // use for mixed-precision GEMMs.
+  SOMBRERO_CHECK_CUBLAS(cublasSetMathMode(
+      handle,
+      cublasMath_t(CUBLAS_DEFAULT_MATH | CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION)));
   SOMBRERO_CHECK_CUBLAS(cublasGemmEx(handle, op_a, op_b, m, n, k, &alpha, a, data_type<T>(), lda, b,
                                      data_type<T>(), ldb, &beta, c, c_type, ldc, CUBLAS_COMPUTE_32F,
                                      CUBLAS_GEMM_DEFAULT));

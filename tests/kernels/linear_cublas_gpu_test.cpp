@@ -2,8 +2,9 @@
 // CPU backend (OpenBLAS), f32 and bf16, forward with bias, backward-data, backward-weight with
 // accumulation and the bias gradient. cuBLAS's summation order is its own, so each element is
 // held to the bound of a k-term f32 dot product: |got - want| <= 2 k u sum_j |a_j b_j| (u =
-// 2^-24; the abs sums come from the same GEMM on |a|, |b|), plus half a bf16 ulp of the result
-// for bf16 outputs. Skips with a message when no CUDA device is present.
+// 2^-24; the abs sums come from the same GEMM on |a|, |b|), plus, for bf16 outputs, half a
+// bf16 ulp of the GEMM result (<= 2^-8 sum|a b|) and of y + bias (<= 2^-8 |y|): two roundings.
+// Skips with a message when no CUDA device is present.
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
@@ -31,8 +32,9 @@ void expect_within(const std::vector<float>& got, const std::vector<float>& want
   ASSERT_EQ(got.size(), want.size());
   int failures = 0;
   for (std::size_t i = 0; i < got.size() && failures < 5; ++i) {
-    const double bound = 2.0 * k * std::ldexp(double(abs_sums[i]), -24) +
-                         (bf16_output ? std::ldexp(std::abs(double(want[i])), -8) : 0.0) + 1e-30;
+    const double bound =
+        2.0 * k * std::ldexp(double(abs_sums[i]), -24) +
+        (bf16_output ? std::ldexp(std::abs(double(want[i])) + abs_sums[i], -8) : 0.0) + 1e-30;
     if (std::abs(double(got[i]) - want[i]) > bound) {
       ++failures;
       ADD_FAILURE() << what << "[" << i << "] = " << got[i] << ", want " << want[i] << " +- "
