@@ -2,7 +2,7 @@
 //
 //   fashion_cnn  28x28, the default run's small CNN: [conv3x3 + BN + ReLU] x2, maxpool 2,
 //                [conv3x3 + BN + ReLU] x2 (twice the width), maxpool 2 -> tap 7x7 ->
-//                global average pool -> fc. width (default 24) sets the first convs' channels:
+//                flatten -> fc. width (default 24) sets the first convs' channels:
 //                24 is 20.7 MFLOPs forward per image (~0.1 s per training step of 128 images
 //                on 2 cores), 32 is 36.9 MFLOPs.
 //   lenet        28x28, LeNet-5 with ReLU and max pooling: conv5x5(6, pad 2) pool

@@ -86,7 +86,8 @@ TEST_F(Weights, ConvolutionsAreOihwOnDiskAndCountersI64) {
           ASSERT_EQ(oihw[std::size_t(((k * 8 + c) * 3 + r) * 3 + s)],
                     krsc[std::size_t(((k * 3 + r) * 3 + s) * 8 + c)]);
   EXPECT_EQ(file.tensors.at("bn1.num_batches_tracked").dtype, runtime::SafetensorsDType::I64);
-  EXPECT_EQ(file.tensors.at("fc.weight").shape, (std::vector<std::int64_t>{10, 16}));
+  // The head reads the whole 7x7x16 map (width 8: 16 channels after conv3).
+  EXPECT_EQ(file.tensors.at("fc.weight").shape, (std::vector<std::int64_t>{10, 7 * 7 * 16}));
 }
 
 TEST_F(Weights, WeightsThatDoNotFitNameTheKeysAndChangeNothing) {
