@@ -141,41 +141,34 @@ std::unique_ptr<Plan> make_plan(Pass pass, const Conv2dShape& shape, bool bf16_d
   int returned = 0;
   cudnnMathType_t math = CUDNN_DEFAULT_MATH;
   bool found = false;
+  // Keeps the fastest usable algorithm of a cudnnFind* result list (any of the three kinds).
+  auto take = [&](const auto* best) {
+    if (best == nullptr) return;
+    found = true;
+    plan->algo = best->algo;
+    plan->workspace_bytes = best->memory;
+    math = best->mathType;
+  };
   switch (pass) {
     case Pass::forward: {
       std::array<cudnnConvolutionFwdAlgoPerf_t, kRequested> results{};
       SOMBRERO_CHECK_CUDNN(cudnnFindConvolutionForwardAlgorithm(
           handle, d.x, d.w, d.conv, d.y, kRequested, &returned, results.data()));
-      if (const auto* best = fastest(results.data(), returned, bf16_data)) {
-        found = true;
-        plan->algo = best->algo;
-        plan->workspace_bytes = best->memory;
-        math = best->mathType;
-      }
+      take(fastest(results.data(), returned, bf16_data));
       break;
     }
     case Pass::backward_data: {
       std::array<cudnnConvolutionBwdDataAlgoPerf_t, kRequested> results{};
       SOMBRERO_CHECK_CUDNN(cudnnFindConvolutionBackwardDataAlgorithm(
           handle, d.w, d.y, d.conv, d.x, kRequested, &returned, results.data()));
-      if (const auto* best = fastest(results.data(), returned, bf16_data)) {
-        found = true;
-        plan->algo = best->algo;
-        plan->workspace_bytes = best->memory;
-        math = best->mathType;
-      }
+      take(fastest(results.data(), returned, bf16_data));
       break;
     }
     case Pass::backward_filter: {
       std::array<cudnnConvolutionBwdFilterAlgoPerf_t, kRequested> results{};
       SOMBRERO_CHECK_CUDNN(cudnnFindConvolutionBackwardFilterAlgorithm(
           handle, d.x, d.y, d.conv, d.w, kRequested, &returned, results.data()));
-      if (const auto* best = fastest(results.data(), returned, bf16_data)) {
-        found = true;
-        plan->algo = best->algo;
-        plan->workspace_bytes = best->memory;
-        math = best->mathType;
-      }
+      take(fastest(results.data(), returned, bf16_data));
       break;
     }
   }

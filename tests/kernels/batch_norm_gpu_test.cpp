@@ -16,6 +16,7 @@
 
 namespace sombrero::kernels {
 namespace {
+using test::widen;
 
 using test::DeviceBuffer;
 using test::relative_error;
@@ -33,13 +34,6 @@ std::vector<T> load(const std::vector<float>& v) {
     return v;
   else
     return test::to_bf16(v);
-}
-template <typename T>
-std::vector<float> widen(const std::vector<T>& v) {
-  if constexpr (std::is_same_v<T, float>)
-    return v;
-  else
-    return test::to_float(v);
 }
 
 struct Inputs {

@@ -19,6 +19,8 @@
 
 namespace sombrero::kernels {
 namespace {
+using test::as;
+using test::widen;
 
 using test::DeviceBuffer;
 
@@ -41,21 +43,6 @@ void expect_within(const std::vector<float>& got, const std::vector<float>& want
                     << bound;
     }
   }
-}
-
-template <typename T>
-std::vector<T> as(const std::vector<float>& v) {
-  if constexpr (std::is_same_v<T, float>)
-    return v;
-  else
-    return test::to_bf16(v);
-}
-template <typename T>
-std::vector<float> widen(const std::vector<T>& v) {
-  if constexpr (std::is_same_v<T, float>)
-    return v;
-  else
-    return test::to_float(v);
 }
 
 template <typename T>

@@ -16,6 +16,8 @@
 
 namespace sombrero::kernels {
 namespace {
+using test::as;
+using test::widen;
 
 using sombrero::simt::kTestScheduleCount;
 using sombrero::simt::ScopedSchedule;
@@ -35,21 +37,6 @@ std::size_t in_size(const Pool2dShape& s) {
 }
 std::size_t out_size(const Pool2dShape& s) {
   return std::size_t(s.batch) * s.out_height() * s.out_width() * s.channels;
-}
-
-template <typename T>
-std::vector<T> as(const std::vector<float>& v) {
-  if constexpr (std::is_same_v<T, float>)
-    return v;
-  else
-    return test::to_bf16(v);
-}
-template <typename T>
-std::vector<float> widen(const std::vector<T>& v) {
-  if constexpr (std::is_same_v<T, float>)
-    return v;
-  else
-    return test::to_float(v);
 }
 
 // Expected: the CPU backend's f32 outputs, rounded to bf16 for T = bf16.

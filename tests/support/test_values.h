@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <type_traits>
 #include <vector>
 
 #include "runtime/bf16.h"
@@ -44,6 +45,24 @@ inline std::vector<float> to_float(const std::vector<bf16>& v) {
   std::vector<float> out(v.size());
   for (std::size_t i = 0; i < v.size(); ++i) out[i] = bf16_to_float(v[i]);
   return out;
+}
+
+// The inputs of a kernel run in its element type T (float, or bf16 for the bf16 overloads).
+template <typename T>
+std::vector<T> as(const std::vector<float>& v) {
+  if constexpr (std::is_same_v<T, float>)
+    return v;
+  else
+    return to_bf16(v);
+}
+
+// A kernel's outputs of element type T widened to float for comparison.
+template <typename T>
+std::vector<float> widen(const std::vector<T>& v) {
+  if constexpr (std::is_same_v<T, float>)
+    return v;
+  else
+    return to_float(v);
 }
 
 // ||got - want|| / ||want||. A NaN anywhere in `got` makes it NaN, which fails any bound.
