@@ -112,47 +112,36 @@ inline std::size_t conv2d_backward_filter_workspace_bytes(const Conv2dShape& s,
          static_cast<std::size_t>(plan.gemm_n) * sizeof(float);
 }
 
+// The hand-written kernels, declared once for both executions: `cuda` on device pointers,
+// stream-ordered; `simt`, the same functions executed on the CPU by runtime/simt (host
+// pointers).
+//   conv2d_forward:         y = conv(x, w).
+//   conv2d_backward_data:   dx = conv_transpose(dy, w), the gradient of sum(y * dy) with
+//                           respect to x. Overwrites dx.
+//   conv2d_backward_filter: dw = (accumulate ? dw : 0) + the gradient of sum(y * dy) with
+//                           respect to w, summed over the batch. workspace:
+//                           conv2d_backward_filter_workspace_bytes(shape, options) bytes.
+#define SOMBRERO_CONV2D_KERNEL_API                                                                \
+  void conv2d_forward(const Conv2dShape& shape, const float* x, const float* w, float* y,         \
+                      cudaStream_t stream, const Conv2dKernelOptions& options = {});              \
+  void conv2d_forward(const Conv2dShape& shape, const bf16* x, const bf16* w, bf16* y,            \
+                      cudaStream_t stream, const Conv2dKernelOptions& options = {});              \
+  void conv2d_backward_data(const Conv2dShape& shape, const float* dy, const float* w, float* dx, \
+                            cudaStream_t stream, const Conv2dKernelOptions& options = {});        \
+  void conv2d_backward_data(const Conv2dShape& shape, const bf16* dy, const bf16* w, bf16* dx,    \
+                            cudaStream_t stream, const Conv2dKernelOptions& options = {});        \
+  void conv2d_backward_filter(const Conv2dShape& shape, const float* x, const float* dy,          \
+                              float* dw, bool accumulate, void* workspace, cudaStream_t stream,   \
+                              const Conv2dKernelOptions& options = {});                           \
+  void conv2d_backward_filter(const Conv2dShape& shape, const bf16* x, const bf16* dy, float* dw, \
+                              bool accumulate, void* workspace, cudaStream_t stream,              \
+                              const Conv2dKernelOptions& options = {});
 namespace cuda {
-// y = conv(x, w).
-void conv2d_forward(const Conv2dShape& shape, const float* x, const float* w, float* y,
-                    cudaStream_t stream, const Conv2dKernelOptions& options = {});
-void conv2d_forward(const Conv2dShape& shape, const bf16* x, const bf16* w, bf16* y,
-                    cudaStream_t stream, const Conv2dKernelOptions& options = {});
-// dx = conv_transpose(dy, w): the gradient of sum(y * dy) with respect to x. Overwrites dx.
-void conv2d_backward_data(const Conv2dShape& shape, const float* dy, const float* w, float* dx,
-                          cudaStream_t stream, const Conv2dKernelOptions& options = {});
-void conv2d_backward_data(const Conv2dShape& shape, const bf16* dy, const bf16* w, bf16* dx,
-                          cudaStream_t stream, const Conv2dKernelOptions& options = {});
-// dw = (accumulate ? dw : 0) + the gradient of sum(y * dy) with respect to w, summed over
-// the batch. workspace: conv2d_backward_filter_workspace_bytes(shape, options) bytes.
-void conv2d_backward_filter(const Conv2dShape& shape, const float* x, const float* dy, float* dw,
-                            bool accumulate, void* workspace, cudaStream_t stream,
-                            const Conv2dKernelOptions& options = {});
-void conv2d_backward_filter(const Conv2dShape& shape, const bf16* x, const bf16* dy, float* dw,
-                            bool accumulate, void* workspace, cudaStream_t stream,
-                            const Conv2dKernelOptions& options = {});
+SOMBRERO_CONV2D_KERNEL_API
 }  // namespace cuda
-
-// The same functions executed on the CPU by runtime/simt (host pointers).
 namespace simt {
-// y = conv(x, w).
-void conv2d_forward(const Conv2dShape& shape, const float* x, const float* w, float* y,
-                    cudaStream_t stream, const Conv2dKernelOptions& options = {});
-void conv2d_forward(const Conv2dShape& shape, const bf16* x, const bf16* w, bf16* y,
-                    cudaStream_t stream, const Conv2dKernelOptions& options = {});
-// dx = conv_transpose(dy, w): the gradient of sum(y * dy) with respect to x. Overwrites dx.
-void conv2d_backward_data(const Conv2dShape& shape, const float* dy, const float* w, float* dx,
-                          cudaStream_t stream, const Conv2dKernelOptions& options = {});
-void conv2d_backward_data(const Conv2dShape& shape, const bf16* dy, const bf16* w, bf16* dx,
-                          cudaStream_t stream, const Conv2dKernelOptions& options = {});
-// dw = (accumulate ? dw : 0) + the gradient of sum(y * dy) with respect to w, summed over
-// the batch. workspace: conv2d_backward_filter_workspace_bytes(shape, options) bytes.
-void conv2d_backward_filter(const Conv2dShape& shape, const float* x, const float* dy, float* dw,
-                            bool accumulate, void* workspace, cudaStream_t stream,
-                            const Conv2dKernelOptions& options = {});
-void conv2d_backward_filter(const Conv2dShape& shape, const bf16* x, const bf16* dy, float* dw,
-                            bool accumulate, void* workspace, cudaStream_t stream,
-                            const Conv2dKernelOptions& options = {});
+SOMBRERO_CONV2D_KERNEL_API
 }  // namespace simt
+#undef SOMBRERO_CONV2D_KERNEL_API
 
 }  // namespace sombrero::kernels

@@ -2,6 +2,7 @@
 // Small-integer inputs make every sum exact (the CUTLASS habit), so those cases compare
 // bit for bit; random normal inputs compare within f32 accumulation error.
 #include "kernels/reduce/sum_squares.h"
+#include "tests/support/test_values.h"
 
 #include <gtest/gtest.h>
 
@@ -24,20 +25,6 @@ std::vector<float> small_integers(std::size_t n) {
   return x;
 }
 
-std::vector<float> normals(std::size_t n, unsigned seed) {
-  std::mt19937 random(seed);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::vector<float> x(n);
-  for (float& v : x) v = normal(random);
-  return x;
-}
-
-std::vector<bf16> to_bf16(const std::vector<float>& x) {
-  std::vector<bf16> y(x.size());
-  for (std::size_t i = 0; i < x.size(); ++i) y[i] = float_to_bf16(x[i]);
-  return y;
-}
-
 const std::size_t kSizes[] = {0, 1, 31, 257, 1000, 4096 * 3 + 17, 70001};
 
 TEST(SumSquaresCpu, SmallIntegersExact) {
@@ -45,14 +32,14 @@ TEST(SumSquaresCpu, SmallIntegersExact) {
     const auto x = small_integers(n);
     EXPECT_EQ(cpu::sum_squares(x.data(), n), static_cast<float>(reference_sum_squares(x)))
         << "n=" << n;
-    const auto xb = to_bf16(x);  // small integers are exact in bf16
+    const auto xb = test::to_bf16(x);  // small integers are exact in bf16
     EXPECT_EQ(cpu::sum_squares(xb.data(), n), static_cast<float>(reference_sum_squares(x)))
         << "n=" << n;
   }
 }
 
 TEST(SumSquaresCpu, NormalsWithinRounding) {
-  const auto x = normals(200003, 1);
+  const auto x = test::random_values(200003, 1);
   const double expected = reference_sum_squares(x);
   EXPECT_NEAR(cpu::sum_squares(x.data(), x.size()), expected, expected * 1e-7);
 }

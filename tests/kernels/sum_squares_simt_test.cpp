@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "runtime/simt/schedule.h"
+#include "tests/support/test_values.h"
 
 namespace sombrero::kernels {
 namespace {
@@ -25,20 +26,6 @@ std::vector<float> small_integers(std::size_t n) {
   std::vector<float> x(n);
   for (std::size_t i = 0; i < n; ++i) x[i] = static_cast<float>(static_cast<int>(i * 7 % 9) - 4);
   return x;
-}
-
-std::vector<float> normals(std::size_t n, unsigned seed) {
-  std::mt19937 random(seed);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::vector<float> x(n);
-  for (float& v : x) v = normal(random);
-  return x;
-}
-
-std::vector<bf16> to_bf16(const std::vector<float>& x) {
-  std::vector<bf16> y(x.size());
-  for (std::size_t i = 0; i < x.size(); ++i) y[i] = float_to_bf16(x[i]);
-  return y;
 }
 
 template <typename T>
@@ -59,14 +46,14 @@ TEST(SumSquaresSimt, SmallIntegersExactUnderEverySchedule) {
       const auto expected = static_cast<float>(reference_sum_squares(x));
       EXPECT_EQ(simt_sum_squares(x), expected)
           << "f32 n=" << n << " " << sombrero::simt::test_schedule(s).name();
-      EXPECT_EQ(simt_sum_squares(to_bf16(x)), expected) << "bf16 n=" << n;
+      EXPECT_EQ(simt_sum_squares(test::to_bf16(x)), expected) << "bf16 n=" << n;
     }
   }
 }
 
 TEST(SumSquaresSimt, NormalsMatchCpuAndAreDeterministic) {
-  const auto x = normals(70001, 2);
-  const auto xb = to_bf16(x);
+  const auto x = test::random_values(70001, 2);
+  const auto xb = test::to_bf16(x);
   std::vector<float> results, results_bf16;
   for (int s = 0; s < sombrero::simt::kTestScheduleCount; ++s) {
     const sombrero::simt::ScopedSchedule schedule(sombrero::simt::test_schedule(s));
