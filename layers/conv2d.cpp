@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "kernels/pointwise/pointwise.h"
-#include "layers/conv_ops.h"
+#include "layers/ops/conv2d_ops.h"
 #include "runtime/error.h"
 
 namespace sombrero::layers {

@@ -37,7 +37,7 @@ std::string join(const std::vector<std::string>& names, std::size_t limit = 12) 
 }  // namespace
 
 SafetensorsTensor tensor_to_disk(const Tensor& tensor, DiskLayout layout) {
-  const Tensor host = tensor.dtype() == runtime::DType::f32 && tensor.is_cpu()
+  const Tensor host = tensor.dtype() == runtime::DType::f32 && tensor.is_host()
                           ? tensor
                           : tensor.to(runtime::Device::cpu()).to_dtype(runtime::DType::f32);
   if (layout == DiskLayout::as_is) return SafetensorsTensor::from_tensor(host);

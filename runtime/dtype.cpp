@@ -15,12 +15,15 @@ DType parse_dtype(std::string_view text) {
 }
 
 std::string to_string(Device device) {
-  return device.is_cpu() ? std::string("cpu") : str("cuda:", device.index);
+  if (device.is_cpu()) return "cpu";
+  if (device.is_simt()) return "simt";
+  return str("cuda:", device.index);
 }
 
 Device parse_device(std::string_view text) {
   if (text == "cpu") return Device::cpu();
   if (text == "cuda") return Device::cuda(0);
+  if (text == "simt") return Device::simt();
   constexpr std::string_view prefix = "cuda:";
   if (text.starts_with(prefix)) {
     const std::string_view digits = text.substr(prefix.size());
@@ -31,8 +34,8 @@ Device parse_device(std::string_view text) {
       return Device::cuda(index);
     SOMBRERO_FAIL("invalid device '", text, "': the index after 'cuda:' must be a number >= 0");
   }
-  SOMBRERO_FAIL("unknown device '", text, "': expected 'cpu', 'cuda' or 'cuda:<index>'",
-                did_you_mean(text, {"cpu", "cuda"}));
+  SOMBRERO_FAIL("unknown device '", text, "': expected 'cpu', 'cuda', 'cuda:<index>' or 'simt'",
+                did_you_mean(text, {"cpu", "cuda", "simt"}));
 }
 
 }  // namespace sombrero::runtime

@@ -60,7 +60,7 @@ class MpiCommunicator final : public Communicator {
 
  private:
   static void check_host_f32(const Tensor& tensor, const char* what) {
-    SOMBRERO_CHECK(tensor.defined() && tensor.is_cpu() && tensor.dtype() == DType::f32, "mpi ",
+    SOMBRERO_CHECK(tensor.defined() && tensor.is_host() && tensor.dtype() == DType::f32, "mpi ",
                    what, ": needs an f32 CPU tensor, got ",
                    tensor.defined() ? tensor.to_string(0) : std::string("an undefined tensor"),
                    " (CUDA tensors go through the NCCL backend)");

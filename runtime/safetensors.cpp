@@ -66,7 +66,7 @@ std::int64_t SafetensorsTensor::numel() const {
 }
 
 SafetensorsTensor SafetensorsTensor::from_tensor(const Tensor& tensor) {
-  const Tensor host = tensor.is_cpu() ? tensor : tensor.to(Device::cpu());
+  const Tensor host = tensor.is_host() ? tensor : tensor.to(Device::cpu());
   SafetensorsTensor out;
   out.dtype = host.dtype() == DType::f32 ? SafetensorsDType::F32 : SafetensorsDType::BF16;
   for (int i = 0; i < host.rank(); ++i) out.shape.push_back(host.dim(i));

@@ -38,7 +38,7 @@ void stream_wait(cudaStream_t waiter, cudaStream_t producer, int producer_device
 }  // namespace
 
 std::shared_ptr<Storage> Storage::allocate(std::size_t bytes, Device device) {
-  if (device.is_cpu()) {
+  if (device.is_host()) {
     void* data = nullptr;
     try {
       data = ::operator new(bytes, std::align_val_t(cpu_alignment));
@@ -66,7 +66,7 @@ std::shared_ptr<Storage> Storage::allocate(std::size_t bytes, Device device) {
 }
 
 Storage::~Storage() {
-  if (device_.is_cpu()) {
+  if (device_.is_host()) {
     ::operator delete(data_, std::align_val_t(cpu_alignment));
     return;
   }
@@ -78,17 +78,17 @@ Storage::~Storage() {
 
 void copy_bytes(void* target, Device to, const void* source, Device from, std::size_t bytes) {
   if (bytes == 0) return;
-  if (to.is_cpu() && from.is_cpu()) {
+  if (to.is_host() && from.is_host()) {
     std::memmove(target, source, bytes);
     return;
   }
 #if defined(SOMBRERO_HAVE_CUDA)
-  if (from.is_cpu()) {  // host -> device
+  if (from.is_host()) {  // host -> device
     CudaContext& context = CudaContext::get(to.index);
     SOMBRERO_CHECK_CUDA(
         cudaMemcpyAsync(target, source, bytes, cudaMemcpyHostToDevice, context.stream()));
     context.synchronize();
-  } else if (to.is_cpu()) {  // device -> host
+  } else if (to.is_host()) {  // device -> host
     CudaContext& context = CudaContext::get(from.index);
     SOMBRERO_CHECK_CUDA(
         cudaMemcpyAsync(target, source, bytes, cudaMemcpyDeviceToHost, context.stream()));

@@ -1,6 +1,6 @@
 // Storage: one owned allocation of bytes on a device, shared (reference-counted) by a Tensor
 // and all views of it; freed when the last one goes.
-//   cpu:  64-byte aligned host memory (aligned operator new).
+//   cpu, simt: 64-byte aligned host memory (aligned operator new).
 //   cuda: stream-ordered memory, cudaMallocAsync / cudaFreeAsync on the device's context
 //         stream (runtime/cuda_context.h), from the device's default pool. Work that uses the
 //         memory on another stream must be ordered before the free by its author.

@@ -504,7 +504,7 @@ class TcpCommunicator final : public Communicator {
   }
 
   static void check_host_f32(const Tensor& tensor, const char* what) {
-    SOMBRERO_CHECK(tensor.defined() && tensor.is_cpu() && tensor.dtype() == DType::f32, "tcp ",
+    SOMBRERO_CHECK(tensor.defined() && tensor.is_host() && tensor.dtype() == DType::f32, "tcp ",
                    what, ": needs an f32 CPU tensor, got ",
                    tensor.defined() ? tensor.to_string(0) : std::string("an undefined tensor"),
                    " (CUDA tensors go through the NCCL backend)");

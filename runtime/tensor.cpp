@@ -150,7 +150,7 @@ Tensor Tensor::to_dtype(DType dtype) const {
   if (dtype == dtype_) return clone();
   Tensor out = empty(shape_, dtype, device_);
   const std::int64_t n = numel();
-  if (is_cpu()) {
+  if (device_.is_host()) {
     if (dtype == DType::bf16)
       cpu::convert_f32_to_bf16(data<float>(), out.data<bf16>(), n);
     else
@@ -170,7 +170,7 @@ Tensor Tensor::to_dtype(DType dtype) const {
 
 std::vector<float> Tensor::to_floats() const {
   check_defined("to_floats");
-  Tensor host = is_cpu() ? *this : to(Device::cpu());
+  Tensor host = device_.is_host() ? *this : to(Device::cpu());
   if (host.dtype_ == DType::bf16) host = host.to_dtype(DType::f32);
   const float* p = host.data<float>();
   return std::vector<float>(p, p + numel());
@@ -179,7 +179,7 @@ std::vector<float> Tensor::to_floats() const {
 void Tensor::fill(float value) {
   check_defined("fill");
   const std::int64_t n = numel();
-  if (is_cpu()) {
+  if (device_.is_host()) {
     if (dtype_ == DType::f32)
       cpu::fill_f32(data<float>(), n, value);
     else
@@ -203,7 +203,7 @@ void Tensor::fill_uniform(Generator& generator, float lo, float hi) {
   const std::int64_t n = numel();
   const PhiloxKey key = generator.key();
   const std::uint64_t first = generator.reserve(static_cast<std::uint64_t>(n));
-  if (is_cpu()) {
+  if (device_.is_host()) {
     if (dtype_ == DType::f32)
       cpu::fill_uniform_f32(data<float>(), n, key, first, lo, hi);
     else
@@ -227,7 +227,7 @@ void Tensor::fill_normal(Generator& generator, float mean, float stddev) {
   const std::int64_t n = numel();
   const PhiloxKey key = generator.key();
   const std::uint64_t first = generator.reserve(static_cast<std::uint64_t>(n));
-  if (is_cpu()) {
+  if (device_.is_host()) {
     if (dtype_ == DType::f32)
       cpu::fill_normal_f32(data<float>(), n, key, first, mean, stddev);
     else

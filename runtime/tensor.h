@@ -1,5 +1,6 @@
 // Tensor: a dense, contiguous, row-major array of rank 0..4 (NHWC activations by convention)
-// of f32 or bf16 elements on the CPU or a CUDA device, with shared, reference-counted storage.
+// of f32 or bf16 elements on the CPU, a CUDA device or `simt` (host memory on which kernel ops
+// run the CUDA sources through runtime/simt), with shared, reference-counted storage.
 //
 //   Tensor x = Tensor::empty({8, 32, 32, 3}, DType::f32, Device::cuda(0));
 //   Generator gen(42);
@@ -71,6 +72,7 @@ class Tensor {
   Device device() const { return device_; }
   bool is_cpu() const { return device_.is_cpu(); }
   bool is_cuda() const { return device_.is_cuda(); }
+  bool is_host() const { return device_.is_host(); }  // cpu or simt: host pointers
   // The CUDA stream this tensor's memory and operations are ordered on; nullptr on cpu.
   cudaStream_t stream() const;
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "runtime/shape.h"
+#include "runtime/tensor.h"
 #include "tests/runtime/error_of.h"
 
 namespace sombrero::runtime {
@@ -32,12 +33,34 @@ TEST(Device, PrintsAndParses) {
   EXPECT_EQ(parse_device("cuda:7"), Device::cuda(7));
   EXPECT_NE(Device::cuda(0), Device::cuda(1));
   EXPECT_NE(Device::cuda(0), Device::cpu());
+  EXPECT_EQ(to_string(Device::simt()), "simt");
+  EXPECT_EQ(parse_device("simt"), Device::simt());
+  EXPECT_TRUE(Device::simt().is_host() && Device::cpu().is_host() && !Device::cuda(0).is_host());
+  EXPECT_NE(Device::simt(), Device::cpu());
+}
+
+TEST(Device, SimtTensorsLiveInHostMemory) {
+  // simt tensors are host memory: fills, copies and conversions work as on the cpu, and
+  // the values cross between the two devices unchanged.
+  Tensor a = Tensor::from_floats({2, 3}, {1, 2, 3, 4, 5, 6}, DType::f32, Device::simt());
+  EXPECT_EQ(a.device(), Device::simt());
+  EXPECT_EQ(a.stream(), nullptr);
+  EXPECT_EQ(a.to(Device::cpu()).to_floats(), a.to_floats());
+  EXPECT_EQ(a.to_dtype(DType::bf16).to_floats(), a.to_floats());  // small integers are exact
+  Tensor b = Tensor::full({4}, 2.5f, DType::f32, Device::simt());
+  EXPECT_EQ(b.to_floats(), (std::vector<float>{2.5f, 2.5f, 2.5f, 2.5f}));
+  Generator g1(3), g2(3);
+  Tensor c = Tensor::empty({16}, DType::f32, Device::simt());
+  Tensor d = Tensor::empty({16}, DType::f32, Device::cpu());
+  c.fill_normal(g1);
+  d.fill_normal(g2);
+  EXPECT_EQ(c.to_floats(), d.to_floats());
 }
 
 TEST(Device, ParseErrorsSayWhatIsExpected) {
   EXPECT_THAT(error_of([] { parse_device("gpu:0"); }),
-              HasSubstr("unknown device 'gpu:0': expected 'cpu', 'cuda' or "
-                        "'cuda:<index>'"));
+              HasSubstr("unknown device 'gpu:0': expected 'cpu', 'cuda', "
+                        "'cuda:<index>' or 'simt'"));
   EXPECT_THAT(error_of([] { parse_device("cpuu"); }), HasSubstr("did you mean 'cpu'?"));
   for (const char* bad : {"cuda:", "cuda:x", "cuda:-1", "cuda:1x"})
     EXPECT_THAT(error_of([&] { parse_device(bad); }),

@@ -1,5 +1,7 @@
-// The convolution operations the layers call, in one place: the Tensor-level op of
-// kernels/conv/conv2d.h, which dispatches by device (cpu, cuda) and Context::conv_algo.
+// The convolution operations the layers call. cpu and cuda go through the Tensor-level op of
+// kernels/conv/conv2d.h (CPU backend; hand-written kernels or cuDNN by Context::conv_algo);
+// simt runs the hand-written kernels' .cu sources on the CPU (cuDNN has no simt execution,
+// so algo cudnn is refused there). dw is f32 also for bf16 activations (master weights).
 #pragma once
 
 #include "kernels/conv/conv2d_shape.h"

@@ -1,0 +1,90 @@
+#include "layers/ops/conv2d_ops.h"
+
+#include "kernels/conv/conv2d.h"
+#include "kernels/conv/conv2d_kernels.h"
+#include "layers/ops/dispatch.h"
+#include "runtime/error.h"
+
+namespace sombrero::layers::ops {
+
+namespace {
+
+kernels::Conv2dParams params_of(const Context& ctx, const kernels::Conv2dShape& s) {
+  kernels::Conv2dParams p;
+  p.stride_h = s.stride_h;
+  p.stride_w = s.stride_w;
+  p.pad_top = s.pad_top;
+  p.pad_bottom = s.pad_bottom;
+  p.pad_left = s.pad_left;
+  p.pad_right = s.pad_right;
+  p.dilation_h = s.dilation_h;
+  p.dilation_w = s.dilation_w;
+  p.algo = ctx.conv_algo;
+  return p;
+}
+
+// The simt device: the checks of the Tensor-level op, then the hand-written kernels' source.
+void check_simt(const char* op, const Context& ctx, const kernels::Conv2dShape& s,
+                std::initializer_list<NamedTensor> activations, const runtime::Shape& x,
+                const runtime::Shape& w, const runtime::Shape& y) {
+  SOMBRERO_CHECK(ctx.conv_algo == kernels::ConvAlgo::hand, op,
+                 ": conv.algo cudnn has no simt execution (cuDNN runs on a GPU only); use "
+                 "conv.algo: hand");
+  check_same_device(op, activations);
+  check_dtype(op, activations.begin()->tensor->dtype(), activations);
+  const kernels::Conv2dParams p = params_of(ctx, s);
+  SOMBRERO_CHECK(kernels::conv2d_output_shape(x, w, p) == y, op, ": shapes ", to_string(x), " * ",
+                 to_string(w), " do not give ", to_string(y));
+}
+
+}  // namespace
+
+void conv2d_forward(const Context& ctx, const kernels::Conv2dShape& shape, const Tensor& x,
+                    const Tensor& w, Tensor& y) {
+  if (!x.device().is_simt()) {
+    kernels::conv2d_forward(x, w, y, params_of(ctx, shape));
+    return;
+  }
+  check_simt("conv2d_forward", ctx, shape, {{"x", &x}, {"w", &w}, {"y", &y}}, x.shape(), w.shape(),
+             y.shape());
+  with_element_type(x.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    kernels::simt::conv2d_forward(shape, x.data<T>(), w.data<T>(), y.data<T>(), nullptr);
+  });
+}
+
+void conv2d_backward_data(const Context& ctx, const kernels::Conv2dShape& shape, const Tensor& dy,
+                          const Tensor& w, Tensor& dx) {
+  if (!dy.device().is_simt()) {
+    kernels::conv2d_backward_data(dy, w, dx, params_of(ctx, shape));
+    return;
+  }
+  check_simt("conv2d_backward_data", ctx, shape, {{"dy", &dy}, {"w", &w}, {"dx", &dx}}, dx.shape(),
+             w.shape(), dy.shape());
+  with_element_type(dy.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    kernels::simt::conv2d_backward_data(shape, dy.data<T>(), w.data<T>(), dx.data<T>(), nullptr);
+  });
+}
+
+void conv2d_backward_filter_accumulate(const Context& ctx, const kernels::Conv2dShape& shape,
+                                       const Tensor& x, const Tensor& dy, Tensor& dw) {
+  if (!x.device().is_simt()) {
+    kernels::conv2d_backward_filter(x, dy, dw, params_of(ctx, shape), /*accumulate=*/true);
+    return;
+  }
+  check_simt("conv2d_backward_filter", ctx, shape, {{"x", &x}, {"dy", &dy}}, x.shape(), dw.shape(),
+             dy.shape());
+  check_same_device("conv2d_backward_filter", {{"x", &x}, {"dw", &dw}});
+  check_dtype("conv2d_backward_filter", DType::f32, {{"dw", &dw}});
+  const std::size_t bytes = kernels::conv2d_backward_filter_workspace_bytes(shape);
+  Tensor workspace = workspace_floats(x, (bytes + 3) / 4);
+  void* scratch = bytes > 0 ? workspace.raw_data() : nullptr;
+  with_element_type(x.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    kernels::simt::conv2d_backward_filter(shape, x.data<T>(), dy.data<T>(), dw.data<float>(),
+                                          /*accumulate=*/true, scratch, nullptr);
+  });
+}
+
+}  // namespace sombrero::layers::ops
