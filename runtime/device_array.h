@@ -26,10 +26,13 @@ class DeviceArray {
   // Uninitialised, `size` elements.
   DeviceArray(std::size_t size, Device device)
       : storage_(Storage::allocate(size * sizeof(T), device)), size_(size) {}
-  // A copy of `host`.
-  DeviceArray(const std::vector<T>& host, Device device) : DeviceArray(host.size(), device) {
-    copy_bytes(data(), device, host.data(), Device::cpu(), size_ * sizeof(T));
+  // A copy of `size` elements at `host`.
+  DeviceArray(const T* host, std::size_t size, Device device) : DeviceArray(size, device) {
+    copy_bytes(data(), device, host, Device::cpu(), size_ * sizeof(T));
   }
+  // A copy of `host`.
+  DeviceArray(const std::vector<T>& host, Device device)
+      : DeviceArray(host.data(), host.size(), device) {}
 
   bool defined() const { return storage_ != nullptr; }
   std::size_t size() const { return size_; }

@@ -168,6 +168,13 @@ Tensor Tensor::to_dtype(DType dtype) const {
 #endif
 }
 
+Tensor Tensor::host_f32() const {
+  check_defined("host_f32");
+  if (device_.is_cpu() && dtype_ == DType::f32) return *this;
+  const Tensor f32 = dtype_ == DType::f32 ? *this : to_dtype(DType::f32);
+  return f32.device_.is_cpu() ? f32 : f32.to(Device::cpu());
+}
+
 std::vector<float> Tensor::to_floats() const {
   check_defined("to_floats");
   Tensor host = device_.is_host() ? *this : to(Device::cpu());
@@ -193,6 +200,23 @@ void Tensor::fill(float value) {
     cuda::fill_bf16(bits(data<bf16>()), n, value, stream());
 #else
   fail_unreachable_cuda("fill");
+#endif
+}
+
+void Tensor::scale(float factor) {
+  check_defined("scale");
+  SOMBRERO_CHECK(dtype_ == DType::f32, "Tensor::scale on ", describe(*this),
+                 ": only f32 tensors are scaled in place");
+  const std::int64_t n = numel();
+  if (device_.is_host()) {
+    float* p = data<float>();
+    for (std::int64_t i = 0; i < n; ++i) p[i] *= factor;
+    return;
+  }
+#if defined(SOMBRERO_HAVE_CUDA)
+  cuda::scale_f32(data<float>(), n, factor, stream());
+#else
+  fail_unreachable_cuda("scale");
 #endif
 }
 

@@ -103,6 +103,9 @@ class Tensor {
   Tensor clone() const;
   Tensor to_dtype(DType dtype) const;  // a new tensor on the same device; f32 -> bf16 rounds
                                        // to nearest, ties to even, NaN stays NaN
+  // The values as an f32 tensor on the cpu: this tensor itself (shared) when it already is
+  // one, else a converted copy. For host code that reads results (metrics, analysis).
+  Tensor host_f32() const;
   // All elements as floats, in row-major order, from any device and dtype.
   std::vector<float> to_floats() const;
 
@@ -110,6 +113,8 @@ class Tensor {
   // bf16 elements receive the f32 values rounded to nearest even (so a bf16 uniform fill
   // can reach hi by rounding).
   void fill(float value);
+  // Multiplies every element by `factor` (f32 tensors; e.g. averaging all-reduced gradients).
+  void scale(float factor);
   void fill_uniform(Generator& generator, float lo = 0.0f, float hi = 1.0f);
   void fill_normal(Generator& generator, float mean = 0.0f, float stddev = 1.0f);
 

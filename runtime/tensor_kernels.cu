@@ -69,6 +69,12 @@ __global__ void fill_kernel(Element* data, std::int64_t count, float value) {
   for (std::int64_t i = global_thread(); i < count; i += grid_threads()) store(data + i, value);
 }
 
+// data[i] *= factor, rounded once (f32; the averaging of all-reduced gradients).
+__global__ void scale_kernel(float* data, std::int64_t count, float factor) {
+  for (std::int64_t i = global_thread(); i < count; i += grid_threads())
+    data[i] = __fmul_rn(data[i], factor);
+}
+
 // Thread t writes the four elements of Philox block t (fewer in the last block).
 template <typename Element>
 __global__ void uniform_kernel(Element* data, std::int64_t count, PhiloxKey key,
@@ -114,6 +120,11 @@ void fill_bf16(std::uint16_t* data, std::int64_t count, float value, cudaStream_
   if (count == 0) return;
   SOMBRERO_LAUNCH(fill_kernel<std::uint16_t>, grid_for(count), threads_per_block, 0, stream, data,
                   count, value);
+}
+
+void scale_f32(float* data, std::int64_t count, float factor, cudaStream_t stream) {
+  if (count == 0) return;
+  SOMBRERO_LAUNCH(scale_kernel, grid_for(count), threads_per_block, 0, stream, data, count, factor);
 }
 
 void fill_uniform_f32(float* data, std::int64_t count, PhiloxKey key, std::uint64_t first_block,

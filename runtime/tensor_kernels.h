@@ -18,6 +18,8 @@ namespace sombrero::runtime {
   /* data[i] = value (for bf16: value rounded to nearest, ties to even). */                        \
   void fill_f32(float* data, std::int64_t count, float value, cudaStream_t stream);                \
   void fill_bf16(std::uint16_t* data, std::int64_t count, float value, cudaStream_t stream);       \
+  /* data[i] *= factor (f32, one rounding). */                                                     \
+  void scale_f32(float* data, std::int64_t count, float factor, cudaStream_t stream);              \
   /* Element i = value i%4 of philox_uniform4(key, first_block + i/4, lo, hi). */                  \
   void fill_uniform_f32(float* data, std::int64_t count, PhiloxKey key, std::uint64_t first_block, \
                         float lo, float hi, cudaStream_t stream);                                  \

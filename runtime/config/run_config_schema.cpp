@@ -136,8 +136,9 @@ void declare_train(ObjectSchema& train) {
   train.integer("log_every", 50, "log a metrics record every this many steps").min(1);
   train.choice("precision", {"f32", "bf16"}, "f32",
                "activation precision; bf16 keeps f32 master weights and BN statistics");
-  train.choice("device", {"auto", "cpu", "cuda"}, "auto",
-               "auto uses CUDA when a device is present, else the CPU backend");
+  train.choice("device", {"auto", "cpu", "cuda", "simt"}, "auto",
+               "auto uses CUDA when a device is present, else the CPU backend; simt runs the "
+               "CUDA kernels' sources on the CPU (slow: for testing the GPU code path)");
 }
 
 void declare_conv(ObjectSchema& conv) {

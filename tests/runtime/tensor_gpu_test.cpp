@@ -129,6 +129,16 @@ TEST_F(TensorGpu, FillOnDeviceIncludingASlice) {
   EXPECT_EQ(h.to_floats(), std::vector<float>(1000, 1.0f + 0x1p-7f));
 }
 
+TEST_F(TensorGpu, ScaleOnDeviceEqualsCpuBitwise) {
+  Generator gen(8);
+  Tensor h = Tensor::empty({100003});
+  h.fill_normal(gen, 0.0f, 3.0f);
+  Tensor d = h.to(gpu);
+  h.scale(0.125f + 0x1p-20f);
+  d.scale(0.125f + 0x1p-20f);
+  EXPECT_TRUE(same_bytes(d, h));
+}
+
 TEST_F(TensorGpu, UniformOnDeviceEqualsCpuBitwise) {
   for (const DType dtype : {DType::f32, DType::bf16}) {
     Generator on_gpu(31337, 5), on_cpu(31337, 5);

@@ -70,6 +70,14 @@ TEST(TensorKernelsSimt, FillAndConversionEqualTheCpuPathBitForBit) {
   EXPECT_EQ(filled, std::vector<float>(n, 1.00390625f));
   EXPECT_EQ(filled16, cpu_values<std::uint16_t>(Tensor::full(Shape{n}, 1.00390625f, DType::bf16)));
   EXPECT_EQ(filled16[0], 0x3f80);
+
+  // scale: the kernel's single rounding equals the host loop's `*=`.
+  std::vector<float> scaled = values;
+  simt::scale_f32(scaled.data(), n, 0.3f, nullptr);
+  Tensor host_scaled = source.clone();
+  host_scaled.scale(0.3f);
+  EXPECT_EQ(scaled, host_scaled.to_floats());
+  EXPECT_NE(scaled, values);
 }
 
 }  // namespace
