@@ -138,4 +138,25 @@ void CudaContext::synchronize() const {
   stream_->synchronize();
 }
 
+namespace {
+cudaMemPool_t default_pool(int device) {
+  cudaMemPool_t pool = nullptr;
+  SOMBRERO_CHECK_CUDA(cudaDeviceGetDefaultMemPool(&pool, device));
+  return pool;
+}
+}  // namespace
+
+std::size_t CudaContext::peak_allocated_bytes() const {
+  std::uint64_t high = 0;
+  SOMBRERO_CHECK_CUDA(
+      cudaMemPoolGetAttribute(default_pool(device_), cudaMemPoolAttrUsedMemHigh, &high));
+  return static_cast<std::size_t>(high);
+}
+
+void CudaContext::reset_peak_allocated_bytes() {
+  std::uint64_t zero = 0;  // resets the high-water mark to what is in use now
+  SOMBRERO_CHECK_CUDA(
+      cudaMemPoolSetAttribute(default_pool(device_), cudaMemPoolAttrUsedMemHigh, &zero));
+}
+
 }  // namespace sombrero::runtime

@@ -14,6 +14,7 @@
 // can mention them; code that calls these functions is itself CUDA-only.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <mutex>
 
@@ -95,6 +96,10 @@ class CudaContext {
   cudnnHandle_t cudnn();
   // Waits for all work on the context's stream.
   void synchronize() const;
+  // High-water mark of the bytes Tensors hold in the device's stream-ordered pool (what
+  // torch.cuda.max_memory_allocated reports for PyTorch's allocator), and its reset.
+  std::size_t peak_allocated_bytes() const;
+  void reset_peak_allocated_bytes();
 
   CudaContext(const CudaContext&) = delete;
   CudaContext& operator=(const CudaContext&) = delete;

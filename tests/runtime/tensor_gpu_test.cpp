@@ -129,6 +129,21 @@ TEST_F(TensorGpu, FillOnDeviceIncludingASlice) {
   EXPECT_EQ(h.to_floats(), std::vector<float>(1000, 1.0f + 0x1p-7f));
 }
 
+TEST_F(TensorGpu, PeakAllocatedBytesSeesATensorAndResets) {
+  CudaContext& context = CudaContext::get(0);
+  context.synchronize();
+  context.reset_peak_allocated_bytes();
+  const std::size_t before = context.peak_allocated_bytes();
+  {
+    Tensor big = Tensor::empty({16 << 20}, DType::f32, gpu);  // 64 MiB
+    context.synchronize();
+    EXPECT_GE(context.peak_allocated_bytes(), before + big.bytes());
+  }
+  context.synchronize();
+  context.reset_peak_allocated_bytes();
+  EXPECT_LT(context.peak_allocated_bytes(), before + (std::size_t(64) << 20));
+}
+
 TEST_F(TensorGpu, ScaleOnDeviceEqualsCpuBitwise) {
   Generator gen(8);
   Tensor h = Tensor::empty({100003});
