@@ -6,6 +6,7 @@
 
 #include "kernels/pointwise/pointwise.h"
 #include "layers/conv2d.h"
+#include "layers/ops/dispatch.h"
 #include "runtime/error.h"
 
 namespace sombrero::layers {
@@ -72,6 +73,11 @@ int Model::num_classes() const {
 }
 
 Tensor Model::forward(const Context& ctx, const Tensor& images) {
+  SOMBRERO_CHECK(images.defined(), "Model ", architecture_, "::forward: undefined images");
+  SOMBRERO_CHECK(images.device() == device_, "Model ", architecture_, ": the images are on ",
+                 runtime::to_string(images.device()), " but the model is on ",
+                 runtime::to_string(device_),
+                 "; move the batch there (Tensor::to) or the model (Model::to)");
   check_context_supported(ctx);
   Tensor y = images;
   for (std::size_t i = 0; i < trunk_->size(); ++i) {
@@ -79,7 +85,9 @@ Tensor Model::forward(const Context& ctx, const Tensor& images) {
     if (i == tap_index_) bottleneck_ = y;
   }
   bottleneck_grad_ = Tensor();
-  return y;
+  activation_dtype_ = y.dtype();
+  // The loss reads f32 logits whatever the activations' precision.
+  return y.dtype() == runtime::DType::f32 ? y : y.to_dtype(runtime::DType::f32);
 }
 
 const Tensor& Model::bottleneck() const {
@@ -88,17 +96,45 @@ const Tensor& Model::bottleneck() const {
 }
 
 Tensor& Model::bottleneck_grad() {
-  if (!bottleneck_grad_.defined()) bottleneck_grad_ = Tensor::zeros(bottleneck().shape());
+  if (!bottleneck_grad_.defined())
+    bottleneck_grad_ =
+        Tensor::zeros(bottleneck().shape(), bottleneck().dtype(), bottleneck().device());
   return bottleneck_grad_;
 }
 
+namespace {
+
+// y += x on any device, f32 (cpu, cuda, simt) or bf16 (cuda, simt).
+void add_into(const Tensor& x, Tensor& y) {
+  if (y.is_cpu()) {
+    ops::check_cpu_backend_f32("Model::backward", y);
+    kernels::cpu::add_inplace(y.numel(), x.data<float>(), y.data<float>());
+    return;
+  }
+  ops::with_element_type(y.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    SOMBRERO_DEVICE_KERNEL(y.device(), add_inplace, y.numel(), x.data<T>(), y.data<T>(),
+                           y.stream());
+  });
+}
+
+}  // namespace
+
 void Model::backward(const Context& ctx, const Tensor& dlogits) {
+  SOMBRERO_CHECK(dlogits.defined() && dlogits.device() == device_, "Model ", architecture_,
+                 "::backward: dlogits must be on the model's device ", runtime::to_string(device_));
   check_context_supported(ctx);
-  Tensor g = dlogits;
+  // dlogits are f32 (the loss's); the trunk continues in the forward's activation dtype.
+  Tensor g = dlogits.dtype() == activation_dtype_ ? dlogits : dlogits.to_dtype(activation_dtype_);
   for (std::size_t i = trunk_->size(); i-- > 0;) {
     if (i == tap_index_ && bottleneck_grad_.defined()) {
+      SOMBRERO_CHECK(bottleneck_grad_.shape() == g.shape() &&
+                         bottleneck_grad_.dtype() == g.dtype() &&
+                         bottleneck_grad_.device() == g.device(),
+                     "Model::backward: the bottleneck gradient ", bottleneck_grad_.to_string(0),
+                     " does not match the gradient at the tap ", g.to_string(0));
       Tensor sum = g.clone();  // g may be a view another layer still holds
-      kernels::cpu::add_inplace(sum.numel(), bottleneck_grad_.data<float>(), sum.data<float>());
+      add_into(bottleneck_grad_, sum);
       g = sum;
     }
     g = trunk_->at(i).backward(ctx, g);
@@ -113,6 +149,18 @@ std::int64_t Model::parameter_count() {
 
 void Model::zero_grad() {
   for (const NamedParameter& p : parameters()) p.parameter->grad.fill(0.0f);
+}
+
+void Model::to(runtime::Device device) {
+  for (const NamedParameter& p : parameters()) {
+    p.parameter->value = p.parameter->value.to(device);
+    if (p.parameter->grad.defined()) p.parameter->grad = p.parameter->grad.to(device);
+  }
+  for (const NamedBuffer& b : buffers())
+    if (b.tensor != nullptr && b.tensor->defined()) *b.tensor = b.tensor->to(device);
+  device_ = device;
+  bottleneck_ = Tensor();
+  bottleneck_grad_ = Tensor();
 }
 
 double Model::forward_flops_per_image() const {

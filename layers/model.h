@@ -13,7 +13,14 @@
 //
 // backward adds bottleneck_grad() (when it was asked for since the forward) to the gradient
 // arriving at the tap, then continues down. Parameter and buffer names are torchvision's
-// state_dict keys; parameters are f32 CPU tensors (layers/parameter.h).
+// state_dict keys; parameters are f32 tensors (layers/parameter.h).
+//
+// Devices: a model is built on the cpu; Model::to(device) moves every parameter (value and
+// grad) and every buffer tensor (BatchNorm running statistics) to cuda:i or simt. The images
+// must be on device(). Whatever the activations' dtype (f32, or bf16 on cuda / simt), the
+// logits leave forward as f32, and backward takes f32 dlogits and converts them to the dtype
+// of the last forward's activations. bottleneck_grad() has the bottleneck's device and dtype.
+// An optimizer keeps state on the parameters' device: build Sgd after Model::to.
 #pragma once
 
 #include <cstdint>
@@ -52,7 +59,12 @@ class Model {
   std::vector<NamedBuffer> buffers() { return trunk_->named_buffers(); }
   std::vector<NamedState> state() { return trunk_->named_state(); }  // state_dict order
   std::int64_t parameter_count();
-  void zero_grad();
+  void zero_grad();  // on any device
+
+  // Moves every parameter value and grad and every buffer tensor to `device` (replacing the
+  // Tensors in place; counters stay on the host). Drops the last forward's bottleneck.
+  void to(runtime::Device device);
+  runtime::Device device() const { return device_; }
 
   // Forward FLOPs of one image, and a table for `sombrero info --model`: each trunk layer
   // (and each block of a stage) with its output shape, parameters and forward MFLOPs.
@@ -65,6 +77,8 @@ class Model {
   Shape image_shape_;
   std::size_t tap_index_ = 0;
   Tensor bottleneck_, bottleneck_grad_;
+  runtime::Device device_ = runtime::Device::cpu();
+  runtime::DType activation_dtype_ = runtime::DType::f32;  // of the last forward's logits
 };
 
 }  // namespace sombrero::layers

@@ -1,9 +1,12 @@
 #include "layers/sgd.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/optim/sgd.h"
 #include "kernels/reduce/sum_squares.h"
+#include "layers/ops/dispatch.h"
+#include "runtime/device_array.h"
 #include "runtime/error.h"
 
 namespace sombrero::layers {
@@ -25,18 +28,60 @@ Sgd::Sgd(std::vector<NamedParameter> parameters, const SgdOptions& options)
   SOMBRERO_CHECK(!options.nesterov || options.momentum > 0, "SGD: Nesterov needs momentum > 0");
   SOMBRERO_CHECK(options.weight_decay >= 0 && options.grad_clip >= 0,
                  "SGD: weight decay and grad_clip must be >= 0");
+  if (!parameters_.empty()) device_ = parameters_.front().parameter->value.device();
+  for (const NamedParameter& p : parameters_)
+    SOMBRERO_CHECK(p.parameter->value.device() == device_, "SGD: parameter '", p.name, "' is on ",
+                   runtime::to_string(p.parameter->value.device()), ", '", parameters_.front().name,
+                   "' on ", runtime::to_string(device_), "; all parameters must be on one device");
   if (options.momentum > 0)
     for (const NamedParameter& p : parameters_)
-      buffers_.push_back(Tensor::zeros(p.parameter->value.shape()));
+      buffers_.push_back(Tensor::zeros(p.parameter->value.shape(), runtime::DType::f32, device_));
 }
 
-SgdStepStats Sgd::step(float lr) {
+namespace {
+
+// Sum of the squared gradients of every parameter, in double over per-parameter f32 sums.
+double sum_of_squared_gradients(const std::vector<NamedParameter>& parameters,
+                                runtime::Device device) {
   double sum = 0.0;
+  if (device.is_cpu()) {
+    for (const NamedParameter& p : parameters)
+      sum += kernels::cpu::sum_squares(p.parameter->grad.data<float>(),
+                                       std::size_t(p.parameter->grad.numel()));
+    return sum;
+  }
+  // One result per parameter on the device, read back with a single copy. The calls are
+  // ordered on the device's stream, so they share one workspace.
+  std::size_t workspace_size = 0;
+  for (const NamedParameter& p : parameters)
+    workspace_size =
+        std::max(workspace_size,
+                 kernels::sum_squares_workspace_floats(std::size_t(p.parameter->grad.numel())));
+  Tensor partial_sums =
+      Tensor::empty({std::int64_t(parameters.size())}, runtime::DType::f32, device);
+  Tensor workspace = ops::workspace_floats(partial_sums, workspace_size);
+  for (std::size_t i = 0; i < parameters.size(); ++i) {
+    const Tensor& grad = parameters[i].parameter->grad;
+    SOMBRERO_DEVICE_KERNEL(device, sum_squares, grad.data<float>(), std::size_t(grad.numel()),
+                           workspace.data<float>(), partial_sums.data<float>() + i,
+                           partial_sums.stream());
+  }
+  for (const float s : partial_sums.to_floats()) sum += s;
+  return sum;
+}
+
+}  // namespace
+
+SgdStepStats Sgd::step(float lr) {
   for (const NamedParameter& p : parameters_)
-    sum += kernels::cpu::sum_squares(p.parameter->grad.data<float>(),
-                                     std::size_t(p.parameter->grad.numel()));
+    SOMBRERO_CHECK(p.parameter->value.device() == device_ && p.parameter->grad.device() == device_,
+                   "SGD: parameter '", p.name, "' (value on ",
+                   runtime::to_string(p.parameter->value.device()), ", gradient on ",
+                   runtime::to_string(p.parameter->grad.device()),
+                   ") is not on the optimizer's device ", runtime::to_string(device_),
+                   "; construct Sgd after Model::to");
   SgdStepStats stats;
-  stats.grad_norm = std::sqrt(sum);
+  stats.grad_norm = std::sqrt(sum_of_squared_gradients(parameters_, device_));
   if (!std::isfinite(stats.grad_norm)) {
     const std::string name = first_nonfinite(parameters_, true);
     SOMBRERO_FAIL("step ", steps_, ": non-finite gradient in '",
@@ -48,16 +93,31 @@ SgdStepStats Sgd::step(float lr) {
     grad_scale = float(options_.grad_clip / (stats.grad_norm + 1e-6));
     stats.clipped = true;
   }
-  for (std::size_t i = 0; i < parameters_.size(); ++i) {
-    Parameter& p = *parameters_[i].parameter;
-    kernels::SgdStep step;
-    step.lr = lr;
-    step.momentum = options_.momentum;
-    step.nesterov = options_.nesterov;
-    step.weight_decay = p.decays(options_.no_decay_bn_bias) ? options_.weight_decay : 0.0f;
-    step.grad_scale = grad_scale;
-    kernels::cpu::sgd_update(p.value.numel(), p.value.data<float>(), p.grad.data<float>(),
-                             buffers_.empty() ? nullptr : buffers_[i].data<float>(), step);
+  kernels::SgdStep step;
+  step.lr = lr;
+  step.momentum = options_.momentum;
+  step.nesterov = options_.nesterov;
+  step.grad_scale = grad_scale;
+  if (device_.is_cpu()) {
+    for (std::size_t i = 0; i < parameters_.size(); ++i) {
+      Parameter& p = *parameters_[i].parameter;
+      step.weight_decay = p.decays(options_.no_decay_bn_bias) ? options_.weight_decay : 0.0f;
+      kernels::cpu::sgd_update(p.value.numel(), p.value.data<float>(), p.grad.data<float>(),
+                               buffers_.empty() ? nullptr : buffers_[i].data<float>(), step);
+    }
+  } else if (!parameters_.empty()) {
+    // Every parameter in one multi-tensor launch; the chunk table goes to the device.
+    std::vector<kernels::SgdChunk> chunks;
+    for (std::size_t i = 0; i < parameters_.size(); ++i) {
+      Parameter& p = *parameters_[i].parameter;
+      kernels::append_sgd_chunks(chunks, p.value.data<float>(), p.grad.data<float>(),
+                                 buffers_.empty() ? nullptr : buffers_[i].data<float>(),
+                                 p.decays(options_.no_decay_bn_bias) ? options_.weight_decay : 0.0f,
+                                 p.value.numel());
+    }
+    const runtime::DeviceArray<kernels::SgdChunk> device_chunks(chunks, device_);
+    SOMBRERO_DEVICE_KERNEL(device_, sgd_update, device_chunks.data(), int(chunks.size()), step,
+                           parameters_.front().parameter->value.stream());
   }
   ++steps_;
   return stats;
@@ -73,7 +133,8 @@ std::vector<std::pair<std::string, Tensor*>> Sgd::momentum_buffers() {
 std::string first_nonfinite(const std::vector<NamedParameter>& parameters, bool gradients) {
   for (const NamedParameter& p : parameters) {
     const Tensor& t = gradients ? p.parameter->grad : p.parameter->value;
-    const float* data = t.data<float>();
+    const std::vector<float> values = t.is_host() ? std::vector<float>() : t.to_floats();
+    const float* data = t.is_host() ? t.data<float>() : values.data();
     for (std::int64_t i = 0; i < t.numel(); ++i)
       if (!std::isfinite(data[i])) return p.name + (gradients ? " (gradient)" : "");
   }

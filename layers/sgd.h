@@ -12,6 +12,13 @@
 // by max_norm / (norm + 1e-6) when the global L2 norm exceeds max_norm, as
 // torch.nn.utils.clip_grad_norm_. Momentum buffers are the optimizer state a checkpoint
 // saves: momentum_buffers() names them by parameter name, in parameter order.
+//
+// Devices: the parameters may live on cpu, cuda:i or simt (all on one device). The momentum
+// buffers are created on that device when Sgd is constructed, so construct it after
+// Model::to; step() refuses parameters that have moved since. On cuda / simt, the gradient
+// norm is kernels/reduce/sum_squares (one call per parameter, the partial sums read back
+// once) and the update is one multi-tensor launch of kernels/optim/sgd.h for every parameter.
+// The cpu path is kernels::cpu (bit-identical to before devices existed).
 #pragma once
 
 #include <cstdint>
@@ -57,12 +64,13 @@ class Sgd {
  private:
   std::vector<NamedParameter> parameters_;
   std::vector<Tensor> buffers_;
+  runtime::Device device_;  // of the parameters when constructed; the buffers live there
   SgdOptions options_;
   std::int64_t steps_ = 0;
 };
 
 // The name of the first tensor holding a NaN or an infinity: the parameter values, or their
-// gradients when `gradients` is true; "" when all are finite.
+// gradients when `gradients` is true; "" when all are finite. Any device (copies to the host).
 std::string first_nonfinite(const std::vector<NamedParameter>& parameters, bool gradients);
 
 }  // namespace sombrero::layers

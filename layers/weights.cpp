@@ -67,18 +67,23 @@ void tensor_from_disk(const SafetensorsTensor& stored, DiskLayout layout, Tensor
                  runtime::shape_text(stored.shape), ", model expects ",
                  runtime::shape_text(expected));
   const std::vector<float> values = stored.to_floats();
-  float* dst = target.data<float>();
+  // A host f32 target is written in place; any other (cuda, bf16) through an f32 host copy.
+  const bool in_place = target.is_host() && target.dtype() == runtime::DType::f32;
+  Tensor host = in_place ? target : Tensor::empty(target.shape());
+  float* dst = host.data<float>();
   if (layout == DiskLayout::as_is) {
     std::memcpy(dst, values.data(), values.size() * sizeof(float));
-    return;
+  } else {
+    const Shape& s = target.shape();
+    const std::int64_t K = s[0], R = s[1], S = s[2], C = s[3];
+    for (std::int64_t k = 0; k < K; ++k)
+      for (std::int64_t r = 0; r < R; ++r)
+        for (std::int64_t t = 0; t < S; ++t)
+          for (std::int64_t c = 0; c < C; ++c)
+            dst[((k * R + r) * S + t) * C + c] = values[std::size_t(((k * C + c) * R + r) * S + t)];
   }
-  const Shape& s = target.shape();
-  const std::int64_t K = s[0], R = s[1], S = s[2], C = s[3];
-  for (std::int64_t k = 0; k < K; ++k)
-    for (std::int64_t r = 0; r < R; ++r)
-      for (std::int64_t t = 0; t < S; ++t)
-        for (std::int64_t c = 0; c < C; ++c)
-          dst[((k * R + r) * S + t) * C + c] = values[std::size_t(((k * C + c) * R + r) * S + t)];
+  if (in_place) return;
+  target.copy_from(target.dtype() == runtime::DType::f32 ? host : host.to_dtype(target.dtype()));
 }
 
 std::map<std::string, SafetensorsTensor> model_state_to_safetensors(Model& model) {

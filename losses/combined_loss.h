@@ -11,6 +11,12 @@
 //
 // dlogits = (softmax - q) / batch (the gradient of the batch-mean loss); the U(1) gradient is
 // ADDED into *dbottleneck (it also receives the global-pooling gradient during backward).
+//
+// Devices: the tensors may be on cpu (kernels::cpu, f32), cuda:i or simt (the fused kernel of
+// kernels/u1loss/u1_loss.cu; the bottleneck and its gradient f32 or bf16). The labels and the
+// class-angle table are uploaded per call (a few bytes); dlogits is a tensor on the logits'
+// device; z, the angle readout and the per-sample losses come back to the host, and the batch
+// means are computed there (kernels::mean_of_sample_losses).
 #pragma once
 
 #include <cstdint>
@@ -44,8 +50,9 @@ class CombinedLoss {
   bool needs_bottleneck_grad() const { return options_.u1.weight > 0.0f; }
   const CombinedLossOptions& options() const { return options_; }
 
-  // logits [batch, classes] f32 cpu; bottleneck [batch, h, w, c] f32 cpu (A >= 0);
-  // dbottleneck may be null when the U(1) weight is 0 (the gradient is then not needed).
+  // logits [batch, classes] f32; bottleneck [batch, h, w, c] (A >= 0) on the logits' device,
+  // f32 (bf16 too on cuda / simt); dbottleneck, like the bottleneck, may be null when the U(1)
+  // weight is 0 (the gradient is then not needed).
   LossOutput compute(const Tensor& logits, const std::vector<std::int32_t>& labels,
                      const Tensor& bottleneck, Tensor* dbottleneck) const;
 
