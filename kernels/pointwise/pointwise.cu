@@ -1,5 +1,6 @@
 // Elementwise operations of the layers (math in pointwise.h): ReLU forward / backward, residual
-// add, in-place add, per-channel bias add, and the bias gradient (a per-channel sum).
+// add, in-place add, per-channel bias add, the bias gradient (a per-channel sum), and the
+// option-A shortcut's subsample + zero channel padding and its gradient.
 //
 // Parallelisation: the elementwise kernels are one thread per element, 256 threads per block,
 // a grid-stride loop over at most 1024 blocks (consecutive threads, consecutive elements:
@@ -8,6 +9,9 @@
 // them in order in double): deterministic, no float atomics.
 // Floors (e = bytes per element: 4 f32, 2 bf16): relu_forward 2e, relu_backward 3e, add 3e,
 // add_inplace 3e, bias_add 2e per element; bias_backward e per element. All memory bound.
+// channel_pad_subsample_forward / _backward: one thread per output element, each a gather (the
+// zeros written too, so no memset): the copied elements are read once and written once, the
+// zeros written once; a pure copy, so equal to the CPU backend bit for bit.
 // Precision: f32 math on widened values, one rounding to the storage type. relu_backward
 // passes dy where the forward output's bits, as an int32, are > 0 (y > 0, and a NaN with the
 // sign bit clear), as the CPU backend. Every result equals the CPU backend's bit for bit except
@@ -60,6 +64,42 @@ __global__ void __launch_bounds__(kThreads)
     bias_add_kernel(std::int64_t n, int channels, const float* __restrict__ bias, T* y) {
   SOMBRERO_FOR_EACH_ELEMENT(i, n) {
     y[i] = from_float<T>(to_float(y[i]) + bias[i % channels]);
+  }
+}
+
+// y[n, oh, ow, oc] = x[n, oh s, ow s, oc - pad] for pad <= oc < pad + in_channels, else 0.
+template <typename T>
+__global__ void __launch_bounds__(kThreads)
+    channel_pad_subsample_forward_kernel(ChannelPadShape s, const T* __restrict__ x,
+                                         T* __restrict__ y) {
+  const std::int64_t n_out = s.output_elements();
+  const int oh = s.out_height(), ow = s.out_width(), pad = s.pad();
+  SOMBRERO_FOR_EACH_ELEMENT(i, n_out) {
+    const int c = static_cast<int>(i % s.out_channels) - pad;
+    const std::int64_t pixel = i / s.out_channels;
+    const std::int64_t w = pixel % ow, h = pixel / ow % oh, n = pixel / (std::int64_t(ow) * oh);
+    y[i] =
+        c >= 0 && c < s.in_channels
+            ? x[((n * s.in_height + h * s.stride) * s.in_width + w * s.stride) * s.in_channels + c]
+            : from_float<T>(0.0f);
+  }
+}
+
+// dx[n, h, w, c] = dy[n, h / s, w / s, pad + c] where h and w are multiples of s, else 0.
+template <typename T>
+__global__ void __launch_bounds__(kThreads)
+    channel_pad_subsample_backward_kernel(ChannelPadShape s, const T* __restrict__ dy,
+                                          T* __restrict__ dx) {
+  const std::int64_t n_in = s.input_elements();
+  const int oh = s.out_height(), ow = s.out_width();
+  SOMBRERO_FOR_EACH_ELEMENT(i, n_in) {
+    const int c = static_cast<int>(i % s.in_channels);
+    const std::int64_t pixel = i / s.in_channels;
+    const std::int64_t w = pixel % s.in_width, h = pixel / s.in_width % s.in_height,
+                       n = pixel / (std::int64_t(s.in_width) * s.in_height);
+    dx[i] = h % s.stride == 0 && w % s.stride == 0
+                ? dy[((n * oh + h / s.stride) * ow + w / s.stride) * s.out_channels + s.pad() + c]
+                : from_float<T>(0.0f);
   }
 }
 
@@ -119,6 +159,23 @@ void launch_bias_backward(std::int64_t rows, int channels, const T* dy, float* d
                   0, stream, channels, channel_row_blocks(rows), workspace, dbias);
 }
 
+template <typename T>
+void launch_channel_pad_subsample_forward(const ChannelPadShape& s, const T* x, T* y,
+                                          cudaStream_t stream) {
+  const std::int64_t n = s.output_elements();
+  if (n > 0)
+    SOMBRERO_LAUNCH(channel_pad_subsample_forward_kernel<T>, elementwise_grid(n), dim3(kThreads), 0,
+                    stream, s, x, y);
+}
+template <typename T>
+void launch_channel_pad_subsample_backward(const ChannelPadShape& s, const T* dy, T* dx,
+                                           cudaStream_t stream) {
+  const std::int64_t n = s.input_elements();
+  if (n > 0)
+    SOMBRERO_LAUNCH(channel_pad_subsample_backward_kernel<T>, elementwise_grid(n), dim3(kThreads),
+                    0, stream, s, dy, dx);
+}
+
 }  // namespace
 
 namespace SOMBRERO_EXEC {
@@ -162,6 +219,22 @@ void bias_backward(std::int64_t rows, int channels, const float* dy, float* dbia
 void bias_backward(std::int64_t rows, int channels, const bf16* dy, float* dbias, float* workspace,
                    cudaStream_t stream) {
   launch_bias_backward(rows, channels, device_bf16(dy), dbias, workspace, stream);
+}
+void channel_pad_subsample_forward(const ChannelPadShape& shape, const float* x, float* y,
+                                   cudaStream_t stream) {
+  launch_channel_pad_subsample_forward(shape, x, y, stream);
+}
+void channel_pad_subsample_forward(const ChannelPadShape& shape, const bf16* x, bf16* y,
+                                   cudaStream_t stream) {
+  launch_channel_pad_subsample_forward(shape, device_bf16(x), device_bf16(y), stream);
+}
+void channel_pad_subsample_backward(const ChannelPadShape& shape, const float* dy, float* dx,
+                                    cudaStream_t stream) {
+  launch_channel_pad_subsample_backward(shape, dy, dx, stream);
+}
+void channel_pad_subsample_backward(const ChannelPadShape& shape, const bf16* dy, bf16* dx,
+                                    cudaStream_t stream) {
+  launch_channel_pad_subsample_backward(shape, device_bf16(dy), device_bf16(dx), stream);
 }
 
 }  // namespace SOMBRERO_EXEC

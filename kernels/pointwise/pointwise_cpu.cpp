@@ -1,5 +1,6 @@
 // CPU backend of the elementwise layer operations (pointwise.h).
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "kernels/common/parallel.h"
@@ -57,6 +58,32 @@ void bias_backward(std::int64_t rows, int channels, const float* dy, float* dbia
     for (std::int64_t k = 0; k < kChunks; ++k)
       sum += partial[static_cast<std::size_t>(k * channels + c)];
     dbias[c] += static_cast<float>(sum);
+  }
+}
+
+void channel_pad_subsample_forward(const ChannelPadShape& s, const float* x, float* y) {
+  const std::int64_t oh = s.out_height(), ow = s.out_width(), pixels = s.batch * oh * ow;
+  const int pad = s.pad();
+#pragma omp parallel for schedule(static) if (s.output_elements() >= kParallelMinimum)
+  for (std::int64_t p = 0; p < pixels; ++p) {
+    const std::int64_t n = p / (oh * ow), h = p / ow % oh, w = p % ow;
+    float* out = y + p * s.out_channels;
+    std::fill(out, out + pad, 0.0f);
+    std::memcpy(out + pad,
+                x + ((n * s.in_height + h * s.stride) * s.in_width + w * s.stride) * s.in_channels,
+                sizeof(float) * std::size_t(s.in_channels));
+    std::fill(out + pad + s.in_channels, out + s.out_channels, 0.0f);
+  }
+}
+
+void channel_pad_subsample_backward(const ChannelPadShape& s, const float* dy, float* dx) {
+  const std::int64_t oh = s.out_height(), ow = s.out_width(), pixels = s.batch * oh * ow;
+  std::fill(dx, dx + s.input_elements(), 0.0f);
+#pragma omp parallel for schedule(static) if (s.output_elements() >= kParallelMinimum)
+  for (std::int64_t p = 0; p < pixels; ++p) {
+    const std::int64_t n = p / (oh * ow), h = p / ow % oh, w = p % ow;
+    std::memcpy(dx + ((n * s.in_height + h * s.stride) * s.in_width + w * s.stride) * s.in_channels,
+                dy + p * s.out_channels + s.pad(), sizeof(float) * std::size_t(s.in_channels));
   }
 }
 

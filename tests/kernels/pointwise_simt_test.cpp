@@ -7,7 +7,11 @@
 //   - bias_backward: bit for bit on small integers (exact sums); on random inputs within the
 //     summation bound (f32 chains of <= 16 + 8 terms: 24 u sum|dy| per channel, doubled for
 //     the CPU's final rounding);
-//   - a size past the 1024-block grid cap (grid-stride loop), and odd sizes.
+//   - a size past the 1024-block grid cap (grid-stride loop), and odd sizes;
+//   - channel_pad_subsample forward/backward (the option-A shortcut): pure copies, so the CPU
+//     backend and the kernels (f32 and bf16) equal a naive loop over the definition bit for
+//     bit, for odd sizes, strides 1 to 3 and no padding; outputs start as NaN so every
+//     element written (zeros included) is checked.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -160,6 +164,73 @@ TEST(PointwiseSimt, BiasBackwardMatchesTheCpuBackend) {
         }
       }
     }
+  }
+}
+
+// The definition in pointwise.h, one output element at a time.
+std::vector<float> naive_channel_pad_forward(const ChannelPadShape& s,
+                                             const std::vector<float>& x) {
+  std::vector<float> y(std::size_t(s.output_elements()));
+  std::size_t i = 0;
+  for (int n = 0; n < s.batch; ++n)
+    for (int h = 0; h < s.out_height(); ++h)
+      for (int w = 0; w < s.out_width(); ++w)
+        for (int c = 0; c < s.out_channels; ++c, ++i) {
+          const int ci = c - s.pad();
+          y[i] = ci >= 0 && ci < s.in_channels
+                     ? x[((std::size_t(n) * s.in_height + std::size_t(h) * s.stride) * s.in_width +
+                          std::size_t(w) * s.stride) *
+                             s.in_channels +
+                         std::size_t(ci)]
+                     : 0.0f;
+        }
+  return y;
+}
+
+std::vector<float> naive_channel_pad_backward(const ChannelPadShape& s,
+                                              const std::vector<float>& dy) {
+  std::vector<float> dx(std::size_t(s.input_elements()));
+  std::size_t i = 0;
+  for (int n = 0; n < s.batch; ++n)
+    for (int h = 0; h < s.in_height; ++h)
+      for (int w = 0; w < s.in_width; ++w)
+        for (int c = 0; c < s.in_channels; ++c, ++i)
+          dx[i] = h % s.stride == 0 && w % s.stride == 0
+                      ? dy[((std::size_t(n) * s.out_height() + std::size_t(h / s.stride)) *
+                                s.out_width() +
+                            std::size_t(w / s.stride)) *
+                               s.out_channels +
+                           std::size_t(s.pad() + c)]
+                      : 0.0f;
+  return dx;
+}
+
+TEST(PointwiseSimt, ChannelPadSubsampleEqualsItsDefinitionBitForBit) {
+  // batch, H, W, in channels, out channels, stride
+  for (const ChannelPadShape s :
+       {ChannelPadShape{2, 5, 6, 3, 7, 2}, ChannelPadShape{1, 4, 4, 4, 8, 1},
+        ChannelPadShape{3, 7, 5, 2, 2, 3}, ChannelPadShape{2, 8, 8, 16, 32, 2}}) {
+    const std::vector<float> x =
+        test::rounded_to_bf16(test::random_values(std::size_t(s.input_elements()), 7));
+    const std::vector<float> dy =
+        test::rounded_to_bf16(test::random_values(std::size_t(s.output_elements()), 8));
+    const std::vector<float> want_y = naive_channel_pad_forward(s, x);
+    const std::vector<float> want_dx = naive_channel_pad_backward(s, dy);
+    const std::vector<float> nan_y(want_y.size(), std::nanf("")),
+        nan_dx(want_dx.size(), std::nanf(""));
+    std::vector<float> y = nan_y, dx = nan_dx;
+    cpu::channel_pad_subsample_forward(s, x.data(), y.data());
+    cpu::channel_pad_subsample_backward(s, dy.data(), dx.data());
+    EXPECT_TRUE(same_bits(y, want_y)) << "cpu forward, stride " << s.stride;
+    EXPECT_TRUE(same_bits(dx, want_dx)) << "cpu backward, stride " << s.stride;
+    check_elementwise("channel_pad_subsample_forward", {x}, nan_y, want_y,
+                      [s](const auto& in, auto& out) {
+                        simt::channel_pad_subsample_forward(s, in[0].data(), out.data(), nullptr);
+                      });
+    check_elementwise("channel_pad_subsample_backward", {dy}, nan_dx, want_dx,
+                      [s](const auto& in, auto& out) {
+                        simt::channel_pad_subsample_backward(s, in[0].data(), out.data(), nullptr);
+                      });
   }
 }
 
