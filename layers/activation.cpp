@@ -1,15 +1,15 @@
 #include "layers/activation.h"
 
-#include "kernels/pointwise/pointwise.h"
+#include "layers/ops/pointwise_ops.h"
 #include "runtime/error.h"
 
 namespace sombrero::layers {
 
 Tensor ReLU::forward(const Context& ctx, const Tensor& x) {
-  SOMBRERO_CHECK(x.defined() && x.is_cpu() && x.dtype() == runtime::DType::f32,
-                 "ReLU: the CPU backend takes a defined f32 cpu tensor");
-  Tensor y = Tensor::empty(x.shape());
-  kernels::cpu::relu_forward(x.numel(), x.data<float>(), y.data<float>());
+  SOMBRERO_CHECK(x.defined(), "ReLU: input tensor is undefined");
+  check_input(x, x.rank(), "ReLU");
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+  ops::relu_forward(x, y);
   cached_output_ = ctx.training ? y : Tensor();
   return y;
 }
@@ -18,9 +18,8 @@ Tensor ReLU::backward(const Context&, const Tensor& dy) {
   check_cached(cached_output_, "ReLU");
   SOMBRERO_CHECK(dy.shape() == cached_output_.shape(), "ReLU: output gradient has shape ",
                  to_string(dy.shape()), ", expected ", to_string(cached_output_.shape()));
-  Tensor dx = Tensor::empty(dy.shape());
-  kernels::cpu::relu_backward(dy.numel(), cached_output_.data<float>(), dy.data<float>(),
-                              dx.data<float>());
+  Tensor dx = Tensor::empty(dy.shape(), dy.dtype(), dy.device());
+  ops::relu_backward(cached_output_, dy, dx);
   cached_output_ = Tensor();
   return dx;
 }

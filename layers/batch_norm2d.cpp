@@ -1,6 +1,6 @@
 #include "layers/batch_norm2d.h"
 
-#include "kernels/norm/batch_norm.h"
+#include "layers/ops/batch_norm_ops.h"
 #include "runtime/error.h"
 
 namespace sombrero::layers {
@@ -40,26 +40,22 @@ double BatchNorm2d::forward_flops(const Shape& input) const {
 Tensor BatchNorm2d::forward(const Context& ctx, const Tensor& x) {
   check_input(x, 4, describe());
   output_shape(x.shape());
-  const kernels::BatchNormShape s{x.numel() / options_.channels, options_.channels};
-  Tensor y = Tensor::empty(x.shape());
+  const std::int64_t rows = x.numel() / options_.channels;
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   if (ctx.training) {
-    SOMBRERO_CHECK(s.rows > 1, describe(),
-                   ": training needs more than one value per channel (input ", to_string(x.shape()),
-                   "), as PyTorch");
-    save_mean_ = Tensor::empty({options_.channels});
-    save_invstd_ = Tensor::empty({options_.channels});
-    kernels::cpu::batch_norm_forward_training(
-        s, x.data<float>(), weight_->value.data<float>(), bias_->value.data<float>(), options_.eps,
-        options_.momentum, y.data<float>(), running_mean_.data<float>(), running_var_.data<float>(),
-        save_mean_.data<float>(), save_invstd_.data<float>(), options_.relu);
+    SOMBRERO_CHECK(rows > 1, describe(), ": training needs more than one value per channel (input ",
+                   to_string(x.shape()), "), as PyTorch");
+    save_mean_ = Tensor::empty({options_.channels}, runtime::DType::f32, x.device());
+    save_invstd_ = Tensor::empty({options_.channels}, runtime::DType::f32, x.device());
+    ops::batch_norm_forward_training(x, weight_->value, bias_->value, options_.eps,
+                                     options_.momentum, y, running_mean_, running_var_, save_mean_,
+                                     save_invstd_, options_.relu);
     ++num_batches_tracked_;
     cached_input_ = x;
     cached_output_ = options_.relu ? y : Tensor();
   } else {
-    kernels::cpu::batch_norm_forward_inference(
-        s, x.data<float>(), weight_->value.data<float>(), bias_->value.data<float>(),
-        running_mean_.data<float>(), running_var_.data<float>(), options_.eps, y.data<float>(),
-        options_.relu);
+    ops::batch_norm_forward_inference(x, weight_->value, bias_->value, running_mean_, running_var_,
+                                      options_.eps, y, options_.relu);
     cached_input_ = Tensor();
     cached_output_ = Tensor();
   }
@@ -70,13 +66,10 @@ Tensor BatchNorm2d::backward(const Context&, const Tensor& dy) {
   check_cached(cached_input_, describe());
   SOMBRERO_CHECK(dy.shape() == cached_input_.shape(), describe(), ": output gradient has shape ",
                  to_string(dy.shape()), ", expected ", to_string(cached_input_.shape()));
-  const kernels::BatchNormShape s{dy.numel() / options_.channels, options_.channels};
-  Tensor dx = Tensor::empty(dy.shape());
-  kernels::cpu::batch_norm_backward_training(
-      s, cached_input_.data<float>(), dy.data<float>(), weight_->value.data<float>(),
-      save_mean_.data<float>(), save_invstd_.data<float>(), dx.data<float>(),
-      weight_->grad.data<float>(), bias_->grad.data<float>(),
-      options_.relu ? cached_output_.data<float>() : nullptr);
+  Tensor dx = Tensor::empty(dy.shape(), dy.dtype(), dy.device());
+  ops::batch_norm_backward_training(cached_input_, dy, weight_->value, save_mean_, save_invstd_, dx,
+                                    weight_->grad, bias_->grad,
+                                    options_.relu ? &cached_output_ : nullptr);
   cached_input_ = Tensor();
   cached_output_ = Tensor();
   return dx;

@@ -30,7 +30,7 @@ struct Context {
 };
 
 // Throws a clear error when the context asks for something this build cannot run
-// (bf16 on the CPU backend, a CUDA device: the layers' CUDA kernels are not written yet).
+// (bf16 on the cpu device, whose backend computes in f32; a CUDA device in a build without CUDA).
 void check_context_supported(const Context& ctx);
 
 }  // namespace sombrero::layers

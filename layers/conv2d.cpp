@@ -2,8 +2,8 @@
 
 #include <cmath>
 
-#include "kernels/pointwise/pointwise.h"
 #include "layers/ops/conv2d_ops.h"
+#include "layers/ops/pointwise_ops.h"
 #include "runtime/error.h"
 
 namespace sombrero::layers {
@@ -62,12 +62,15 @@ double Conv2d::forward_flops(const Shape& input) const {
 Tensor Conv2d::forward(const Context& ctx, const Tensor& x) {
   check_input(x, 4, describe());
   const kernels::Conv2dShape s = conv_shape(x.shape());
-  Tensor y = Tensor::empty({s.batch, s.out_height(), s.out_width(), s.out_channels});
-  ops::conv2d_forward(ctx, s, x, weight_->value, y);
-  if (bias_ != nullptr)
-    kernels::cpu::bias_add(y.numel() / s.out_channels, s.out_channels, bias_->value.data<float>(),
-                           y.data<float>());
+  Tensor y = Tensor::empty({s.batch, s.out_height(), s.out_width(), s.out_channels}, x.dtype(),
+                           x.device());
+  // The kernels take w in the activations' dtype: bf16 rounds the f32 master weight.
+  const Tensor w =
+      x.dtype() == runtime::DType::f32 ? weight_->value : weight_->value.to_dtype(x.dtype());
+  ops::conv2d_forward(ctx, s, x, w, y);
+  if (bias_ != nullptr) ops::bias_add(bias_->value, y);
   cached_input_ = ctx.training ? x : Tensor();
+  cached_weight_bf16_ = ctx.training && x.dtype() != runtime::DType::f32 ? w : Tensor();
   return y;
 }
 
@@ -77,15 +80,15 @@ Tensor Conv2d::backward(const Context& ctx, const Tensor& dy) {
   SOMBRERO_CHECK(dy.shape() == output_shape(cached_input_.shape()), describe(),
                  ": output gradient has shape ", to_string(dy.shape()));
   ops::conv2d_backward_filter_accumulate(ctx, s, cached_input_, dy, weight_->grad);
-  if (bias_ != nullptr)
-    kernels::cpu::bias_backward(dy.numel() / s.out_channels, s.out_channels, dy.data<float>(),
-                                bias_->grad.data<float>());
+  if (bias_ != nullptr) ops::bias_backward(dy, bias_->grad);
   Tensor dx;
   if (input_grad_needed_) {
-    dx = Tensor::empty(cached_input_.shape());
-    ops::conv2d_backward_data(ctx, s, dy, weight_->value, dx);
+    dx = Tensor::empty(cached_input_.shape(), dy.dtype(), dy.device());
+    ops::conv2d_backward_data(
+        ctx, s, dy, cached_weight_bf16_.defined() ? cached_weight_bf16_ : weight_->value, dx);
   }
   cached_input_ = Tensor();
+  cached_weight_bf16_ = Tensor();
   return dx;
 }
 

@@ -2,6 +2,8 @@
 // optional bias, as PyTorch's nn.Conv2d (groups 1, dilation 1, symmetric zero padding).
 // Parameters: "weight" (OIHW on disk), "bias" when enabled. Default initialisation is
 // PyTorch's (uniform +-1/sqrt(fan_in)); the model zoo re-initialises as torchvision does.
+// With bf16 activations the convolution runs on a bf16 copy of the f32 master weight; the
+// weight gradient stays f32.
 #pragma once
 
 #include "kernels/conv/conv2d_shape.h"
@@ -43,6 +45,7 @@ class Conv2d : public Layer {
   Parameter* bias_ = nullptr;
   bool input_grad_needed_ = true;
   Tensor cached_input_;
+  Tensor cached_weight_bf16_;  // bf16 activations: the rounded weight, kept for backward-data
 };
 
 }  // namespace sombrero::layers

@@ -1,5 +1,6 @@
 #include "layers/layer.h"
 
+#include "layers/ops/dispatch.h"
 #include "runtime/error.h"
 
 namespace sombrero::layers {
@@ -11,12 +12,15 @@ Precision parse_precision(const std::string& text) {
 }
 
 void check_context_supported(const Context& ctx) {
-  SOMBRERO_CHECK(ctx.device.is_cpu(), "layers: device ", runtime::to_string(ctx.device),
-                 " is not supported yet: the layers' CUDA kernels are not written; use "
-                 "train.device: cpu");
-  SOMBRERO_CHECK(ctx.precision == Precision::f32,
-                 "layers: precision bf16 needs the CUDA backend; the CPU backend computes in f32 "
-                 "(set train.precision: f32)");
+#if !defined(SOMBRERO_HAVE_CUDA)
+  SOMBRERO_CHECK(!ctx.device.is_cuda(), "layers: device ", runtime::to_string(ctx.device),
+                 " needs the CUDA backend and this build has none (reconfigure with "
+                 "-DSOMBRERO_CUDA=ON on a machine with nvcc, or use train.device: cpu or simt)");
+#endif
+  SOMBRERO_CHECK(!(ctx.device.is_cpu() && ctx.precision == Precision::bf16),
+                 "layers: precision bf16 needs the CUDA kernels; the CPU backend computes in f32 "
+                 "(set train.precision: f32, or train.device: cuda, or simt to run the CUDA "
+                 "kernels on the CPU)");
 }
 
 double Layer::forward_flops(const Shape&) const {
@@ -87,9 +91,9 @@ void check_input(const Tensor& x, int rank, const std::string& layer) {
   SOMBRERO_CHECK(x.defined(), layer, ": input tensor is undefined");
   SOMBRERO_CHECK(x.rank() == rank, layer, ": expects a rank-", rank, " input (",
                  rank == 4 ? "NHWC" : "[N, features]", "), got ", runtime::to_string(x.shape()));
-  SOMBRERO_CHECK(x.is_cpu() && x.dtype() == runtime::DType::f32, layer,
-                 ": the CPU backend takes f32 cpu tensors, got ", runtime::dtype_name(x.dtype()),
-                 " on ", runtime::to_string(x.device()));
+  SOMBRERO_CHECK(x.dtype() == runtime::DType::f32 || x.dtype() == runtime::DType::bf16, layer,
+                 ": activations are f32 or bf16, got ", runtime::dtype_name(x.dtype()));
+  ops::check_cpu_backend_f32(layer.c_str(), x);
 }
 
 }  // namespace sombrero::layers

@@ -6,7 +6,10 @@
 //   parameters and buffers, named like PyTorch modules: a layer owns its parameters and its
 //   children; names are "<child>.<...>.<parameter>", torchvision's state_dict keys.
 //
-// Activations are NHWC f32 CPU tensors for now (Context, check_context_supported).
+// Activations are NHWC tensors on any device (cpu: the CPU backend, f32; cuda: the hand-written
+// kernels; simt: the same kernel sources run on the CPU), f32 or bf16, and each layer's output
+// keeps its input's dtype and device. Parameters are f32 master weights on the activations'
+// device (layers/ops/ dispatches each kernel call).
 #pragma once
 
 #include <memory>
@@ -73,7 +76,8 @@ class Layer {
   std::vector<std::unique_ptr<Layer>> owned_children_;
 };
 
-// Checks that x is a defined f32 CPU tensor of rank `rank` (the layers' current backend).
+// Checks that x is a defined f32 or bf16 tensor of rank `rank` (bf16 not on the cpu device,
+// whose backend computes in f32).
 void check_input(const Tensor& x, int rank, const std::string& layer);
 
 }  // namespace sombrero::layers

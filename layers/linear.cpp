@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "kernels/linear/linear.h"
+#include "layers/ops/linear_ops.h"
 #include "runtime/error.h"
 
 namespace sombrero::layers {
@@ -38,12 +38,12 @@ double Linear::forward_flops(const Shape& input) const {
 
 Tensor Linear::forward(const Context& ctx, const Tensor& x) {
   check_input(x, 2, describe());
-  Tensor y = Tensor::empty(output_shape(x.shape()));
-  kernels::cpu::linear_forward(int(x.dim(0)), options_.in_features, options_.out_features,
-                               x.data<float>(), weight_->value.data<float>(),
-                               bias_ != nullptr ? bias_->value.data<float>() : nullptr,
-                               y.data<float>());
+  Tensor y = Tensor::empty(output_shape(x.shape()), x.dtype(), x.device());
+  const Tensor w =
+      x.dtype() == runtime::DType::f32 ? weight_->value : weight_->value.to_dtype(x.dtype());
+  ops::linear_forward(x, w, bias_ != nullptr ? &bias_->value : nullptr, y);
   cached_input_ = ctx.training ? x : Tensor();
+  cached_weight_bf16_ = ctx.training && x.dtype() != runtime::DType::f32 ? w : Tensor();
   return y;
 }
 
@@ -51,16 +51,13 @@ Tensor Linear::backward(const Context&, const Tensor& dy) {
   check_cached(cached_input_, describe());
   SOMBRERO_CHECK(dy.shape() == output_shape(cached_input_.shape()), describe(),
                  ": output gradient has shape ", to_string(dy.shape()));
-  const int batch = int(dy.dim(0));
-  kernels::cpu::linear_backward_weight(batch, options_.in_features, options_.out_features,
-                                       cached_input_.data<float>(), dy.data<float>(),
-                                       weight_->grad.data<float>(),
-                                       bias_ != nullptr ? bias_->grad.data<float>() : nullptr);
-  Tensor dx = Tensor::empty(cached_input_.shape());
-  kernels::cpu::linear_backward_data(batch, options_.in_features, options_.out_features,
-                                     dy.data<float>(), weight_->value.data<float>(),
-                                     dx.data<float>());
+  ops::linear_backward_weight(cached_input_, dy, weight_->grad,
+                              bias_ != nullptr ? &bias_->grad : nullptr);
+  Tensor dx = Tensor::empty(cached_input_.shape(), dy.dtype(), dy.device());
+  ops::linear_backward_data(
+      dy, cached_weight_bf16_.defined() ? cached_weight_bf16_ : weight_->value, dx);
   cached_input_ = Tensor();
+  cached_weight_bf16_ = Tensor();
   return dx;
 }
 

@@ -1,5 +1,6 @@
 // Linear: y [N, out] = x [N, in] W^T + b, weight [out, in] as PyTorch's nn.Linear (same layout
-// on disk), default init U(-1/sqrt(in), 1/sqrt(in)) for both, as PyTorch.
+// on disk), default init U(-1/sqrt(in), 1/sqrt(in)) for both, as PyTorch. With bf16
+// activations the GEMMs take a bf16 copy of the f32 master weight; its gradient stays f32.
 // Flatten: [N, H, W, C] -> [N, H W C] (a view; NHWC order, so a PyTorch model's NCHW-flattened
 // Linear weights need their columns permuted to load; the zoo's ResNets pool globally and
 // are unaffected).
@@ -32,6 +33,7 @@ class Linear : public Layer {
   Parameter* weight_ = nullptr;
   Parameter* bias_ = nullptr;
   Tensor cached_input_;
+  Tensor cached_weight_bf16_;  // bf16 activations: the rounded weight, kept for backward-data
 };
 
 class Flatten : public Layer {

@@ -1,5 +1,6 @@
 #include "layers/pooling.h"
 
+#include "layers/ops/pool_ops.h"
 #include "runtime/error.h"
 
 namespace sombrero::layers {
@@ -41,25 +42,25 @@ double MaxPool2d::forward_flops(const Shape& input) const {
 Tensor MaxPool2d::forward(const Context& ctx, const Tensor& x) {
   check_input(x, 4, describe());
   const kernels::Pool2dShape s = pool2d_shape(x.shape(), options_);
-  Tensor y = Tensor::empty(output_shape(x.shape()));
-  argmax_.resize(static_cast<std::size_t>(y.numel()));
-  kernels::cpu::max_pool2d_forward(s, x.data<float>(), y.data<float>(), argmax_.data());
+  Tensor y = Tensor::empty(output_shape(x.shape()), x.dtype(), x.device());
+  argmax_ = runtime::DeviceArray<std::int32_t>(static_cast<std::size_t>(y.numel()), x.device());
+  ops::max_pool2d_forward(s, x, y, argmax_);
   if (ctx.training) {
     cached_input_shape_ = x.shape();
   } else {
-    argmax_.clear();
+    argmax_ = {};
   }
   return y;
 }
 
 Tensor MaxPool2d::backward(const Context&, const Tensor& dy) {
-  SOMBRERO_CHECK(!argmax_.empty(), describe(), ": backward without a training-mode forward");
+  SOMBRERO_CHECK(argmax_.defined(), describe(), ": backward without a training-mode forward");
   const kernels::Pool2dShape s = pool2d_shape(cached_input_shape_, options_);
   SOMBRERO_CHECK(dy.shape() == output_shape(cached_input_shape_), describe(),
                  ": output gradient has shape ", to_string(dy.shape()));
-  Tensor dx = Tensor::empty(cached_input_shape_);
-  kernels::cpu::max_pool2d_backward(s, dy.data<float>(), argmax_.data(), dx.data<float>());
-  argmax_.clear();
+  Tensor dx = Tensor::empty(cached_input_shape_, dy.dtype(), dy.device());
+  ops::max_pool2d_backward(s, dy, argmax_, dx);
+  argmax_ = {};
   return dx;
 }
 
@@ -76,8 +77,8 @@ double AvgPool2d::forward_flops(const Shape& input) const {
 Tensor AvgPool2d::forward(const Context& ctx, const Tensor& x) {
   check_input(x, 4, describe());
   const kernels::Pool2dShape s = pool2d_shape(x.shape(), options_);
-  Tensor y = Tensor::empty(output_shape(x.shape()));
-  kernels::cpu::avg_pool2d_forward(s, x.data<float>(), y.data<float>());
+  Tensor y = Tensor::empty(output_shape(x.shape()), x.dtype(), x.device());
+  ops::avg_pool2d_forward(s, x, y);
   cached_input_shape_ = x.shape();
   cached_ = ctx.training;
   return y;
@@ -87,9 +88,8 @@ Tensor AvgPool2d::backward(const Context&, const Tensor& dy) {
   SOMBRERO_CHECK(cached_, describe(), ": backward without a training-mode forward");
   SOMBRERO_CHECK(dy.shape() == output_shape(cached_input_shape_), describe(),
                  ": output gradient has shape ", to_string(dy.shape()));
-  Tensor dx = Tensor::empty(cached_input_shape_);
-  kernels::cpu::avg_pool2d_backward(pool2d_shape(cached_input_shape_, options_), dy.data<float>(),
-                                    dx.data<float>());
+  Tensor dx = Tensor::empty(cached_input_shape_, dy.dtype(), dy.device());
+  ops::avg_pool2d_backward(pool2d_shape(cached_input_shape_, options_), dy, dx);
   cached_ = false;
   return dx;
 }
@@ -101,9 +101,8 @@ Shape GlobalAvgPool::output_shape(const Shape& input) const {
 
 Tensor GlobalAvgPool::forward(const Context& ctx, const Tensor& x) {
   check_input(x, 4, "GlobalAvgPool");
-  Tensor y = Tensor::empty(output_shape(x.shape()));
-  kernels::cpu::global_avg_pool_forward(int(x.dim(0)), int(x.dim(1) * x.dim(2)), int(x.dim(3)),
-                                        x.data<float>(), y.data<float>());
+  Tensor y = Tensor::empty(output_shape(x.shape()), x.dtype(), x.device());
+  ops::global_avg_pool_forward(x, y);
   cached_input_shape_ = x.shape();
   cached_ = ctx.training;
   return y;
@@ -114,9 +113,8 @@ Tensor GlobalAvgPool::backward(const Context&, const Tensor& dy) {
   const Shape& in = cached_input_shape_;
   SOMBRERO_CHECK(dy.shape() == output_shape(in), "GlobalAvgPool: output gradient has shape ",
                  to_string(dy.shape()));
-  Tensor dx = Tensor::empty(in);
-  kernels::cpu::global_avg_pool_backward(int(in[0]), int(in[1] * in[2]), int(in[3]),
-                                         dy.data<float>(), dx.data<float>());
+  Tensor dx = Tensor::empty(in, dy.dtype(), dy.device());
+  ops::global_avg_pool_backward(dy, dx);
   cached_ = false;
   return dx;
 }

@@ -6,10 +6,10 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
 
 #include "kernels/pool/pool.h"
 #include "layers/layer.h"
+#include "runtime/device_array.h"
 
 namespace sombrero::layers {
 
@@ -31,7 +31,7 @@ class MaxPool2d : public Layer {
  private:
   Pool2dOptions options_;
   Shape cached_input_shape_;
-  std::vector<std::int32_t> argmax_;
+  runtime::DeviceArray<std::int32_t> argmax_;  // on the activations' device; empty: no cache
 };
 
 class AvgPool2d : public Layer {

@@ -1,8 +1,6 @@
 #include "layers/residual.h"
 
-#include <cstring>
-
-#include "kernels/pointwise/pointwise.h"
+#include "layers/ops/pointwise_ops.h"
 #include "runtime/error.h"
 
 namespace sombrero::layers {
@@ -10,8 +8,8 @@ namespace sombrero::layers {
 Tensor Add::forward(const Tensor& a, const Tensor& b) {
   SOMBRERO_CHECK(a.shape() == b.shape(), "Add: shapes differ: ", to_string(a.shape()), " and ",
                  to_string(b.shape()));
-  Tensor y = Tensor::empty(a.shape());
-  kernels::cpu::add(a.numel(), a.data<float>(), b.data<float>(), y.data<float>());
+  Tensor y = Tensor::empty(a.shape(), a.dtype(), a.device());
+  ops::add(a, b, y);
   return y;
 }
 
@@ -36,19 +34,16 @@ Shape ShortcutA::output_shape(const Shape& input) const {
           out_channels_};
 }
 
+namespace {
+kernels::ChannelPadShape channel_pad_shape(const Shape& input, int out_channels, int stride) {
+  return {int(input[0]), int(input[1]), int(input[2]), int(input[3]), out_channels, stride};
+}
+}  // namespace
+
 Tensor ShortcutA::forward(const Context&, const Tensor& x) {
   check_input(x, 4, describe());
-  const Shape out = output_shape(x.shape());
-  Tensor y = Tensor::zeros(out);
-  const int pad = (out_channels_ - in_channels_) / 2;
-  const float* xp = x.data<float>();
-  float* yp = y.data<float>();
-  for (std::int64_t n = 0; n < out[0]; ++n)
-    for (std::int64_t h = 0; h < out[1]; ++h)
-      for (std::int64_t w = 0; w < out[2]; ++w)
-        std::memcpy(yp + ((n * out[1] + h) * out[2] + w) * out_channels_ + pad,
-                    xp + ((n * x.dim(1) + h * stride_) * x.dim(2) + w * stride_) * in_channels_,
-                    sizeof(float) * in_channels_);
+  Tensor y = Tensor::empty(output_shape(x.shape()), x.dtype(), x.device());
+  ops::channel_pad_subsample_forward(channel_pad_shape(x.shape(), out_channels_, stride_), x, y);
   cached_input_shape_ = x.shape();
   return y;
 }
@@ -57,17 +52,8 @@ Tensor ShortcutA::backward(const Context&, const Tensor& dy) {
   const Shape& in = cached_input_shape_;
   SOMBRERO_CHECK(in.rank() == 4 && dy.shape() == output_shape(in), describe(),
                  ": backward without a matching forward");
-  Tensor dx = Tensor::zeros(in);
-  const Shape out = dy.shape();
-  const int pad = (out_channels_ - in_channels_) / 2;
-  const float* g = dy.data<float>();
-  float* d = dx.data<float>();
-  for (std::int64_t n = 0; n < out[0]; ++n)
-    for (std::int64_t h = 0; h < out[1]; ++h)
-      for (std::int64_t w = 0; w < out[2]; ++w)
-        std::memcpy(d + ((n * in[1] + h * stride_) * in[2] + w * stride_) * in_channels_,
-                    g + ((n * out[1] + h) * out[2] + w) * out_channels_ + pad,
-                    sizeof(float) * in_channels_);
+  Tensor dx = Tensor::empty(in, dy.dtype(), dy.device());
+  ops::channel_pad_subsample_backward(channel_pad_shape(in, out_channels_, stride_), dy, dx);
   return dx;
 }
 
@@ -137,7 +123,7 @@ Tensor ResidualBlock::backward(const Context& ctx, const Tensor& dy) {
   Tensor dx = g;
   for (auto it = branch_.rbegin(); it != branch_.rend(); ++it) dx = (*it)->backward(ctx, dx);
   const Tensor dshortcut = shortcut_ != nullptr ? shortcut_->backward(ctx, g) : g;
-  kernels::cpu::add_inplace(dx.numel(), dshortcut.data<float>(), dx.data<float>());
+  ops::add_inplace(dshortcut, dx);
   return dx;
 }
 

@@ -1,0 +1,116 @@
+#include "layers/ops/batch_norm_ops.h"
+
+#include "kernels/norm/batch_norm.h"
+#include "layers/ops/dispatch.h"
+#include "runtime/error.h"
+
+namespace sombrero::layers::ops {
+
+namespace {
+
+// Checks devices, dtypes and shapes; returns the [rows, channels] view of the activations.
+kernels::BatchNormShape check_batch_norm(const char* op,
+                                         std::initializer_list<NamedTensor> activations,
+                                         std::initializer_list<NamedTensor> statistics) {
+  const Tensor& x = *activations.begin()->tensor;
+  check_same_device(op, activations);
+  for (const NamedTensor& s : statistics) check_same_device(op, {*activations.begin(), s});
+  check_dtype(op, x.dtype(), activations);
+  check_dtype(op, DType::f32, statistics);
+  check_cpu_backend_f32(op, x);
+  SOMBRERO_CHECK(x.rank() >= 1, op, ": activations need a channel dimension");
+  const std::int64_t channels = x.dim(x.rank() - 1);
+  for (const NamedTensor& t : activations)
+    SOMBRERO_CHECK(t.tensor->shape() == x.shape(), op, ": ", t.name, " has shape ",
+                   to_string(t.tensor->shape()), ", expected ", to_string(x.shape()));
+  for (const NamedTensor& s : statistics)
+    SOMBRERO_CHECK(s.tensor->numel() == channels, op, ": ", s.name, " has ", s.tensor->numel(),
+                   " values, expected one per channel (", channels, ")");
+  return kernels::BatchNormShape{x.numel() / channels, int(channels)};
+}
+
+}  // namespace
+
+void batch_norm_forward_training(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                 float eps, float momentum, Tensor& y, Tensor& running_mean,
+                                 Tensor& running_var, Tensor& save_mean, Tensor& save_invstd,
+                                 bool relu) {
+  const kernels::BatchNormShape s =
+      check_batch_norm("batch_norm_forward_training", {{"x", &x}, {"y", &y}},
+                       {{"gamma", &gamma},
+                        {"beta", &beta},
+                        {"running_mean", &running_mean},
+                        {"running_var", &running_var},
+                        {"save_mean", &save_mean},
+                        {"save_invstd", &save_invstd}});
+  if (x.is_cpu()) {
+    kernels::cpu::batch_norm_forward_training(
+        s, x.data<float>(), gamma.data<float>(), beta.data<float>(), eps, momentum, y.data<float>(),
+        running_mean.data<float>(), running_var.data<float>(), save_mean.data<float>(),
+        save_invstd.data<float>(), relu);
+    return;
+  }
+  Tensor workspace = workspace_floats(x, kernels::batch_norm_workspace_floats(s));
+  with_element_type(x.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    SOMBRERO_DEVICE_KERNEL(x.device(), batch_norm_forward_training, s, x.data<T>(),
+                           gamma.data<float>(), beta.data<float>(), eps, momentum, y.data<T>(),
+                           running_mean.data<float>(), running_var.data<float>(),
+                           save_mean.data<float>(), save_invstd.data<float>(),
+                           workspace.data<float>(), x.stream(), relu);
+  });
+}
+
+void batch_norm_forward_inference(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                  const Tensor& running_mean, const Tensor& running_var, float eps,
+                                  Tensor& y, bool relu) {
+  const kernels::BatchNormShape s =
+      check_batch_norm("batch_norm_forward_inference", {{"x", &x}, {"y", &y}},
+                       {{"gamma", &gamma},
+                        {"beta", &beta},
+                        {"running_mean", &running_mean},
+                        {"running_var", &running_var}});
+  if (x.is_cpu()) {
+    kernels::cpu::batch_norm_forward_inference(
+        s, x.data<float>(), gamma.data<float>(), beta.data<float>(), running_mean.data<float>(),
+        running_var.data<float>(), eps, y.data<float>(), relu);
+    return;
+  }
+  with_element_type(x.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    SOMBRERO_DEVICE_KERNEL(x.device(), batch_norm_forward_inference, s, x.data<T>(),
+                           gamma.data<float>(), beta.data<float>(), running_mean.data<float>(),
+                           running_var.data<float>(), eps, y.data<T>(), x.stream(), relu);
+  });
+}
+
+void batch_norm_backward_training(const Tensor& x, const Tensor& dy, const Tensor& gamma,
+                                  const Tensor& save_mean, const Tensor& save_invstd, Tensor& dx,
+                                  Tensor& dgamma, Tensor& dbeta, const Tensor* relu_output) {
+  const char* op = "batch_norm_backward_training";
+  const kernels::BatchNormShape s = check_batch_norm(op, {{"x", &x}, {"dy", &dy}, {"dx", &dx}},
+                                                     {{"gamma", &gamma},
+                                                      {"save_mean", &save_mean},
+                                                      {"save_invstd", &save_invstd},
+                                                      {"dgamma", &dgamma},
+                                                      {"dbeta", &dbeta}});
+  if (relu_output != nullptr) check_batch_norm(op, {{"x", &x}, {"relu_output", relu_output}}, {});
+  if (x.is_cpu()) {
+    kernels::cpu::batch_norm_backward_training(
+        s, x.data<float>(), dy.data<float>(), gamma.data<float>(), save_mean.data<float>(),
+        save_invstd.data<float>(), dx.data<float>(), dgamma.data<float>(), dbeta.data<float>(),
+        relu_output != nullptr ? relu_output->data<float>() : nullptr);
+    return;
+  }
+  Tensor workspace = workspace_floats(x, kernels::batch_norm_workspace_floats(s));
+  with_element_type(x.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    SOMBRERO_DEVICE_KERNEL(x.device(), batch_norm_backward_training, s, x.data<T>(), dy.data<T>(),
+                           gamma.data<float>(), save_mean.data<float>(), save_invstd.data<float>(),
+                           dx.data<T>(), dgamma.data<float>(), dbeta.data<float>(),
+                           workspace.data<float>(), x.stream(),
+                           relu_output != nullptr ? relu_output->data<T>() : nullptr);
+  });
+}
+
+}  // namespace sombrero::layers::ops

@@ -1,0 +1,27 @@
+// The BatchNorm operations the layers call (math and contracts in kernels/norm/batch_norm.h),
+// over Tensors on any device (dispatch.h): cpu -> the CPU backend (f32), cuda and simt -> the
+// hand-written kernels of batch_norm.cu. Activations (x, y, dy, dx, relu_output) are f32 or
+// bf16 and share a device and a dtype; parameters, their gradients and the statistics
+// (running and saved, [channels]) are f32 on the same device. Channels: x's last dimension
+// (NHWC). The training passes take their workspace from ops::workspace_floats.
+#pragma once
+
+#include "runtime/tensor.h"
+
+namespace sombrero::layers::ops {
+
+// Writes y, save_mean and save_invstd; updates running_mean / running_var in place.
+void batch_norm_forward_training(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                 float eps, float momentum, Tensor& y, Tensor& running_mean,
+                                 Tensor& running_var, Tensor& save_mean, Tensor& save_invstd,
+                                 bool relu);
+void batch_norm_forward_inference(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                  const Tensor& running_mean, const Tensor& running_var, float eps,
+                                  Tensor& y, bool relu);
+// Overwrites dx, accumulates dgamma and dbeta. relu_output: the forward's output when it ran
+// with relu (dy counts only where it is > 0), else null.
+void batch_norm_backward_training(const Tensor& x, const Tensor& dy, const Tensor& gamma,
+                                  const Tensor& save_mean, const Tensor& save_invstd, Tensor& dx,
+                                  Tensor& dgamma, Tensor& dbeta, const Tensor* relu_output);
+
+}  // namespace sombrero::layers::ops
