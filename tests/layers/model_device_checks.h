@@ -385,4 +385,73 @@ inline void check_weights_cross_devices(Device device, const std::string& stem) 
   std::remove(path.c_str());
 }
 
+// ---------------------------------------------------------------------------------------------
+// A whole training step
+
+// Two steps of forward, loss (U(1) weight > 0, so the tap receives a gradient), backward and
+// Sgd on `device` with activations in `precision`, against the same steps on the cpu: the
+// logits leave the model f32, the bottleneck gradient has the activations' dtype, and the
+// loss, the gradients and the updated parameters follow the cpu's within `tolerance`
+// (norm-wise relative).
+inline void check_train_step_matches_cpu(Device device, DType precision, double tolerance) {
+  SCOPED_TRACE(runtime::dtype_name(precision));
+  auto cpu = tiny_model(1), dev = tiny_model(1);
+  dev->to(device);
+  losses::CombinedLossOptions options = loss_options(kernels::U1Space::joint);
+  options.class_angles = kernels::class_angle_table(kernels::ClassAngles::uniform, 3, 0);
+  const losses::CombinedLoss loss(options);
+  const SgdOptions sgd_options{0.9f, true, 0.01f, true, 0.0f};
+  Sgd cpu_sgd(cpu->parameters(), sgd_options), dev_sgd(dev->parameters(), sgd_options);
+  Generator gen(3);
+  Tensor images = Tensor::empty({2, 6, 6, 2});
+  images.fill_normal(gen);
+  images = images.to_dtype(precision).to_dtype(DType::f32);  // the same inputs for both
+  const std::vector<std::int32_t> labels = {1, 2};
+  Context cpu_ctx, dev_ctx;
+  dev_ctx.device = device;
+  dev_ctx.precision = precision == DType::bf16 ? Precision::bf16 : Precision::f32;
+  for (int step = 0; step < 2; ++step) {
+    SCOPED_TRACE("step " + std::to_string(step));
+    cpu->zero_grad();
+    const Tensor cpu_logits = cpu->forward(cpu_ctx, images);
+    const losses::LossOutput want =
+        loss.compute(cpu_logits, labels, cpu->bottleneck(), &cpu->bottleneck_grad());
+    cpu->backward(cpu_ctx, want.dlogits);
+    cpu_sgd.step(0.1f);
+
+    dev->zero_grad();
+    const Tensor logits = dev->forward(dev_ctx, images.to_dtype(precision).to(device));
+    EXPECT_EQ(logits.dtype(), DType::f32);
+    EXPECT_EQ(logits.device(), device);
+    EXPECT_EQ(dev->bottleneck().dtype(), precision);
+    EXPECT_EQ(dev->bottleneck_grad().dtype(), precision);
+    EXPECT_EQ(dev->bottleneck_grad().device(), device);
+    const losses::LossOutput got =
+        loss.compute(logits, labels, dev->bottleneck(), &dev->bottleneck_grad());
+    dev->backward(dev_ctx, got.dlogits);
+    dev_sgd.step(0.1f);
+
+    EXPECT_LT(test::relative_error(logits.to_floats(), cpu_logits.to_floats()), tolerance);
+    EXPECT_NEAR(got.mean.loss, want.mean.loss, tolerance * want.mean.loss);
+    // All gradients (and all parameters) as one vector: in bf16 one small tensor can be off by
+    // several percent on its own (the conv before a BatchNorm, whose gradient is a difference
+    // of near-equal sums; a bias that starts at 0); the step as a whole follows the cpu's.
+    std::vector<float> cpu_grads, dev_grads, cpu_values, dev_values;
+    auto append = [](std::vector<float>& all, const Tensor& t) {
+      const std::vector<float> v = t.to_floats();
+      all.insert(all.end(), v.begin(), v.end());
+    };
+    for (const NamedParameter& p : cpu->parameters()) {
+      append(cpu_grads, p.parameter->grad);
+      append(cpu_values, p.parameter->value);
+    }
+    for (const NamedParameter& p : dev->parameters()) {
+      append(dev_grads, p.parameter->grad);
+      append(dev_values, p.parameter->value);
+    }
+    EXPECT_LT(test::relative_error(dev_grads, cpu_grads), tolerance) << "the gradients";
+    EXPECT_LT(test::relative_error(dev_values, cpu_values), tolerance) << "the parameters";
+  }
+}
+
 }  // namespace sombrero::layers::device_checks

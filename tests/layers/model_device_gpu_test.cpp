@@ -55,5 +55,15 @@ TEST(ModelGpu, WeightsCrossBetweenCudaAndCpu) {
   check_weights_cross_devices(kCuda, "model_device_gpu");
 }
 
+TEST(ModelGpu, TrainStepMatchesCpuInF32) {
+  SKIP_WITHOUT_CUDA();
+  check_train_step_matches_cpu(kCuda, DType::f32, 1e-5);
+}
+
+TEST(ModelGpu, TrainStepMatchesCpuInBf16) {
+  SKIP_WITHOUT_CUDA();
+  check_train_step_matches_cpu(kCuda, DType::bf16, 5e-2);
+}
+
 }  // namespace
 }  // namespace sombrero::layers::device_checks
