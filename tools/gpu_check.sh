@@ -2,7 +2,8 @@
 # One scripted pass on a CUDA machine (see ../shared/GPU.md): unpack the brought Debian
 # packages, configure (finding cuDNN/NCCL in the system or in Python's nvidia/* wheels),
 # build with all cores, run the `gpu` tests, compute-sanitizer over the kernel tests,
-# `sombrero info`, then `sombrero bench` (conv, energy, loss). Logs and a markdown results
+# `sombrero info`, then `sombrero bench` (conv, energy, loss, train-step) and
+# tools/bench_pytorch.py on the same models. Logs and a markdown results
 # table go to $OUT (or ./gpu-results); the table is printed last. Stops with a clear message at the first failing step.
 #
 #   tools/gpu_check.sh            # expects .gpu-deps/*.deb (../shared/gpu/fetch-deps.sh)
@@ -96,6 +97,28 @@ step bench-conv "$build/sombrero" bench conv --json "$out/bench-conv-bf16.json"
 step bench-conv-f32 "$build/sombrero" bench conv --precision f32 --json "$out/bench-conv-f32.json"
 step bench-energy "$build/sombrero" bench energy --json "$out/bench-energy.json"
 step bench-loss "$build/sombrero" bench loss --json "$out/bench-loss.json"
+# End to end: sombrero's training step, then PyTorch's on the same models and batch.
+step bench-train-step "$build/sombrero" bench train-step --iters 10 --warmup 3 \
+  --json "$out/bench-train-step.json"
+step bench-pytorch python3 tools/bench_pytorch.py --iters 10 --warmup 3 --json "$out/bench-pytorch.json"
+
+# images/s of sombrero's one-hot step over PyTorch's eager and compiled steps, per model.
+train_step_ratio() {
+  python3 - "$out/bench-train-step.json" "$out/bench-pytorch.json" <<'PY'
+import json, sys
+ours = {r["model"]: r for r in json.load(open(sys.argv[1]))["rows"] if r["u1_weight"] == 0}
+try:
+    theirs = json.load(open(sys.argv[2]))["rows"]
+except (OSError, ValueError):
+    theirs = []
+for r in theirs:
+    o = ours.get(r["model"])
+    if o:
+        print(f"{r['model']} batch {r['batch']}: sombrero {o['images_per_s']:.0f} img/s vs PyTorch "
+              f"{r['mode']} {r['images_per_s']:.0f} img/s = {o['images_per_s'] / r['images_per_s']:.2f}x; "
+              f"peak memory {o.get('peak_mib', 0):.0f} vs {r['peak_mib'] or 0:.0f} MiB")
+PY
+}
 
 {
   echo
@@ -103,7 +126,10 @@ step bench-loss "$build/sombrero" bench loss --json "$out/bench-loss.json"
   echo "commit: $(git rev-parse --short HEAD 2>/dev/null) $(date -u +%Y-%m-%dT%H:%MZ)"
   grep -h "tests passed" "$out/gpu-tests.log" "$out/all-tests.log" 2>/dev/null | sed 's/^/ctest: /'
   echo
-  for log in bench-conv bench-conv-f32 bench-energy bench-loss; do
+  echo "### sombrero / PyTorch training throughput"
+  train_step_ratio | sed 's/^/- /'
+  echo
+  for log in bench-conv bench-conv-f32 bench-energy bench-loss bench-train-step bench-pytorch; do
     [ -f "$out/$log.log" ] && { echo "### $log"; echo '```'; tail -n 40 "$out/$log.log"; echo '```'; }
   done
 } >>"$table"

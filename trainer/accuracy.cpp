@@ -14,7 +14,8 @@ Hits count_hits(const runtime::Tensor& logits, const std::vector<std::int32_t>& 
                  " labels for a batch of ", batch);
   Hits hits;
   hits.predictions.resize(batch);
-  const float* row = logits.data<float>();
+  const runtime::Tensor host = logits.host_f32();
+  const float* row = host.data<float>();
   std::vector<int> order(classes);
   const int k = std::min(5, classes);
   for (int b = 0; b < batch; ++b, row += classes) {

@@ -1,16 +1,23 @@
-// A loader batch (uint8 NHWC in host memory) as the model's input tensor: normalised to f32
-// NHWC (the CPU path; the GPU normalize kernel comes with the CUDA layers), and its labels.
+// A loader batch (uint8 NHWC in host memory) as the model's input tensor, and its labels.
+//   cpu:        normalised to f32 NHWC on the CPU (datasets/normalize.h).
+//   cuda, simt: the uint8 bytes are copied to the device (a quarter of the f32 bytes) and the
+//               normalize kernel (kernels/input/normalize.cu) writes f32 or bf16 there.
+// Both compute in * scale[c] + shift[c] with one rounding each, so f32 inputs are bitwise
+// equal on every device.
 #pragma once
 
 #include <vector>
 
 #include "datasets/loader.h"
 #include "datasets/make_dataset.h"
+#include "layers/context.h"
 #include "runtime/tensor.h"
 
 namespace sombrero::trainer {
 
-runtime::Tensor batch_images(const datasets::Batch& batch, const datasets::Normalization& norm);
+// The images on ctx.device in ctx.precision (f32 on the cpu).
+runtime::Tensor batch_images(const datasets::Batch& batch, const datasets::Normalization& norm,
+                             const layers::Context& ctx = {});
 std::vector<std::int32_t> batch_labels(const datasets::Batch& batch);
 
 }  // namespace sombrero::trainer

@@ -11,16 +11,15 @@ namespace sombrero::trainer {
 
 EvalResult evaluate(layers::Model& model, datasets::Loader& loader, std::int64_t epoch,
                     const datasets::Normalization& norm, const losses::CombinedLoss& loss,
-                    runtime::Communicator& comm) {
+                    runtime::Communicator& comm, layers::Context ctx) {
   const int classes = static_cast<int>(loss.options().class_angles.size());
   const auto start = std::chrono::steady_clock::now();
-  layers::Context ctx;
   ctx.training = false;
   // counts: samples, top1, top5, angle, loss sum, ce sum, u1 sum, then per-class correct/total
   std::vector<double> counts(7 + 2 * static_cast<std::size_t>(classes), 0.0);
   loader.start({epoch, 0});
   while (const datasets::Batch* batch = loader.next()) {
-    const runtime::Tensor images = batch_images(*batch, norm);
+    const runtime::Tensor images = batch_images(*batch, norm, ctx);
     const std::vector<std::int32_t> labels = batch_labels(*batch);
     const runtime::Tensor logits = model.forward(ctx, images);
     const losses::LossOutput out = loss.forward_only(logits, labels, model.bottleneck());

@@ -24,7 +24,7 @@ struct EvalResult {
 
 EvalResult evaluate(layers::Model& model, datasets::Loader& loader, std::int64_t epoch,
                     const datasets::Normalization& norm, const losses::CombinedLoss& loss,
-                    runtime::Communicator& comm);
+                    runtime::Communicator& comm, layers::Context ctx = {});
 
 // Per-class accuracy as CSV: "class,name,correct,total,accuracy".
 void write_per_class_csv(const EvalResult& result, const datasets::Dataset& dataset,

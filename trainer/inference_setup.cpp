@@ -7,6 +7,7 @@
 #include "runtime/config/run_config_schema.h"
 #include "runtime/error.h"
 #include "runtime/safetensors.h"
+#include "trainer/execution_context.h"
 
 namespace sombrero::trainer {
 
@@ -45,6 +46,9 @@ InferenceSetup prepare_inference(const InferenceRequest& request) {
       "checkpoint '", request.checkpoint, "' holds a ", architecture->second,
       " but the config builds a ", setup.model->architecture());
   layers::load_model_state(*setup.model, file, {{"optimizer."}});
+  setup.ctx = execution_context(setup.config, 0);
+  setup.ctx.training = false;
+  setup.model->to(setup.ctx.device);
   setup.loss = std::make_unique<losses::CombinedLoss>(
       losses::combined_loss_options_from_config(setup.config, setup.model->num_classes()));
   return setup;

@@ -33,10 +33,12 @@ struct InferenceSetup {
   std::shared_ptr<const datasets::Dataset> train_set, test_set;
   datasets::Normalization norm;
   std::unique_ptr<losses::CombinedLoss> loss;
+  layers::Context ctx;  // train.device / precision of the config, training off; model is there
 };
 
 // Builds the model for the config and the dataset, and loads the checkpoint's weights
-// (strict: every model key, ignoring optimizer entries). Errors name the file and the key.
+// (strict: every model key, ignoring optimizer entries), then moves it to the config's
+// train.device (trainer/execution_context.h). Errors name the file and the key.
 InferenceSetup prepare_inference(const InferenceRequest& request);
 
 // A loader over a split in dataset order, with the config's evaluation transform.

@@ -24,6 +24,8 @@
 #include "trainer/batch_input.h"
 #include "trainer/checkpoint.h"
 #include "trainer/evaluator.h"
+#include "trainer/execution_context.h"
+#include "trainer/gradient_buckets.h"
 #include "trainer/inference_setup.h"
 #include "trainer/metrics/jsonl_writer.h"
 #include "trainer/metrics/tensorboard_writer.h"
@@ -84,13 +86,8 @@ int run_training(const TrainOptions& options) {
   const runtime::DistributedEnv env = runtime::detect_distributed_env();
   const bool resuming = !options.resume.empty();
 
-  // Device and execution context. The layers run on the CPU backend for now.
-  layers::Context ctx;
-  const std::string device_choice = config.get<std::string>("train.device");
-  if (device_choice == "cuda") ctx.device = runtime::Device::cuda(env.local_rank);
-  ctx.precision = layers::parse_precision(config.get<std::string>("train.precision"));
-  ctx.conv_algo = kernels::parse_conv_algo(config.get<std::string>("conv.algo"));
-  layers::check_context_supported(ctx);
+  // Device, precision and convolution algorithm (trainer/execution_context.h).
+  const layers::Context ctx = execution_context(config, env.local_rank);
   auto comm = make_communicator(env, config, ctx.device.is_cuda());
   const bool leader = comm->rank() == 0;
 
@@ -113,6 +110,8 @@ int run_training(const TrainOptions& options) {
   const datasets::ImageShape image = train_loader.image_shape();
   auto model = layers::build_model(layers::model_options_from_config(
       config, train_set->num_classes(), image.channels, image.height));
+  model->to(ctx.device);  // before the optimizer, whose state lives beside the parameters
+  GradientBuckets gradient_buckets(model->parameters(), config.get<double>("dist.bucket_mb"));
   layers::Sgd sgd(model->parameters(), layers::sgd_options_from_config(config));
   const layers::LrSchedule schedule(
       layers::lr_schedule_options_from_config(config, steps_per_epoch));
@@ -168,7 +167,7 @@ int run_training(const TrainOptions& options) {
     tensorboard = std::make_unique<TensorBoardWriter>(folder.path);
     std::printf("sombrero train: %s (%lld parameters, %.1f MFLOP/image), %s\n",
                 model->architecture().c_str(), static_cast<long long>(model->parameter_count()),
-                model->forward_flops_per_image() / 1e6, runtime::to_string(ctx.device).c_str());
+                model->forward_flops_per_image() / 1e6, describe_execution(ctx).c_str());
     std::printf(
         "  data: %zu train / %zu test images of %dx%dx%d, %d classes; batch %d (%d per "
         "rank x %d, %s), %lld steps/epoch, %d loader threads, %d compute threads\n",
@@ -176,6 +175,9 @@ int run_training(const TrainOptions& options) {
         train_set->num_classes(), global_batch, global_batch / comm->size(), comm->size(),
         comm->backend().c_str(), static_cast<long long>(steps_per_epoch), train_loader.workers(),
         omp_get_max_threads());
+    if (comm->size() > 1)
+      std::printf("  gradients: averaged over %d ranks in %s\n", comm->size(),
+                  gradient_buckets.describe().c_str());
     std::printf("  loss: CE%s + %g x U(1) (%s, eps %g); lr %g, %s schedule; %d epochs\n",
                 u1.label_smoothing > 0 ? str(" (smoothing ", u1.label_smoothing, ")").c_str() : "",
                 u1.weight, kernels::to_string(u1.space), u1.eps,
@@ -185,10 +187,10 @@ int run_training(const TrainOptions& options) {
                 resuming
                     ? str(" (resumed from ", options.resume, " at step ", state.step, ")").c_str()
                     : "");
-    if (device_choice == "auto" && !runtime::cuda_devices().empty())
+    if (ctx.device.is_simt())
       std::printf(
-          "  note: a CUDA device is present, but the layers' CUDA kernels are not "
-          "written yet; training on the CPU backend\n");
+          "  note: train.device simt executes every CUDA thread as a CPU fiber: expect it to be "
+          "orders of magnitude slower than cpu; it exists to test the GPU code path\n");
     std::fflush(stdout);
   }
 
@@ -223,7 +225,7 @@ int run_training(const TrainOptions& options) {
       if (!batch) break;
       SOMBRERO_NVTX_RANGE("train step");
       const double lr = schedule.lr_at(state.step);
-      const runtime::Tensor images = batch_images(*batch, norm);
+      const runtime::Tensor images = batch_images(*batch, norm, ctx);
       const std::vector<std::int32_t> labels = batch_labels(*batch);
       model->zero_grad();
       const runtime::Tensor logits = model->forward(ctx, images);
@@ -237,12 +239,7 @@ int run_training(const TrainOptions& options) {
       model->backward(ctx, outcome.dlogits);
       if (comm->size() > 1) {
         SOMBRERO_NVTX_RANGE("all-reduce gradients");
-        const float scale = 1.0f / static_cast<float>(comm->size());
-        for (auto& p : model->parameters()) {
-          comm->all_reduce_sum(p.parameter->grad);
-          float* g = p.parameter->grad.data<float>();
-          for (std::int64_t i = 0; i < p.parameter->grad.numel(); ++i) g[i] *= scale;
-        }
+        gradient_buckets.all_reduce_mean(*comm);
       }
       const layers::SgdStepStats step_stats = sgd.step(static_cast<float>(lr));
       ++state.step;
@@ -328,7 +325,7 @@ int run_training(const TrainOptions& options) {
     if (eval_now) {
       broadcast_model(*model, *comm, /*parameters=*/false);
       SOMBRERO_NVTX_RANGE("evaluate");
-      last_eval = evaluate(*model, test_loader, epoch, norm, loss, *comm);
+      last_eval = evaluate(*model, test_loader, epoch, norm, loss, *comm, ctx);
       evaluated = true;
       is_best = last_eval.top1 > state.best_top1;
       if (is_best) state.best_top1 = last_eval.top1;

@@ -46,7 +46,7 @@ int run_analyze(const std::vector<std::string>& args) {
   std::fflush(stdout);
   auto loader = trainer::make_eval_loader(setup, datasets::Split::test);
   const trainer::Analysis analysis =
-      trainer::analyze_model(*setup.model, *loader, setup.norm, *setup.loss, options);
+      trainer::analyze_model(*setup.model, *loader, setup.norm, *setup.loss, options, setup.ctx);
   loader.reset();
 
   trainer::ReportContext context;

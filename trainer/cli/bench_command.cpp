@@ -8,6 +8,7 @@
 
 #include "benchmarks/allreduce_bench.h"
 #include "benchmarks/benchmarks.h"
+#include "benchmarks/train_step_bench.h"
 #include "datasets/loader_bench.h"
 #include "datasets/make_dataset.h"
 #include "runtime/communicator.h"
@@ -39,18 +40,19 @@ constexpr Subcommand kSubcommands[] = {
     {"loss", "fused one-hot + U(1) loss, GB/s against copy bandwidth and against unfused"},
     {"allreduce", "the launch's all-reduce (NCCL, or MPI/TCP with --cpu): time, algbw, busbw"},
     {"loader", "decoded + augmented images/s of the input pipeline over a JPEG folder"},
+    {"train-step", "end-to-end training images/s and peak memory of resnet50/18, synthetic data"},
 };
 
 std::string overview() {
   std::ostringstream out;
-  out << "usage: sombrero bench [conv|energy|loss|allreduce|loader] [options]\n\n"
+  out << "usage: sombrero bench [conv|energy|loss|allreduce|loader|train-step] [options]\n\n"
          "Times sombrero's hand-written kernels beside cuDNN and the device's copy bandwidth\n"
          "on the shapes it trains (CUDA events after warm-up, median of the runs). Without\n"
          "a subcommand, runs conv, energy and loss in turn. Without a CUDA device it says so\n"
          "and exits 0 (`sombrero bench conv --cpu` times the CPU backend instead).\n\n"
          "subcommands:\n";
   for (const Subcommand& s : kSubcommands)
-    out << "  " << s.name << std::string(10 - std::string(s.name).size(), ' ') << s.summary << "\n";
+    out << "  " << s.name << std::string(12 - std::string(s.name).size(), ' ') << s.summary << "\n";
   out << "\n`sombrero bench <subcommand> --help` lists its options; docs/benchmarks.md explains "
          "the tables.\n";
   return out.str();
@@ -332,6 +334,75 @@ int run_loader(const std::vector<std::string>& args) {
   return 0;
 }
 
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
+  std::string item;
+  for (const char c : text + ",") {
+    if (c != ',') {
+      item += c;
+    } else if (!item.empty()) {
+      items.push_back(item);
+      item.clear();
+    }
+  }
+  return items;
+}
+
+int run_train_step(const std::vector<std::string>& args) {
+  ArgParser parser(
+      "sombrero bench train-step",
+      "End-to-end training steps (forward, fused CE + U(1) loss, backward, SGD) of zoo\n"
+      "models on synthetic 224x224 data already on the device: ms/step, images/s, peak\n"
+      "device memory, and the U(1) term's cost against one-hot. tools/bench_pytorch.py\n"
+      "times torchvision's models the same way for the side-by-side.");
+  add_common_options(parser);
+  parser.option("--model", "LIST", "comma-separated zoo models", "resnet50,resnet18")
+      .option("--batch", "N", "images per step; 0 = 256 for resnet50/18, 64 otherwise", "0")
+      .option("--image-size", "N", "square input size", "224")
+      .option("--precision", "P", "bf16 or f32", "bf16")
+      .option("--algo", "A", "convolutions: hand or cudnn", "hand")
+      .option("--u1", "LIST", "comma-separated U(1) weights; 0 = one-hot", "0,0.1")
+      .flag("--cpu", "the CPU backend (f32) instead of a CUDA device")
+      .flag("--simt", "the CUDA kernels executed on the CPU (tiny shapes only: very slow)");
+  if (!parser.parse(args)) return 0;
+  benchmarks::TrainStepBenchOptions options;
+  options.timing = common_options(parser);
+  options.models = split_list(parser.get("--model"));
+  SOMBRERO_CHECK(!options.models.empty(), "--model needs at least one model name");
+  options.batch = positive(parser, "--batch", 0);
+  options.image_size = positive(parser, "--image-size", 8);
+  options.context.precision = layers::parse_precision(parser.get("--precision"));
+  options.context.conv_algo = kernels::parse_conv_algo(parser.get("--algo"));
+  options.u1_weights.clear();
+  for (const std::string& w : split_list(parser.get("--u1"))) {
+    std::size_t used = 0;
+    float value = -1;
+    try {
+      value = std::stof(w, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    SOMBRERO_CHECK(used == w.size() && value >= 0, "--u1 takes weights >= 0, got '", w, "'");
+    options.u1_weights.push_back(value);
+  }
+  Report report(command_line("train-step", args));
+  if (parser.has("--cpu") || parser.has("--simt")) {
+    options.context.device =
+        parser.has("--simt") ? runtime::Device::simt() : runtime::Device::cpu();
+    SOMBRERO_CHECK(!(parser.has("--cpu") && options.context.precision == layers::Precision::bf16),
+                   "bench train-step --cpu: the CPU backend computes in f32; add --precision f32");
+    report.set_device(runtime::to_string(options.context.device));
+    std::cout << "sombrero bench train-step on " << runtime::to_string(options.context.device)
+              << ", " << benchmarks::utc_date() << ", commit " << benchmarks::git_commit() << "\n";
+    benchmarks::bench_train_step(options, report, std::cout);
+  } else if (start_gpu_run(options.timing, report)) {
+    options.context.device = runtime::Device::cuda(options.timing.device);
+    benchmarks::bench_train_step(options, report, std::cout);
+  }
+  finish(parser, report);
+  return 0;
+}
+
 int run_bench(const std::vector<std::string>& args) {
   if (!args.empty() && (args[0] == "--help" || args[0] == "-h" || args[0] == "help")) {
     std::cout << overview();
@@ -342,6 +413,7 @@ int run_bench(const std::vector<std::string>& args) {
   if (args[0] == "conv") return run_conv(rest);
   if (args[0] == "allreduce") return run_allreduce(rest);
   if (args[0] == "loader") return run_loader(rest);
+  if (args[0] == "train-step") return run_train_step(rest);
   if (args[0] == "energy" || args[0] == "loss")
     return run_u1(args[0] == "energy" ? "energy" : "loss", rest);
   std::vector<std::string> names;

@@ -45,7 +45,7 @@ int run_eval(const std::vector<std::string>& args) {
               setup.model->architecture().c_str(), setup.test_set->size());
   std::fflush(stdout);
   const trainer::EvalResult r =
-      trainer::evaluate(*setup.model, *loader, 0, setup.norm, *setup.loss, *comm);
+      trainer::evaluate(*setup.model, *loader, 0, setup.norm, *setup.loss, *comm, setup.ctx);
   const std::string csv =
       parser.has("--csv")
           ? parser.get("--csv")

@@ -55,7 +55,7 @@ int run_memory_eval(const std::vector<std::string>& args) {
   auto start = std::chrono::steady_clock::now();
   auto train_loader = trainer::make_eval_loader(setup, datasets::Split::train);
   const trainer::DescriptorSet memory = trainer::collect_descriptors(
-      *setup.model, *train_loader, setup.norm, *setup.loss, train_limit);
+      *setup.model, *train_loader, setup.norm, *setup.loss, train_limit, setup.ctx);
   train_loader.reset();
   const double memory_seconds = seconds_since(start);
   SOMBRERO_CHECK(memory.size() > 0, "memory-eval: the training set produced no images");
@@ -66,8 +66,8 @@ int run_memory_eval(const std::vector<std::string>& args) {
 
   start = std::chrono::steady_clock::now();
   auto test_loader = trainer::make_eval_loader(setup, datasets::Split::test);
-  const trainer::DescriptorSet queries =
-      trainer::collect_descriptors(*setup.model, *test_loader, setup.norm, *setup.loss, limit);
+  const trainer::DescriptorSet queries = trainer::collect_descriptors(
+      *setup.model, *test_loader, setup.norm, *setup.loss, limit, setup.ctx);
   const double query_seconds = seconds_since(start);
   SOMBRERO_CHECK(queries.size() > 0, "memory-eval: the evaluation set produced no images");
 

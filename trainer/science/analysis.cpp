@@ -12,11 +12,9 @@ namespace sombrero::trainer {
 
 Analysis analyze_model(layers::Model& model, datasets::Loader& loader,
                        const datasets::Normalization& norm, const losses::CombinedLoss& loss,
-                       const AnalysisOptions& options) {
+                       const AnalysisOptions& options, layers::Context ctx) {
   const auto start = std::chrono::steady_clock::now();
-  layers::Context ctx;
   ctx.training = false;
-  layers::check_context_supported(ctx);
   layers::Sequential& trunk = model.trunk();
   const int classes = model.num_classes();
   std::vector<EnergyMapAccumulator> energy(trunk.size());
@@ -35,7 +33,7 @@ Analysis analyze_model(layers::Model& model, datasets::Loader& loader,
     const datasets::Batch batch =
         truncated(*next, options.limit > 0 ? options.limit - seen : std::size_t(next->size));
     const std::vector<std::int32_t> labels = batch_labels(batch);
-    runtime::Tensor y = batch_images(batch, norm);
+    runtime::Tensor y = batch_images(batch, norm, ctx);
     runtime::Tensor tap;
     for (std::size_t i = 0; i < trunk.size(); ++i) {
       y = trunk.at(i).forward(ctx, y);
@@ -47,8 +45,10 @@ Analysis analyze_model(layers::Model& model, datasets::Loader& loader,
     }
     SOMBRERO_CHECK(y.rank() == 2 && y.dim(1) == classes, "analyze: the trunk's output is not ",
                    "[N, ", classes, "] logits");
+    if (y.dtype() != runtime::DType::f32) y = y.to_dtype(runtime::DType::f32);  // logits
     const losses::LossOutput phases = loss.forward_only(y, labels, tap);
-    const float* logits = y.data<float>();
+    const runtime::Tensor logits_host = y.host_f32();
+    const float* logits = logits_host.data<float>();
     for (int b = 0; b < batch.size; ++b) {
       const std::size_t c = static_cast<std::size_t>(labels[std::size_t(b)]);
       const double re = phases.z[2 * std::size_t(b)], im = phases.z[2 * std::size_t(b) + 1];

@@ -49,9 +49,10 @@ struct AnalysisOptions {
 
 // Runs the trunk layer by layer in eval mode (Sequential::at(i).forward), so every top-level
 // layer's output is seen once; rank-4 outputs feed the energy maps, the tap feeds z.
+// ctx: the model's device and precision (training is switched off).
 Analysis analyze_model(layers::Model& model, datasets::Loader& loader,
                        const datasets::Normalization& norm, const losses::CombinedLoss& loss,
-                       const AnalysisOptions& options);
+                       const AnalysisOptions& options, layers::Context ctx = {});
 
 // What the report says about where the numbers come from.
 struct ReportContext {

@@ -17,8 +17,8 @@ datasets::Batch truncated(const datasets::Batch& batch, std::size_t keep) {
 
 DescriptorSet collect_descriptors(layers::Model& model, datasets::Loader& loader,
                                   const datasets::Normalization& norm,
-                                  const losses::CombinedLoss& loss, std::size_t limit) {
-  layers::Context ctx;
+                                  const losses::CombinedLoss& loss, std::size_t limit,
+                                  layers::Context ctx) {
   ctx.training = false;
   DescriptorSet set;
   loader.start({0, 0});
@@ -26,7 +26,7 @@ DescriptorSet collect_descriptors(layers::Model& model, datasets::Loader& loader
     if (limit > 0 && set.size() >= limit) break;
     const datasets::Batch batch =
         truncated(*next, limit > 0 ? limit - set.size() : std::size_t(next->size));
-    const runtime::Tensor images = batch_images(batch, norm);
+    const runtime::Tensor images = batch_images(batch, norm, ctx);
     const std::vector<std::int32_t> labels = batch_labels(batch);
     const runtime::Tensor logits = model.forward(ctx, images);
     const runtime::Tensor& tap = model.bottleneck();
@@ -34,7 +34,8 @@ DescriptorSet collect_descriptors(layers::Model& model, datasets::Loader& loader
     const std::size_t sites = std::size_t(tap.dim(1)) * tap.dim(2);
     const int channels = static_cast<int>(tap.dim(3));
     set.features = channels;
-    const float* a = tap.data<float>();
+    const runtime::Tensor tap_host = tap.host_f32();
+    const float* a = tap_host.data<float>();
     for (int b = 0; b < batch.size; ++b) {
       // Global average pooling of one image's tap, then unit length (cosine = dot product).
       std::vector<double> pooled(std::size_t(channels), 0.0);

@@ -26,10 +26,11 @@ struct DescriptorSet {
 
 // Runs the model in eval mode over the loader's epoch 0 (at most `limit` images; 0 = all).
 // z and the readout come from the loss's forward pass, exactly what training and
-// `sombrero eval` see.
+// `sombrero eval` see. ctx: the model's device and precision (training is switched off).
 DescriptorSet collect_descriptors(layers::Model& model, datasets::Loader& loader,
                                   const datasets::Normalization& norm,
-                                  const losses::CombinedLoss& loss, std::size_t limit);
+                                  const losses::CombinedLoss& loss, std::size_t limit,
+                                  layers::Context ctx = {});
 
 // The first `keep` images of a batch (a view: same buffers, smaller size).
 datasets::Batch truncated(const datasets::Batch& batch, std::size_t keep);

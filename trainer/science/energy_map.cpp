@@ -5,6 +5,7 @@
 #include <numbers>
 
 #include "kernels/energy/energy.h"
+#include "layers/ops/dispatch.h"
 #include "runtime/error.h"
 
 namespace sombrero::trainer {
@@ -25,7 +26,19 @@ void EnergyMapAccumulator::add(const runtime::Tensor& activation) {
   SOMBRERO_CHECK(shape.height == height_ && shape.width == width_, "energy map: a ", shape.height,
                  "x", shape.width, " activation after ", height_, "x", width_, " ones");
   std::vector<float> energy(shape.sites());
-  kernels::cpu::energy_forward(shape, activation.data<float>(), energy.data());
+  if (activation.is_cpu()) {
+    const runtime::Tensor a = activation.host_f32();
+    kernels::cpu::energy_forward(shape, a.data<float>(), energy.data());
+  } else {  // the energy kernel where the activation lives (kernels/energy/energy.cu)
+    runtime::Tensor e = runtime::Tensor::empty({shape.batch, shape.height, shape.width},
+                                               runtime::DType::f32, activation.device());
+    layers::ops::with_element_type(activation.dtype(), [&](auto zero) {
+      using T = decltype(zero);
+      SOMBRERO_DEVICE_KERNEL(activation.device(), energy_forward, shape, activation.data<T>(),
+                             e.data<float>(), activation.stream());
+    });
+    energy = e.to_floats();
+  }
   const std::size_t plane = sum_.size();
   for (int b = 0; b < shape.batch; ++b)
     for (std::size_t i = 0; i < plane; ++i) sum_[i] += energy[std::size_t(b) * plane + i];

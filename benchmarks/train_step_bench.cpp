@@ -1,0 +1,133 @@
+#include "benchmarks/train_step_bench.h"
+
+#include <ostream>
+
+#include "kernels/u1loss/class_angles.h"
+#include "layers/sgd.h"
+#include "layers/zoo.h"
+#include "losses/combined_loss.h"
+#include "runtime/config/config.h"
+#include "runtime/config/run_config_schema.h"
+#include "runtime/error.h"
+#include "runtime/generator.h"
+
+#if defined(SOMBRERO_HAVE_CUDA)
+#include "runtime/cuda_context.h"
+#endif
+
+namespace sombrero::benchmarks {
+
+namespace {
+
+constexpr int kClasses = 1000;
+
+struct StepRig {
+  std::unique_ptr<layers::Model> model;
+  std::unique_ptr<layers::Sgd> sgd;
+  std::unique_ptr<losses::CombinedLoss> loss;
+  runtime::Tensor images;
+  std::vector<std::int32_t> labels;
+};
+
+StepRig make_rig(const std::string& name, int batch, int image_size, float u1_weight,
+                 const layers::Context& ctx) {
+  const runtime::Config config = runtime::parse_config(
+      str("model: {name: ", name, ", num_classes: ", kClasses, "}\ndata: {dataset: synthetic}\n"),
+      "bench train-step", {}, runtime::run_config_schema());
+  StepRig rig;
+  rig.model =
+      layers::build_model(layers::model_options_from_config(config, kClasses, 3, image_size));
+  rig.model->to(ctx.device);
+  layers::SgdOptions sgd;  // the ImageNet recipe's optimizer: momentum 0.9, Nesterov, decay
+  sgd.momentum = 0.9f;
+  sgd.nesterov = true;
+  sgd.weight_decay = 5e-5f;
+  sgd.no_decay_bn_bias = true;
+  rig.sgd = std::make_unique<layers::Sgd>(rig.model->parameters(), sgd);
+  losses::CombinedLossOptions loss;
+  loss.u1.weight = u1_weight;
+  loss.u1.label_smoothing = 0.1f;
+  loss.class_angles =
+      kernels::class_angle_table(kernels::ClassAngles::uniform, kClasses, /*seed=*/0);
+  rig.loss = std::make_unique<losses::CombinedLoss>(loss);
+  const runtime::DType dtype =
+      ctx.precision == layers::Precision::bf16 ? runtime::DType::bf16 : runtime::DType::f32;
+  rig.images = runtime::Tensor::empty({batch, image_size, image_size, 3}, dtype, ctx.device);
+  runtime::Generator generator(7);
+  rig.images.fill_normal(generator);
+  for (int i = 0; i < batch; ++i) rig.labels.push_back((i * 7919) % kClasses);
+  return rig;
+}
+
+void train_step(StepRig& rig, const layers::Context& ctx) {
+  rig.model->zero_grad();
+  const runtime::Tensor logits = rig.model->forward(ctx, rig.images);
+  const losses::LossOutput out = rig.loss->compute(
+      logits, rig.labels, rig.model->bottleneck(),
+      rig.loss->needs_bottleneck_grad() ? &rig.model->bottleneck_grad() : nullptr);
+  rig.model->backward(ctx, out.dlogits);
+  rig.sgd->step(0.01f);
+}
+
+}  // namespace
+
+void bench_train_step(const TrainStepBenchOptions& options, Report& report, std::ostream& out) {
+  const layers::Context& ctx = options.context;
+  const bool on_cuda = ctx.device.is_cuda();
+  const char* precision = ctx.precision == layers::Precision::bf16 ? "bf16" : "f32";
+  Table table(out,
+              str("train-step: synthetic ", options.image_size, "x", options.image_size,
+                  " images on ", runtime::to_string(ctx.device), ", ", precision, ", ", kClasses,
+                  " classes, SGD; median of ", options.timing.iters, " steps after ",
+                  options.timing.warmup, " warm-up steps"),
+              {{"model", 12},
+               {"batch", 6},
+               {"loss", 16},
+               {"ms/step", 10},
+               {"images/s", 10},
+               {"peak MiB", 9},
+               {"U(1) cost", 9}});
+  if (!on_cuda) table.note("no CUDA device in use: host timings (steady clock), no peak memory");
+  for (const std::string& name : options.models) {
+    const int batch =
+        options.batch > 0 ? options.batch : (name == "resnet50" || name == "resnet18" ? 256 : 64);
+    double one_hot_ms = 0;
+    for (const float weight : options.u1_weights) {
+      StepRig rig = make_rig(name, batch, options.image_size, weight, ctx);
+      double ms = 0;
+      double peak_mib = -1;
+#if defined(SOMBRERO_HAVE_CUDA)
+      if (on_cuda) {
+        runtime::CudaContext& device = runtime::CudaContext::get(ctx.device.index);
+        train_step(rig, ctx);  // first step: lazy set-up (cuBLAS, cuDNN plans, pools)
+        device.synchronize();
+        device.reset_peak_allocated_bytes();
+        ms = median_cuda_ms(options.timing, device.stream(), [&] { train_step(rig, ctx); });
+        peak_mib = double(device.peak_allocated_bytes()) / (1 << 20);
+      }
+#endif
+      if (!on_cuda) ms = median_cpu_ms(options.timing, [&] { train_step(rig, ctx); });
+      const double images_per_second = batch / (ms / 1e3);
+      if (weight == 0.0f) one_hot_ms = ms;
+      const std::string loss = weight == 0.0f ? "one-hot" : str("+ ", weight, " U(1)");
+      const double cost = weight != 0.0f && one_hot_ms > 0 ? (ms - one_hot_ms) / one_hot_ms : NAN;
+      table.row({name, std::to_string(batch), loss, fixed(ms, 2), fixed(images_per_second, 1),
+                 peak_mib >= 0 ? fixed(peak_mib, 0) : "-",
+                 std::isnan(cost) ? "-" : fixed(100 * cost, 2) + "%"});
+      nlohmann::json row = {{"bench", "train-step"},
+                            {"model", name},
+                            {"batch", batch},
+                            {"image_size", options.image_size},
+                            {"device", runtime::to_string(ctx.device)},
+                            {"precision", precision},
+                            {"u1_weight", weight},
+                            {"ms_per_step", ms},
+                            {"images_per_s", images_per_second}};
+      if (peak_mib >= 0) row["peak_mib"] = peak_mib;
+      if (!std::isnan(cost)) row["u1_cost"] = cost;
+      report.add(row);
+    }
+  }
+}
+
+}  // namespace sombrero::benchmarks

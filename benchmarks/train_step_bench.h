@@ -1,0 +1,30 @@
+// `sombrero bench train-step`: end-to-end training throughput of a zoo model on synthetic
+// data already on the device: one step = zero_grad, forward, the fused CE (+ U(1)) loss,
+// backward, the SGD update, exactly the trainer's step minus the input pipeline. Reported
+// per configuration: median ms/step, images/s, peak device memory (the stream-ordered
+// pool's high-water mark, comparable to torch.cuda.max_memory_allocated), and the cost of
+// the U(1) term as the step-time difference against the one-hot run of the same model.
+// tools/bench_pytorch.py measures torchvision's models the same way.
+#pragma once
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "benchmarks/bench_report.h"
+#include "layers/context.h"
+
+namespace sombrero::benchmarks {
+
+struct TrainStepBenchOptions {
+  BenchOptions timing;
+  std::vector<std::string> models = {"resnet50", "resnet18"};
+  int batch = 0;            // 0: 256 for resnet50 and resnet18, 64 otherwise
+  int image_size = 224;     // square RGB inputs, 1000 classes
+  layers::Context context;  // device (cuda:i, cpu or simt), precision, conv algo
+  std::vector<float> u1_weights = {0.0f, 0.1f};  // 0 = one-hot only
+};
+
+void bench_train_step(const TrainStepBenchOptions& options, Report& report, std::ostream& out);
+
+}  // namespace sombrero::benchmarks

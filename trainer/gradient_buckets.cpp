@@ -1,0 +1,68 @@
+#include "trainer/gradient_buckets.h"
+
+#include "runtime/error.h"
+
+namespace sombrero::trainer {
+
+GradientBuckets::GradientBuckets(const std::vector<layers::NamedParameter>& parameters,
+                                 double bucket_mb)
+    : bucket_mb_(bucket_mb) {
+  SOMBRERO_CHECK(bucket_mb > 0, "dist.bucket_mb must be > 0, got ", bucket_mb);
+  const auto limit = static_cast<std::int64_t>(bucket_mb * 1e6 / sizeof(float));
+  // Cut the reverse parameter order into runs of at most `limit` elements (a tensor larger
+  // than the limit gets a bucket of its own).
+  std::vector<std::vector<layers::Parameter*>> groups;
+  std::vector<std::vector<std::string>> names;
+  std::int64_t filled = 0;
+  for (auto it = parameters.rbegin(); it != parameters.rend(); ++it) {
+    const runtime::Tensor& grad = it->parameter->grad;
+    SOMBRERO_CHECK(grad.dtype() == runtime::DType::f32, "gradient buckets: '", it->name, "' has a ",
+                   runtime::dtype_name(grad.dtype()), " gradient; they are f32");
+    SOMBRERO_CHECK(grad.device() == parameters.front().parameter->grad.device(),
+                   "gradient buckets: '", it->name, "' is on ", to_string(grad.device()),
+                   ", the first parameter on ",
+                   to_string(parameters.front().parameter->grad.device()));
+    if (groups.empty() || (filled > 0 && filled + grad.numel() > limit)) {
+      groups.emplace_back();
+      names.emplace_back();
+      filled = 0;
+    }
+    groups.back().push_back(it->parameter);
+    names.back().push_back(it->name);
+    filled += grad.numel();
+  }
+  for (std::size_t b = 0; b < groups.size(); ++b) {
+    std::int64_t total = 0;
+    for (const layers::Parameter* p : groups[b]) total += p->grad.numel();
+    Bucket bucket;
+    bucket.flat =
+        runtime::Tensor::empty({total}, runtime::DType::f32, groups[b].front()->grad.device());
+    std::int64_t offset = 0;
+    for (layers::Parameter* p : groups[b]) {
+      const std::int64_t n = p->grad.numel();
+      runtime::Tensor view = bucket.flat.slice(offset, offset + n).reshape(p->grad.shape());
+      view.copy_from(p->grad);
+      p->grad = view;  // backward accumulates straight into the bucket
+      offset += n;
+    }
+    bucket.names = std::move(names[b]);
+    tensors_ += bucket.names.size();
+    buckets_.push_back(std::move(bucket));
+  }
+}
+
+void GradientBuckets::all_reduce_mean(runtime::Communicator& comm) {
+  if (comm.size() == 1) return;
+  const float scale = 1.0f / static_cast<float>(comm.size());
+  for (Bucket& bucket : buckets_) {
+    comm.all_reduce_sum(bucket.flat);
+    bucket.flat.scale(scale);
+  }
+}
+
+std::string GradientBuckets::describe() const {
+  return str(buckets_.size(), buckets_.size() == 1 ? " bucket" : " buckets", " (<= ", bucket_mb_,
+             " MB), ", tensors_, " tensors");
+}
+
+}  // namespace sombrero::trainer

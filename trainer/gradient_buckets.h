@@ -1,0 +1,47 @@
+// Data-parallel gradient averaging in buckets (dist.bucket_mb, default 25 MB).
+//
+// The parameters are grouped in reverse order, the order the backward pass finishes them,
+// into buckets of about bucket_mb of f32 gradients, and each Parameter::grad is re-bound to
+// a view into its bucket's one flat buffer (values kept). After the backward pass,
+// all_reduce_mean() sums each bucket over the ranks in one collective and scales it by
+// 1 / world size: exact averaging (sum, then one rounding of the scale), with a few large
+// collectives instead of one per tensor (ResNet-50: 161 gradient tensors, 5 buckets) and
+// no packing copies. zero_grad, the optimizer and checkpoints see the same Tensors as before.
+//
+//   GradientBuckets buckets(model.parameters(), config.get<double>("dist.bucket_mb"));
+//   ... forward, loss, backward ...
+//   buckets.all_reduce_mean(comm);
+//
+// The parameters must stay where they are while the buckets live (move the model first).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "layers/parameter.h"
+#include "runtime/communicator.h"
+
+namespace sombrero::trainer {
+
+class GradientBuckets {
+ public:
+  GradientBuckets(const std::vector<layers::NamedParameter>& parameters, double bucket_mb);
+
+  void all_reduce_mean(runtime::Communicator& comm);
+
+  struct Bucket {
+    runtime::Tensor flat;            // the gradients of the bucket's parameters, back to back
+    std::vector<std::string> names;  // in bucket order (reverse parameter order)
+  };
+  const std::vector<Bucket>& buckets() const { return buckets_; }
+  // "5 buckets (25 MB), 161 tensors"
+  std::string describe() const;
+
+ private:
+  std::vector<Bucket> buckets_;
+  std::size_t tensors_ = 0;
+  double bucket_mb_;
+};
+
+}  // namespace sombrero::trainer
