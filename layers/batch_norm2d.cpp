@@ -1,6 +1,7 @@
 #include "layers/batch_norm2d.h"
 
 #include "layers/ops/batch_norm_ops.h"
+#include "layers/sync_batch_norm.h"
 #include "runtime/error.h"
 
 namespace sombrero::layers {
@@ -47,9 +48,16 @@ Tensor BatchNorm2d::forward(const Context& ctx, const Tensor& x) {
                    to_string(x.shape()), "), as PyTorch");
     save_mean_ = Tensor::empty({options_.channels}, runtime::DType::f32, x.device());
     save_invstd_ = Tensor::empty({options_.channels}, runtime::DType::f32, x.device());
-    ops::batch_norm_forward_training(x, weight_->value, bias_->value, options_.eps,
-                                     options_.momentum, y, running_mean_, running_var_, save_mean_,
-                                     save_invstd_, options_.relu);
+    sync_ = ctx.batch_norm_sync != nullptr && ctx.batch_norm_sync->size() > 1 ? ctx.batch_norm_sync
+                                                                              : nullptr;
+    if (sync_ != nullptr)
+      sync_batch_norm_forward(*sync_, {options_.eps, options_.momentum, options_.relu}, x,
+                              weight_->value, bias_->value, y, running_mean_, running_var_,
+                              save_mean_, save_invstd_);
+    else
+      ops::batch_norm_forward_training(x, weight_->value, bias_->value, options_.eps,
+                                       options_.momentum, y, running_mean_, running_var_,
+                                       save_mean_, save_invstd_, options_.relu);
     ++num_batches_tracked_;
     cached_input_ = x;
     cached_output_ = options_.relu ? y : Tensor();
@@ -67,9 +75,14 @@ Tensor BatchNorm2d::backward(const Context&, const Tensor& dy) {
   SOMBRERO_CHECK(dy.shape() == cached_input_.shape(), describe(), ": output gradient has shape ",
                  to_string(dy.shape()), ", expected ", to_string(cached_input_.shape()));
   Tensor dx = Tensor::empty(dy.shape(), dy.dtype(), dy.device());
-  ops::batch_norm_backward_training(cached_input_, dy, weight_->value, save_mean_, save_invstd_, dx,
-                                    weight_->grad, bias_->grad,
-                                    options_.relu ? &cached_output_ : nullptr);
+  if (sync_ != nullptr)
+    sync_batch_norm_backward(*sync_, {options_.eps, options_.momentum, options_.relu},
+                             cached_input_, cached_output_, dy, weight_->value, save_mean_,
+                             save_invstd_, dx, weight_->grad, bias_->grad);
+  else
+    ops::batch_norm_backward_training(cached_input_, dy, weight_->value, save_mean_, save_invstd_,
+                                      dx, weight_->grad, bias_->grad,
+                                      options_.relu ? &cached_output_ : nullptr);
   cached_input_ = Tensor();
   cached_output_ = Tensor();
   return dx;

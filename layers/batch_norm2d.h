@@ -4,7 +4,8 @@
 // the running statistics. Math: kernels/norm/batch_norm.h.
 // Parameters "weight" (gamma, init 1), "bias" (beta, init 0); buffers "running_mean" (0),
 // "running_var" (1), "num_batches_tracked" (int64, 0). Option relu fuses a following ReLU (it
-// has no parameters, so names and weights are unchanged).
+// has no parameters, so names and weights are unchanged). With Context::batch_norm_sync set
+// (model.sync_bn), training statistics span the ranks (layers/sync_batch_norm.h).
 #pragma once
 
 #include <cstdint>
@@ -43,6 +44,7 @@ class BatchNorm2d : public Layer {
   Tensor running_mean_, running_var_;
   std::int64_t num_batches_tracked_ = 0;
   Tensor cached_input_, cached_output_, save_mean_, save_invstd_;
+  runtime::Communicator* sync_ = nullptr;  // the last training forward's SyncBatchNorm ranks
 };
 
 }  // namespace sombrero::layers

@@ -13,6 +13,10 @@
 #include "runtime/dtype.h"
 #include "runtime/stream_fwd.h"
 
+namespace sombrero::runtime {
+class Communicator;
+}  // namespace sombrero::runtime
+
 namespace sombrero::layers {
 
 enum class Precision { f32, bf16 };
@@ -27,6 +31,9 @@ struct Context {
   bool training = true;                  // caches what backward needs; BatchNorm batch statistics
   Precision precision = Precision::f32;  // activations; master weights are always f32
   ConvAlgo conv_algo = ConvAlgo::hand;   // GPU convolution: hand-written kernels or cuDNN
+  // SyncBatchNorm (model.sync_bn): training BatchNorm takes its batch statistics over every
+  // rank of this communicator; null (or one rank) keeps them per process.
+  runtime::Communicator* batch_norm_sync = nullptr;
 };
 
 // Throws a clear error when the context asks for something this build cannot run

@@ -87,8 +87,9 @@ int run_training(const TrainOptions& options) {
   const bool resuming = !options.resume.empty();
 
   // Device, precision and convolution algorithm (trainer/execution_context.h).
-  const layers::Context ctx = execution_context(config, env.local_rank);
+  layers::Context ctx = execution_context(config, env.local_rank);
   auto comm = make_communicator(env, config, ctx.device.is_cuda());
+  if (config.get<bool>("model.sync_bn")) ctx.batch_norm_sync = comm.get();
   const bool leader = comm->rank() == 0;
 
   // Data.
@@ -176,8 +177,9 @@ int run_training(const TrainOptions& options) {
         comm->backend().c_str(), static_cast<long long>(steps_per_epoch), train_loader.workers(),
         omp_get_max_threads());
     if (comm->size() > 1)
-      std::printf("  gradients: averaged over %d ranks in %s\n", comm->size(),
-                  gradient_buckets.describe().c_str());
+      std::printf("  gradients: averaged over %d ranks in %s; BatchNorm statistics %s\n",
+                  comm->size(), gradient_buckets.describe().c_str(),
+                  ctx.batch_norm_sync != nullptr ? "synchronised (model.sync_bn)" : "per rank");
     std::printf("  loss: CE%s + %g x U(1) (%s, eps %g); lr %g, %s schedule; %d epochs\n",
                 u1.label_smoothing > 0 ? str(" (smoothing ", u1.label_smoothing, ")").c_str() : "",
                 u1.weight, kernels::to_string(u1.space), u1.eps,
