@@ -61,6 +61,14 @@ total=$(tail -n +2 "$out/class_angles.csv" | awk -F, '{ n += $3 } END { print n 
 grep -q "^## Mean energy maps" "$out/report.md" || fail "report lacks the energy section"
 grep -q "^## The phase angle(z) per class" "$out/report.md" || fail "report lacks the phase section"
 grep -q "](angles_class_9.png)" "$out/report.md" || fail "report does not link the roses"
+# The same analysis on the CUDA code path executed on the CPU (train.device simt: the layers'
+# kernels and the energy kernel): energy maps are sums of squares of identical activations,
+# so the radial profiles are equal to the digit.
+"$sombrero" analyze --checkpoint "$checkpoint" --out "$work/analysis-simt" --limit 40 \
+  --set train.device=simt > "$work/analyze-simt.log"
+for csv in "$out"/radial_*.csv; do
+  cmp -s "$csv" "$work/analysis-simt/$(basename "$csv")" || fail "$(basename "$csv") differs on simt"
+done
 # An output folder that cannot be created: one clear error before any work.
 if "$sombrero" analyze --checkpoint "$checkpoint" --out /proc/sombrero-nope 2> "$work/bad_out.log"; then
   fail "an unwritable --out was accepted"
