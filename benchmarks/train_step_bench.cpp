@@ -1,5 +1,6 @@
 #include "benchmarks/train_step_bench.h"
 
+#include <chrono>
 #include <ostream>
 
 #include "kernels/u1loss/class_angles.h"
@@ -59,6 +60,19 @@ StepRig make_rig(const std::string& name, int batch, int image_size, float u1_we
   return rig;
 }
 
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Replaces the rig's images and labels with the next batch of the input pipeline; returns the
+// host seconds spent waiting for it.
+double next_input(StepRig& rig, const TrainStepBenchOptions& options) {
+  if (!options.input) return 0.0;
+  const auto start = std::chrono::steady_clock::now();
+  rig.images = options.input(rig.labels);
+  return seconds_since(start);
+}
+
 void train_step(StepRig& rig, const layers::Context& ctx) {
   rig.model->zero_grad();
   const runtime::Tensor logits = rig.model->forward(ctx, rig.images);
@@ -76,9 +90,9 @@ void bench_train_step(const TrainStepBenchOptions& options, Report& report, std:
   const bool on_cuda = ctx.device.is_cuda();
   const char* precision = ctx.precision == layers::Precision::bf16 ? "bf16" : "f32";
   Table table(out,
-              str("train-step: synthetic ", options.image_size, "x", options.image_size,
-                  " images on ", runtime::to_string(ctx.device), ", ", precision, ", ", kClasses,
-                  " classes, SGD; median of ", options.timing.iters, " steps after ",
+              str("train-step: ", options.image_size, "x", options.image_size, " ",
+                  options.input_name, ", ", runtime::to_string(ctx.device), ", ", precision, ", ",
+                  kClasses, " classes, SGD; median of ", options.timing.iters, " steps after ",
                   options.timing.warmup, " warm-up steps"),
               {{"model", 12},
                {"batch", 6},
@@ -86,7 +100,8 @@ void bench_train_step(const TrainStepBenchOptions& options, Report& report, std:
                {"ms/step", 10},
                {"images/s", 10},
                {"peak MiB", 9},
-               {"U(1) cost", 9}});
+               {"U(1) cost", 9},
+               {"data wait", 9}});
   if (!on_cuda) table.note("no CUDA device in use: host timings (steady clock), no peak memory");
   for (const std::string& name : options.models) {
     const int batch =
@@ -96,24 +111,36 @@ void bench_train_step(const TrainStepBenchOptions& options, Report& report, std:
       StepRig rig = make_rig(name, batch, options.image_size, weight, ctx);
       double ms = 0;
       double peak_mib = -1;
+      double wait_seconds = 0;
+      int steps = 0;
+      const auto step = [&] {
+        wait_seconds += next_input(rig, options);
+        ++steps;
+        train_step(rig, ctx);
+      };
 #if defined(SOMBRERO_HAVE_CUDA)
       if (on_cuda) {
         runtime::CudaContext& device = runtime::CudaContext::get(ctx.device.index);
-        train_step(rig, ctx);  // first step: lazy set-up (cuBLAS, cuDNN plans, pools)
+        step();  // first step: lazy set-up (cuBLAS, cuDNN plans, pools)
         device.synchronize();
         device.reset_peak_allocated_bytes();
-        ms = median_cuda_ms(options.timing, device.stream(), [&] { train_step(rig, ctx); });
+        wait_seconds = 0;
+        steps = 0;
+        ms = median_cuda_ms(options.timing, device.stream(), step);
         peak_mib = double(device.peak_allocated_bytes()) / (1 << 20);
       }
 #endif
-      if (!on_cuda) ms = median_cpu_ms(options.timing, [&] { train_step(rig, ctx); });
+      if (!on_cuda) ms = median_cpu_ms(options.timing, step);
+      // The share of step time the host spent waiting for input (all steps, warm-up included).
+      const double wait_share = steps > 0 ? wait_seconds / steps / (ms / 1e3) : 0.0;
       const double images_per_second = batch / (ms / 1e3);
       if (weight == 0.0f) one_hot_ms = ms;
       const std::string loss = weight == 0.0f ? "one-hot" : str("+ ", weight, " U(1)");
       const double cost = weight != 0.0f && one_hot_ms > 0 ? (ms - one_hot_ms) / one_hot_ms : NAN;
       table.row({name, std::to_string(batch), loss, fixed(ms, 2), fixed(images_per_second, 1),
                  peak_mib >= 0 ? fixed(peak_mib, 0) : "-",
-                 std::isnan(cost) ? "-" : fixed(100 * cost, 2) + "%"});
+                 std::isnan(cost) ? "-" : fixed(100 * cost, 2) + "%",
+                 options.input ? fixed(100 * wait_share, 1) + "%" : "-"});
       nlohmann::json row = {{"bench", "train-step"},
                             {"model", name},
                             {"batch", batch},
@@ -125,6 +152,8 @@ void bench_train_step(const TrainStepBenchOptions& options, Report& report, std:
                             {"images_per_s", images_per_second}};
       if (peak_mib >= 0) row["peak_mib"] = peak_mib;
       if (!std::isnan(cost)) row["u1_cost"] = cost;
+      if (options.input) row["data_wait"] = wait_share;
+      row["input"] = options.input_name;
       report.add(row);
     }
   }

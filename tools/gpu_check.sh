@@ -100,6 +100,9 @@ step bench-loss "$build/sombrero" bench loss --json "$out/bench-loss.json"
 # End to end: sombrero's training step, then PyTorch's on the same models and batch.
 step bench-train-step "$build/sombrero" bench train-step --iters 10 --warmup 3 \
   --json "$out/bench-train-step.json"
+# The same steps fed by the input pipeline (JPEG decode + RandomResizedCrop on the CPU
+# workers): is the GPU starved? The data-wait column says.
+step bench-train-step-jpeg sh -c "'$build/sombrero' bench loader --data '$out/jpegs' --generate 2048 --batches 1 >/dev/null && '$build/sombrero' bench train-step --model resnet50 --batch 256 --iters 10 --warmup 3 --data '$out/jpegs' --json '$out/bench-train-step-jpeg.json'; rc=\$?; rm -rf '$out/jpegs'; exit \$rc"
 step bench-pytorch python3 tools/bench_pytorch.py --iters 10 --warmup 3 --json "$out/bench-pytorch.json"
 
 # images/s of sombrero's one-hot step over PyTorch's eager and compiled steps, per model.
@@ -129,7 +132,8 @@ PY
   echo "### sombrero / PyTorch training throughput"
   train_step_ratio | sed 's/^/- /'
   echo
-  for log in bench-conv bench-conv-f32 bench-energy bench-loss bench-train-step bench-pytorch; do
+  for log in bench-conv bench-conv-f32 bench-energy bench-loss bench-train-step \
+    bench-train-step-jpeg bench-pytorch; do
     [ -f "$out/$log.log" ] && { echo "### $log"; echo '```'; tail -n 40 "$out/$log.log"; echo '```'; }
   done
 } >>"$table"

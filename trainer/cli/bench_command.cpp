@@ -18,6 +18,7 @@
 #include "runtime/dtype.h"
 #include "runtime/error.h"
 #include "runtime/text.h"
+#include "trainer/batch_input.h"
 #include "trainer/cli/args.h"
 #include "trainer/cli/command.h"
 
@@ -362,6 +363,10 @@ int run_train_step(const std::vector<std::string>& args) {
       .option("--precision", "P", "bf16 or f32", "bf16")
       .option("--algo", "A", "convolutions: hand or cudnn", "hand")
       .option("--u1", "LIST", "comma-separated U(1) weights; 0 = one-hot", "0,0.1")
+      .option("--data", "DIR",
+              "feed the steps from the input pipeline over a folder of class folders of "
+              "JPEGs (RandomResizedCrop + flip) instead of synthetic data on the device")
+      .option("--workers", "N", "with --data: decoding threads; -1 = cores - 1", "-1")
       .flag("--cpu", "the CPU backend (f32) instead of a CUDA device")
       .flag("--simt", "the CUDA kernels executed on the CPU (tiny shapes only: very slow)");
   if (!parser.parse(args)) return 0;
@@ -385,6 +390,41 @@ int run_train_step(const std::vector<std::string>& args) {
     SOMBRERO_CHECK(used == w.size() && value >= 0, "--u1 takes weights >= 0, got '", w, "'");
     options.u1_weights.push_back(value);
   }
+  // --data: the loader over a JPEG folder, batches normalised on the step's device.
+  std::unique_ptr<datasets::Loader> loader;
+  datasets::Normalization norm;
+  std::int64_t epoch = 0;
+  auto start_input = [&](const layers::Context& ctx) {
+    if (!parser.has("--data")) return;
+    SOMBRERO_CHECK(options.batch > 0,
+                   "bench train-step --data needs --batch N (the loader's batch)");
+    const std::string yaml =
+        str("model: {name: ", options.models.front(), "}\ndata: {dataset: folder, path: '",
+            parser.get("--data"), "', batch_size: ", options.batch,
+            ", workers: ", parser.get("--workers"), ", image_size: ", options.image_size,
+            ", augment: {random_resized_crop: true, hflip: true}}\n");
+    const runtime::Config config =
+        runtime::parse_config(yaml, "bench train-step --data", {}, runtime::run_config_schema());
+    const auto dataset = datasets::make_dataset(config, datasets::Split::train);
+    loader = std::make_unique<datasets::Loader>(
+        dataset, datasets::make_transform(config, datasets::Split::train, *dataset),
+        datasets::make_loader_options(config, datasets::Split::train, 0, 1));
+    SOMBRERO_CHECK(loader->batches_per_epoch() > 0, "bench train-step --data: ", dataset->size(),
+                   " images in ", parser.get("--data"), " make no batch of ", options.batch);
+    norm = datasets::make_normalization(config);
+    loader->start({epoch, 0});
+    options.input_name =
+        str("JPEGs from ", parser.get("--data"), " (", loader->workers(), " decoding threads)");
+    options.input = [&, ctx](std::vector<std::int32_t>& labels) {
+      const datasets::Batch* batch = loader->next();
+      if (batch == nullptr) {  // next epoch
+        loader->start({++epoch, 0});
+        batch = loader->next();
+      }
+      labels = trainer::batch_labels(*batch);
+      return trainer::batch_images(*batch, norm, ctx);
+    };
+  };
   Report report(command_line("train-step", args));
   if (parser.has("--cpu") || parser.has("--simt")) {
     options.context.device =
@@ -394,9 +434,11 @@ int run_train_step(const std::vector<std::string>& args) {
     report.set_device(runtime::to_string(options.context.device));
     std::cout << "sombrero bench train-step on " << runtime::to_string(options.context.device)
               << ", " << benchmarks::utc_date() << ", commit " << benchmarks::git_commit() << "\n";
+    start_input(options.context);
     benchmarks::bench_train_step(options, report, std::cout);
   } else if (start_gpu_run(options.timing, report)) {
     options.context.device = runtime::Device::cuda(options.timing.device);
+    start_input(options.context);
     benchmarks::bench_train_step(options, report, std::cout);
   }
   finish(parser, report);
