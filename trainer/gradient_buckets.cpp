@@ -52,7 +52,6 @@ GradientBuckets::GradientBuckets(const std::vector<layers::NamedParameter>& para
 }
 
 void GradientBuckets::all_reduce_mean(runtime::Communicator& comm) {
-  if (comm.size() == 1) return;
   const float scale = 1.0f / static_cast<float>(comm.size());
   for (Bucket& bucket : buckets_) {
     comm.all_reduce_sum(bucket.flat);

@@ -28,6 +28,8 @@ class GradientBuckets {
  public:
   GradientBuckets(const std::vector<layers::NamedParameter>& parameters, double bucket_mb);
 
+  // Sums every bucket over comm's ranks and scales it by 1 / size (also for one rank: the
+  // trainer calls it only when there are several).
   void all_reduce_mean(runtime::Communicator& comm);
 
   struct Bucket {
