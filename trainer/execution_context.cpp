@@ -5,7 +5,8 @@
 
 namespace sombrero::trainer {
 
-layers::Context execution_context(const runtime::Config& config, int local_rank) {
+layers::Context execution_context(const runtime::Config& config, int local_rank,
+                                  std::string* note) {
   layers::Context ctx;
   const std::string device = config.get<std::string>("train.device");
   const int visible = static_cast<int>(runtime::cuda_devices().size());
@@ -22,6 +23,13 @@ layers::Context execution_context(const runtime::Config& config, int local_rank)
   }
   ctx.precision = layers::parse_precision(config.get<std::string>("train.precision"));
   ctx.conv_algo = kernels::parse_conv_algo(config.get<std::string>("conv.algo"));
+  if (device == "auto" && ctx.device.is_cpu() && ctx.precision == layers::Precision::bf16) {
+    ctx.precision = layers::Precision::f32;
+    if (note != nullptr)
+      *note =
+          "train.precision bf16 asks for a CUDA device and none is present (train.device "
+          "auto): computing in f32 on the CPU backend";
+  }
   SOMBRERO_CHECK(!(ctx.device.is_cpu() && ctx.precision == layers::Precision::bf16),
                  "train.precision: bf16 needs a CUDA device (train.device: cuda), or simt to run "
                  "the CUDA kernels on the CPU; the CPU backend computes in f32 (set "

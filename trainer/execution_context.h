@@ -5,7 +5,10 @@
 //                 cpu   -> the CPU backend (f32)
 //                 cuda  -> the hand-written kernels on cuda:<local rank> (error without one)
 //                 simt  -> the same kernels' sources executed on the CPU (tests, debugging)
-//   train.precision bf16 needs cuda or simt: the CPU backend computes in f32.
+//   train.precision bf16 needs cuda or simt: the CPU backend computes in f32. With
+//   train.device auto on a machine without a CUDA device, bf16 falls back to f32 and `note`
+//   says so (a config written for GPUs still runs anywhere); with train.device cpu it is an
+//   error.
 #pragma once
 
 #include <string>
@@ -15,7 +18,8 @@
 
 namespace sombrero::trainer {
 
-layers::Context execution_context(const runtime::Config& config, int local_rank);
+layers::Context execution_context(const runtime::Config& config, int local_rank,
+                                  std::string* note = nullptr);
 
 // "cpu (f32)", "cuda:0 (bf16, hand-written convolutions)", "simt (f32, ...)" for the banner.
 std::string describe_execution(const layers::Context& ctx);
