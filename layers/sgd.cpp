@@ -115,9 +115,22 @@ SgdStepStats Sgd::step(float lr) {
                                  p.decays(options_.no_decay_bn_bias) ? options_.weight_decay : 0.0f,
                                  p.value.numel());
     }
-    const runtime::DeviceArray<kernels::SgdChunk> device_chunks(chunks, device_);
-    SOMBRERO_DEVICE_KERNEL(device_, sgd_update, device_chunks.data(), int(chunks.size()), step,
-                           parameters_.front().parameter->value.stream());
+    // The table changes only when a tensor is re-allocated (Model::to, a load): upload it
+    // then, not every step (the upload waits for the device).
+    const bool same_table = chunks.size() == chunk_table_host_.size() &&
+                            std::equal(chunks.begin(), chunks.end(), chunk_table_host_.begin(),
+                                       [](const kernels::SgdChunk& a, const kernels::SgdChunk& b) {
+                                         return a.param == b.param && a.grad == b.grad &&
+                                                a.momentum_buffer == b.momentum_buffer &&
+                                                a.weight_decay == b.weight_decay &&
+                                                a.count == b.count;
+                                       });
+    if (!same_table) {
+      chunk_table_ = runtime::DeviceArray<kernels::SgdChunk>(chunks, device_);
+      chunk_table_host_ = std::move(chunks);
+    }
+    SOMBRERO_DEVICE_KERNEL(device_, sgd_update, chunk_table_.data(), int(chunk_table_host_.size()),
+                           step, parameters_.front().parameter->value.stream());
   }
   ++steps_;
   return stats;

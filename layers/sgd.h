@@ -25,8 +25,10 @@
 #include <string>
 #include <vector>
 
+#include "kernels/optim/sgd.h"
 #include "layers/parameter.h"
 #include "runtime/config/config.h"
+#include "runtime/device_array.h"
 
 namespace sombrero::layers {
 
@@ -64,6 +66,9 @@ class Sgd {
  private:
   std::vector<NamedParameter> parameters_;
   std::vector<Tensor> buffers_;
+  // Device: the multi-tensor update's chunk table, kept while the tensors stay put.
+  std::vector<kernels::SgdChunk> chunk_table_host_;
+  runtime::DeviceArray<kernels::SgdChunk> chunk_table_;
   runtime::Device device_;  // of the parameters when constructed; the buffers live there
   SgdOptions options_;
   std::int64_t steps_ = 0;
