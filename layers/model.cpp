@@ -120,7 +120,8 @@ void add_into(const Tensor& x, Tensor& y) {
 
 }  // namespace
 
-void Model::backward(const Context& ctx, const Tensor& dlogits) {
+void Model::backward(const Context& ctx, const Tensor& dlogits,
+                     const std::function<void(Layer&)>& after_layer) {
   SOMBRERO_CHECK(dlogits.defined() && dlogits.device() == device_, "Model ", architecture_,
                  "::backward: dlogits must be on the model's device ", runtime::to_string(device_));
   check_context_supported(ctx);
@@ -138,6 +139,7 @@ void Model::backward(const Context& ctx, const Tensor& dlogits) {
       g = sum;
     }
     g = trunk_->at(i).backward(ctx, g);
+    if (after_layer) after_layer(trunk_->at(i));
   }
   bottleneck_ = Tensor();
   bottleneck_grad_ = Tensor();

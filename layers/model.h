@@ -24,6 +24,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -45,7 +46,11 @@ class Model {
   int num_classes() const;
 
   Tensor forward(const Context& ctx, const Tensor& images);
-  void backward(const Context& ctx, const Tensor& dlogits);
+  // after_layer, when given, is called with each trunk layer as soon as its backward has
+  // returned (last layer first): from then on its parameters' gradients are final, which is
+  // when data parallelism may start reducing them (trainer/gradient_buckets.h).
+  void backward(const Context& ctx, const Tensor& dlogits,
+                const std::function<void(Layer&)>& after_layer = {});
 
   // The tap of the last forward, its trunk name, and its gradient buffer (zeros on first
   // access after a forward; the loss accumulates into it).

@@ -32,6 +32,14 @@ class Communicator {
   virtual void all_reduce_sum(Tensor& tensor) = 0;
   // In place: every rank ends with root's values.
   virtual void broadcast(Tensor& tensor, int root) = 0;
+  // Split form of all_reduce_sum, so communication can overlap computation: start returns
+  // as soon as the sum is under way, finish_all_reduces waits for every sum started since the
+  // last finish (with the same failure and timeout behaviour) and orders the tensors' later
+  // work after them. The tensor must not be written between the two calls. Every rank must
+  // start the same collectives in the same order. NCCL runs them on a communication stream
+  // of its own; the CPU backends complete each one before start returns.
+  virtual void start_all_reduce_sum(Tensor& tensor) { all_reduce_sum(tensor); }
+  virtual void finish_all_reduces() {}
   // Small host values (metrics, counts): summed over ranks, in place.
   virtual void all_reduce_sum(std::vector<double>& values) = 0;
   virtual void barrier() = 0;

@@ -74,6 +74,12 @@ class NcclCommunicator final : public Communicator {
     SOMBRERO_CHECK_CUDA(cudaMalloc(&host_values_, kHostValues * sizeof(double)));
   }
   ~NcclCommunicator() override {
+    if (comm_stream_) {
+      cudaStreamSynchronize(comm_stream_);
+      cudaStreamDestroy(comm_stream_);
+      cudaEventDestroy(ready_);
+      cudaEventDestroy(done_);
+    }
     if (comm_) ncclCommDestroy(comm_);
     if (host_values_) cudaFree(host_values_);
   }
@@ -87,6 +93,31 @@ class NcclCommunicator final : public Communicator {
                                       static_cast<std::size_t>(tensor.numel()),
                                       nccl_type(tensor.dtype()), ncclSum, comm_, tensor.stream()));
     wait(tensor.stream(), "all_reduce_sum");
+  }
+  // The sum runs on comm_stream_ after the work enqueued so far on the tensor's stream (an
+  // event), so the backward pass continues on the compute stream meanwhile.
+  void start_all_reduce_sum(Tensor& tensor) override {
+    check_device_tensor(tensor, "start_all_reduce_sum");
+    if (comm_stream_ == nullptr) {
+      DeviceGuard guard(device_);
+      SOMBRERO_CHECK_CUDA(cudaStreamCreateWithFlags(&comm_stream_, cudaStreamNonBlocking));
+      SOMBRERO_CHECK_CUDA(cudaEventCreateWithFlags(&ready_, cudaEventDisableTiming));
+      SOMBRERO_CHECK_CUDA(cudaEventCreateWithFlags(&done_, cudaEventDisableTiming));
+    }
+    SOMBRERO_CHECK_CUDA(cudaEventRecord(ready_, tensor.stream()));
+    SOMBRERO_CHECK_CUDA(cudaStreamWaitEvent(comm_stream_, ready_, 0));
+    SOMBRERO_CHECK_NCCL(ncclAllReduce(tensor.raw_data(), tensor.raw_data(),
+                                      static_cast<std::size_t>(tensor.numel()),
+                                      nccl_type(tensor.dtype()), ncclSum, comm_, comm_stream_));
+    waiting_streams_.push_back(tensor.stream());
+  }
+  void finish_all_reduces() override {
+    if (waiting_streams_.empty()) return;
+    wait(comm_stream_, "all_reduce_sum (bucketed)");
+    SOMBRERO_CHECK_CUDA(cudaEventRecord(done_, comm_stream_));
+    for (cudaStream_t stream : waiting_streams_)
+      SOMBRERO_CHECK_CUDA(cudaStreamWaitEvent(stream, done_, 0));
+    waiting_streams_.clear();
   }
   void broadcast(Tensor& tensor, int root) override {
     check_device_tensor(tensor, "broadcast");
@@ -153,6 +184,10 @@ class NcclCommunicator final : public Communicator {
   double timeout_s_;
   ncclComm_t comm_ = nullptr;
   double* host_values_ = nullptr;
+  // The bucketed all-reduce's stream, events, and the streams to order after it.
+  cudaStream_t comm_stream_ = nullptr;
+  cudaEvent_t ready_ = nullptr, done_ = nullptr;
+  std::vector<cudaStream_t> waiting_streams_;
 };
 
 }  // namespace

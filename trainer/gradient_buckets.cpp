@@ -45,6 +45,8 @@ GradientBuckets::GradientBuckets(const std::vector<layers::NamedParameter>& para
       p->grad = view;  // backward accumulates straight into the bucket
       offset += n;
     }
+    for (const layers::Parameter* p : groups[b]) bucket_of_[p] = b;
+    size_in_tensors_.push_back(groups[b].size());
     bucket.names = std::move(names[b]);
     tensors_ += bucket.names.size();
     buckets_.push_back(std::move(bucket));
@@ -52,11 +54,34 @@ GradientBuckets::GradientBuckets(const std::vector<layers::NamedParameter>& para
 }
 
 void GradientBuckets::all_reduce_mean(runtime::Communicator& comm) {
-  const float scale = 1.0f / static_cast<float>(comm.size());
-  for (Bucket& bucket : buckets_) {
-    comm.all_reduce_sum(bucket.flat);
-    bucket.flat.scale(scale);
+  finish(comm);
+}
+
+void GradientBuckets::start(std::size_t bucket, runtime::Communicator& comm) {
+  comm.start_all_reduce_sum(buckets_[bucket].flat);
+  started_[bucket] = true;
+}
+
+void GradientBuckets::layer_done(layers::Layer& layer, runtime::Communicator& comm) {
+  if (started_.empty()) {  // first layer of this step's backward pass
+    remaining_ = size_in_tensors_;
+    started_.assign(buckets_.size(), false);
   }
+  for (const layers::NamedParameter& p : layer.named_parameters()) {
+    const auto it = bucket_of_.find(p.parameter);
+    if (it == bucket_of_.end()) continue;  // not a gradient of these buckets
+    if (--remaining_[it->second] == 0 && !started_[it->second]) start(it->second, comm);
+  }
+}
+
+void GradientBuckets::finish(runtime::Communicator& comm) {
+  if (started_.empty()) started_.assign(buckets_.size(), false);
+  for (std::size_t b = 0; b < buckets_.size(); ++b)
+    if (!started_[b]) start(b, comm);
+  comm.finish_all_reduces();
+  const float scale = 1.0f / static_cast<float>(comm.size());
+  for (Bucket& bucket : buckets_) bucket.flat.scale(scale);
+  started_.clear();
 }
 
 std::string GradientBuckets::describe() const {

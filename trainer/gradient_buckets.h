@@ -17,8 +17,10 @@
 
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
+#include "layers/layer.h"
 #include "layers/parameter.h"
 #include "runtime/communicator.h"
 
@@ -32,6 +34,14 @@ class GradientBuckets {
   // trainer calls it only when there are several).
   void all_reduce_mean(runtime::Communicator& comm);
 
+  // The same, overlapped with the backward pass: layer_done(layer) after each trunk layer's
+  // backward (Model::backward's after_layer) starts the sum of every bucket whose gradients
+  // are then all final (Communicator::start_all_reduce_sum: on NCCL a communication stream
+  // while the backward pass goes on); finish() starts what is left, waits, and scales.
+  // Buckets start in completion order, which is the same on every rank.
+  void layer_done(layers::Layer& layer, runtime::Communicator& comm);
+  void finish(runtime::Communicator& comm);
+
   struct Bucket {
     runtime::Tensor flat;            // the gradients of the bucket's parameters, back to back
     std::vector<std::string> names;  // in bucket order (reverse parameter order)
@@ -41,7 +51,12 @@ class GradientBuckets {
   std::string describe() const;
 
  private:
+  void start(std::size_t bucket, runtime::Communicator& comm);
+
   std::vector<Bucket> buckets_;
+  std::unordered_map<const layers::Parameter*, std::size_t> bucket_of_;
+  std::vector<std::size_t> size_in_tensors_, remaining_;  // per bucket, this step
+  std::vector<bool> started_;
   std::size_t tensors_ = 0;
   double bucket_mb_;
 };

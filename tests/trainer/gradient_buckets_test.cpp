@@ -81,6 +81,57 @@ TEST(GradientBuckets, MeanOverRanksIsOneCollectivePerBucket) {
   EXPECT_EQ(params.named[2].parameter->grad.to_floats(), std::vector<float>(5000, 0.7f));
 }
 
+// Records the split collectives: which buffer sizes started, and when finish came.
+class RecordingCommunicator : public MirrorCommunicator {
+ public:
+  void start_all_reduce_sum(Tensor& t) override {
+    events.push_back(str("start ", t.numel()));
+    all_reduce_sum(t);
+  }
+  void finish_all_reduces() override { events.push_back("finish"); }
+  std::vector<std::string> events;
+};
+
+// A layer owning parameters of given sizes (backward is never called here).
+class Holder : public layers::Layer {
+ public:
+  Holder(const std::vector<std::int64_t>& sizes, float value) : Layer("Holder") {
+    for (std::size_t i = 0; i < sizes.size(); ++i)
+      add_parameter(str("p", i), {sizes[i]}, layers::ParameterRole::weight).grad.fill(value);
+  }
+  runtime::Shape output_shape(const runtime::Shape& s) const override { return s; }
+  Tensor forward(const layers::Context&, const Tensor& x) override { return x; }
+  Tensor backward(const layers::Context&, const Tensor& dy) override { return dy; }
+};
+
+TEST(GradientBuckets, LayerDoneStartsEachBucketOnceItsGradientsAreFinal) {
+  // Three "trunk layers" in forward order; backward finishes them in reverse.
+  Holder first({30, 30}, 1.0f), middle({40}, 2.0f), last({50, 10}, 3.0f);
+  std::vector<NamedParameter> all;
+  for (layers::Layer* layer :
+       {static_cast<layers::Layer*>(&first), static_cast<layers::Layer*>(&middle),
+        static_cast<layers::Layer*>(&last)})
+    for (const NamedParameter& p : layer->named_parameters()) all.push_back(p);
+  // 100-float buckets from the end: [last.p1, last.p0, middle.p0] = 100, [first.p1, first.p0].
+  GradientBuckets buckets(all, 400e-6);
+  ASSERT_EQ(buckets.buckets().size(), 2u);
+  RecordingCommunicator comm;
+  buckets.layer_done(last, comm);
+  EXPECT_TRUE(comm.events.empty()) << "bucket 0 still waits for middle's gradient";
+  buckets.layer_done(middle, comm);
+  EXPECT_EQ(comm.events, std::vector<std::string>{"start 100"});
+  buckets.layer_done(first, comm);
+  buckets.finish(comm);
+  EXPECT_EQ(comm.events, (std::vector<std::string>{"start 100", "start 60", "finish"}));
+  // Mirrored sum, then the mean: the gradients are back to their values.
+  EXPECT_EQ(all[0].parameter->grad.to_floats(), std::vector<float>(30, 1.0f));
+  EXPECT_EQ(all[4].parameter->grad.to_floats(), std::vector<float>(10, 3.0f));
+  // The next step starts afresh; a step without layer_done starts everything in finish.
+  comm.events.clear();
+  buckets.finish(comm);
+  EXPECT_EQ(comm.events, (std::vector<std::string>{"start 100", "start 60", "finish"}));
+}
+
 TEST(GradientBuckets, RefusesNonPositiveSizes) {
   Params params;
   params.add("a", 10, 1.0f);
