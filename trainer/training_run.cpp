@@ -23,6 +23,7 @@
 #include "trainer/accuracy.h"
 #include "trainer/batch_input.h"
 #include "trainer/checkpoint.h"
+#include "trainer/device_input.h"
 #include "trainer/evaluator.h"
 #include "trainer/execution_context.h"
 #include "trainer/gradient_buckets.h"
@@ -204,12 +205,14 @@ int run_training(const TrainOptions& options) {
     return write_checkpoint(folder, *model, sgd, state, is_best, keep_last);
   };
 
+  DeviceInputStage input(ctx, norm);  // the training batches' upload (trainer/device_input.h)
   EvalResult last_eval;
   bool evaluated = false;
   std::int64_t steps_this_process = 0;
   for (std::int64_t epoch = state.data_position.epoch; epoch < epochs; ++epoch) {
     const std::int64_t first_batch =
         epoch == state.data_position.epoch ? state.data_position.next_batch : 0;
+    input.wait_host_copies();  // nothing is staged here: the last next() returned nullptr
     train_loader.start({epoch, first_batch});
     ProgressLine progress(static_cast<int>(epoch + 1), epochs);
     StepStats stats;
@@ -220,25 +223,36 @@ int run_training(const TrainOptions& options) {
     double window_loss = 0, window_ce = 0, window_u1 = 0;
     int window = 0;
 
-    while (true) {
+    // Batch k+1 is fetched and its upload started (trainer/device_input.h) once batch k's
+    // forward and backward are enqueued, before the optimizer step, so that on a GPU the copy
+    // overlaps the backward pass. The loader reuses a batch's host buffer at its next next()
+    // or start(), hence wait_host_copies() first. wait_seconds counts only next().
+    auto fetch = [&]() {
+      input.wait_host_copies();
       const auto wait_start = Clock::now();
       const datasets::Batch* batch = train_loader.next();
       wait_seconds += seconds_between(wait_start, Clock::now());
-      if (!batch) break;
+      if (batch) input.stage(*batch);
+    };
+    fetch();
+    while (input.pending() > 0) {
       SOMBRERO_NVTX_RANGE("train step");
       const double lr = schedule.lr_at(state.step);
-      const runtime::Tensor images = batch_images(*batch, norm, ctx);
-      const std::vector<std::int32_t> labels = batch_labels(*batch);
+      // Batch k: its epoch and index, not the loader's position (already past batch k + 1),
+      // say where the data stands after this step.
+      const ModelInput batch = input.take();
+      const std::vector<std::int32_t>& labels = batch.labels;
       model->zero_grad();
-      const runtime::Tensor logits = model->forward(ctx, images);
+      const runtime::Tensor logits = model->forward(ctx, batch.images);
       const losses::LossOutput outcome =
           loss.compute(logits, labels, model->bottleneck(),
                        loss.needs_bottleneck_grad() ? &model->bottleneck_grad() : nullptr);
       SOMBRERO_CHECK(std::isfinite(outcome.mean.loss), "training diverged: the loss is ",
                      outcome.mean.loss, " at step ", state.step, " (epoch ", epoch + 1, ", batch ",
-                     batch->index, "; cross-entropy ", outcome.mean.ce, ", U(1) ", outcome.mean.u1,
+                     batch.index, "; cross-entropy ", outcome.mean.ce, ", U(1) ", outcome.mean.u1,
                      "); lower optim.lr or u1.weight");
       model->backward(ctx, outcome.dlogits);
+      fetch();  // batch k + 1
       if (comm->size() > 1) {
         SOMBRERO_NVTX_RANGE("all-reduce gradients");
         gradient_buckets.all_reduce_mean(*comm);
@@ -248,7 +262,7 @@ int run_training(const TrainOptions& options) {
       ++steps_this_process;
 
       ++batches_seen;
-      images_seen += batch->size;
+      images_seen += batch.size;
       loss_sum += outcome.mean.loss;
       ce_sum += outcome.mean.ce;
       u1_sum += outcome.mean.u1;
@@ -259,7 +273,7 @@ int run_training(const TrainOptions& options) {
       ++window;
 
       const double elapsed = seconds_between(epoch_start, Clock::now());
-      stats.step = batch->index + 1;
+      stats.step = batch.index + 1;
       stats.images_per_second = elapsed > 0 ? images_seen * comm->size() / elapsed : 0;
       stats.data_wait_share = elapsed > 0 ? wait_seconds / elapsed : 0;
       stats.loss = loss_sum / batches_seen;
@@ -294,7 +308,7 @@ int run_training(const TrainOptions& options) {
       const bool stop_now = stop_requested() || (options.stop_after_steps > 0 &&
                                                  steps_this_process >= options.stop_after_steps);
       if (stop_now || (every_steps > 0 && state.step % every_steps == 0)) {
-        const std::string path = save(train_loader.position(), false);
+        const std::string path = save({batch.epoch, batch.index + 1}, false);
         if (stop_now) {
           if (leader) {
             progress.finish(stats);
@@ -302,7 +316,7 @@ int run_training(const TrainOptions& options) {
                 "stopped at step %lld (epoch %lld, batch %lld): checkpoint %s\n"
                 "continue with: sombrero train %s --resume %s\n",
                 static_cast<long long>(state.step), static_cast<long long>(epoch + 1),
-                static_cast<long long>(batch->index + 1), path.c_str(), options.config_path.c_str(),
+                static_cast<long long>(batch.index + 1), path.c_str(), options.config_path.c_str(),
                 path.c_str());
           }
           return 0;
