@@ -68,7 +68,9 @@ void DeviceInputStage::stage(const datasets::Batch& batch) {
     slot.bytes.reset();
     slot.bytes = runtime::Storage::allocate(bytes, device_);
 #if defined(SOMBRERO_HAVE_CUDA)
-    // The allocation is ordered on the compute stream; the copy stream waits for it below.
+    // The allocation is ordered on the compute stream; the copy stream waits for it below,
+    // so a copy into a new or grown buffer (each slot's first batch, or a bigger batch)
+    // starts only after the compute work queued so far: those steps do not overlap.
     if (cuda_) cuda_->released[number]->record(slot.bytes->stream());
 #endif
   }
