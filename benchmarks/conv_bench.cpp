@@ -109,7 +109,7 @@ double relative_difference(const Tensor& a, const Tensor& b) {
 }
 #endif
 
-double geometric_mean(const std::vector<double>& values) {
+[[maybe_unused]] double geometric_mean(const std::vector<double>& values) {
   double log_sum = 0;
   int count = 0;
   for (double v : values)

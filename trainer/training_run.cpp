@@ -88,7 +88,8 @@ int run_training(const TrainOptions& options) {
   const bool resuming = !options.resume.empty();
 
   // Device, precision and convolution algorithm (trainer/execution_context.h).
-  layers::Context ctx = execution_context(config, env.local_rank);
+  std::string execution_note;
+  layers::Context ctx = execution_context(config, env.local_rank, &execution_note);
   auto comm = make_communicator(env, config, ctx.device.is_cuda());
   if (config.get<bool>("model.sync_bn")) ctx.batch_norm_sync = comm.get();
   const bool leader = comm->rank() == 0;
@@ -190,6 +191,7 @@ int run_training(const TrainOptions& options) {
                 resuming
                     ? str(" (resumed from ", options.resume, " at step ", state.step, ")").c_str()
                     : "");
+    if (!execution_note.empty()) std::printf("  note: %s\n", execution_note.c_str());
     if (ctx.device.is_simt())
       std::printf(
           "  note: train.device simt executes every CUDA thread as a CPU fiber: expect it to be "
@@ -251,11 +253,16 @@ int run_training(const TrainOptions& options) {
                      outcome.mean.loss, " at step ", state.step, " (epoch ", epoch + 1, ", batch ",
                      batch.index, "; cross-entropy ", outcome.mean.ce, ", U(1) ", outcome.mean.u1,
                      "); lower optim.lr or u1.weight");
-      model->backward(ctx, outcome.dlogits);
+      // With several ranks each gradient bucket starts its all-reduce as soon as the backward
+      // pass has finished its layers (on NCCL, on a communication stream meanwhile).
+      const bool data_parallel = comm->size() > 1;
+      model->backward(ctx, outcome.dlogits, [&](layers::Layer& layer) {
+        if (data_parallel) gradient_buckets.layer_done(layer, *comm);
+      });
       fetch();  // batch k + 1
-      if (comm->size() > 1) {
+      if (data_parallel) {
         SOMBRERO_NVTX_RANGE("all-reduce gradients");
-        gradient_buckets.all_reduce_mean(*comm);
+        gradient_buckets.finish(*comm);
       }
       const layers::SgdStepStats step_stats = sgd.step(static_cast<float>(lr));
       ++state.step;
