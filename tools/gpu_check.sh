@@ -6,7 +6,8 @@
 # tools/bench_pytorch.py on the same models. Logs and a markdown results
 # table go to $OUT (or ./gpu-results); the table is printed last. Stops with a clear message at the first failing step.
 #
-#   tools/gpu_check.sh            # expects .gpu-deps/*.deb (../shared/gpu/fetch-deps.sh)
+#   tools/gpu_check.sh                 # all phases; expects .gpu-deps/*.deb (fetch-deps.sh)
+#   tools/gpu_check.sh build test      # some phases (see "Phases" below)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -83,30 +84,59 @@ sanitize() {
   return $failed
 }
 
-step unpack-deps unpack_deps
-step configure configure
-step build cmake --build "$build" -j "$jobs"
+# Phases, in this order unless named on the command line (a warm machine keeps the build
+# between calls, so a session may run `build test` in one call and `bench` in the next):
+#   build     unpack the packages, configure, build, `sombrero info`
+#   test      the gpu tests, then every test
+#   bench     kernels beside cuDNN / copy bandwidth, training steps beside PyTorch
+#   sanitize  compute-sanitizer memcheck and racecheck over the kernel tests (slowest: last;
+#             each limited to SANITIZE_TIMEOUT seconds, default 240)
+phases=("$@")
+[ ${#phases[@]} -eq 0 ] && phases=(build test bench sanitize)
+for phase in "${phases[@]}"; do
+  case $phase in build | test | bench | sanitize) ;;
+  *) echo "gpu_check: unknown phase '$phase' (build, test, bench, sanitize)" >&2; exit 2 ;;
+  esac
+done
 export LD_LIBRARY_PATH="$(lib_path):${LD_LIBRARY_PATH:-}"
-step info "$build/sombrero" info
-step gpu-tests ctest --test-dir "$build" -L gpu --output-on-failure -j 4
-step all-tests ctest --test-dir "$build" --output-on-failure -j "$jobs"
-step memcheck sanitize memcheck
-step racecheck sanitize racecheck
-# Hand-written kernels beside cuDNN / copy bandwidth / the unfused loss, in one process each.
-step bench-conv "$build/sombrero" bench conv --json "$out/bench-conv-bf16.json"
-step bench-conv-f32 "$build/sombrero" bench conv --precision f32 --json "$out/bench-conv-f32.json"
-step bench-energy "$build/sombrero" bench energy --json "$out/bench-energy.json"
-step bench-loss "$build/sombrero" bench loss --json "$out/bench-loss.json"
-# End to end: sombrero's training step, then PyTorch's on the same models and batch.
-step bench-train-step "$build/sombrero" bench train-step --iters 10 --warmup 3 \
-  --json "$out/bench-train-step.json"
-# The same steps fed by the input pipeline (JPEG decode + RandomResizedCrop on the CPU
-# workers): is the GPU starved? The data-wait column says.
-step bench-train-step-jpeg sh -c "'$build/sombrero' bench loader --data '$out/jpegs' --generate 2048 --batches 1 >/dev/null && '$build/sombrero' bench train-step --model resnet50 --batch 256 --iters 10 --warmup 3 --data '$out/jpegs' --json '$out/bench-train-step-jpeg.json'; rc=\$?; rm -rf '$out/jpegs'; exit \$rc"
-step bench-pytorch python3 tools/bench_pytorch.py --iters 10 --warmup 3 --json "$out/bench-pytorch.json"
+
+phase_build() {
+  step unpack-deps unpack_deps
+  step configure configure
+  step build cmake --build "$build" -j "$jobs"
+  step info "$build/sombrero" info
+}
+
+phase_test() {
+  step gpu-tests ctest --test-dir "$build" -L gpu --output-on-failure -j 4
+  step all-tests ctest --test-dir "$build" --output-on-failure -j "$jobs"
+}
+
+phase_bench() {
+  # Hand-written kernels beside cuDNN / copy bandwidth / the unfused loss, one process each.
+  step bench-conv "$build/sombrero" bench conv --json "$out/bench-conv-bf16.json"
+  step bench-conv-f32 "$build/sombrero" bench conv --precision f32 --json "$out/bench-conv-f32.json"
+  step bench-energy "$build/sombrero" bench energy --json "$out/bench-energy.json"
+  step bench-loss "$build/sombrero" bench loss --json "$out/bench-loss.json"
+  # End to end: sombrero's training step, then PyTorch's on the same models and batch.
+  step bench-train-step "$build/sombrero" bench train-step --iters 10 --warmup 3 \
+    --json "$out/bench-train-step.json"
+  # The same steps fed by the input pipeline (JPEG decode + RandomResizedCrop on the CPU
+  # workers): is the GPU starved? The data-wait column says.
+  step bench-train-step-jpeg sh -c "'$build/sombrero' bench loader --data '$out/jpegs' --generate 2048 --batches 1 >/dev/null && '$build/sombrero' bench train-step --model resnet50 --batch 256 --iters 10 --warmup 3 --data '$out/jpegs' --json '$out/bench-train-step-jpeg.json'; rc=\$?; rm -rf '$out/jpegs'; exit \$rc"
+  step bench-pytorch python3 tools/bench_pytorch.py --iters 10 --warmup 3 --json "$out/bench-pytorch.json"
+}
+
+phase_sanitize() {
+  step memcheck timeout "${SANITIZE_TIMEOUT:-240}" bash -c "$(declare -f sanitize); build='$build'; sanitize memcheck"
+  step racecheck timeout "${SANITIZE_TIMEOUT:-240}" bash -c "$(declare -f sanitize); build='$build'; sanitize racecheck"
+}
+
+for phase in "${phases[@]}"; do "phase_$phase"; done
 
 # images/s of sombrero's one-hot step over PyTorch's eager and compiled steps, per model.
 train_step_ratio() {
+  [ -f "$out/bench-train-step.json" ] || return 0
   python3 - "$out/bench-train-step.json" "$out/bench-pytorch.json" <<'PY'
 import json, sys
 ours = {r["model"]: r for r in json.load(open(sys.argv[1]))["rows"] if r["u1_weight"] == 0}
