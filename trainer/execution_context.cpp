@@ -5,11 +5,17 @@
 
 namespace sombrero::trainer {
 
-layers::Context execution_context(const runtime::Config& config, int local_rank,
-                                  std::string* note) {
+layers::Context execution_context(const runtime::Config& config, int local_rank, std::string* note,
+                                  bool cuda_or_cpu) {
   layers::Context ctx;
-  const std::string device = config.get<std::string>("train.device");
+  std::string device = config.get<std::string>("train.device");
   const int visible = static_cast<int>(runtime::cuda_devices().size());
+  if (cuda_or_cpu && device == "cuda" && visible == 0) {
+    device = "auto";
+    if (note != nullptr)
+      *note = str("the config says train.device cuda, but there is no CUDA device (",
+                  runtime::cuda_unavailable_reason(), "): running on the CPU backend");
+  }
   if (device == "cuda" || (device == "auto" && visible > 0)) {
     SOMBRERO_CHECK(visible > 0, "train.device: cuda, but there is no usable CUDA device: ",
                    runtime::cuda_unavailable_reason(),
@@ -26,9 +32,9 @@ layers::Context execution_context(const runtime::Config& config, int local_rank,
   if (device == "auto" && ctx.device.is_cpu() && ctx.precision == layers::Precision::bf16) {
     ctx.precision = layers::Precision::f32;
     if (note != nullptr)
-      *note =
-          "train.precision bf16 asks for a CUDA device and none is present (train.device "
-          "auto): computing in f32 on the CPU backend";
+      *note += str(note->empty() ? "" : "; ",
+                   "train.precision bf16 asks for a CUDA device and none is present: computing "
+                   "in f32 on the CPU backend");
   }
   SOMBRERO_CHECK(!(ctx.device.is_cpu() && ctx.precision == layers::Precision::bf16),
                  "train.precision: bf16 needs a CUDA device (train.device: cuda), or simt to run "

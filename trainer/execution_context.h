@@ -18,8 +18,10 @@
 
 namespace sombrero::trainer {
 
+// cuda_or_cpu: a config that says train.device cuda falls back to the CPU (like auto, with a
+// note) when there is no CUDA device; for evaluating a GPU run's checkpoint anywhere.
 layers::Context execution_context(const runtime::Config& config, int local_rank,
-                                  std::string* note = nullptr);
+                                  std::string* note = nullptr, bool cuda_or_cpu = false);
 
 // "cpu (f32)", "cuda:0 (bf16, hand-written convolutions)", "simt (f32, ...)" for the banner.
 std::string describe_execution(const layers::Context& ctx);

@@ -1,5 +1,7 @@
 #include "trainer/inference_setup.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
 
 #include "layers/weights.h"
@@ -46,7 +48,14 @@ InferenceSetup prepare_inference(const InferenceRequest& request) {
       "checkpoint '", request.checkpoint, "' holds a ", architecture->second,
       " but the config builds a ", setup.model->architecture());
   layers::load_model_state(*setup.model, file, {{"optimizer."}});
-  setup.ctx = execution_context(setup.config, 0);
+  // A GPU run's checkpoint evaluates anywhere: its train.device cuda falls back to the CPU
+  // when there is no device, unless the command line asked for a device (--set).
+  const bool device_asked =
+      std::any_of(request.overrides.begin(), request.overrides.end(),
+                  [](const std::string& o) { return o.rfind("train.device=", 0) == 0; });
+  std::string note;
+  setup.ctx = execution_context(setup.config, 0, &note, /*cuda_or_cpu=*/!device_asked);
+  if (!note.empty()) std::printf("note: %s\n", note.c_str());
   setup.ctx.training = false;
   setup.model->to(setup.ctx.device);
   setup.loss = std::make_unique<losses::CombinedLoss>(

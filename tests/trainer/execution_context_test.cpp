@@ -51,6 +51,21 @@ TEST(ExecutionContext, Bf16UnderAutoFallsBackToF32OnlyWithoutAGpu) {
   }
 }
 
+TEST(ExecutionContext, CudaOrCpuFallsBackWithoutAGpu) {
+  std::string note;
+  const layers::Context ctx = execution_context(config_with("{device: cuda, precision: bf16}"), 0,
+                                                &note, /*cuda_or_cpu=*/true);
+  if (kHaveGpu) {
+    EXPECT_EQ(ctx.device, runtime::Device::cuda(0));
+    EXPECT_TRUE(note.empty());
+  } else {
+    EXPECT_EQ(ctx.device, runtime::Device::cpu());
+    EXPECT_EQ(ctx.precision, layers::Precision::f32);
+    EXPECT_THAT(note, HasSubstr("train.device cuda, but there is no CUDA device"));
+    EXPECT_THAT(note, HasSubstr("computing in f32"));
+  }
+}
+
 TEST(ExecutionContext, SimtRunsEitherPrecision) {
   const layers::Context ctx = execution_context(config_with("{device: simt, precision: bf16}"), 0);
   EXPECT_EQ(ctx.device, runtime::Device::simt());
