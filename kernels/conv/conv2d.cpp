@@ -41,6 +41,20 @@ Conv2dParams Conv2dParams::symmetric(int stride, int pad, ConvAlgo algo) {
   return p;
 }
 
+Conv2dParams Conv2dParams::of(const Conv2dShape& s, ConvAlgo algo) {
+  Conv2dParams p;
+  p.stride_h = s.stride_h;
+  p.stride_w = s.stride_w;
+  p.pad_top = s.pad_top;
+  p.pad_bottom = s.pad_bottom;
+  p.pad_left = s.pad_left;
+  p.pad_right = s.pad_right;
+  p.dilation_h = s.dilation_h;
+  p.dilation_w = s.dilation_w;
+  p.algo = algo;
+  return p;
+}
+
 Conv2dParams Conv2dParams::same(int kernel, int stride, ConvAlgo algo) {
   return symmetric(stride, kernel / 2, algo);
 }

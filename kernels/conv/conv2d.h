@@ -42,6 +42,8 @@ struct Conv2dParams {
   static Conv2dParams symmetric(int stride, int pad, ConvAlgo algo = ConvAlgo::hand);
   // A kernel of odd size k with "same"-style padding k / 2 (ResNet's convolutions).
   static Conv2dParams same(int kernel, int stride, ConvAlgo algo = ConvAlgo::hand);
+  // The stride, padding and dilation of a geometry (kernels/conv/conv2d_shape.h).
+  static Conv2dParams of(const Conv2dShape& shape, ConvAlgo algo = ConvAlgo::hand);
 };
 
 // The geometry of x [N,H,W,C] convolved with w [K,R,S,C] under `params`; throws when the

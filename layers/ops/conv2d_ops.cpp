@@ -10,17 +10,7 @@ namespace sombrero::layers::ops {
 namespace {
 
 kernels::Conv2dParams params_of(const Context& ctx, const kernels::Conv2dShape& s) {
-  kernels::Conv2dParams p;
-  p.stride_h = s.stride_h;
-  p.stride_w = s.stride_w;
-  p.pad_top = s.pad_top;
-  p.pad_bottom = s.pad_bottom;
-  p.pad_left = s.pad_left;
-  p.pad_right = s.pad_right;
-  p.dilation_h = s.dilation_h;
-  p.dilation_w = s.dilation_w;
-  p.algo = ctx.conv_algo;
-  return p;
+  return kernels::Conv2dParams::of(s, ctx.conv_algo);
 }
 
 // The simt device: the checks of the Tensor-level op, then the hand-written kernels' source.

@@ -39,17 +39,7 @@ using runtime::Device;
 using runtime::DType;
 
 Conv2dParams params_of(const Conv2dShape& s, ConvAlgo algo) {
-  Conv2dParams p;
-  p.stride_h = s.stride_h;
-  p.stride_w = s.stride_w;
-  p.pad_top = s.pad_top;
-  p.pad_bottom = s.pad_bottom;
-  p.pad_left = s.pad_left;
-  p.pad_right = s.pad_right;
-  p.dilation_h = s.dilation_h;
-  p.dilation_w = s.dilation_w;
-  p.algo = algo;
-  return p;
+  return Conv2dParams::of(s, algo);
 }
 
 std::vector<float> normals(std::size_t n, unsigned seed) {

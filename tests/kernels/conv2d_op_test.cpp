@@ -33,17 +33,7 @@ std::vector<float> small_integers(std::size_t n, unsigned seed) {
 }
 
 Conv2dParams params_of(const Conv2dShape& s, ConvAlgo algo = ConvAlgo::hand) {
-  Conv2dParams p;
-  p.stride_h = s.stride_h;
-  p.stride_w = s.stride_w;
-  p.pad_top = s.pad_top;
-  p.pad_bottom = s.pad_bottom;
-  p.pad_left = s.pad_left;
-  p.pad_right = s.pad_right;
-  p.dilation_h = s.dilation_h;
-  p.dilation_w = s.dilation_w;
-  p.algo = algo;
-  return p;
+  return Conv2dParams::of(s, algo);
 }
 
 Shape x_shape(const Conv2dShape& s) {

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "layers/batch_norm2d.h"
-#include "runtime/communicator.h"
 #include "runtime/generator.h"
+#include "tests/support/mirror_communicator.h"
 
 namespace sombrero::layers {
 namespace {
@@ -19,21 +19,7 @@ namespace {
 using runtime::Device;
 using runtime::Tensor;
 
-// Two ranks with identical data: every sum doubles.
-class MirrorCommunicator : public runtime::Communicator {
- public:
-  int rank() const override { return 0; }
-  int size() const override { return 2; }
-  std::string backend() const override { return "mirror"; }
-  void all_reduce_sum(Tensor& t) override { t.scale(2.0f); }
-  void broadcast(Tensor&, int) override {}
-  void all_reduce_sum(std::vector<double>& v) override {
-    for (double& x : v) x *= 2;
-    ++host_reductions;
-  }
-  void barrier() override {}
-  int host_reductions = 0;
-};
+using test::MirrorCommunicator;
 
 double relative_norm_difference(const Tensor& a, const Tensor& b) {
   const std::vector<float> x = a.to_floats(), y = b.to_floats();

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "runtime/error.h"
+#include "tests/support/mirror_communicator.h"
 
 namespace sombrero::trainer {
 namespace {
@@ -16,23 +17,7 @@ using layers::NamedParameter;
 using layers::Parameter;
 using runtime::Tensor;
 
-// Two ranks holding the same gradients, and each reduced buffer's size recorded.
-class MirrorCommunicator : public runtime::Communicator {
- public:
-  int rank() const override { return 0; }
-  int size() const override { return 2; }
-  std::string backend() const override { return "mirror"; }
-  void all_reduce_sum(Tensor& t) override {
-    t.scale(2.0f);
-    reduced.push_back(t.numel());
-  }
-  void broadcast(Tensor&, int) override {}
-  void all_reduce_sum(std::vector<double>& v) override {
-    for (double& x : v) x *= 2;
-  }
-  void barrier() override {}
-  std::vector<std::int64_t> reduced;
-};
+using test::MirrorCommunicator;
 
 struct Params {
   std::vector<std::unique_ptr<Parameter>> owned;
