@@ -138,8 +138,14 @@ void Model::backward(const Context& ctx, const Tensor& dlogits,
       add_into(bottleneck_grad_, sum);
       g = sum;
     }
-    g = trunk_->at(i).backward(ctx, g);
-    if (after_layer) after_layer(trunk_->at(i));
+    Layer& layer = trunk_->at(i);
+    auto* stage = dynamic_cast<Sequential*>(&layer);
+    if (stage != nullptr && after_layer) {
+      g = stage->backward(ctx, g, after_layer);  // a stage (ResNet's layer1..4): block by block
+    } else {
+      g = layer.backward(ctx, g);
+      if (after_layer) after_layer(layer);
+    }
   }
   bottleneck_ = Tensor();
   bottleneck_grad_ = Tensor();

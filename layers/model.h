@@ -46,9 +46,10 @@ class Model {
   int num_classes() const;
 
   Tensor forward(const Context& ctx, const Tensor& images);
-  // after_layer, when given, is called with each trunk layer as soon as its backward has
-  // returned (last layer first): from then on its parameters' gradients are final, which is
-  // when data parallelism may start reducing them (trainer/gradient_buckets.h).
+  // after_layer, when given, is called with each trunk layer (and for a stage, a Sequential
+  // such as ResNet's layer1..4, with each of its blocks instead) as soon as its backward has
+  // returned, last first: from then on its parameters' gradients are final, which is when
+  // data parallelism may start reducing them (trainer/gradient_buckets.h).
   void backward(const Context& ctx, const Tensor& dlogits,
                 const std::function<void(Layer&)>& after_layer = {});
 

@@ -31,9 +31,16 @@ Tensor Sequential::forward(const Context& ctx, const Tensor& x) {
 }
 
 Tensor Sequential::backward(const Context& ctx, const Tensor& dy) {
+  return backward(ctx, dy, {});
+}
+
+Tensor Sequential::backward(const Context& ctx, const Tensor& dy,
+                            const std::function<void(Layer&)>& after_child) {
   Tensor g = dy;
-  for (auto it = children().rbegin(); it != children().rend(); ++it)
+  for (auto it = children().rbegin(); it != children().rend(); ++it) {
     g = it->second->backward(ctx, g);
+    if (after_child) after_child(*it->second);
+  }
   return g;
 }
 

@@ -2,6 +2,7 @@
 // (nn.Sequential) unless a name is given (the top level of a model: "conv1", "layer1", "fc").
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -27,6 +28,9 @@ class Sequential : public Layer {
   double forward_flops(const Shape& input) const override;
   Tensor forward(const Context& ctx, const Tensor& x) override;
   Tensor backward(const Context& ctx, const Tensor& dy) override;
+  // The same, calling after_child with each child as soon as its backward has returned.
+  Tensor backward(const Context& ctx, const Tensor& dy,
+                  const std::function<void(Layer&)>& after_child);
 };
 
 }  // namespace sombrero::layers

@@ -10,6 +10,7 @@
 #include "layers/zoo.h"
 #include "runtime/config/run_config_schema.h"
 #include "runtime/error.h"
+#include "runtime/generator.h"
 
 namespace sombrero::layers {
 namespace {
@@ -247,6 +248,50 @@ TEST(Zoo, CustomModelErrorsNameTheEntry) {
   EXPECT_THROW(build_model(o), Error);  // linear on a spatial map
   o.layers = {"conv 3x3 8", "gap"};
   EXPECT_THROW(build_model(o), Error);  // does not end in num_classes outputs
+}
+
+}  // namespace
+}  // namespace sombrero::layers
+
+namespace sombrero::layers {
+namespace {
+
+// Model::backward's after_layer: every parameter is reported exactly once, right after its
+// layer's backward (a stage's blocks one by one), last layer first. Data parallelism starts
+// reducing gradients from these reports, so a missed or doubled parameter would hang or
+// corrupt a run.
+TEST(Model, BackwardReportsEachBlockOnceItsGradientsAreFinal) {
+  ModelOptions o;
+  o.name = "resnet20";
+  o.width = 4;
+  auto model = build_model(o);
+  runtime::Generator generator(1);
+  Tensor images = Tensor::empty({2, 32, 32, 3});
+  images.fill_normal(generator);
+  Context ctx;
+  const Tensor logits = model->forward(ctx, images);
+  std::vector<std::string> reported;
+  std::map<const Parameter*, int> reports;
+  std::map<const Parameter*, std::vector<float>> grad_when_reported;
+  model->backward(ctx, Tensor::full(logits.shape(), 0.01f), [&](Layer& layer) {
+    reported.push_back(layer.describe());
+    for (const NamedParameter& p : layer.named_parameters()) {
+      ++reports[p.parameter];
+      grad_when_reported[p.parameter] = p.parameter->grad.to_floats();
+    }
+  });
+  for (const NamedParameter& p : model->parameters()) {
+    EXPECT_EQ(reports[p.parameter], 1) << p.name;
+    // Nothing changed the gradient after its report.
+    EXPECT_EQ(grad_when_reported[p.parameter], p.parameter->grad.to_floats()) << p.name;
+  }
+  // resnet20: fc, avgpool, the three stages' 3 blocks each (reported one by one), bn1, conv1.
+  ASSERT_GE(reported.size(), 11u);
+  EXPECT_EQ(reported.front().rfind("Linear", 0), 0u) << reported.front();
+  EXPECT_EQ(reported.back().rfind("Conv2d", 0), 0u) << reported.back();
+  EXPECT_EQ(std::count_if(reported.begin(), reported.end(),
+                          [](const std::string& d) { return d.rfind("BasicBlock", 0) == 0; }),
+            9);
 }
 
 }  // namespace
