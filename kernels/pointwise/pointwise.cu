@@ -17,6 +17,7 @@
 // sign bit clear), as the CPU backend. Every result equals the CPU backend's bit for bit except
 // bias_backward's sum (f32 chains of <= 16 + 8 terms, then double, against the CPU's double).
 #include "kernels/common/channel_tiles.cuh"
+#include "kernels/common/elementwise.cuh"
 #include "kernels/common/numeric.cuh"
 #include "kernels/pointwise/pointwise.h"
 #include "runtime/kernel_api.h"
@@ -24,17 +25,7 @@
 namespace sombrero::kernels {
 namespace {
 
-constexpr int kThreads = 256;
-constexpr std::int64_t kMaxBlocks = 1024;  // about one wave on an H100 (132 SMs x 8 blocks)
-
-dim3 elementwise_grid(std::int64_t n) {
-  const std::int64_t blocks = (n + kThreads - 1) / kThreads;
-  return dim3(static_cast<unsigned>(blocks < 1 ? 1 : (blocks > kMaxBlocks ? kMaxBlocks : blocks)));
-}
-
-#define SOMBRERO_FOR_EACH_ELEMENT(i, n)                                             \
-  for (std::int64_t i = std::int64_t(blockIdx.x) * kThreads + threadIdx.x; i < (n); \
-       i += std::int64_t(gridDim.x) * kThreads)
+constexpr int kThreads = kElementwiseThreads;  // kernels/common/elementwise.cuh
 
 template <typename T>
 __global__ void __launch_bounds__(kThreads) relu_forward_kernel(std::int64_t n, const T* x, T* y) {

@@ -20,6 +20,7 @@
 // Precision: f32 accumulation of widened values in the CPU backend's order, products rounded
 // alone (__fmul_rn, no FMA contraction), one rounding to the storage type: f32 results equal
 // the CPU backend's bit for bit, bf16 results equal their rounding.
+#include "kernels/common/elementwise.cuh"
 #include "kernels/common/numeric.cuh"
 #include "kernels/pool/pool.h"
 #include "runtime/kernel_api.h"
@@ -27,17 +28,7 @@
 namespace sombrero::kernels {
 namespace {
 
-constexpr int kThreads = 256;
-constexpr std::int64_t kMaxBlocks = 1024;  // about one wave on an H100 (132 SMs x 8 blocks)
-
-dim3 elementwise_grid(std::int64_t n) {
-  const std::int64_t blocks = (n + kThreads - 1) / kThreads;
-  return dim3(static_cast<unsigned>(blocks < 1 ? 1 : (blocks > kMaxBlocks ? kMaxBlocks : blocks)));
-}
-
-#define SOMBRERO_FOR_EACH_ELEMENT(i, n)                                             \
-  for (std::int64_t i = std::int64_t(blockIdx.x) * kThreads + threadIdx.x; i < (n); \
-       i += std::int64_t(gridDim.x) * kThreads)
+constexpr int kThreads = kElementwiseThreads;  // kernels/common/elementwise.cuh
 
 // Output rows (or columns) whose window contains input row `in`: [first, last] (may be empty).
 __device__ __forceinline__ void covering_outputs(int in, int pad, int kernel, int stride, int out,
