@@ -18,6 +18,11 @@ namespace sombrero::trainer {
 // The images on ctx.device in ctx.precision (f32 on the cpu).
 runtime::Tensor batch_images(const datasets::Batch& batch, const datasets::Normalization& norm,
                              const layers::Context& ctx = {});
+// The same from uint8 NHWC bytes of `shape` that are already where ctx.device computes (host
+// memory for cpu and simt, device memory on cuda; there the kernel is ordered on the device's
+// context stream, the returned tensor's stream).
+runtime::Tensor normalized_images(const std::uint8_t* bytes, const runtime::Shape& shape,
+                                  const datasets::Normalization& norm, const layers::Context& ctx);
 std::vector<std::int32_t> batch_labels(const datasets::Batch& batch);
 
 }  // namespace sombrero::trainer

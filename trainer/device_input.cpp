@@ -1,9 +1,8 @@
 #include "trainer/device_input.h"
 
-#include "datasets/normalize.h"
-#include "kernels/input/normalize.h"
 #include "layers/ops/dispatch.h"
 #include "runtime/error.h"
+#include "trainer/batch_input.h"
 
 #if defined(SOMBRERO_HAVE_CUDA)
 #include "runtime/cuda_check.h"
@@ -33,15 +32,11 @@ struct DeviceInputStage::CudaState {};
 #endif
 
 DeviceInputStage::DeviceInputStage(const layers::Context& ctx, const datasets::Normalization& norm)
-    : device_(ctx.device),
-      dtype_(ctx.precision == layers::Precision::bf16 && !ctx.device.is_cpu()
-                 ? runtime::DType::bf16
-                 : runtime::DType::f32),
-      norm_(norm) {
+    : ctx_(ctx), norm_(norm) {
 #if defined(SOMBRERO_HAVE_CUDA)
-  if (device_.is_cuda()) cuda_ = std::make_unique<CudaState>(device_.index);
+  if (ctx_.device.is_cuda()) cuda_ = std::make_unique<CudaState>(ctx_.device.index);
 #else
-  if (device_.is_cuda()) layers::ops::fail_cuda_not_built("DeviceInputStage");
+  if (ctx_.device.is_cuda()) layers::ops::fail_cuda_not_built("DeviceInputStage");
 #endif
 }
 
@@ -66,7 +61,7 @@ void DeviceInputStage::stage(const datasets::Batch& batch) {
     // The old buffer's last users are ordered before its free on the compute stream: its
     // copy (the compute stream waited on it in take()) and its normalize kernel.
     slot.bytes.reset();
-    slot.bytes = runtime::Storage::allocate(bytes, device_);
+    slot.bytes = runtime::Storage::allocate(bytes, ctx_.device);
 #if defined(SOMBRERO_HAVE_CUDA)
     // The allocation is ordered on the compute stream; the copy stream waits for it below,
     // so a copy into a new or grown buffer (each slot's first batch, or a bigger batch)
@@ -77,7 +72,7 @@ void DeviceInputStage::stage(const datasets::Batch& batch) {
 
 #if defined(SOMBRERO_HAVE_CUDA)
   if (cuda_) {
-    runtime::DeviceGuard guard(device_.index);
+    runtime::DeviceGuard guard(ctx_.device.index);
     const cudaStream_t copies = cuda_->copies.get();
     SOMBRERO_CHECK_CUDA(cudaStreamWaitEvent(copies, cuda_->released[number]->get(), 0));
     SOMBRERO_CHECK_CUDA(
@@ -85,10 +80,11 @@ void DeviceInputStage::stage(const datasets::Batch& batch) {
     cuda_->copied[number]->record(copies);
     cuda_->reading_host[number] = true;
   } else {
-    runtime::copy_bytes(slot.bytes->data(), device_, batch.images, runtime::Device::cpu(), bytes);
+    runtime::copy_bytes(slot.bytes->data(), ctx_.device, batch.images, runtime::Device::cpu(),
+                        bytes);
   }
 #else
-  runtime::copy_bytes(slot.bytes->data(), device_, batch.images, runtime::Device::cpu(), bytes);
+  runtime::copy_bytes(slot.bytes->data(), ctx_.device, batch.images, runtime::Device::cpu(), bytes);
 #endif
 
   slot.labels.assign(batch.labels, batch.labels + batch.size);
@@ -118,34 +114,21 @@ ModelInput DeviceInputStage::take() {
   Slot& slot = slots_[static_cast<std::size_t>(number)];
   const auto& s = slot.shape;
   const runtime::Shape shape{slot.size, s.height, s.width, s.channels};
-  const auto elements = static_cast<std::size_t>(shape.numel());
   const auto* bytes = static_cast<const std::uint8_t*>(slot.bytes->data());
 
   ModelInput input;
-  if (device_.is_cpu()) {
-    input.images = runtime::Tensor::empty(shape);
-    datasets::normalize_to_f32(bytes, elements, s.channels, norm_.mean, norm_.std,
-                               input.images.data<float>());
-  } else {
-    const kernels::NormalizeParams params =
-        kernels::make_normalize_params(s.channels, norm_.mean, norm_.std);
-    input.images = runtime::Tensor::empty(shape, dtype_, device_);
 #if defined(SOMBRERO_HAVE_CUDA)
-    if (cuda_) {
-      runtime::DeviceGuard guard(device_.index);
-      SOMBRERO_CHECK_CUDA(
-          cudaStreamWaitEvent(input.images.stream(), cuda_->copied[number]->get(), 0));
-    }
-#endif
-    layers::ops::with_element_type(dtype_, [&](auto zero) {
-      using T = decltype(zero);
-      SOMBRERO_DEVICE_KERNEL(device_, normalize_u8, static_cast<std::int64_t>(elements), params,
-                             bytes, input.images.data<T>(), input.images.stream());
-    });
-#if defined(SOMBRERO_HAVE_CUDA)
-    if (cuda_) cuda_->released[number]->record(input.images.stream());
-#endif
+  // The normalize kernel runs on the device's context stream, after this slot's copy.
+  if (cuda_) {
+    runtime::DeviceGuard guard(ctx_.device.index);
+    SOMBRERO_CHECK_CUDA(cudaStreamWaitEvent(runtime::CudaContext::get(ctx_.device.index).stream(),
+                                            cuda_->copied[number]->get(), 0));
   }
+#endif
+  input.images = normalized_images(bytes, shape, norm_, ctx_);
+#if defined(SOMBRERO_HAVE_CUDA)
+  if (cuda_) cuda_->released[number]->record(input.images.stream());
+#endif
   input.labels = std::move(slot.labels);
   slot.labels.clear();
   input.size = slot.size;

@@ -84,7 +84,7 @@ class DeviceInputStage {
 
  private:
   struct Slot {
-    std::shared_ptr<runtime::Storage> bytes;  // uint8 NHWC on device_, reused
+    std::shared_ptr<runtime::Storage> bytes;  // uint8 NHWC on ctx_.device, reused
     std::vector<std::int32_t> labels;
     datasets::ImageShape shape;
     int size = 0;
@@ -95,8 +95,7 @@ class DeviceInputStage {
 
   const Slot& oldest() const;
 
-  runtime::Device device_;
-  runtime::DType dtype_;
+  layers::Context ctx_;  // the device and precision of the model's input
   datasets::Normalization norm_;
   std::array<Slot, kSlots> slots_;
   std::deque<int> pending_;  // slot numbers, oldest first
