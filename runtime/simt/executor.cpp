@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "runtime/error.h"
+#include "runtime/simt/async_copy.h"
 #include "runtime/simt/fiber.h"
 #include "runtime/simt/schedule.h"
 #include "runtime/simt/thread_report.h"
@@ -82,6 +83,13 @@ constexpr std::size_t kMaxSharedBytes = 227 * 1024;  // opt-in maximum per block
 
 enum class State : unsigned char { runnable, at_barrier, at_warp, exited, failed };
 
+// One queued cp.async: the source bytes captured at issue, written at the wait.
+struct AsyncCopy {
+  std::byte* destination;
+  std::size_t bytes;
+  std::byte data[16];
+};
+
 struct ThreadSlot {
   uint3 index{};
   State state = State::runnable;
@@ -89,6 +97,15 @@ struct ThreadSlot {
   std::source_location barrier_site;
   WarpCall* call = nullptr;
   std::exception_ptr error;
+  std::vector<AsyncCopy> copies;         // in flight, oldest first
+  std::vector<std::size_t> group_sizes;  // committed groups (oldest first); the rest uncommitted
+
+  // Lands the oldest `count` copies.
+  void complete_copies(std::size_t count) {
+    for (std::size_t i = 0; i < count; ++i)
+      std::memcpy(copies[i].destination, copies[i].data, copies[i].bytes);
+    copies.erase(copies.begin(), copies.begin() + static_cast<std::ptrdiff_t>(count));
+  }
 };
 
 struct Launch {
@@ -111,6 +128,7 @@ class BlockRunner {
   BarrierResult barrier(int predicate, std::source_location site);
   void collective(WarpCall& call);
   unsigned current_lane() const { return current_ % kWarpSize; }
+  ThreadSlot& current_thread() { return threads_[current_]; }
   unsigned current_active_mask() const;
   void* shared() { return shared_; }
   bool active() const { return active_; }
@@ -151,6 +169,8 @@ void BlockRunner::fiber_main() {
   const unsigned me = self.current_;
   try {
     self.launch_->entry.run(self.launch_->entry.bound);
+    // Copies still in flight when a thread exits land all the same.
+    self.threads_[me].complete_copies(self.threads_[me].copies.size());
     self.threads_[me].state = State::exited;
   } catch (...) {
     self.threads_[me].error = std::current_exception();
@@ -465,6 +485,35 @@ unsigned active_mask() {
 
 void* dynamic_shared_memory() {
   return active_runner("dynamic shared memory").shared();
+}
+
+void async_copy(void* shared_destination, const void* source, std::size_t bytes) {
+  ThreadSlot& thread = active_runner("cp.async").current_thread();
+  SOMBRERO_CHECK(bytes == 4 || bytes == 8 || bytes == 16, "cp.async copies 4, 8 or 16 bytes, not ",
+                 bytes);
+  SOMBRERO_CHECK(reinterpret_cast<std::uintptr_t>(shared_destination) % bytes == 0 &&
+                     reinterpret_cast<std::uintptr_t>(source) % bytes == 0,
+                 "cp.async of ", bytes, " bytes needs ", bytes, "-byte aligned addresses (shared ",
+                 shared_destination, ", global ", source, ")");
+  AsyncCopy copy{static_cast<std::byte*>(shared_destination), bytes, {}};
+  if (source != nullptr) std::memcpy(copy.data, source, bytes);
+  std::memset(shared_destination, 0xff, bytes);  // undefined until the wait
+  thread.copies.push_back(copy);
+}
+
+void async_copy_commit() {
+  ThreadSlot& thread = active_runner("cp.async.commit_group").current_thread();
+  std::size_t committed = 0;
+  for (const std::size_t size : thread.group_sizes) committed += size;
+  thread.group_sizes.push_back(thread.copies.size() - committed);
+}
+
+void async_copy_wait(unsigned pending) {
+  ThreadSlot& thread = active_runner("cp.async.wait_group").current_thread();
+  while (thread.group_sizes.size() > pending) {
+    thread.complete_copies(thread.group_sizes.front());
+    thread.group_sizes.erase(thread.group_sizes.begin());
+  }
 }
 
 }  // namespace detail

@@ -9,6 +9,9 @@
 
 namespace sombrero::simt_test {
 
+// async_copy_pipeline's variants: the correct pipeline, and the planted bugs.
+enum class AsyncCopyMode { correct, zero_fill_odd_tiles, missing_wait, early_overwrite };
+
 #define SOMBRERO_SIMT_TEST_KERNELS                                                             \
   /* Per-block sums of x (blocks of 256), shared-memory tree; racy: a barrier left out. */     \
   void block_sum(const int* x, int blocks, int* sums, bool racy);                              \
@@ -38,6 +41,9 @@ namespace sombrero::simt_test {
   /* ldmatrix of a 16x16 b16 tile: out[variant][lane][reg] (variants x1, x2, x4, x1.trans, */  \
   /* x2.trans, x4.trans), 6*32*4 words. */                                                     \
   void ldmatrix_all(const std::uint16_t* tile, std::uint32_t* out);                            \
+  /* out[i] = sum over tiles of in[tile * 256 + i] through a 3-stage cp.async pipeline */      \
+  /* (one block of 64 threads; each reads what another thread copied). */                      \
+  void async_copy_pipeline(const float* in, int tiles, float* out, AsyncCopyMode mode);        \
   /* A kernel with `barriers` __syncthreads, for timing the executor. */                       \
   void barrier_loop(int blocks, int threads, int barriers, int* out);
 

@@ -1,0 +1,70 @@
+// Asynchronous global -> shared memory copies (cp.async, sm_80+), with which kernels fill
+// the stages of a multi-stage shared-memory pipeline without staging data in registers.
+//
+//   cp_async_16(shared_dst, global_src)  queue a 16-byte copy; a null src fills 16 zero
+//                                        bytes (padding, out-of-range tiles). Both
+//                                        addresses 16-byte aligned.
+//   cp_async_commit()                    close this thread's current group of copies
+//   cp_async_wait<N>()                   wait until at most N of this thread's groups are
+//                                        still in flight
+// A copy is visible to other threads only after the issuing thread's wait and a
+// __syncthreads. Under nvcc each is one PTX instruction (cp.async.cg: cached in L2 only,
+// which suits tiles streamed once per block). In the SIMT build the copies are queued per
+// thread and land at the wait, with the destination poisoned in between
+// (runtime/simt/async_copy.h), so a missing wait or a stage overwritten too early fails
+// the tests that run the kernel on the CPU.
+#pragma once
+
+#include <cstdint>
+
+#include "runtime/kernel_api.h"
+
+#if defined(SOMBRERO_SIMT)
+#include "runtime/simt/async_copy.h"
+#endif
+
+namespace sombrero::runtime {
+
+#if defined(__CUDACC__)
+
+// A valid global address for zero-filling copies (src-size 0 reads nothing from it).
+static __device__ __align__(16) std::uint32_t async_copy_zero_source[4];
+
+__device__ __forceinline__ void cp_async_16(void* shared_dst, const void* global_src) {
+  const unsigned source_bytes = global_src != nullptr ? 16u : 0u;
+  const void* source = global_src != nullptr ? global_src : async_copy_zero_source;
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n"
+               :
+               : "r"(static_cast<std::uint32_t>(__cvta_generic_to_shared(shared_dst))),
+                 "l"(__cvta_generic_to_global(source)), "r"(source_bytes)
+               : "memory");
+}
+
+__device__ __forceinline__ void cp_async_commit() {
+  asm volatile("cp.async.commit_group;\n" ::: "memory");
+}
+
+template <int N>
+__device__ __forceinline__ void cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
+}
+
+#else  // SOMBRERO_SIMT
+
+inline void cp_async_16(void* shared_dst, const void* global_src) {
+  simt::detail::async_copy(shared_dst, global_src, 16);
+}
+
+inline void cp_async_commit() {
+  simt::detail::async_copy_commit();
+}
+
+template <int N>
+inline void cp_async_wait() {
+  static_assert(N >= 0, "cp.async.wait_group takes a non-negative group count");
+  simt::detail::async_copy_wait(static_cast<unsigned>(N));
+}
+
+#endif
+
+}  // namespace sombrero::runtime
