@@ -38,6 +38,21 @@ void launch_kernel(const char* name, const char* file, int line, void (*kernel)(
 }
 }  // namespace sombrero::detail
 
+namespace sombrero::runtime {
+// Lets `kernel` be launched with up to `bytes` of dynamic shared memory: beyond the default
+// 48 KB a kernel must opt in (up to 227 KB per block on sm_90). Call before launching; the
+// setting holds for the current device. Returns true so callers can run it once through a
+// function-local static.
+template <typename... Params>
+bool allow_dynamic_shared_memory(void (*kernel)(Params...), std::size_t bytes) {
+  if (bytes > 48 * 1024)
+    SOMBRERO_CHECK_CUDA(cudaFuncSetAttribute(reinterpret_cast<const void*>(kernel),
+                                             cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                             static_cast<int>(bytes)));
+  return true;
+}
+}  // namespace sombrero::runtime
+
 #elif defined(SOMBRERO_SIMT)
 #include "runtime/simt/simt.h"  // defines dim3, cudaStream_t, __global__, ... and simt::launch
 #define SOMBRERO_EXEC simt
@@ -53,6 +68,14 @@ void launch_kernel(const char* name, const char* file, int line, void (*kernel)(
                            std::forward<Args>(args)...);
 }
 }  // namespace sombrero::detail
+
+namespace sombrero::runtime {
+// The SIMT executor accepts up to 227 KB per launch (the sm_90 opt-in maximum) and checks it.
+template <typename... Params>
+bool allow_dynamic_shared_memory(void (*)(Params...), std::size_t) {
+  return true;
+}
+}  // namespace sombrero::runtime
 
 #else
 #error "runtime/kernel_api.h is for kernel sources: build them with nvcc or with SOMBRERO_SIMT"

@@ -7,12 +7,14 @@
 // C[m][n] goes. One kernel template, conv_gemm_kernel<Problem, Config, Vectorized>, runs them:
 //
 //   block tile BM x BN of C, marching through K in steps of BK;
-//   global -> registers -> shared memory, double buffered (the next K step's loads are in
-//   flight while the current step's tile is multiplied; one __syncthreads per step);
 //   each thread moves 16-byte vectors (8 bf16 or 4 f32) along the operand's contiguous
-//   dimension: one 128-bit load when `Vectorized` (the host checked that every vector lies
-//   inside one contiguous run and is aligned), else element by element with a predicate
-//   each (C = 1, 3, odd ...), packed into the same 16 bytes, so shared memory looks alike;
+//   dimension; when `Vectorized` (the host checked that every vector lies inside one
+//   contiguous run and is aligned) as cp.async copies straight into a Config::Stages-deep
+//   shared-memory pipeline (Stages - 1 K steps in flight while one is multiplied, one
+//   __syncthreads per step, zero-fill for padding), else element by element with a
+//   predicate each (C = 1, 3, odd ...), packed into the same 16 bytes in registers and
+//   stored to one of two shared buffers after the current step's math, so shared memory
+//   looks alike in both paths;
 //   shared tiles are kept in the operand's memory order, [rows][BK + pad] when the operand
 //   is contiguous along k ("k-major"), [BK][rows + pad] when contiguous along its rows; the
 //   pad (16 bytes) keeps ldmatrix rows conflict-free and 16-byte aligned;
@@ -28,7 +30,7 @@
 //
 // Rows of a thread's loads are fixed across K steps, so their decomposition (n, oh, ow ...)
 // is computed once and kept in registers (`Row`); only k is decomposed per step.
-// Untuned: no GPU has run this yet. See docs/conv.md for what is left (cp.async, wgmma/TMA,
+// Untuned: no GPU has run this yet. See docs/conv.md for what is left (stage count, wgmma/TMA,
 // swizzled layouts, fast integer division, vectorized epilogue).
 #pragma once
 
@@ -38,6 +40,7 @@
 
 #include "kernels/common/numeric.cuh"
 #include "kernels/conv/conv2d_kernels.h"
+#include "runtime/async_copy.h"
 #include "runtime/kernel_api.h"
 #include "runtime/warp_mma.h"
 
@@ -73,20 +76,22 @@ inline bool aligned16(const void* p) {
 
 // --- tile configurations ------------------------------------------------------------------
 
+// Stages: depth of the cp.async pipeline (vectorized operands; the element path keeps two
+// register-staged buffers).
 struct MmaLarge {  // bf16 tensor cores, 8 warps
-  static constexpr int BM = 128, BN = 128, BK = 32, WarpsM = 2, WarpsN = 4;
+  static constexpr int BM = 128, BN = 128, BK = 32, WarpsM = 2, WarpsN = 4, Stages = 4;
   static constexpr int Threads = 32 * WarpsM * WarpsN;
 };
 struct MmaSmall {  // bf16 tensor cores, 4 warps
-  static constexpr int BM = 64, BN = 64, BK = 32, WarpsM = 2, WarpsN = 2;
+  static constexpr int BM = 64, BN = 64, BK = 32, WarpsM = 2, WarpsN = 2, Stages = 4;
   static constexpr int Threads = 32 * WarpsM * WarpsN;
 };
 struct FfmaLarge {  // f32 CUDA cores
-  static constexpr int BM = 128, BN = 128, BK = 8, TM = 8, TN = 8;
+  static constexpr int BM = 128, BN = 128, BK = 8, TM = 8, TN = 8, Stages = 4;
   static constexpr int Threads = (BM / TM) * (BN / TN);
 };
 struct FfmaSmall {
-  static constexpr int BM = 64, BN = 64, BK = 16, TM = 4, TN = 4;
+  static constexpr int BM = 64, BN = 64, BK = 16, TM = 4, TN = 4, Stages = 4;
   static constexpr int Threads = (BM / TM) * (BN / TN);
 };
 
@@ -178,14 +183,25 @@ struct TileLoader {
     }
   }
 
+  // Where vector i of this thread goes in a shared tile.
+  __device__ __forceinline__ int shared_offset(int i) const {
+    return ContiguousK ? row_offset[i] * Stride + k_offset[i]
+                       : k_offset[i] * Stride + row_offset[i];
+  }
+
   // Registers -> shared tile.
   __device__ __forceinline__ void store(T* tile) const {
 #pragma unroll
-    for (int i = 0; i < Loads; ++i) {
-      const int offset =
-          ContiguousK ? row_offset[i] * Stride + k_offset[i] : k_offset[i] * Stride + row_offset[i];
-      store_16_bytes(tile + offset, staged[i]);
-    }
+    for (int i = 0; i < Loads; ++i) store_16_bytes(tile + shared_offset(i), staged[i]);
+  }
+
+  // Global -> shared tile directly, asynchronously (vectorized operands only): the K step
+  // starting at k0; zeros where the operand has none. Lands at the caller's cp_async_wait.
+  __device__ __forceinline__ void copy_async(const Access& access, int k0, T* tile) const {
+    static_assert(Vectorized, "cp.async moves whole 16-byte vectors");
+#pragma unroll
+    for (int i = 0; i < Loads; ++i)
+      runtime::cp_async_16(tile + shared_offset(i), access.address(rows[i], k0 + k_offset[i]));
   }
 };
 
@@ -360,7 +376,11 @@ struct KernelTraits {
   using LoaderB = TileLoader<T, typename Problem::BAccess, Config::BN, Config::BK, Config::Threads,
                              Problem::BContiguousK, true>;
   static constexpr int StageElements = LoaderA::Elements + LoaderB::Elements;
-  static constexpr std::size_t SharedBytes = 2 * StageElements * sizeof(T);
+  // cp.async pipeline of Config::Stages stages when vectorized, else two buffers.
+  static constexpr int stages(bool vectorized) { return vectorized ? Config::Stages : 2; }
+  static constexpr std::size_t shared_bytes(bool vectorized) {
+    return static_cast<std::size_t>(stages(vectorized)) * StageElements * sizeof(T);
+  }
   using Math = typename MathFor<T, Config, Problem::AContiguousK, Problem::BContiguousK,
                                 LoaderA::Stride, LoaderB::Stride>::type;
 };
@@ -375,7 +395,7 @@ __global__ void __launch_bounds__(Config::Threads) conv_gemm_kernel(Problem prob
   using LoaderB = TileLoader<T, typename Problem::BAccess, Config::BN, Config::BK, Config::Threads,
                              Problem::BContiguousK, Vectorized>;
   SOMBRERO_DYNAMIC_SHARED(uint4, shared);
-  T* const stages = reinterpret_cast<T*>(shared);  // two stages of StageElements: A, then B
+  T* const stages = reinterpret_cast<T*>(shared);  // stages of StageElements: A, then B
 
   const int thread = static_cast<int>(threadIdx.x);
   const int m0 = static_cast<int>(blockIdx.x) * Config::BM;
@@ -392,6 +412,35 @@ __global__ void __launch_bounds__(Config::Threads) conv_gemm_kernel(Problem prob
   typename Traits::Math math;
   math.init(thread);
 
+  if constexpr (Vectorized) {
+    // cp.async pipeline: Stages - 1 K steps in flight while one is multiplied. Step s lives
+    // in stage s % Stages; one commit group per step (empty past the end, so the wait
+    // count stays uniform); one barrier per step, which both publishes step s and frees
+    // the stage of step s - 1 for step s + Stages - 1.
+    constexpr int Stages = Config::Stages;
+    auto stage = [&](int s) { return stages + (s % Stages) * Traits::StageElements; };
+    auto copy_step = [&](int s) {
+      if (s < steps) {
+        loader_a.copy_async(problem.a, k0 + s * Config::BK, stage(s));
+        loader_b.copy_async(problem.b, k0 + s * Config::BK, stage(s) + LoaderA::Elements);
+      }
+      runtime::cp_async_commit();
+    };
+#pragma unroll
+    for (int s = 0; s < Stages - 1; ++s) copy_step(s);
+    for (int step = 0; step < steps; ++step) {
+      runtime::cp_async_wait<Stages - 2>();  // this thread's copies of `step` have landed
+      __syncthreads();
+      copy_step(step + Stages - 1);
+      const T* tile = stage(step);
+      math.compute(tile, tile + LoaderA::Elements);
+    }
+    TileOutput<Problem> out{problem, m0, n0, split};
+    math.epilogue(out);
+    return;
+  }
+
+  // Element path: global -> registers -> shared, double buffered.
   if (steps > 0) {
     loader_a.load(problem.a, m0, k0);
     loader_b.load(problem.b, n0, k0);
@@ -418,20 +467,29 @@ __global__ void __launch_bounds__(Config::Threads) conv_gemm_kernel(Problem prob
   math.epilogue(out);
 }
 
+// Launches one instantiation, first allowing it more than the default 48 KB of dynamic
+// shared memory where its pipeline needs that (once per kernel and process).
+template <class Problem, class Config, bool Vectorized>
+void launch_kernel(const Problem& problem, dim3 grid, int k_chunk, cudaStream_t stream) {
+  constexpr std::size_t bytes = KernelTraits<Problem, Config>::shared_bytes(Vectorized);
+  static const bool allowed =
+      runtime::allow_dynamic_shared_memory(conv_gemm_kernel<Problem, Config, Vectorized>, bytes);
+  (void)allowed;
+  SOMBRERO_LAUNCH((conv_gemm_kernel<Problem, Config, Vectorized>), grid, dim3(Config::Threads),
+                  bytes, stream, problem, k_chunk);
+}
+
 template <class Problem, class Config>
 void launch_config(const Problem& problem, bool vectorized, int splits, int k_chunk,
                    cudaStream_t stream) {
-  using Traits = KernelTraits<Problem, Config>;
   const dim3 grid(static_cast<unsigned>((problem.gemm_m + Config::BM - 1) / Config::BM),
                   static_cast<unsigned>((problem.gemm_n + Config::BN - 1) / Config::BN),
                   static_cast<unsigned>(splits));
   if (k_chunk <= 0) k_chunk = problem.gemm_k > 0 ? problem.gemm_k : 1;
   if (vectorized)
-    SOMBRERO_LAUNCH((conv_gemm_kernel<Problem, Config, true>), grid, dim3(Config::Threads),
-                    Traits::SharedBytes, stream, problem, k_chunk);
+    launch_kernel<Problem, Config, true>(problem, grid, k_chunk, stream);
   else
-    SOMBRERO_LAUNCH((conv_gemm_kernel<Problem, Config, false>), grid, dim3(Config::Threads),
-                    Traits::SharedBytes, stream, problem, k_chunk);
+    launch_kernel<Problem, Config, false>(problem, grid, k_chunk, stream);
 }
 
 // Launches `problem` with the tile the plan chose, for its element type.
