@@ -119,6 +119,7 @@ struct TransposedWeights {
 template <typename T>
 struct BackwardDataProblem {
   using Element = T;
+  using Output = T;
   using AAccess = OutputGradient<T>;
   using BAccess = TransposedWeights<T>;
   static constexpr bool AContiguousK = true, BContiguousK = false;
@@ -126,6 +127,7 @@ struct BackwardDataProblem {
   BAccess b;
   int gemm_m, gemm_n, gemm_k;
   T* dx;
+  bool vector_output;  // C % (16 / sizeof(T)) == 0 and dx 16-byte aligned
 
   __device__ __forceinline__ long long output_row(int m, int /*split*/) const {
     const Geometry& g = a.g;
@@ -137,6 +139,10 @@ struct BackwardDataProblem {
   }
   __device__ __forceinline__ void store(long long row, int c, float value) const {
     dx[row + c] = from_float<T>(value);
+  }
+  __device__ __forceinline__ void store_vector(long long row, int c,
+                                               const float (&values)[16 / sizeof(T)]) const {
+    store_16_bytes(dx + row + c, pack_16_bytes(values));
   }
 };
 
@@ -163,7 +169,7 @@ void backward_data(const Conv2dShape& shape, const T* dy, const T* w, T* dx, cud
       const int depth = p.taps_h.count * p.taps_w.count * g.K;
       if (p.taps_w.count == 0) p.taps_w.count = 1;  // depth is 0 anyway; no division by 0
       const BackwardDataProblem<T> problem{
-          {g, p, dy, M, depth}, {g, p, w, depth}, M, g.C, depth, dx};
+          {g, p, dy, M, depth}, {g, p, w, depth}, M, g.C, depth, dx, g.C % V == 0 && aligned16(dx)};
       launch(problem, plan.large_tile, vectorized, 1, 0, stream);
     }
 }

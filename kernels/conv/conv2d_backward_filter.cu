@@ -70,6 +70,7 @@ struct FilterInput {
 template <typename T>
 struct BackwardFilterProblem {
   using Element = T;
+  using Output = float;
   using AAccess = FilterOutputGradient<T>;
   using BAccess = FilterInput<T>;
   static constexpr bool AContiguousK = false, BContiguousK = false;
@@ -79,6 +80,7 @@ struct BackwardFilterProblem {
   float* dw;
   float* partials;  // [splits][K][R*S*C], or nullptr: write dw directly
   bool accumulate;
+  bool vector_output;  // R*S*C % 4 == 0 and dw, partials 16-byte aligned
 
   __device__ __forceinline__ long long output_row(int m, int split) const {
     return (static_cast<long long>(partials ? split : 0) * gemm_m + m) * gemm_n;
@@ -88,6 +90,19 @@ struct BackwardFilterProblem {
       partials[row + j] = value;
     else
       dw[row + j] = accumulate ? dw[row + j] + value : value;
+  }
+  __device__ __forceinline__ void store_vector(long long row, int j,
+                                               const float (&values)[4]) const {
+    if (partials) {
+      store_16_bytes(partials + row + j, pack_16_bytes(values));
+    } else if (accumulate) {
+      float sum[4];
+      load_four_floats(dw + row + j, sum);
+      for (int e = 0; e < 4; ++e) sum[e] += values[e];
+      store_16_bytes(dw + row + j, pack_16_bytes(sum));
+    } else {
+      store_16_bytes(dw + row + j, pack_16_bytes(values));
+    }
   }
 };
 
@@ -121,8 +136,10 @@ void backward_filter(const Conv2dShape& shape, const T* x, const T* dy, float* d
   const Geometry g = make_geometry(shape);
   const int taps = static_cast<int>(plan.gemm_n), depth = static_cast<int>(plan.gemm_k);
   float* partials = plan.splits > 1 ? static_cast<float*>(workspace) : nullptr;
+  const bool vector_output = taps % 4 == 0 && aligned16(dw) && (!partials || aligned16(partials));
   const BackwardFilterProblem<T> problem{
-      {dy, g.K, depth}, {g, x, taps, depth}, g.K, taps, depth, dw, partials, accumulate};
+      {dy, g.K, depth}, {g, x, taps, depth}, g.K,          taps, depth, dw,
+      partials,         accumulate,          vector_output};
   constexpr int V = 16 / static_cast<int>(sizeof(T));
   const bool vectorized = g.K % V == 0 && g.C % V == 0 && aligned16(x) && aligned16(dy);
   launch(problem, plan.large_tile, vectorized, plan.splits, static_cast<int>(plan.split_chunk),

@@ -74,6 +74,7 @@ struct ForwardWeights {
 template <typename T>
 struct ForwardProblem {
   using Element = T;
+  using Output = T;
   using AAccess = ForwardInput<T>;
   using BAccess = ForwardWeights<T>;
   static constexpr bool AContiguousK = true, BContiguousK = true;
@@ -81,12 +82,17 @@ struct ForwardProblem {
   BAccess b;
   int gemm_m, gemm_n, gemm_k;
   T* y;
+  bool vector_output;  // K % (16 / sizeof(T)) == 0 and y 16-byte aligned
 
   __device__ __forceinline__ long long output_row(int m, int /*split*/) const {
     return static_cast<long long>(m) * gemm_n;
   }
   __device__ __forceinline__ void store(long long row, int k, float value) const {
     y[row + k] = from_float<T>(value);
+  }
+  __device__ __forceinline__ void store_vector(long long row, int k,
+                                               const float (&values)[16 / sizeof(T)]) const {
+    store_16_bytes(y + row + k, pack_16_bytes(values));
   }
 };
 
@@ -99,8 +105,9 @@ void forward(const Conv2dShape& shape, const T* x, const T* w, T* y, cudaStream_
                  "conv2d_forward: the problem is too large for 32-bit GEMM indices");
   const Geometry g = make_geometry(shape);
   const int M = static_cast<int>(plan.gemm_m), K = g.K, depth = static_cast<int>(plan.gemm_k);
-  const ForwardProblem<T> problem{{g, x, M, depth}, {w, K, depth}, M, K, depth, y};
   constexpr int V = 16 / static_cast<int>(sizeof(T));
+  const ForwardProblem<T> problem{{g, x, M, depth},          {w, K, depth}, M, K, depth, y,
+                                  K % V == 0 && aligned16(y)};
   const bool vectorized = g.C % V == 0 && aligned16(x) && aligned16(w);
   launch(problem, plan.large_tile, vectorized, 1, 0, stream);
 }

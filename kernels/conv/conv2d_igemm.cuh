@@ -26,12 +26,15 @@
 //     f32:  FFMA outer products, 256 threads as 16x16, FfmaLarge 128x128x8 with 8x8 per
 //           thread, FfmaSmall 64x64x16 with 4x4 per thread; rows and columns of a thread
 //           are strided by 16 so a warp reads consecutive shared words;
-//   epilogue straight from registers to global memory (row base computed once per row).
+//   epilogue: tensor-core tiles whose output rows take 16-byte vectors (gemm_n a multiple of
+//   8 bf16 / 4 f32, aligned) are staged as f32 through the freed shared memory and written
+//   as whole 16-byte vectors (StagedEpilogue); otherwise, and for FFMA tiles, straight from
+//   registers to global memory (row base computed once per row).
 //
 // Rows of a thread's loads are fixed across K steps, so their decomposition (n, oh, ow ...)
 // is computed once and kept in registers (`Row`); only k is decomposed per step.
 // Untuned: no GPU has run this yet. See docs/conv.md for what is left (stage count, wgmma/TMA,
-// swizzled layouts, fast integer division, vectorized epilogue).
+// swizzled layouts, fast integer division, fused epilogues).
 #pragma once
 
 #include <cstdint>
@@ -112,6 +115,33 @@ __device__ __forceinline__ void store_16_bytes(void* p, const uint4& v) {
   *static_cast<uint4*>(p) = v;
 #else
   std::memcpy(p, &v, sizeof v);
+#endif
+}
+
+// 16 bytes of output from 16 / sizeof(Out) floats (bf16: rounded to nearest even).
+__device__ __forceinline__ uint4 pack_16_bytes(const float (&v)[4]) {
+  return make_uint4(__float_as_uint(v[0]), __float_as_uint(v[1]), __float_as_uint(v[2]),
+                    __float_as_uint(v[3]));
+}
+__device__ __forceinline__ uint4 pack_16_bytes(const float (&v)[8]) {
+  return make_uint4(runtime::pack_bf16x2(v[0], v[1]), runtime::pack_bf16x2(v[2], v[3]),
+                    runtime::pack_bf16x2(v[4], v[5]), runtime::pack_bf16x2(v[6], v[7]));
+}
+
+// Two and four consecutive floats in shared memory (8- and 16-byte aligned).
+__device__ __forceinline__ void store_two_floats(float* p, float a, float b) {
+#if defined(__CUDACC__)
+  *reinterpret_cast<float2*>(p) = make_float2(a, b);
+#else
+  p[0] = a, p[1] = b;
+#endif
+}
+__device__ __forceinline__ void load_four_floats(const float* p, float* out) {
+#if defined(__CUDACC__)
+  const float4 q = *reinterpret_cast<const float4*>(p);
+  out[0] = q.x, out[1] = q.y, out[2] = q.z, out[3] = q.w;
+#else
+  std::memcpy(out, p, 4 * sizeof(float));
 #endif
 }
 
@@ -271,6 +301,23 @@ struct MmaMath {
     }
   }
 
+  // Writes the accumulators into an f32 [BM][Stride] shared tile. Each lane holds column
+  // pairs (2t, 2t+1) of rows g and g + 8: float2 stores; with Stride = BN + 8 the 16 lanes
+  // of a 64-bit store phase hit 32 distinct banks.
+  template <int Stride>
+  __device__ __forceinline__ void stage(float* tile) const {
+    const int g = lane / 4, t = lane % 4;
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+      for (int half = 0; half < 2; ++half) {
+        float* row = tile + (warp_m * WM + mt * 16 + g + half * 8) * Stride + warp_n * WN + 2 * t;
+#pragma unroll
+        for (int nt = 0; nt < NT; ++nt)
+          store_two_floats(row + nt * 8, acc[mt][nt][2 * half], acc[mt][nt][2 * half + 1]);
+      }
+  }
+
   // Calls out(m, n, value) for every accumulator, m and n relative to the block tile; rows
   // first (out.row(m) once per row).
   template <class Out>
@@ -366,6 +413,53 @@ struct TileOutput {
   }
 };
 
+// The tensor-core epilogue through shared memory: the accumulators are staged as an f32
+// tile, then each thread writes whole 16-byte vectors of the output (8 bf16 or 4 f32) along
+// its contiguous dimension, a warp covering 512 contiguous bytes of one or two rows, instead
+// of the fragments' scattered 4-byte pieces. Needs problem.vector_output (the host checked
+// gemm_n % vector == 0 and alignment) and the pipeline's shared memory, free again here.
+template <class Config>
+struct StagedEpilogue {
+  static constexpr int Stride = Config::BN + 8;  // floats per staged row
+  static constexpr std::size_t SharedBytes = sizeof(float) * Config::BM * Stride;
+
+  template <class Problem, class Math>
+  __device__ __forceinline__ static void run(const Problem& problem, const Math& math, float* tile,
+                                             int m0, int n0, int split, int thread) {
+    using Output = typename Problem::Output;
+    constexpr int V = 16 / static_cast<int>(sizeof(Output));
+    constexpr int RowVectors = Config::BN / V;
+    constexpr int Vectors = Config::BM * RowVectors;
+    static_assert(Vectors % Config::Threads == 0, "tile must split evenly into vectors");
+    __syncthreads();  // every warp is done reading the last pipeline stage
+    math.template stage<Stride>(tile);
+    __syncthreads();
+#pragma unroll
+    for (int i = 0; i < Vectors / Config::Threads; ++i) {
+      const int v = thread + i * Config::Threads;
+      const int m = v / RowVectors, n = (v % RowVectors) * V;
+      if (m0 + m >= problem.gemm_m || n0 + n >= problem.gemm_n) continue;
+      float values[V];
+#pragma unroll
+      for (int e = 0; e < V; e += 4) load_four_floats(tile + m * Stride + n + e, values + e);
+      problem.store_vector(problem.output_row(m0 + m, split), n0 + n, values);
+    }
+  }
+};
+
+template <class Config>
+struct StagedEpilogueBytes {
+  static constexpr std::size_t value = 0;
+};
+template <>
+struct StagedEpilogueBytes<MmaLarge> {
+  static constexpr std::size_t value = StagedEpilogue<MmaLarge>::SharedBytes;
+};
+template <>
+struct StagedEpilogueBytes<MmaSmall> {
+  static constexpr std::size_t value = StagedEpilogue<MmaSmall>::SharedBytes;
+};
+
 // --- the kernel ---------------------------------------------------------------------------
 
 template <class Problem, class Config>
@@ -378,12 +472,31 @@ struct KernelTraits {
   static constexpr int StageElements = LoaderA::Elements + LoaderB::Elements;
   // cp.async pipeline of Config::Stages stages when vectorized, else two buffers.
   static constexpr int stages(bool vectorized) { return vectorized ? Config::Stages : 2; }
+  // The pipeline's stages, or the staged epilogue's tile (tensor-core configs) if larger.
   static constexpr std::size_t shared_bytes(bool vectorized) {
-    return static_cast<std::size_t>(stages(vectorized)) * StageElements * sizeof(T);
+    const std::size_t pipeline =
+        static_cast<std::size_t>(stages(vectorized)) * StageElements * sizeof(T);
+    return pipeline > StagedEpilogueBytes<Config>::value ? pipeline
+                                                         : StagedEpilogueBytes<Config>::value;
   }
   using Math = typename MathFor<T, Config, Problem::AContiguousK, Problem::BContiguousK,
                                 LoaderA::Stride, LoaderB::Stride>::type;
 };
+
+// Writes the block's tile: staged through shared memory as 16-byte vectors when the
+// problem allows it and the config is a tensor-core one, else straight from registers.
+template <class Config, class Problem, class Math>
+__device__ __forceinline__ void write_output(const Problem& problem, const Math& math,
+                                             float* shared, int m0, int n0, int split, int thread) {
+  if constexpr (StagedEpilogueBytes<Config>::value > 0) {
+    if (problem.vector_output) {  // uniform across the grid
+      StagedEpilogue<Config>::run(problem, math, shared, m0, n0, split, thread);
+      return;
+    }
+  }
+  TileOutput<Problem> out{problem, m0, n0, split};
+  math.epilogue(out);
+}
 
 // grid (ceil(M / BM), ceil(N / BN), splits); block z sums k in [z * k_chunk, (z+1) * k_chunk).
 template <class Problem, class Config, bool Vectorized>
@@ -435,8 +548,8 @@ __global__ void __launch_bounds__(Config::Threads) conv_gemm_kernel(Problem prob
       const T* tile = stage(step);
       math.compute(tile, tile + LoaderA::Elements);
     }
-    TileOutput<Problem> out{problem, m0, n0, split};
-    math.epilogue(out);
+    runtime::cp_async_wait<0>();  // only empty groups remain; keeps the tile free for sure
+    write_output<Config>(problem, math, reinterpret_cast<float*>(shared), m0, n0, split, thread);
     return;
   }
 
@@ -463,8 +576,7 @@ __global__ void __launch_bounds__(Config::Threads) conv_gemm_kernel(Problem prob
     }
     __syncthreads();
   }
-  TileOutput<Problem> out{problem, m0, n0, split};
-  math.epilogue(out);
+  write_output<Config>(problem, math, reinterpret_cast<float*>(shared), m0, n0, split, thread);
 }
 
 // Launches one instantiation, first allowing it more than the default 48 KB of dynamic
