@@ -14,14 +14,28 @@
 //        read-modify-write, with g_n = -(<u, e_n> - <u, z_feat>) / S_A.
 //   A sample's A is re-read in pass 2 from L2 when it fits (ResNet-50: 7x7x2048 bf16 = 200 KB
 //   per sample), so DRAM sees A about once plus dA read and written once.
+// Two paths for A and dA, chosen on the host once per launch (rows_split_into_16_byte_vectors):
+// when N is a multiple of the 16-byte vector width V (4 f32, 8 bf16) and A and dA are 16-byte
+// aligned, lane l of a warp moves channels [V l, V l + V), [V (l + 32), ...), ... as one
+// 128-bit load (and store, dA) each, unpacked to f32: a warp moves 512 bytes per access.
+// Otherwise (N = 3, odd N, an offset view) V = 1: lane l reads channels l, l + 32, ...
+// The harmonic table is laid out so that both paths read it without bank conflicts: the scalar
+// path reads consecutive words across lanes; on the vector path channel V v + 4 p + j sits at
+// slot p (N / P) + 4 v + j (P = V / 4 float4 parts; the identity for f32), so a lane reads
+// its V harmonics as P float4 and each quarter-warp phase of a 128-bit shared load covers 128
+// contiguous bytes.
 // Floors per sample: reads C logits + 2 H W N activations (pass 2 only with lambda > 0),
 // writes C dlogits + H W N gradients; a few flops per byte: memory-bound.
-// Precision: A and dA f32 or bf16; all arithmetic and accumulation in f32; block sums in a
-// fixed order (deterministic). Shared memory: 32 KB table (N <= 4096; larger N computes the
-// harmonic per element) + 8 x 8 floats of reduction scratch.
+// Precision: A and dA f32 or bf16; all arithmetic and accumulation in f32, each lane summing
+// its channels in increasing order, then warp and block sums in a fixed order
+// (deterministic; the two paths give each lane different channels, so they may differ by
+// f32 rounding). Shared memory: 32 KB table (N <= 4096; larger N computes the harmonic per
+// element) + 8 x 8 floats of reduction scratch.
 #include <cfloat>
+#include <cstring>
 
 #include "kernels/common/numeric.cuh"
+#include "kernels/common/vector16.cuh"
 #include "kernels/u1loss/u1_loss.h"
 #include "runtime/kernel_api.h"
 
@@ -33,6 +47,7 @@ constexpr int kThreads = 256;
 constexpr int kWarps = kThreads / 32;
 constexpr int kTableChannels = 4096;
 constexpr float kTwoPi = 6.28318530717958647692f;
+constexpr float kInvPi = 0.31830988618379067154f;
 constexpr float kInvSqrt2 = 0.70710678118654752440f;
 
 // Sums K values over the block; every thread receives the totals. Fixed summation order.
@@ -66,12 +81,62 @@ __device__ float centred(int i, int n) {
   return (2.0f * i - (n - 1)) / static_cast<float>(n > 1 ? n - 1 : 1);
 }
 
-template <typename T>
+// cos and sin of 2 pi n / N. sincospif reduces its argument exactly, without the slow
+// (local-memory, call) path of cosf/sinf for huge arguments that made the kernel spill.
+__device__ __forceinline__ void harmonic(int n, int N, float* c, float* s) {
+  sincospif(2.0f * static_cast<float>(n) / static_cast<float>(N), s, c);
+}
+
+// Table slot of channel n for accesses of V channels (see the header comment).
+template <int V>
+__device__ __forceinline__ int harmonic_slot(int n, int N) {
+  if constexpr (V <= 4) {
+    return n;
+  } else {
+    constexpr int P = V / 4;
+    return (n % V) / 4 * (N / P) + 4 * (n / V) + n % 4;
+  }
+}
+
+__device__ __forceinline__ void load_shared_float4(const float* p, float* out) {
+#if defined(__CUDACC__)
+  const float4 v = *reinterpret_cast<const float4*>(p);
+  out[0] = v.x;
+  out[1] = v.y;
+  out[2] = v.z;
+  out[3] = v.w;
+#else
+  std::memcpy(out, p, 4 * sizeof(float));
+#endif
+}
+
+// cos and sin of 2 pi n / N for the V channels n0 .. n0 + V - 1 (n0 a multiple of V).
+template <int V>
+__device__ __forceinline__ void harmonics(int n0, int N, bool use_table, const float* table_cos,
+                                          const float* table_sin, float (&c)[V], float (&s)[V]) {
+  if (use_table) {
+    if constexpr (V == 1) {
+      c[0] = table_cos[n0];
+      s[0] = table_sin[n0];
+    } else {
+      for (int p = 0; p < V / 4; ++p) {
+        const int slot = harmonic_slot<V>(n0 + 4 * p, N);
+        load_shared_float4(table_cos + slot, c + 4 * p);
+        load_shared_float4(table_sin + slot, s + 4 * p);
+      }
+    }
+  } else {
+    for (int e = 0; e < V; ++e) harmonic(n0 + e, N, &c[e], &s[e]);
+  }
+}
+
+// V: activation elements per access, 1 or kVector16<T>.
+template <typename T, int V>
 __global__ void __launch_bounds__(kThreads)
     u1_loss_kernel(U1LossShape shape, U1LossConfig config, U1LossArgsOf<T> args, bool u1_active) {
   __shared__ float scratch[kWarps][8];
-  __shared__ float harmonic_cos[kTableChannels];
-  __shared__ float harmonic_sin[kTableChannels];
+  __shared__ __align__(16) float harmonic_cos[kTableChannels];
+  __shared__ __align__(16) float harmonic_sin[kTableChannels];
 
   const int b = blockIdx.x;
   const int C = shape.classes;
@@ -118,35 +183,32 @@ __global__ void __launch_bounds__(kThreads)
   const bool use_table = N <= kTableChannels;
   if (use_table) {
     for (int n = threadIdx.x; n < N; n += kThreads) {
-      const float angle = kTwoPi * static_cast<float>(n) / static_cast<float>(N);
-      harmonic_cos[n] = cosf(angle);
-      harmonic_sin[n] = sinf(angle);
+      float c, sn;
+      harmonic(n, N, &c, &sn);
+      harmonic_cos[harmonic_slot<V>(n, N)] = c;
+      harmonic_sin[harmonic_slot<V>(n, N)] = sn;
     }
   }
   __syncthreads();
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
   const long long sample_offset = static_cast<long long>(b) * H * W * N;
-  const T* A = args.activation + sample_offset;
+  const T* __restrict__ A = args.activation + sample_offset;
   // moments: S_E, P_x, P_y (lane 0 of each warp), S_A, Q_x, Q_y (every lane)
   float moments[6] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
   for (int site = warp; site < H * W; site += kWarps) {
     const T* row = A + static_cast<long long>(site) * N;
     float energy = 0.0f;
-    for (int n = lane; n < N; n += 32) {
-      const float v = to_float(row[n]);
-      float c, sn;
-      if (use_table) {
-        c = harmonic_cos[n];
-        sn = harmonic_sin[n];
-      } else {
-        const float angle = kTwoPi * static_cast<float>(n) / static_cast<float>(N);
-        c = cosf(angle);
-        sn = sinf(angle);
+#pragma unroll 4
+    for (int n0 = lane * V; n0 < N; n0 += 32 * V) {
+      float v[V], c[V], sn[V];
+      load_readonly_as_f32<V>(row + n0, v);
+      harmonics<V>(n0, N, use_table, harmonic_cos, harmonic_sin, c, sn);
+      for (int e = 0; e < V; ++e) {
+        energy = fmaf(v[e], v[e], energy);
+        moments[3] += v[e];
+        moments[4] = fmaf(v[e], c[e], moments[4]);
+        moments[5] = fmaf(v[e], sn[e], moments[5]);
       }
-      energy = fmaf(v, v, energy);
-      moments[3] += v;
-      moments[4] = fmaf(v, c, moments[4]);
-      moments[5] = fmaf(v, sn, moments[5]);
     }
     energy = warp_sum(energy);
     if (lane == 0) {
@@ -170,7 +232,8 @@ __global__ void __launch_bounds__(kThreads)
   const float z_x = image_share * img_x + feature_share * feat_x;
   const float z_y = image_share * img_y + feature_share * feat_y;
   const float theta = args.class_angles[label];
-  const float u_x = cosf(theta), u_y = sinf(theta);
+  float u_x, u_y;
+  sincospif(theta * kInvPi, &u_y, &u_x);  // cos, sin of theta without cosf's slow path
   if (threadIdx.x == 0) {
     if (args.sample_losses) {
       args.sample_losses[2 * b] = ce;
@@ -202,26 +265,25 @@ __global__ void __launch_bounds__(kThreads)
   const float scale = config.weight * inv_batch;
   const float u_dot_img = u_x * img_x + u_y * img_y;
   const float u_dot_feat = u_x * feat_x + u_y * feat_y;
-  T* dA = args.dactivation + sample_offset;
+  T* __restrict__ dA = args.dactivation + sample_offset;
   for (int site = warp; site < H * W; site += kWarps) {
     const float u_dot_p = u_x * centred(site % W, W) - u_y * centred(site / W, H);
     const float image_term =
         scale * image_share * 2.0f * (-(u_dot_p * kInvSqrt2 - u_dot_img) / s_e);
     const float feature_scale = -scale * feature_share / s_a;
     const long long base = static_cast<long long>(site) * N;
-    for (int n = lane; n < N; n += 32) {
-      float c, sn;
-      if (use_table) {
-        c = harmonic_cos[n];
-        sn = harmonic_sin[n];
-      } else {
-        const float angle = kTwoPi * static_cast<float>(n) / static_cast<float>(N);
-        c = cosf(angle);
-        sn = sinf(angle);
+#pragma unroll 4
+    for (int n0 = lane * V; n0 < N; n0 += 32 * V) {
+      float v[V], d[V], c[V], sn[V];
+      load_readonly_as_f32<V>(A + base + n0, v);
+      load_as_f32<V>(dA + base + n0, d);
+      harmonics<V>(n0, N, use_table, harmonic_cos, harmonic_sin, c, sn);
+      for (int e = 0; e < V; ++e) {
+        const float g =
+            image_term * v[e] + feature_scale * ((u_x * c[e] + u_y * sn[e]) - u_dot_feat);
+        d[e] = d[e] + g;
       }
-      const float v = to_float(A[base + n]);
-      const float g = image_term * v + feature_scale * ((u_x * c + u_y * sn) - u_dot_feat);
-      dA[base + n] = from_float<T>(to_float(dA[base + n]) + g);
+      store_from_f32<V>(dA + base + n0, d);
     }
   }
 }
@@ -251,8 +313,14 @@ void launch(const U1LossShape& shape, const U1LossConfig& config,
   device_args.z = args.z;
   device_args.angle_prediction = args.angle_prediction;
   device_args.sample_losses = args.sample_losses;
-  SOMBRERO_LAUNCH(u1_loss_kernel<DeviceActivation>, dim3(shape.batch), dim3(kThreads), 0, stream,
-                  shape, config, device_args, u1_active);
+  const dim3 grid(shape.batch), block(kThreads);
+  if (rows_split_into_16_byte_vectors(shape.channels, sizeof(Activation),
+                                      {args.activation, args.dactivation}))
+    SOMBRERO_LAUNCH((u1_loss_kernel<DeviceActivation, kVector16<DeviceActivation>>), grid, block, 0,
+                    stream, shape, config, device_args, u1_active);
+  else
+    SOMBRERO_LAUNCH((u1_loss_kernel<DeviceActivation, 1>), grid, block, 0, stream, shape, config,
+                    device_args, u1_active);
 }
 
 }  // namespace
