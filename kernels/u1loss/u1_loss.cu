@@ -14,14 +14,35 @@
 //        read-modify-write, with g_n = -(<u, e_n> - <u, z_feat>) / S_A.
 //   A sample's A is re-read in pass 2 from L2 when it fits (ResNet-50: 7x7x2048 bf16 = 200 KB
 //   per sample), so DRAM sees A about once plus dA read and written once.
+// Two paths for A and dA, chosen on the host once per launch (rows_split_into_16_byte_vectors):
+// when N is a multiple of the 16-byte vector width V (4 f32, 8 bf16) and A and dA are 16-byte
+// aligned, lane l of a warp moves channels [V l, V l + V), [V (l + 32), ...), ... as one
+// 128-bit load (and store, dA) each, unpacked to f32: a warp moves 512 bytes per access.
+// Otherwise (N = 3, odd N, an offset view) V = 1: lane l reads channels l, l + 32, ...
+// Both passes unroll their row loop by 4, with the table-or-compute choice of the harmonics
+// hoisted out of it (a template argument), so a lane has up to 4 loads of A (pass 2: and 4
+// of dA) in flight: 2 KB (4 KB) per warp on the vector path. One block per sample leaves few
+// warps per SM at ResNet-50 batch sizes; the loads in flight are what keep DRAM busy.
+// The harmonic table is laid out so that both paths read it without bank conflicts: the scalar
+// path reads consecutive words across lanes; on the vector path channel V v + 4 p + j sits at
+// slot p (N / P) + 4 v + j (P = V / 4 float4 parts; the identity for f32), so a lane reads
+// its V harmonics as P float4 and each quarter-warp phase of a 128-bit shared load covers 128
+// contiguous bytes.
 // Floors per sample: reads C logits + 2 H W N activations (pass 2 only with lambda > 0),
 // writes C dlogits + H W N gradients; a few flops per byte: memory-bound.
-// Precision: A and dA f32 or bf16; all arithmetic and accumulation in f32; block sums in a
-// fixed order (deterministic). Shared memory: 32 KB table (N <= 4096; larger N computes the
-// harmonic per element) + 8 x 8 floats of reduction scratch.
+// Precision: A and dA f32 or bf16; all arithmetic and accumulation in f32, each lane summing
+// its channels in increasing order, then warp and block sums in a fixed order
+// (deterministic; the two paths give each lane different channels, so they may differ by
+// f32 rounding). Harmonics cos/sin(2 pi n / N) = sincospif(2 n / N) and u = sincospif(theta /
+// pi): exact argument reduction, no slow path for huge arguments (which cosf/sinf carry, and
+// which made the kernel spill). Shared memory: 32 KB table (N <= 4096; larger N computes the
+// harmonic per element) + 8 x 8 floats of reduction scratch. Registers (ptxas, sm_90): 54 to
+// 79 per thread over the four instantiations, no spills.
 #include <cfloat>
+#include <cstring>
 
 #include "kernels/common/numeric.cuh"
+#include "kernels/common/vector16.cuh"
 #include "kernels/u1loss/u1_loss.h"
 #include "runtime/kernel_api.h"
 
@@ -33,6 +54,7 @@ constexpr int kThreads = 256;
 constexpr int kWarps = kThreads / 32;
 constexpr int kTableChannels = 4096;
 constexpr float kTwoPi = 6.28318530717958647692f;
+constexpr float kInvPi = 0.31830988618379067154f;
 constexpr float kInvSqrt2 = 0.70710678118654752440f;
 
 // Sums K values over the block; every thread receives the totals. Fixed summation order.
@@ -66,12 +88,109 @@ __device__ float centred(int i, int n) {
   return (2.0f * i - (n - 1)) / static_cast<float>(n > 1 ? n - 1 : 1);
 }
 
-template <typename T>
+// cos and sin of 2 pi n / N. sincospif reduces its argument exactly, without the slow
+// (local-memory, call) path of cosf/sinf for huge arguments that made the kernel spill.
+__device__ __forceinline__ void harmonic(int n, int N, float* c, float* s) {
+  sincospif(2.0f * static_cast<float>(n) / static_cast<float>(N), s, c);
+}
+
+// Table slot of channel n for accesses of V channels (see the header comment).
+template <int V>
+__device__ __forceinline__ int harmonic_slot(int n, int N) {
+  if constexpr (V <= 4) {
+    return n;
+  } else {
+    constexpr int P = V / 4;
+    return (n % V) / 4 * (N / P) + 4 * (n / V) + n % 4;
+  }
+}
+
+__device__ __forceinline__ void load_shared_float4(const float* p, float* out) {
+#if defined(__CUDACC__)
+  const float4 v = *reinterpret_cast<const float4*>(p);
+  out[0] = v.x;
+  out[1] = v.y;
+  out[2] = v.z;
+  out[3] = v.w;
+#else
+  std::memcpy(out, p, 4 * sizeof(float));
+#endif
+}
+
+// cos and sin of 2 pi n / N for the V channels n0 .. n0 + V - 1 (n0 a multiple of V), from
+// the shared table when Tabled.
+template <int V, bool Tabled>
+__device__ __forceinline__ void harmonics(int n0, int N, const float* table_cos,
+                                          const float* table_sin, float (&c)[V], float (&s)[V]) {
+  if constexpr (!Tabled) {
+    for (int e = 0; e < V; ++e) harmonic(n0 + e, N, &c[e], &s[e]);
+  } else if constexpr (V == 1) {
+    c[0] = table_cos[n0];
+    s[0] = table_sin[n0];
+  } else {
+    for (int p = 0; p < V / 4; ++p) {
+      const int slot = harmonic_slot<V>(n0 + 4 * p, N);
+      load_shared_float4(table_cos + slot, c + 4 * p);
+      load_shared_float4(table_sin + slot, s + 4 * p);
+    }
+  }
+}
+
+// Pass 1 over one site's row of N channels, this lane's share (channels [V lane, V lane + V),
+// then 32 V further on, ...), in channel order: energy += A^2; moments[3] += A,
+// moments[4..5] += A (cos, sin). Tabled is uniform over the block, so the loop has no branch
+// and its 16-byte loads can be issued ahead.
+template <typename T, int V, bool Tabled>
+__device__ __forceinline__ void accumulate_row(const T* __restrict__ row, int N, int lane,
+                                               const float* table_cos, const float* table_sin,
+                                               float& energy, float (&moments)[6]) {
+#pragma unroll 4
+  for (int n0 = lane * V; n0 < N; n0 += 32 * V) {
+    float v[V], c[V], sn[V];
+    load_readonly_as_f32<V>(row + n0, v);
+    harmonics<V, Tabled>(n0, N, table_cos, table_sin, c, sn);
+    for (int e = 0; e < V; ++e) {
+      energy = fmaf(v[e], v[e], energy);
+      moments[3] += v[e];
+      moments[4] = fmaf(v[e], c[e], moments[4]);
+      moments[5] = fmaf(v[e], sn[e], moments[5]);
+    }
+  }
+}
+
+// The feature-space part of the gradient, g_n = scale (<u, e_n> - <u, z_feat>).
+struct FeatureGradient {
+  float scale, u_x, u_y, u_dot_feat;
+};
+
+// Pass 2 over one site's row, this lane's share: dA += image_term A + feature g_n.
+template <typename T, int V, bool Tabled>
+__device__ __forceinline__ void update_row(const T* __restrict__ a, T* __restrict__ da, int N,
+                                           int lane, const float* table_cos, const float* table_sin,
+                                           float image_term, const FeatureGradient& feature) {
+#pragma unroll 4
+  for (int n0 = lane * V; n0 < N; n0 += 32 * V) {
+    float v[V], d[V], c[V], sn[V];
+    load_readonly_as_f32<V>(a + n0, v);
+    load_as_f32<V>(da + n0, d);
+    harmonics<V, Tabled>(n0, N, table_cos, table_sin, c, sn);
+    for (int e = 0; e < V; ++e) {
+      const float g =
+          image_term * v[e] +
+          feature.scale * ((feature.u_x * c[e] + feature.u_y * sn[e]) - feature.u_dot_feat);
+      d[e] = d[e] + g;
+    }
+    store_from_f32<V>(da + n0, d);
+  }
+}
+
+// V: activation elements per access, 1 or kVector16<T>.
+template <typename T, int V>
 __global__ void __launch_bounds__(kThreads)
     u1_loss_kernel(U1LossShape shape, U1LossConfig config, U1LossArgsOf<T> args, bool u1_active) {
   __shared__ float scratch[kWarps][8];
-  __shared__ float harmonic_cos[kTableChannels];
-  __shared__ float harmonic_sin[kTableChannels];
+  __shared__ __align__(16) float harmonic_cos[kTableChannels];
+  __shared__ __align__(16) float harmonic_sin[kTableChannels];
 
   const int b = blockIdx.x;
   const int C = shape.classes;
@@ -118,36 +237,25 @@ __global__ void __launch_bounds__(kThreads)
   const bool use_table = N <= kTableChannels;
   if (use_table) {
     for (int n = threadIdx.x; n < N; n += kThreads) {
-      const float angle = kTwoPi * static_cast<float>(n) / static_cast<float>(N);
-      harmonic_cos[n] = cosf(angle);
-      harmonic_sin[n] = sinf(angle);
+      float c, sn;
+      harmonic(n, N, &c, &sn);
+      harmonic_cos[harmonic_slot<V>(n, N)] = c;
+      harmonic_sin[harmonic_slot<V>(n, N)] = sn;
     }
   }
   __syncthreads();
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
   const long long sample_offset = static_cast<long long>(b) * H * W * N;
-  const T* A = args.activation + sample_offset;
+  const T* __restrict__ A = args.activation + sample_offset;
   // moments: S_E, P_x, P_y (lane 0 of each warp), S_A, Q_x, Q_y (every lane)
   float moments[6] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
   for (int site = warp; site < H * W; site += kWarps) {
     const T* row = A + static_cast<long long>(site) * N;
     float energy = 0.0f;
-    for (int n = lane; n < N; n += 32) {
-      const float v = to_float(row[n]);
-      float c, sn;
-      if (use_table) {
-        c = harmonic_cos[n];
-        sn = harmonic_sin[n];
-      } else {
-        const float angle = kTwoPi * static_cast<float>(n) / static_cast<float>(N);
-        c = cosf(angle);
-        sn = sinf(angle);
-      }
-      energy = fmaf(v, v, energy);
-      moments[3] += v;
-      moments[4] = fmaf(v, c, moments[4]);
-      moments[5] = fmaf(v, sn, moments[5]);
-    }
+    if (use_table)
+      accumulate_row<T, V, true>(row, N, lane, harmonic_cos, harmonic_sin, energy, moments);
+    else
+      accumulate_row<T, V, false>(row, N, lane, harmonic_cos, harmonic_sin, energy, moments);
     energy = warp_sum(energy);
     if (lane == 0) {
       moments[0] += energy;
@@ -170,7 +278,8 @@ __global__ void __launch_bounds__(kThreads)
   const float z_x = image_share * img_x + feature_share * feat_x;
   const float z_y = image_share * img_y + feature_share * feat_y;
   const float theta = args.class_angles[label];
-  const float u_x = cosf(theta), u_y = sinf(theta);
+  float u_x, u_y;
+  sincospif(theta * kInvPi, &u_y, &u_x);  // cos, sin of theta without cosf's slow path
   if (threadIdx.x == 0) {
     if (args.sample_losses) {
       args.sample_losses[2 * b] = ce;
@@ -202,27 +311,19 @@ __global__ void __launch_bounds__(kThreads)
   const float scale = config.weight * inv_batch;
   const float u_dot_img = u_x * img_x + u_y * img_y;
   const float u_dot_feat = u_x * feat_x + u_y * feat_y;
-  T* dA = args.dactivation + sample_offset;
+  T* __restrict__ dA = args.dactivation + sample_offset;
+  const FeatureGradient feature{-scale * feature_share / s_a, u_x, u_y, u_dot_feat};
   for (int site = warp; site < H * W; site += kWarps) {
     const float u_dot_p = u_x * centred(site % W, W) - u_y * centred(site / W, H);
     const float image_term =
         scale * image_share * 2.0f * (-(u_dot_p * kInvSqrt2 - u_dot_img) / s_e);
-    const float feature_scale = -scale * feature_share / s_a;
     const long long base = static_cast<long long>(site) * N;
-    for (int n = lane; n < N; n += 32) {
-      float c, sn;
-      if (use_table) {
-        c = harmonic_cos[n];
-        sn = harmonic_sin[n];
-      } else {
-        const float angle = kTwoPi * static_cast<float>(n) / static_cast<float>(N);
-        c = cosf(angle);
-        sn = sinf(angle);
-      }
-      const float v = to_float(A[base + n]);
-      const float g = image_term * v + feature_scale * ((u_x * c + u_y * sn) - u_dot_feat);
-      dA[base + n] = from_float<T>(to_float(dA[base + n]) + g);
-    }
+    if (use_table)
+      update_row<T, V, true>(A + base, dA + base, N, lane, harmonic_cos, harmonic_sin, image_term,
+                             feature);
+    else
+      update_row<T, V, false>(A + base, dA + base, N, lane, harmonic_cos, harmonic_sin, image_term,
+                              feature);
   }
 }
 
@@ -251,8 +352,14 @@ void launch(const U1LossShape& shape, const U1LossConfig& config,
   device_args.z = args.z;
   device_args.angle_prediction = args.angle_prediction;
   device_args.sample_losses = args.sample_losses;
-  SOMBRERO_LAUNCH(u1_loss_kernel<DeviceActivation>, dim3(shape.batch), dim3(kThreads), 0, stream,
-                  shape, config, device_args, u1_active);
+  const dim3 grid(shape.batch), block(kThreads);
+  if (rows_split_into_16_byte_vectors(shape.channels, sizeof(Activation),
+                                      {args.activation, args.dactivation}))
+    SOMBRERO_LAUNCH((u1_loss_kernel<DeviceActivation, kVector16<DeviceActivation>>), grid, block, 0,
+                    stream, shape, config, device_args, u1_active);
+  else
+    SOMBRERO_LAUNCH((u1_loss_kernel<DeviceActivation, 1>), grid, block, 0, stream, shape, config,
+                    device_args, u1_active);
 }
 
 }  // namespace

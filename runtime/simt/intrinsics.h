@@ -29,6 +29,11 @@ inline float __cosf(float x) {
 inline void __sincosf(float x, float* s, float* c) {
   *s = sinf(x), *c = cosf(x);
 }
+// sin(pi x) and cos(pi x), as CUDA's sincospif (which has no slow argument-reduction path).
+inline void sincospif(float x, float* s, float* c) {
+  const double angle = 3.14159265358979323846 * static_cast<double>(x);
+  *s = static_cast<float>(sin(angle)), *c = static_cast<float>(cos(angle));
+}
 inline float __tanf(float x) {
   return tanf(x);
 }

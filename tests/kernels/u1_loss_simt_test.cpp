@@ -1,12 +1,15 @@
 // The hand-written energy and fused U(1) loss kernels (energy.cu, u1_loss.cu) executed on
 // the CPU through runtime/simt, against the CPU backend (itself checked against the double
-// reference in u1_loss_cpu_test.cpp), under every fiber schedule.
+// reference in u1_loss_cpu_test.cpp), under every fiber schedule. Each kernel has a 16-byte
+// vector path (C a multiple of 4 f32 / 8 bf16, aligned rows) and a scalar one; every case
+// states which path each element type takes, and the cases cover both for f32 and bf16.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <numbers>
 #include <random>
 
+#include "kernels/common/vector16.h"
 #include "kernels/energy/energy.h"
 #include "kernels/u1loss/class_angles.h"
 #include "kernels/u1loss/u1_loss.h"
@@ -17,6 +20,34 @@ namespace sombrero::kernels {
 namespace {
 
 using test::relative_error;
+
+enum class Path { scalar, vector };
+
+// Elements by which the activation (and dactivation) views are shifted from a 16-byte
+// aligned allocation: 0 keeps them aligned, 1 misaligns them.
+struct Offsets {
+  int activation = 0, dactivation = 0;
+};
+
+// Storage for `n` T (filled with `fill`), viewed from `offset` elements past its first
+// 16-byte aligned element.
+template <typename T>
+struct OffsetBuffer {
+  std::vector<T> storage;
+  T* data;
+  OffsetBuffer(std::size_t n, int offset, T fill) : storage(n + 16 / sizeof(T) + offset, fill) {
+    std::size_t first = 0;
+    while (reinterpret_cast<std::uintptr_t>(storage.data() + first) % 16 != 0) ++first;
+    data = storage.data() + first + offset;
+  }
+};
+
+// The path the kernels take for rows of `channels` T at these pointers.
+template <typename T>
+Path path_for(int channels, std::initializer_list<const void*> pointers) {
+  return rows_split_into_16_byte_vectors(channels, sizeof(T), pointers) ? Path::vector
+                                                                        : Path::scalar;
+}
 
 struct Inputs {
   U1LossShape shape;
@@ -45,12 +76,16 @@ struct Outputs {
   std::vector<float> dlogits, dactivation, z, sample_losses;
   std::vector<std::int32_t> prediction;
   U1LossResult result;
+  Path path = Path::scalar;  // the kernel's, for these pointers
 };
 
 template <typename Activation>
-Outputs run(const Inputs& in, bool use_simt) {
+Outputs run(const Inputs& in, bool use_simt, Offsets offsets = {}) {
   const std::size_t elements = in.activation.size();
-  std::vector<Activation> activation(elements), dactivation(elements);
+  OffsetBuffer<Activation> activation_buffer(elements, offsets.activation, Activation{}),
+      dactivation_buffer(elements, offsets.dactivation, Activation{});
+  Activation* activation = activation_buffer.data;
+  Activation* dactivation = dactivation_buffer.data;
   for (std::size_t i = 0; i < elements; ++i) {
     if constexpr (std::is_same_v<Activation, float>) {
       activation[i] = in.activation[i];
@@ -68,10 +103,10 @@ Outputs run(const Inputs& in, bool use_simt) {
   U1LossArgsOf<Activation> args;
   args.logits = in.logits.data();
   args.labels = in.labels.data();
-  args.activation = activation.data();
+  args.activation = activation;
   args.class_angles = in.angles.data();
   args.dlogits = out.dlogits.data();
-  args.dactivation = dactivation.data();
+  args.dactivation = dactivation;
   args.z = out.z.data();
   args.angle_prediction = out.prediction.data();
   args.sample_losses = out.sample_losses.data();
@@ -82,11 +117,12 @@ Outputs run(const Inputs& in, bool use_simt) {
     if constexpr (std::is_same_v<Activation, float>)
       out.result = cpu::u1_loss_forward_backward(in.shape, in.config, args);
   }
-  for (const Activation& v : dactivation) {
+  out.path = path_for<Activation>(in.shape.channels, {activation, dactivation});
+  for (std::size_t i = 0; i < elements; ++i) {
     if constexpr (std::is_same_v<Activation, float>)
-      out.dactivation.push_back(v);
+      out.dactivation.push_back(dactivation[i]);
     else
-      out.dactivation.push_back(bf16_to_float(v));
+      out.dactivation.push_back(bf16_to_float(dactivation[i]));
   }
   return out;
 }
@@ -106,6 +142,8 @@ struct Case {
   const char* name;
   U1LossShape shape;
   U1LossConfig config;
+  Path f32_path, bf16_path;  // what the case is there to exercise
+  Offsets offsets = {};
 };
 
 class U1LossSimt : public testing::TestWithParam<Case> {};
@@ -117,8 +155,10 @@ TEST_P(U1LossSimt, F32KernelMatchesCpuBackendUnderEverySchedule) {
   for (int s = 0; s < sombrero::simt::kTestScheduleCount; ++s) {
     const sombrero::simt::ScopedSchedule schedule(sombrero::simt::test_schedule(s));
     SCOPED_TRACE(sombrero::simt::test_schedule(s).name());
+    const Outputs got = run<float>(in, true, c.offsets);
+    EXPECT_EQ(got.path, c.f32_path);
     // f32 gradients: terms of size <= 1 summed in f32, 1e-5 norm-wise.
-    expect_close_to_cpu(run<float>(in, true), cpu, 1e-5);
+    expect_close_to_cpu(got, cpu, 1e-5);
   }
 }
 
@@ -126,19 +166,36 @@ TEST_P(U1LossSimt, Bf16KernelMatchesCpuBackendWithinBf16Rounding) {
   const Case c = GetParam();
   const Inputs in = make_inputs(c.shape, c.config, 4);
   const Outputs cpu = run<float>(in, false);
+  const Outputs got = run<bf16>(in, true, c.offsets);
+  EXPECT_EQ(got.path, c.bf16_path);
   // dA is stored in bf16 (8 bits of mantissa): relative rounding 2^-9 per element.
-  expect_close_to_cpu(run<bf16>(in, true), cpu, 1e-2);
+  expect_close_to_cpu(got, cpu, 1e-2);
 }
 
+constexpr Path S = Path::scalar, V = Path::vector;
+
 const Case kCases[] = {
-    {"joint", {3, 5, 4, 3, 6}, {0.7f, 1e-3f, U1Space::joint, 0.0f}},
-    {"image_smoothed", {2, 7, 5, 5, 9}, {0.5f, 1e-3f, U1Space::image, 0.1f}},
-    {"feature", {2, 4, 3, 4, 33}, {1.0f, 1e-3f, U1Space::feature, 0.0f}},
-    {"one_site", {2, 3, 1, 1, 16}, {0.3f, 1e-3f, U1Space::joint, 0.0f}},
-    {"one_class", {2, 1, 2, 2, 8}, {0.3f, 1e-3f, U1Space::joint, 0.1f}},
-    {"wide_untabled", {1, 3, 2, 1, 4100}, {0.3f, 1e-3f, U1Space::joint, 0.0f}},  // N > table
-    {"many_classes", {2, 1000, 2, 2, 8}, {0.2f, 1e-3f, U1Space::joint, 0.1f}},
-    {"baseline_with_readout", {2, 6, 3, 3, 5}, {0.0f, 1e-3f, U1Space::joint, 0.0f}},
+    {"joint", {3, 5, 4, 3, 6}, {0.7f, 1e-3f, U1Space::joint, 0.0f}, S, S},
+    {"image_smoothed", {2, 7, 5, 5, 9}, {0.5f, 1e-3f, U1Space::image, 0.1f}, S, S},
+    {"feature", {2, 4, 3, 4, 33}, {1.0f, 1e-3f, U1Space::feature, 0.0f}, S, S},
+    {"one_site", {2, 3, 1, 1, 16}, {0.3f, 1e-3f, U1Space::joint, 0.0f}, V, V},
+    {"one_class", {2, 1, 2, 2, 8}, {0.3f, 1e-3f, U1Space::joint, 0.1f}, V, V},
+    {"wide_untabled", {1, 3, 2, 1, 4100}, {0.3f, 1e-3f, U1Space::joint, 0.0f}, V, S},  // N > table
+    {"wide_untabled_vector", {1, 3, 2, 1, 4104}, {0.3f, 1e-3f, U1Space::joint, 0.0f}, V, V},
+    {"many_classes", {2, 1000, 2, 2, 8}, {0.2f, 1e-3f, U1Space::joint, 0.1f}, V, V},
+    {"baseline_with_readout", {2, 6, 3, 3, 5}, {0.0f, 1e-3f, U1Space::joint, 0.0f}, S, S},
+    {"rgb", {2, 4, 7, 7, 3}, {0.5f, 1e-3f, U1Space::joint, 0.0f}, S, S},
+    {"twelve_channels", {2, 4, 7, 7, 12}, {0.5f, 1e-3f, U1Space::joint, 0.0f}, V, S},
+    {"bottleneck_64", {2, 10, 7, 7, 64}, {0.5f, 1e-3f, U1Space::joint, 0.1f}, V, V},
+    {"resnet50_bottleneck", {2, 10, 7, 7, 2048}, {0.1f, 1e-3f, U1Space::joint, 0.1f}, V, V},
+    {"readout_only_vector", {2, 6, 7, 7, 64}, {0.0f, 1e-3f, U1Space::joint, 0.0f}, V, V},
+    {"misaligned_activation", {2, 10, 7, 7, 64}, {0.5f, 1e-3f, U1Space::joint, 0.0f}, S, S, {1, 0}},
+    {"misaligned_dactivation",
+     {2, 10, 7, 7, 64},
+     {0.5f, 1e-3f, U1Space::feature, 0.0f},
+     S,
+     S,
+     {0, 1}},
 };
 
 INSTANTIATE_TEST_SUITE_P(Shapes, U1LossSimt, testing::ValuesIn(kCases),
@@ -160,8 +217,18 @@ TEST(U1LossSimtEdges, OutOfRangeLabelGivesNaNLossNotACrash) {
   EXPECT_FALSE(std::isnan(out.sample_losses[0]));
 }
 
-TEST(EnergySimt, ForwardAndBackwardMatchCpuBackendInF32AndBf16) {
-  const EnergyShape shape{2, 3, 5, 70};
+struct EnergyCase {
+  const char* name;
+  EnergyShape shape;
+  Path f32_path, bf16_path;
+  int offset = 0;  // elements by which A and dA are shifted from aligned storage
+};
+
+class EnergySimt : public testing::TestWithParam<EnergyCase> {};
+
+TEST_P(EnergySimt, ForwardAndBackwardMatchCpuBackendInF32AndBf16) {
+  const EnergyCase c = GetParam();
+  const EnergyShape shape = c.shape;
   std::mt19937 rng(8);
   std::uniform_real_distribution<float> uniform(-2.0f, 2.0f);
   std::vector<float> a(shape.sites() * shape.channels), de(shape.sites());
@@ -170,25 +237,45 @@ TEST(EnergySimt, ForwardAndBackwardMatchCpuBackendInF32AndBf16) {
   std::vector<float> e_cpu(shape.sites()), da_cpu(a.size(), 0.5f);
   cpu::energy_forward(shape, a.data(), e_cpu.data());
   cpu::energy_backward(shape, a.data(), de.data(), da_cpu.data());
+  // f32 sums of C squares against the CPU's double sums: relative error ~ sqrt(C) * 6e-8.
   for (int s = 0; s < sombrero::simt::kTestScheduleCount; ++s) {
     const sombrero::simt::ScopedSchedule schedule(sombrero::simt::test_schedule(s));
-    std::vector<float> e(shape.sites(), NAN), da(a.size(), 0.5f);
-    simt::energy_forward(shape, a.data(), e.data(), nullptr);
-    simt::energy_backward(shape, a.data(), de.data(), da.data(), nullptr);
+    SCOPED_TRACE(sombrero::simt::test_schedule(s).name());
+    OffsetBuffer<float> a32(a.size(), c.offset, 0.0f), da(a.size(), c.offset, 0.5f);
+    std::copy(a.begin(), a.end(), a32.data);
+    EXPECT_EQ(path_for<float>(shape.channels, {a32.data, da.data}), c.f32_path);
+    std::vector<float> e(shape.sites(), NAN);
+    simt::energy_forward(shape, a32.data, e.data(), nullptr);
+    simt::energy_backward(shape, a32.data, de.data(), da.data, nullptr);
     for (std::size_t i = 0; i < e.size(); ++i) EXPECT_NEAR(e[i], e_cpu[i], 1e-5 * e_cpu[i] + 1e-6);
-    for (std::size_t i = 0; i < da.size(); ++i)
-      EXPECT_NEAR(da[i], da_cpu[i], 1e-5 + 1e-6 * std::abs(da_cpu[i]));
+    for (std::size_t i = 0; i < a.size(); ++i)
+      EXPECT_NEAR(da.data[i], da_cpu[i], 1e-5 + 1e-6 * std::abs(da_cpu[i]));
   }
-  std::vector<bf16> a16(a.size()), da16(a.size(), float_to_bf16(0.5f));
-  for (std::size_t i = 0; i < a.size(); ++i) a16[i] = float_to_bf16(a[i]);
+  OffsetBuffer<bf16> a16(a.size(), c.offset, bf16{}), da16(a.size(), c.offset, float_to_bf16(0.5f));
+  for (std::size_t i = 0; i < a.size(); ++i) a16.data[i] = float_to_bf16(a[i]);
+  EXPECT_EQ(path_for<bf16>(shape.channels, {a16.data, da16.data}), c.bf16_path);
   std::vector<float> e16(shape.sites());
-  simt::energy_forward(shape, a16.data(), e16.data(), nullptr);
-  simt::energy_backward(shape, a16.data(), de.data(), da16.data(), nullptr);
+  simt::energy_forward(shape, a16.data, e16.data(), nullptr);
+  simt::energy_backward(shape, a16.data, de.data(), da16.data, nullptr);
   for (std::size_t i = 0; i < e16.size(); ++i)
     EXPECT_NEAR(e16[i], e_cpu[i], 1e-5 * e_cpu[i] + 1e-6);
   for (std::size_t i = 0; i < a.size(); ++i)  // stored in bf16: 2^-8 relative
-    EXPECT_NEAR(bf16_to_float(da16[i]), da_cpu[i], 4e-3 * std::abs(da_cpu[i]) + 1e-6);
+    EXPECT_NEAR(bf16_to_float(da16.data[i]), da_cpu[i], 4e-3 * std::abs(da_cpu[i]) + 1e-6);
 }
+
+const EnergyCase kEnergyCases[] = {
+    {"seventy", {2, 3, 5, 70}, S, S},
+    {"rgb", {2, 7, 7, 3}, S, S},
+    {"twelve", {2, 3, 3, 12}, V, S},
+    {"bottleneck_64", {2, 7, 7, 64}, V, V},
+    {"resnet50_bottleneck", {1, 7, 7, 2048}, V, V},
+    {"misaligned", {2, 7, 7, 64}, S, S, 1},
+};
+
+INSTANTIATE_TEST_SUITE_P(Shapes, EnergySimt, testing::ValuesIn(kEnergyCases),
+                         [](const testing::TestParamInfo<EnergyCase>& info) {
+                           return std::string(info.param.name);
+                         });
 
 }  // namespace
 }  // namespace sombrero::kernels

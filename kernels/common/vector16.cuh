@@ -1,0 +1,115 @@
+// Loads and stores of V consecutive f32 or bf16 elements as f32 values, for kernel sources
+// (nvcc and SIMT builds alike). V = 1 is a plain scalar access; V = kVector16<T> (4 f32 or
+// 8 bf16) is one 16-byte access, which needs a 16-byte aligned address
+// (rows_split_into_16_byte_vectors in vector16.h checks that on the host). The SIMT build moves
+// the 16 bytes with memcpy: no type punning through uint4 there.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#include "kernels/common/numeric.cuh"
+#include "kernels/common/vector16.h"
+
+namespace sombrero::kernels {
+
+// Elements of T in one 16-byte vector.
+template <typename T>
+inline constexpr int kVector16 = 16 / static_cast<int>(sizeof(T));
+
+namespace vector16_detail {
+
+// Read-only for the whole kernel (the GPU's non-coherent load path).
+__device__ __forceinline__ uint4 load_readonly(const void* p) {
+#if defined(__CUDACC__)
+  return __ldg(static_cast<const uint4*>(p));
+#else
+  uint4 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+#endif
+}
+
+// Data the kernel also writes (read-modify-write).
+__device__ __forceinline__ uint4 load(const void* p) {
+#if defined(__CUDACC__)
+  return *static_cast<const uint4*>(p);
+#else
+  uint4 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+#endif
+}
+
+__device__ __forceinline__ void store(void* p, const uint4& v) {
+#if defined(__CUDACC__)
+  *static_cast<uint4*>(p) = v;
+#else
+  std::memcpy(p, &v, sizeof v);
+#endif
+}
+
+// Little-endian: element 2i is the low half of word i for bf16. bf16 -> f32 is exact.
+template <typename T>
+__device__ __forceinline__ void unpack(const uint4& bits, float (&out)[kVector16<T>]) {
+  const std::uint32_t words[4] = {bits.x, bits.y, bits.z, bits.w};
+  if constexpr (std::is_same_v<T, float>) {
+    for (int i = 0; i < 4; ++i) out[i] = __uint_as_float(words[i]);
+  } else {
+    for (int i = 0; i < 4; ++i) {
+      out[2 * i] = __uint_as_float(words[i] << 16);
+      out[2 * i + 1] = __uint_as_float(words[i] & 0xffff0000u);
+    }
+  }
+}
+
+// f32 -> bf16 rounds to nearest even, as from_float does in the scalar path.
+template <typename T>
+__device__ __forceinline__ uint4 pack(const float (&in)[kVector16<T>]) {
+  std::uint32_t words[4];
+  if constexpr (std::is_same_v<T, float>) {
+    for (int i = 0; i < 4; ++i) words[i] = __float_as_uint(in[i]);
+  } else {
+    for (int i = 0; i < 4; ++i) {
+      const std::uint32_t low = __bfloat16_as_ushort(from_float<T>(in[2 * i]));
+      const std::uint32_t high = __bfloat16_as_ushort(from_float<T>(in[2 * i + 1]));
+      words[i] = low | (high << 16);
+    }
+  }
+  return make_uint4(words[0], words[1], words[2], words[3]);
+}
+
+}  // namespace vector16_detail
+
+// p[0 .. V) as f32, from data the kernel never writes.
+template <int V, typename T>
+__device__ __forceinline__ void load_readonly_as_f32(const T* p, float (&out)[V]) {
+  static_assert(V == 1 || V == kVector16<T>, "one element or one 16-byte vector");
+  if constexpr (V == 1)
+    out[0] = to_float(*p);
+  else
+    vector16_detail::unpack<T>(vector16_detail::load_readonly(p), out);
+}
+
+// p[0 .. V) as f32, from data the kernel also writes.
+template <int V, typename T>
+__device__ __forceinline__ void load_as_f32(const T* p, float (&out)[V]) {
+  static_assert(V == 1 || V == kVector16<T>, "one element or one 16-byte vector");
+  if constexpr (V == 1)
+    out[0] = to_float(*p);
+  else
+    vector16_detail::unpack<T>(vector16_detail::load(p), out);
+}
+
+// p[0 .. V) = values, rounded to T.
+template <int V, typename T>
+__device__ __forceinline__ void store_from_f32(T* p, const float (&values)[V]) {
+  static_assert(V == 1 || V == kVector16<T>, "one element or one 16-byte vector");
+  if constexpr (V == 1)
+    *p = from_float<T>(values[0]);
+  else
+    vector16_detail::store(p, vector16_detail::pack<T>(values));
+}
+
+}  // namespace sombrero::kernels
