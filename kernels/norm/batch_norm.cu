@@ -17,12 +17,16 @@
 // Inference: one launch, y = x scale_c + shift_c from the running statistics, each thread
 // computing its channel's coefficients in its prologue.
 //
-// Parallelisation: the channel-tiled layout of channel_tiles.cuh: blocks of 32 channels x 8
-// rows, a warp reading 32 consecutive channels of a row (128 contiguous bytes in f32; with
-// fewer than 32 channels the spare lanes idle). Sums are two-level and deterministic: each
-// thread sums its rows in order, the block its 8 row lanes in order, and one thread per
+// Parallelisation: the channel-tiled layout of channel_tiles.cuh, blocks of 256 threads.
+// When every row of the tensors involved splits into 16-byte vectors (C a multiple of 8 bf16
+// or 4 f32, aligned pointers: every ResNet BatchNorm) a thread owns one vector of channels,
+// loaded and stored whole, with its per-channel coefficients in registers; otherwise one
+// channel. Up to 32 threads side by side along a row's vectors and 256 / that many rows at a
+// time, so narrow rows (64 bf16 channels = 8 vectors) put 4 whole rows under a warp and no
+// lane idles. Sums are two-level and deterministic: each thread sums its rows in order (four
+// rows' loads in flight), the block its row lanes in order in double, and one thread per
 // channel the <= 256 row-block partials in order, in double. No float atomics: the result
-// depends on the shape only, and the GPU and SIMT executions agree bit for bit.
+// depends on the shape and alignment only, and the GPU and SIMT executions agree bit for bit.
 // Floors (bytes, e = sizeof activation): training forward reads x twice for the statistics
 // and once for y and writes y: 4 e M C (16 B per element in f32); backward reads x, dy and,
 // with relu, y twice, writes dx: 5 e M C (7 e with relu); inference 2 e M C. All passes are
@@ -72,50 +76,90 @@ __device__ __forceinline__ float affine_shift(float beta, double mean_gamma, dou
 }
 
 // sums[0] += x
-template <typename T>
+template <typename T, int V>
 struct SumTerm {
+  static constexpr int kSums = 1, kInputs = 1;
+  struct Constants {};
   const T* x;
-  int channels;
-  __device__ __forceinline__ void operator()(std::int64_t r, int c, float (&sums)[1]) const {
-    sums[0] += to_float(x[r * channels + c]);
+  __device__ __forceinline__ Constants constants(int) const { return {}; }
+  __device__ __forceinline__ void load(std::int64_t i, float (&in)[1][V]) const {
+    load_readonly_as_f32<V>(x + i, in[0]);
+  }
+  __device__ __forceinline__ void add(const Constants&, const float (&in)[1][V],
+                                      float (&sums)[1][V]) const {
+    for (int j = 0; j < V; ++j) sums[0][j] += in[0][j];
   }
 };
 
 // sums[0] += (x - mean_c)^2
-template <typename T>
+template <typename T, int V>
 struct CentredSquareTerm {
+  static constexpr int kSums = 1, kInputs = 1;
+  struct Constants {
+    float mean[V];
+  };
   const T* x;
   const float* mean;
-  int channels;
-  __device__ __forceinline__ void operator()(std::int64_t r, int c, float (&sums)[1]) const {
-    const float d = to_float(x[r * channels + c]) - mean[c];
-    sums[0] = fmaf(d, d, sums[0]);
+  __device__ __forceinline__ Constants constants(int c0) const {
+    Constants k;
+    for (int j = 0; j < V; ++j) k.mean[j] = mean[c0 + j];
+    return k;
+  }
+  __device__ __forceinline__ void load(std::int64_t i, float (&in)[1][V]) const {
+    load_readonly_as_f32<V>(x + i, in[0]);
+  }
+  __device__ __forceinline__ void add(const Constants& k, const float (&in)[1][V],
+                                      float (&sums)[1][V]) const {
+    for (int j = 0; j < V; ++j) {
+      const float d = in[0][j] - k.mean[j];
+      sums[0][j] = fmaf(d, d, sums[0][j]);
+    }
   }
 };
 
 // The gradient reaching the normalisation: dy, or dy where the fused ReLU's output is > 0
 // (on the bits, as the CPU backend: an f32 is > 0 exactly when its bits as int32 are > 0).
-template <typename T>
-__device__ __forceinline__ float masked_gradient(const T* dy, const T* relu_output,
-                                                 std::int64_t i) {
-  const float g = to_float(dy[i]);
-  if (relu_output == nullptr) return g;
-  return __float_as_int(to_float(relu_output[i])) > 0 ? g : 0.0f;
+// g[j] = dy[j] masked by relu_output[j] (nullptr: no ReLU).
+template <int V, typename T>
+__device__ __forceinline__ void masked_gradient(const float (&dy)[V], const T* relu_output,
+                                                std::int64_t i, float (&g)[V]) {
+  if (relu_output == nullptr) {
+    for (int j = 0; j < V; ++j) g[j] = dy[j];
+    return;
+  }
+  float y[V];
+  load_readonly_as_f32<V>(relu_output + i, y);
+  for (int j = 0; j < V; ++j) g[j] = __float_as_int(y[j]) > 0 ? dy[j] : 0.0f;
 }
 
-// sums[0] += g, sums[1] += g (x - mean_c)
-template <typename T>
+// sums[0] += g, sums[1] += g (x - mean_c); in[0] = g, in[1] = x.
+template <typename T, int V>
 struct GradientTerm {
+  static constexpr int kSums = 2, kInputs = 2;
+  struct Constants {
+    float mean[V];
+  };
   const T* x;
   const T* dy;
   const T* relu_output;
   const float* mean;
-  int channels;
-  __device__ __forceinline__ void operator()(std::int64_t r, int c, float (&sums)[2]) const {
-    const std::int64_t i = r * channels + c;
-    const float g = masked_gradient(dy, relu_output, i);
-    sums[0] += g;
-    sums[1] = fmaf(g, to_float(x[i]) - mean[c], sums[1]);
+  __device__ __forceinline__ Constants constants(int c0) const {
+    Constants k;
+    for (int j = 0; j < V; ++j) k.mean[j] = mean[c0 + j];
+    return k;
+  }
+  __device__ __forceinline__ void load(std::int64_t i, float (&in)[2][V]) const {
+    float d[V];
+    load_readonly_as_f32<V>(dy + i, d);
+    masked_gradient<V>(d, relu_output, i, in[0]);
+    load_readonly_as_f32<V>(x + i, in[1]);
+  }
+  __device__ __forceinline__ void add(const Constants& k, const float (&in)[2][V],
+                                      float (&sums)[2][V]) const {
+    for (int j = 0; j < V; ++j) {
+      sums[0][j] += in[0][j];
+      sums[1][j] = fmaf(in[0][j], in[1][j] - k.mean[j], sums[1][j]);
+    }
   }
 };
 
@@ -154,41 +198,51 @@ __global__ void __launch_bounds__(kFinalizeThreads)
 }
 
 // y = x scale + shift (then max(y, 0)), rounded as the CPU backend's `x * scale + shift`.
-template <typename T>
-__device__ __forceinline__ void apply_affine(std::int64_t rows, int channels, int c, float scale,
-                                             float shift, const T* __restrict__ x,
+template <typename T, int V>
+__device__ __forceinline__ void apply_affine(std::int64_t rows, int channels,
+                                             const ChannelThread& me, const float (&scale)[V],
+                                             const float (&shift)[V], const T* __restrict__ x,
                                              T* __restrict__ y, bool relu) {
-  const std::int64_t step = std::int64_t(gridDim.y) * kChannelTileY;
-  for (std::int64_t r = std::int64_t(blockIdx.y) * kChannelTileY + threadIdx.y; r < rows;
-       r += step) {
-    const std::int64_t i = r * channels + c;
-    const float v = __fadd_rn(__fmul_rn(to_float(x[i]), scale), shift);
-    y[i] = from_float<T>(relu && v < 0.0f ? 0.0f : v);  // NaN passes, as torch's ReLU
+  for (std::int64_t r = me.first_row; r < rows; r += me.row_step) {
+    const std::int64_t i = r * channels + me.c0;
+    float v[V];
+    load_readonly_as_f32<V>(x + i, v);
+    for (int j = 0; j < V; ++j) {
+      v[j] = __fadd_rn(__fmul_rn(v[j], scale[j]), shift[j]);
+      if (relu && v[j] < 0.0f) v[j] = 0.0f;  // NaN passes, as torch's ReLU
+    }
+    store_from_f32<V>(y + i, v);
   }
 }
 
-template <typename T>
-__global__ void __launch_bounds__(kChannelTileX* kChannelTileY)
-    affine_kernel(std::int64_t rows, int channels, const T* __restrict__ x,
+template <typename T, int V>
+__global__ void __launch_bounds__(kChannelBlockThreads)
+    affine_kernel(std::int64_t rows, int channels, ChannelTiling tiling, const T* __restrict__ x,
                   const float* __restrict__ scale, const float* __restrict__ shift,
                   T* __restrict__ y, bool relu) {
-  const int c = static_cast<int>(blockIdx.x) * kChannelTileX + static_cast<int>(threadIdx.x);
-  if (c >= channels) return;
-  apply_affine(rows, channels, c, scale[c], shift[c], x, y, relu);
+  const ChannelThread me(tiling);
+  if (!me.active) return;
+  float scale_c[V], shift_c[V];
+  for (int j = 0; j < V; ++j) scale_c[j] = scale[me.c0 + j], shift_c[j] = shift[me.c0 + j];
+  apply_affine<T, V>(rows, channels, me, scale_c, shift_c, x, y, relu);
 }
 
-template <typename T>
-__global__ void __launch_bounds__(kChannelTileX* kChannelTileY)
-    inference_kernel(std::int64_t rows, int channels, const T* __restrict__ x,
+template <typename T, int V>
+__global__ void __launch_bounds__(kChannelBlockThreads)
+    inference_kernel(std::int64_t rows, int channels, ChannelTiling tiling, const T* __restrict__ x,
                      const float* __restrict__ gamma, const float* __restrict__ beta,
                      const float* __restrict__ running_mean, const float* __restrict__ running_var,
                      float eps, T* __restrict__ y, bool relu) {
-  const int c = static_cast<int>(blockIdx.x) * kChannelTileX + static_cast<int>(threadIdx.x);
-  if (c >= channels) return;
-  const double invstd = 1.0 / sqrt(static_cast<double>(running_var[c]) + eps);
-  const float scale = static_cast<float>(gamma[c] * invstd);
-  const float shift = affine_shift(beta[c], __fmul_rn(running_mean[c], gamma[c]), invstd);
-  apply_affine(rows, channels, c, scale, shift, x, y, relu);
+  const ChannelThread me(tiling);
+  if (!me.active) return;
+  float scale[V], shift[V];
+  for (int j = 0; j < V; ++j) {
+    const int c = me.c0 + j;
+    const double invstd = 1.0 / sqrt(static_cast<double>(running_var[c]) + eps);
+    scale[j] = static_cast<float>(gamma[c] * invstd);
+    shift[j] = affine_shift(beta[c], __fmul_rn(running_mean[c], gamma[c]), invstd);
+  }
+  apply_affine<T, V>(rows, channels, me, scale, shift, x, y, relu);
 }
 
 // coefficients: [a | b | d], channels each.
@@ -211,26 +265,34 @@ __global__ void __launch_bounds__(kFinalizeThreads)
   dbeta[c] += static_cast<float>(sum_dy);
 }
 
-// dx = a g + b xhat + d, xhat = (x - mean) invstd. dy and dx may alias (no __restrict__): each
-// element is read before the same thread writes it.
-template <typename T>
-__global__ void __launch_bounds__(kChannelTileX* kChannelTileY)
-    backward_dx_kernel(std::int64_t rows, int channels, const T* __restrict__ x, const T* dy,
-                       const T* relu_output, const float* __restrict__ save_mean,
-                       const float* __restrict__ save_invstd,
+// dx = a g + b xhat + d, xhat = (x - mean) invstd. dy and dx may alias (no __restrict__, and
+// dy read with a coherent load): each element is read before the same thread writes it.
+template <typename T, int V>
+__global__ void __launch_bounds__(kChannelBlockThreads)
+    backward_dx_kernel(std::int64_t rows, int channels, ChannelTiling tiling,
+                       const T* __restrict__ x, const T* dy, const T* relu_output,
+                       const float* __restrict__ save_mean, const float* __restrict__ save_invstd,
                        const float* __restrict__ coefficients, T* dx) {
-  const int c = static_cast<int>(blockIdx.x) * kChannelTileX + static_cast<int>(threadIdx.x);
-  if (c >= channels) return;
-  const float mean = save_mean[c], invstd = save_invstd[c];
-  const float a = coefficients[c], b = coefficients[channels + c],
-              d = coefficients[2 * channels + c];
-  const std::int64_t step = std::int64_t(gridDim.y) * kChannelTileY;
-  for (std::int64_t r = std::int64_t(blockIdx.y) * kChannelTileY + threadIdx.y; r < rows;
-       r += step) {
-    const std::int64_t i = r * channels + c;
-    const float g = masked_gradient(dy, relu_output, i);
-    const float xhat = __fmul_rn(to_float(x[i]) - mean, invstd);
-    dx[i] = from_float<T>(__fadd_rn(__fadd_rn(__fmul_rn(a, g), __fmul_rn(b, xhat)), d));
+  const ChannelThread me(tiling);
+  if (!me.active) return;
+  float mean[V], invstd[V], a[V], b[V], d[V];
+  for (int j = 0; j < V; ++j) {
+    const int c = me.c0 + j;
+    mean[j] = save_mean[c], invstd[j] = save_invstd[c];
+    a[j] = coefficients[c], b[j] = coefficients[channels + c],
+    d[j] = coefficients[2 * channels + c];
+  }
+  for (std::int64_t r = me.first_row; r < rows; r += me.row_step) {
+    const std::int64_t i = r * channels + me.c0;
+    float dy_values[V], g[V], xv[V];
+    load_as_f32<V>(dy + i, dy_values);
+    masked_gradient<V>(dy_values, relu_output, i, g);
+    load_readonly_as_f32<V>(x + i, xv);
+    for (int j = 0; j < V; ++j) {
+      const float xhat = __fmul_rn(xv[j] - mean[j], invstd[j]);
+      g[j] = __fadd_rn(__fadd_rn(__fmul_rn(a[j], g[j]), __fmul_rn(b[j], xhat)), d[j]);
+    }
+    store_from_f32<V>(dx + i, g);
   }
 }
 
@@ -243,6 +305,13 @@ void check(const BatchNormShape& s) {
                  " channels=", s.channels);
 }
 
+// 16-byte vectors per thread when every row of every tensor splits into them.
+template <typename T>
+ChannelTiling tiling_for(int channels, std::initializer_list<const void*> tensors) {
+  return channel_tiling(channels, sizeof(T),
+                        rows_split_into_16_byte_vectors(channels, sizeof(T), tensors));
+}
+
 template <typename T>
 void forward_training(const BatchNormShape& s, const T* x, const float* gamma, const float* beta,
                       float eps, float momentum, T* y, float* running_mean, float* running_var,
@@ -251,22 +320,26 @@ void forward_training(const BatchNormShape& s, const T* x, const float* gamma, c
   check(s);
   const int C = s.channels;
   const int row_blocks = channel_row_blocks(s.rows);
+  const ChannelTiling tiling = tiling_for<T>(C, {x, y});
   float* sums = workspace;
   float* centred = workspace + std::int64_t(row_blocks) * C;
   float* scale = workspace + 2 * std::int64_t(row_blocks) * C;
   float* shift = scale + C;
-  SOMBRERO_LAUNCH((channel_partial_sums_kernel<1, SumTerm<T>>), channel_tile_grid(s.rows, C),
-                  channel_tile_block(), 0, stream, s.rows, C, SumTerm<T>{x, C}, sums);
+  launch_channel_partial_sums<T, SumTerm>(s.rows, C, tiling, sums, stream, x);
   SOMBRERO_LAUNCH(mean_kernel, finalize_grid(C), dim3(kFinalizeThreads), 0, stream, s.rows, C,
                   row_blocks, sums, momentum, save_mean, running_mean);
-  SOMBRERO_LAUNCH((channel_partial_sums_kernel<1, CentredSquareTerm<T>>),
-                  channel_tile_grid(s.rows, C), channel_tile_block(), 0, stream, s.rows, C,
-                  CentredSquareTerm<T>{x, save_mean, C}, centred);
+  launch_channel_partial_sums<T, CentredSquareTerm>(s.rows, C, tiling, centred, stream, x,
+                                                    static_cast<const float*>(save_mean));
   SOMBRERO_LAUNCH(variance_kernel, finalize_grid(C), dim3(kFinalizeThreads), 0, stream, s.rows, C,
                   row_blocks, sums, gamma, beta, eps, momentum, running_var, save_invstd, scale,
                   shift);
-  SOMBRERO_LAUNCH(affine_kernel<T>, channel_elementwise_grid(s.rows, C), channel_tile_block(), 0,
-                  stream, s.rows, C, x, scale, shift, y, relu);
+  const dim3 grid = channel_elementwise_grid(s.rows, tiling);
+  if (tiling.vector > 1)
+    SOMBRERO_LAUNCH((affine_kernel<T, kVector16<T>>), grid, channel_tile_block(), 0, stream, s.rows,
+                    C, tiling, x, scale, shift, y, relu);
+  else
+    SOMBRERO_LAUNCH((affine_kernel<T, 1>), grid, channel_tile_block(), 0, stream, s.rows, C, tiling,
+                    x, scale, shift, y, relu);
 }
 
 template <typename T>
@@ -274,9 +347,15 @@ void forward_inference(const BatchNormShape& s, const T* x, const float* gamma, 
                        const float* running_mean, const float* running_var, float eps, T* y,
                        cudaStream_t stream, bool relu) {
   check(s);
-  SOMBRERO_LAUNCH(inference_kernel<T>, channel_elementwise_grid(s.rows, s.channels),
-                  channel_tile_block(), 0, stream, s.rows, s.channels, x, gamma, beta, running_mean,
-                  running_var, eps, y, relu);
+  const ChannelTiling tiling = tiling_for<T>(s.channels, {x, y});
+  const dim3 grid = channel_elementwise_grid(s.rows, tiling);
+  if (tiling.vector > 1)
+    SOMBRERO_LAUNCH((inference_kernel<T, kVector16<T>>), grid, channel_tile_block(), 0, stream,
+                    s.rows, s.channels, tiling, x, gamma, beta, running_mean, running_var, eps, y,
+                    relu);
+  else
+    SOMBRERO_LAUNCH((inference_kernel<T, 1>), grid, channel_tile_block(), 0, stream, s.rows,
+                    s.channels, tiling, x, gamma, beta, running_mean, running_var, eps, y, relu);
 }
 
 template <typename T>
@@ -286,16 +365,21 @@ void backward_training(const BatchNormShape& s, const T* x, const T* dy, const f
   check(s);
   const int C = s.channels;
   const int row_blocks = channel_row_blocks(s.rows);
+  const ChannelTiling tiling = tiling_for<T>(C, {x, dy, dx, relu_output});
   float* coefficients = workspace + 2 * std::int64_t(row_blocks) * C;
-  SOMBRERO_LAUNCH((channel_partial_sums_kernel<2, GradientTerm<T>>), channel_tile_grid(s.rows, C),
-                  channel_tile_block(), 0, stream, s.rows, C,
-                  GradientTerm<T>{x, dy, relu_output, save_mean, C}, workspace);
+  launch_channel_partial_sums<T, GradientTerm>(s.rows, C, tiling, workspace, stream, x, dy,
+                                               relu_output, save_mean);
   SOMBRERO_LAUNCH(backward_finalize_kernel, finalize_grid(C), dim3(kFinalizeThreads), 0, stream,
                   s.rows, C, row_blocks, workspace, gamma, save_invstd, dgamma, dbeta,
                   coefficients);
-  SOMBRERO_LAUNCH(backward_dx_kernel<T>, channel_elementwise_grid(s.rows, C), channel_tile_block(),
-                  0, stream, s.rows, C, x, dy, relu_output, save_mean, save_invstd, coefficients,
-                  dx);
+  const dim3 grid = channel_elementwise_grid(s.rows, tiling);
+  if (tiling.vector > 1)
+    SOMBRERO_LAUNCH((backward_dx_kernel<T, kVector16<T>>), grid, channel_tile_block(), 0, stream,
+                    s.rows, C, tiling, x, dy, relu_output, save_mean, save_invstd, coefficients,
+                    dx);
+  else
+    SOMBRERO_LAUNCH((backward_dx_kernel<T, 1>), grid, channel_tile_block(), 0, stream, s.rows, C,
+                    tiling, x, dy, relu_output, save_mean, save_invstd, coefficients, dx);
 }
 
 }  // namespace

@@ -4,9 +4,9 @@
 //
 // Parallelisation: the elementwise kernels are one thread per element, 256 threads per block,
 // a grid-stride loop over at most 1024 blocks (consecutive threads, consecutive elements:
-// coalesced). bias_backward uses the channel-tiled two-level sum of channel_tiles.cuh (32
-// channels x 8 rows per block, per-row-block partials, then one thread per channel adding
-// them in order in double): deterministic, no float atomics.
+// coalesced). bias_backward uses the channel-tiled two-level sum of channel_tiles.cuh (16-byte
+// channel vectors per thread where rows allow, per-row-block partials, then one thread per
+// channel adding them in order in double): deterministic, no float atomics.
 // Floors (e = bytes per element: 4 f32, 2 bf16): relu_forward 2e, relu_backward 3e, add 3e,
 // add_inplace 3e, bias_add 2e per element; bias_backward e per element. All memory bound.
 // channel_pad_subsample_forward / _backward: one thread per output element, each a gather (the
@@ -96,12 +96,19 @@ __global__ void __launch_bounds__(kThreads)
 
 #undef SOMBRERO_FOR_EACH_ELEMENT
 
-template <typename T>
+// sums[0] += dy (channel_partial_sums_kernel's Term).
+template <typename T, int V>
 struct DySum {
+  static constexpr int kSums = 1, kInputs = 1;
+  struct Constants {};
   const T* dy;
-  int channels;
-  __device__ __forceinline__ void operator()(std::int64_t r, int c, float (&sums)[1]) const {
-    sums[0] += to_float(dy[r * channels + c]);
+  __device__ __forceinline__ Constants constants(int) const { return {}; }
+  __device__ __forceinline__ void load(std::int64_t i, float (&in)[1][V]) const {
+    load_readonly_as_f32<V>(dy + i, in[0]);
+  }
+  __device__ __forceinline__ void add(const Constants&, const float (&in)[1][V],
+                                      float (&sums)[1][V]) const {
+    for (int j = 0; j < V; ++j) sums[0][j] += in[0][j];
   }
 };
 
@@ -142,9 +149,9 @@ template <typename T>
 void launch_bias_backward(std::int64_t rows, int channels, const T* dy, float* dbias,
                           float* workspace, cudaStream_t stream) {
   if (rows <= 0 || channels <= 0) return;
-  SOMBRERO_LAUNCH((channel_partial_sums_kernel<1, DySum<T>>), channel_tile_grid(rows, channels),
-                  channel_tile_block(), 0, stream, rows, channels, DySum<T>{dy, channels},
-                  workspace);
+  const ChannelTiling tiling = channel_tiling(
+      channels, sizeof(T), rows_split_into_16_byte_vectors(channels, sizeof(T), {dy}));
+  launch_channel_partial_sums<T, DySum>(rows, channels, tiling, workspace, stream, dy);
   SOMBRERO_LAUNCH(bias_backward_finalize_kernel,
                   dim3(static_cast<unsigned>((channels + kThreads - 1) / kThreads)), dim3(kThreads),
                   0, stream, channels, channel_row_blocks(rows), workspace, dbias);

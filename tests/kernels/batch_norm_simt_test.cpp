@@ -7,8 +7,10 @@
 //   - bf16 activations: the kernels widen bf16 exactly and round once at the end, so on
 //     bf16-representable inputs they produce exactly the bf16 rounding of the f32 kernels'
 //     outputs and the same f32 statistics and gradients, bit for bit;
-//   - fused ReLU forward and backward, eval mode, odd channel counts (partial 32-channel
-//     tiles), several row blocks, and a shape past the 256-row-block cap (grid-stride rows).
+//   - fused ReLU forward and backward, eval mode, odd channel counts, channel counts whose
+//     rows split into 16-byte vectors (narrow rows, full and partial 32-vector tiles) and the
+//     same off alignment (one element per thread), several row blocks, and a shape past the
+//     256-row-block cap (grid-stride rows).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -84,9 +86,10 @@ Outputs run_cpu(const Inputs& in, bool relu) {
   return o;
 }
 
-// T = float or bf16; outputs widened to f32.
+// T = float or bf16; outputs widened to f32. offset > 0 places every activation that many
+// elements into its buffer, off the 16-byte alignment: the kernels' scalar path.
 template <typename T>
-Outputs run_simt(const Inputs& in, bool relu) {
+Outputs run_simt(const Inputs& in, bool relu, std::size_t offset = 0) {
   const std::size_t n = in.x.size(), C = in.gamma.size();
   const auto load = [](const std::vector<float>& v) {
     if constexpr (std::is_same_v<T, float>)
@@ -100,8 +103,17 @@ Outputs run_simt(const Inputs& in, bool relu) {
     else
       return test::to_float(v);
   };
-  const std::vector<T> x = load(in.x), dy = load(in.dy);
-  std::vector<T> y(n), dx(n), y_eval(n);
+  const auto place = [offset](std::vector<T> v) {
+    v.insert(v.begin(), offset, T{});
+    return v;
+  };
+  const auto unplace = [offset](const std::vector<T>& v) {
+    return std::vector<T>(v.begin() + static_cast<std::ptrdiff_t>(offset), v.end());
+  };
+  const std::vector<T> x_buffer = place(load(in.x)), dy_buffer = place(load(in.dy));
+  const T* const x = x_buffer.data() + offset;
+  const T* const dy = dy_buffer.data() + offset;
+  std::vector<T> y(n + offset), dx(n + offset), y_eval(n + offset);
   Outputs o{{},
             std::vector<float>(C),
             std::vector<float>(C),
@@ -112,22 +124,23 @@ Outputs run_simt(const Inputs& in, bool relu) {
             in.dbeta,
             {}};
   std::vector<float> workspace(batch_norm_workspace_floats(in.shape), std::nanf(""));
-  simt::batch_norm_forward_training(in.shape, x.data(), in.gamma.data(), in.beta.data(), kEps,
-                                    kMomentum, y.data(), o.running_mean.data(),
-                                    o.running_var.data(), o.save_mean.data(), o.save_invstd.data(),
-                                    workspace.data(), nullptr, relu);
+  simt::batch_norm_forward_training(in.shape, x, in.gamma.data(), in.beta.data(), kEps, kMomentum,
+                                    y.data() + offset, o.running_mean.data(), o.running_var.data(),
+                                    o.save_mean.data(), o.save_invstd.data(), workspace.data(),
+                                    nullptr, relu);
   // With the ReLU, the f32 kernel is given the bf16-rounded output as its mask (as the CPU).
-  std::vector<T> mask = relu ? load(test::rounded_to_bf16(widen(y))) : std::vector<T>{};
-  simt::batch_norm_backward_training(in.shape, x.data(), dy.data(), in.gamma.data(),
-                                     o.save_mean.data(), o.save_invstd.data(), dx.data(),
-                                     o.dgamma.data(), o.dbeta.data(), workspace.data(), nullptr,
-                                     relu ? mask.data() : nullptr);
-  simt::batch_norm_forward_inference(in.shape, x.data(), in.gamma.data(), in.beta.data(),
+  std::vector<T> mask =
+      relu ? place(load(test::rounded_to_bf16(widen(unplace(y))))) : std::vector<T>{};
+  simt::batch_norm_backward_training(in.shape, x, dy, in.gamma.data(), o.save_mean.data(),
+                                     o.save_invstd.data(), dx.data() + offset, o.dgamma.data(),
+                                     o.dbeta.data(), workspace.data(), nullptr,
+                                     relu ? mask.data() + offset : nullptr);
+  simt::batch_norm_forward_inference(in.shape, x, in.gamma.data(), in.beta.data(),
                                      in.running_mean.data(), in.running_var.data(), kEps,
-                                     y_eval.data(), nullptr, relu);
-  o.y = widen(y);
-  o.dx = widen(dx);
-  o.y_eval = widen(y_eval);
+                                     y_eval.data() + offset, nullptr, relu);
+  o.y = widen(unplace(y));
+  o.dx = widen(unplace(dx));
+  o.y_eval = widen(unplace(y_eval));
   return o;
 }
 
@@ -143,8 +156,15 @@ Outputs run_simt(const Inputs& in, bool relu) {
   EXPECT_EQ((a).y_eval, (b).y_eval) << what
 
 // Runs the f32 and bf16 kernels under every schedule (identical results required) and checks
-// the bf16 ones against the f32 ones; returns the f32 outputs.
-Outputs run_all_schedules(const Inputs& in, bool relu, int schedules) {
+// the bf16 ones against the f32 ones; returns the f32 outputs. With exact sums (small
+// integers) bf16 storage only rounds the activations once: bit for bit the f32 kernel's
+// results, rounded. Otherwise the two tile their channels differently (16-byte vectors of 4
+// f32 or 8 bf16 per thread, so different row partitions): their sums are each within the
+// summation bound of the exact ones (see RandomInputs... below: 2.5e-6 sum|terms|), so the
+// statistics agree to 2e-5 and dgamma, dbeta (sum|terms| / |sum| ~ 10 here) to 1e-4
+// normwise, and the bf16 outputs are the f32 ones rounded, up to a tie flipped by that
+// difference: within one bf16 ulp (2^-8 relative).
+Outputs run_all_schedules(const Inputs& in, bool relu, int schedules, bool exact_sums) {
   Outputs first;
   for (int s = 0; s < schedules; ++s) {
     const sombrero::simt::ScopedSchedule schedule(sombrero::simt::test_schedule(s));
@@ -154,7 +174,20 @@ Outputs run_all_schedules(const Inputs& in, bool relu, int schedules) {
     expected_b16.y = test::rounded_to_bf16(f32.y);
     expected_b16.dx = test::rounded_to_bf16(f32.dx);
     expected_b16.y_eval = test::rounded_to_bf16(f32.y_eval);
-    EXPECT_ALL_EQ(b16, expected_b16, "bf16 against the f32 kernel, schedule " << s);
+    if (exact_sums) {
+      EXPECT_ALL_EQ(b16, expected_b16, "bf16 against the f32 kernel, schedule " << s);
+    } else {
+      const std::string what = "bf16 against the f32 kernel, schedule " + std::to_string(s);
+      EXPECT_LT(relative_error(b16.save_mean, f32.save_mean), 2e-5) << what;
+      EXPECT_LT(relative_error(b16.save_invstd, f32.save_invstd), 2e-5) << what;
+      EXPECT_LT(relative_error(b16.running_mean, f32.running_mean), 2e-5) << what;
+      EXPECT_LT(relative_error(b16.running_var, f32.running_var), 2e-5) << what;
+      EXPECT_LT(relative_error(b16.dgamma, f32.dgamma), 1e-4) << what;
+      EXPECT_LT(relative_error(b16.dbeta, f32.dbeta), 1e-4) << what;
+      EXPECT_LT(relative_error(b16.y, expected_b16.y), 1.0 / 256) << what;
+      EXPECT_LT(relative_error(b16.dx, expected_b16.dx), 1.0 / 256) << what;
+      EXPECT_EQ(b16.y_eval, expected_b16.y_eval) << what;  // no sums
+    }
     if (s == 0) {
       first = f32;
     } else {
@@ -170,11 +203,17 @@ TEST_P(BatchNormSimt, SmallIntegersEqualTheCpuBackendBitForBit) {
   const bool relu = GetParam();
   // Rows a power of two (the mean is exact) and small: |x - mean| <= 4 in units of 1/512, so
   // every sum of squares and of g (x - mean) stays below 2^24 units: exact in f32.
-  for (const BatchNormShape shape : {BatchNormShape{64, 5}, BatchNormShape{512, 35}}) {
+  // Channel counts for every tiling: 5, 35 (one element per thread); 24 (16-byte vectors,
+  // 6 f32 / 3 bf16 per row: several rows under one warp); 320 (80 / 40 vectors: full
+  // 32-lane tiles and a partial one).
+  for (const BatchNormShape shape : {BatchNormShape{64, 5}, BatchNormShape{512, 35},
+                                     BatchNormShape{128, 24}, BatchNormShape{32, 320}}) {
     const Inputs in = make_inputs(shape, true, 11);
     const Outputs cpu = run_cpu(in, relu);
-    const Outputs got = run_all_schedules(in, relu, sombrero::simt::kTestScheduleCount);
+    const Outputs got = run_all_schedules(in, relu, sombrero::simt::kTestScheduleCount, true);
     EXPECT_ALL_EQ(got, cpu, "rows " << shape.rows << " channels " << shape.channels);
+    // The same channels off the 16-byte alignment take the one-element path: same results.
+    EXPECT_ALL_EQ(run_simt<float>(in, relu, 1), cpu, "f32 misaligned, channels " << shape.channels);
   }
 }
 
@@ -187,13 +226,13 @@ TEST_P(BatchNormSimt, SmallIntegersEqualTheCpuBackendBitForBit) {
 // of the CPU's own result).
 TEST_P(BatchNormSimt, RandomInputsMatchTheCpuBackendWithinTheSummationBound) {
   const bool relu = GetParam();
-  for (const BatchNormShape shape :
-       {BatchNormShape{70, 40}, BatchNormShape{601, 19}, BatchNormShape{34000, 3}}) {
+  for (const BatchNormShape shape : {BatchNormShape{70, 40}, BatchNormShape{601, 19},
+                                     BatchNormShape{34000, 3}, BatchNormShape{96, 320}}) {
     const Inputs in = make_inputs(shape, false, 5);
     const Outputs cpu = run_cpu(in, relu);
     // The large shape (past the 256-row-block cap) runs under one schedule only, for time.
-    const Outputs got =
-        run_all_schedules(in, relu, shape.rows > 10000 ? 1 : sombrero::simt::kTestScheduleCount);
+    const Outputs got = run_all_schedules(
+        in, relu, shape.rows > 10000 ? 1 : sombrero::simt::kTestScheduleCount, false);
     const std::string what = "rows " + std::to_string(shape.rows);
     EXPECT_LT(relative_error(got.y, cpu.y), 2e-5) << what;
     EXPECT_LT(relative_error(got.save_mean, cpu.save_mean), 2e-5) << what;
