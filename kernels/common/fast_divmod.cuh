@@ -1,6 +1,7 @@
-// Division of non-negative ints by a divisor fixed before the launch, by one multiply-high
-// and one shift instead of a runtime division (a 32-bit `/` or `%` by a runtime value is
-// a ~20-instruction subroutine on the GPU). The kernels' index decompositions use it.
+// Division of non-negative ints by a divisor fixed before the launch, by a multiply-high and
+// shifts instead of a runtime division (a 32-bit `/` or `%` by a runtime value is an inlined
+// sequence of ~20 instructions on the GPU): the quotient costs a shift, an IMAD.HI and a
+// shift, the remainder one more IMAD. The kernels' index decompositions use it.
 //
 // Math: the round-up method of Granlund and Montgomery ("Division by invariant integers
 // using multiplication", PLDI 1994), for dividends of 31 bits. For a divisor d >= 1 let
