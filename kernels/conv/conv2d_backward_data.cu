@@ -23,6 +23,7 @@
 // f32, dx rounded once.
 #include <numeric>
 
+#include "kernels/common/fast_divmod.cuh"
 #include "kernels/conv/conv2d_igemm.cuh"
 
 namespace sombrero::kernels::SOMBRERO_EXEC {
@@ -54,14 +55,34 @@ struct Phase {
   PhaseTaps taps_h, taps_w;
 };
 
+// The divisors of a phase's index decompositions, precomputed on the host.
+struct PhaseDivisors {
+  FastDivmod out_channels, taps_w;  // q -> (rj, sj, k): by g.K, then by p.taps_w.count
+  FastDivmod rows_w, rows_h;        // m -> (n, hi, wi): by p.rows_w, then by p.rows_h
+  FastDivmod stride_h, stride_w;    // padded position -> output pixel of a landing tap
+};
+
 // q -> (r, s, k) of a phase.
 struct PhaseTap {
   int r, s, k;
 };
-__device__ __forceinline__ PhaseTap phase_tap(const Geometry& g, const Phase& p, int q) {
-  const int k = q % g.K, t = q / g.K;
-  return {p.taps_h.first + (t / p.taps_w.count) * p.taps_h.step,
-          p.taps_w.first + (t % p.taps_w.count) * p.taps_w.step, k};
+__device__ __forceinline__ PhaseTap phase_tap(const Phase& p, const PhaseDivisors& d, int q) {
+  int t, k, rj, sj;
+  d.out_channels.divmod(q, t, k);
+  d.taps_w.divmod(t, rj, sj);
+  return {p.taps_h.first + rj * p.taps_h.step, p.taps_w.first + sj * p.taps_w.step, k};
+}
+
+// (n, hi, wi) of row m of a phase.
+struct PhasePixel {
+  int n, hi, wi;
+};
+__device__ __forceinline__ PhasePixel phase_pixel(const PhaseDivisors& d, int m) {
+  PhasePixel pixel;
+  int t;
+  d.rows_w.divmod(m, t, pixel.wi);
+  d.rows_h.divmod(t, pixel.n, pixel.hi);
+  return pixel;
 }
 
 // A: rows are the phase's input pixels, each remembering its image and padded position.
@@ -73,25 +94,26 @@ struct OutputGradient {
   };
   Geometry g;
   Phase p;
+  PhaseDivisors divisors;
   const T* dy;
   int rows, depth;  // M, K_gemm
 
   __device__ __forceinline__ Row row(int m) const {
     Row r;
     if (m >= rows) return r;
-    const int wi = m % p.rows_w, t = m / p.rows_w;
-    const int hi = t % p.rows_h, n = t / p.rows_h;
-    r.image = static_cast<long long>(n) * g.OH * g.OW * g.K;
-    r.h_padded = p.ph + hi * g.stride_h + g.pad_top;
-    r.w_padded = p.pw + wi * g.stride_w + g.pad_left;
+    const PhasePixel pixel = phase_pixel(divisors, m);
+    r.image = static_cast<long long>(pixel.n) * g.OH * g.OW * g.K;
+    r.h_padded = p.ph + pixel.hi * g.stride_h + g.pad_top;
+    r.w_padded = p.pw + pixel.wi * g.stride_w + g.pad_left;
     return r;
   }
   __device__ __forceinline__ const T* address(const Row& r, int q) const {
     if (r.image < 0 || q >= depth) return nullptr;
-    const PhaseTap tap = phase_tap(g, p, q);
+    const PhaseTap tap = phase_tap(p, divisors, q);
     const int top = r.h_padded - tap.r * g.dilation_h, left = r.w_padded - tap.s * g.dilation_w;
     if (top < 0 || left < 0) return nullptr;
-    const int oh = top / g.stride_h, ow = left / g.stride_w;  // exact: the tap lands
+    // Exact divisions: the tap lands.
+    const int oh = divisors.stride_h.div(top), ow = divisors.stride_w.div(left);
     if (oh >= g.OH || ow >= g.OW) return nullptr;
     return dy + r.image + (static_cast<long long>(oh) * g.OW + ow) * g.K + tap.k;
   }
@@ -105,13 +127,14 @@ struct TransposedWeights {
   };
   Geometry g;
   Phase p;
+  PhaseDivisors divisors;
   const T* w;
   int depth;
 
   __device__ __forceinline__ Row row(int c) const { return Row{c < g.C ? c : -1}; }
   __device__ __forceinline__ const T* address(const Row& r, int q) const {
     if (r.c < 0 || q >= depth) return nullptr;
-    const PhaseTap tap = phase_tap(g, p, q);
+    const PhaseTap tap = phase_tap(p, divisors, q);
     return w + ((static_cast<long long>(tap.k) * g.R + tap.r) * g.S + tap.s) * g.C + r.c;
   }
 };
@@ -132,10 +155,9 @@ struct BackwardDataProblem {
   __device__ __forceinline__ long long output_row(int m, int /*split*/) const {
     const Geometry& g = a.g;
     const Phase& p = a.p;
-    const int wi = m % p.rows_w, t = m / p.rows_w;
-    const int hi = t % p.rows_h, n = t / p.rows_h;
-    const int h = p.ph + hi * g.stride_h, w = p.pw + wi * g.stride_w;
-    return ((static_cast<long long>(n) * g.H + h) * g.W + w) * g.C;
+    const PhasePixel pixel = phase_pixel(a.divisors, m);
+    const int h = p.ph + pixel.hi * g.stride_h, w = p.pw + pixel.wi * g.stride_w;
+    return ((static_cast<long long>(pixel.n) * g.H + h) * g.W + w) * g.C;
   }
   __device__ __forceinline__ void store(long long row, int c, float value) const {
     dx[row + c] = from_float<T>(value);
@@ -167,9 +189,13 @@ void backward_data(const Conv2dShape& shape, const T* dy, const T* w, T* dx, cud
       if (p.rows_h == 0 || p.rows_w == 0) continue;
       const int M = g.N * p.rows_h * p.rows_w;
       const int depth = p.taps_h.count * p.taps_w.count * g.K;
-      if (p.taps_w.count == 0) p.taps_w.count = 1;  // depth is 0 anyway; no division by 0
+      if (p.taps_w.count == 0) p.taps_w.count = 1;  // depth is 0 anyway; divisors are >= 1
+      const PhaseDivisors divisors{FastDivmod(g.K),        FastDivmod(p.taps_w.count),
+                                   FastDivmod(p.rows_w),   FastDivmod(p.rows_h),
+                                   FastDivmod(g.stride_h), FastDivmod(g.stride_w)};
       const BackwardDataProblem<T> problem{
-          {g, p, dy, M, depth}, {g, p, w, depth}, M, g.C, depth, dx, g.C % V == 0 && aligned16(dx)};
+          {g, p, divisors, dy, M, depth}, {g, p, divisors, w, depth}, M, g.C, depth, dx,
+          g.C % V == 0 && aligned16(dx)};
       launch(problem, plan.large_tile, vectorized, 1, 0, stream);
     }
 }

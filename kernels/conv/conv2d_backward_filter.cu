@@ -20,6 +20,7 @@
 // + 4 K R S C (dw, f32), plus 8 splits K R S C for the workspace round trip when split.
 // Precision: dw is f32 for both input precisions; f32 FFMA in a fixed order, or bf16
 // tensor cores accumulating in f32; splits summed in f32 in a fixed order.
+#include "kernels/common/fast_divmod.cuh"
 #include "kernels/conv/conv2d_igemm.cuh"
 
 namespace sombrero::kernels::SOMBRERO_EXEC {
@@ -49,17 +50,22 @@ struct FilterInput {
   };
   Geometry g;
   const T* x;
-  int taps, depth;  // R*S*C, K_gemm
+  int taps, depth;                              // R*S*C, K_gemm
+  FastDivmod channels, kernel_w, out_w, out_h;  // by g.C, g.S, g.OW, g.OH
 
   __device__ __forceinline__ Row row(int j) const {
     if (j >= taps) return Row{};
-    const int c = j % g.C, rs = j / g.C;
-    return Row{rs / g.S, rs % g.S, c};
+    Row t;
+    int rs;
+    channels.divmod(j, rs, t.c);
+    kernel_w.divmod(rs, t.r, t.s);
+    return t;
   }
   __device__ __forceinline__ const T* address(const Row& t, int p) const {
     if (t.r < 0 || p >= depth) return nullptr;
-    const int ow = p % g.OW, q = p / g.OW;
-    const int oh = q % g.OH, n = q / g.OH;
+    int q, ow, n, oh;
+    out_w.divmod(p, q, ow);
+    out_h.divmod(q, n, oh);
     const int ih = oh * g.stride_h - g.pad_top + t.r * g.dilation_h;
     const int iw = ow * g.stride_w - g.pad_left + t.s * g.dilation_w;
     if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) return nullptr;
@@ -136,10 +142,12 @@ void backward_filter(const Conv2dShape& shape, const T* x, const T* dy, float* d
   const Geometry g = make_geometry(shape);
   const int taps = static_cast<int>(plan.gemm_n), depth = static_cast<int>(plan.gemm_k);
   float* partials = plan.splits > 1 ? static_cast<float*>(workspace) : nullptr;
+  const FilterInput<T> input{
+      g, x, taps, depth, FastDivmod(g.C), FastDivmod(g.S), FastDivmod(g.OW), FastDivmod(g.OH)};
+  const FilterOutputGradient<T> gradient{dy, g.K, depth};
   const bool vector_output = taps % 4 == 0 && aligned16(dw) && (!partials || aligned16(partials));
-  const BackwardFilterProblem<T> problem{
-      {dy, g.K, depth}, {g, x, taps, depth}, g.K,          taps, depth, dw,
-      partials,         accumulate,          vector_output};
+  const BackwardFilterProblem<T> problem{gradient, input,    g.K,        taps,         depth,
+                                         dw,       partials, accumulate, vector_output};
   constexpr int V = 16 / static_cast<int>(sizeof(T));
   const bool vectorized = g.K % V == 0 && g.C % V == 0 && aligned16(x) && aligned16(dy);
   launch(problem, plan.large_tile, vectorized, plan.splits, static_cast<int>(plan.split_chunk),

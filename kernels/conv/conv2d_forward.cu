@@ -18,6 +18,7 @@
 // elements in all.
 // Precision: f32: FFMA in a fixed k order (the SIMT and GPU builds agree bit for bit);
 // bf16: exact products accumulated in f32 by the tensor cores, y rounded once to bf16.
+#include "kernels/common/fast_divmod.cuh"
 #include "kernels/conv/conv2d_igemm.cuh"
 
 namespace sombrero::kernels::SOMBRERO_EXEC {
@@ -33,13 +34,15 @@ struct ForwardInput {
   };
   Geometry g;
   const T* x;
-  int rows, depth;  // M, K_gemm
+  int rows, depth;                              // M, K_gemm
+  FastDivmod out_w, out_h, channels, kernel_w;  // by g.OW, g.OH, g.C, g.S
 
   __device__ __forceinline__ Row row(int m) const {
     Row r;
     if (m >= rows) return r;
-    const int ow = m % g.OW, t = m / g.OW;
-    const int oh = t % g.OH, n = t / g.OH;
+    int t, ow, n, oh;
+    out_w.divmod(m, t, ow);
+    out_h.divmod(t, n, oh);
     r.image = static_cast<long long>(n) * g.H * g.W * g.C;
     r.ih0 = oh * g.stride_h - g.pad_top;
     r.iw0 = ow * g.stride_w - g.pad_left;
@@ -47,8 +50,10 @@ struct ForwardInput {
   }
   __device__ __forceinline__ const T* address(const Row& r, int q) const {
     if (r.image < 0 || q >= depth) return nullptr;
-    const int c = q % g.C, rs = q / g.C;
-    const int ih = r.ih0 + (rs / g.S) * g.dilation_h, iw = r.iw0 + (rs % g.S) * g.dilation_w;
+    int rs, c, tap_r, tap_s;
+    channels.divmod(q, rs, c);
+    kernel_w.divmod(rs, tap_r, tap_s);
+    const int ih = r.ih0 + tap_r * g.dilation_h, iw = r.iw0 + tap_s * g.dilation_w;
     if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) return nullptr;
     return x + r.image + (static_cast<long long>(ih) * g.W + iw) * g.C + c;
   }
@@ -105,9 +110,10 @@ void forward(const Conv2dShape& shape, const T* x, const T* w, T* y, cudaStream_
                  "conv2d_forward: the problem is too large for 32-bit GEMM indices");
   const Geometry g = make_geometry(shape);
   const int M = static_cast<int>(plan.gemm_m), K = g.K, depth = static_cast<int>(plan.gemm_k);
+  const ForwardInput<T> input{
+      g, x, M, depth, FastDivmod(g.OW), FastDivmod(g.OH), FastDivmod(g.C), FastDivmod(g.S)};
   constexpr int V = 16 / static_cast<int>(sizeof(T));
-  const ForwardProblem<T> problem{{g, x, M, depth},          {w, K, depth}, M, K, depth, y,
-                                  K % V == 0 && aligned16(y)};
+  const ForwardProblem<T> problem{input, {w, K, depth}, M, K, depth, y, K % V == 0 && aligned16(y)};
   const bool vectorized = g.C % V == 0 && aligned16(x) && aligned16(w);
   launch(problem, plan.large_tile, vectorized, 1, 0, stream);
 }

@@ -34,7 +34,7 @@
 // Rows of a thread's loads are fixed across K steps, so their decomposition (n, oh, ow ...)
 // is computed once and kept in registers (`Row`); only k is decomposed per step.
 // Untuned: no GPU has run this yet. See docs/conv.md for what is left (stage count, wgmma/TMA,
-// swizzled layouts, fast integer division, fused epilogues).
+// swizzled layouts, fused epilogues).
 #pragma once
 
 #include <cstdint>

@@ -90,6 +90,14 @@ inline float __uint_as_float(unsigned x) {
   return std::bit_cast<float>(x);
 }
 
+// High 32 bits of the exact 64-bit product (unsigned / signed).
+inline unsigned __umulhi(unsigned a, unsigned b) {
+  return static_cast<unsigned>((static_cast<std::uint64_t>(a) * b) >> 32);
+}
+inline int __mulhi(int a, int b) {
+  return static_cast<int>((static_cast<std::int64_t>(a) * b) >> 32);
+}
+
 inline int __popc(unsigned x) {
   return std::popcount(x);
 }
