@@ -6,6 +6,8 @@ set_property(CACHE SOMBRERO_CUDA PROPERTY STRINGS AUTO ON OFF)
 set(SOMBRERO_MPI "AUTO" CACHE STRING "Build MPI support: AUTO (when found), ON, OFF")
 set_property(CACHE SOMBRERO_MPI PROPERTY STRINGS AUTO ON OFF)
 option(SOMBRERO_WERROR "Treat compiler warnings as errors" OFF)
+set(SOMBRERO_SANITIZE "" CACHE STRING
+    "Host sanitizers for a CPU-only build, e.g. address,undefined (tools/sanitize.sh)")
 
 set(SOMBRERO_HAVE_CUDA OFF)
 if(NOT SOMBRERO_CUDA STREQUAL "OFF")
@@ -26,6 +28,19 @@ if(NOT SOMBRERO_CUDA STREQUAL "OFF")
   else()
     message(STATUS "sombrero: no nvcc found; building the CPU backend and the SIMT build only")
   endif()
+endif()
+
+# Sanitizers instrument the host code: the CPU backend, and the CUDA kernels as the SIMT build
+# runs them, so an out-of-bounds global or shared-memory access in a kernel is reported on the
+# CPU, where no compute-sanitizer exists. nvcc-built code is not instrumented: CPU-only builds.
+if(SOMBRERO_SANITIZE)
+  if(SOMBRERO_HAVE_CUDA)
+    message(FATAL_ERROR "SOMBRERO_SANITIZE=${SOMBRERO_SANITIZE} needs -DSOMBRERO_CUDA=OFF "
+                        "(the SIMT build runs the CUDA kernels under the sanitizers)")
+  endif()
+  add_compile_options(-fsanitize=${SOMBRERO_SANITIZE} -fno-sanitize-recover=all
+                      -fno-omit-frame-pointer -g)
+  add_link_options(-fsanitize=${SOMBRERO_SANITIZE})
 endif()
 
 # Host-code warnings: -Wall -Wextra everywhere, zero tolerated (SOMBRERO_WERROR in CI).

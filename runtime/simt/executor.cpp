@@ -17,16 +17,20 @@
 #include <string>
 #include <vector>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
 #include "runtime/error.h"
 #include "runtime/simt/async_copy.h"
 #include "runtime/simt/fiber.h"
 #include "runtime/simt/schedule.h"
 #include "runtime/simt/thread_report.h"
 
-thread_local uint3 threadIdx{};
-thread_local uint3 blockIdx{};
-thread_local dim3 blockDim{};
-thread_local dim3 gridDim{};
+constinit thread_local uint3 threadIdx{};
+constinit thread_local uint3 blockIdx{};
+constinit thread_local dim3 blockDim{};
+constinit thread_local dim3 gridDim{};
 
 namespace sombrero::simt {
 
@@ -78,6 +82,18 @@ namespace detail {
 namespace {
 
 constexpr unsigned kWarpSize = 32;
+
+#if defined(__SANITIZE_ADDRESS__)
+void poison_for_sanitizer(const void* begin, std::size_t bytes) {
+  __asan_poison_memory_region(begin, bytes);
+}
+void unpoison_for_sanitizer(const void* begin, std::size_t bytes) {
+  __asan_unpoison_memory_region(begin, bytes);
+}
+#else
+void poison_for_sanitizer(const void*, std::size_t) {}
+void unpoison_for_sanitizer(const void*, std::size_t) {}
+#endif
 constexpr unsigned kMaxThreadsPerBlock = 1024;
 constexpr std::size_t kMaxSharedBytes = 227 * 1024;  // opt-in maximum per block on sm_90
 
@@ -233,10 +249,19 @@ void BlockRunner::run_block(const Launch& launch, uint3 block_index, std::uint64
     // Dynamic shared memory is undefined at block start on a GPU: poison it (0xff bytes read
     // as NaN floats and -1 integers) so a kernel that reads before writing shows it.
     constexpr std::size_t kAlign = 128;
+    unpoison_for_sanitizer(shared_storage_.data(), shared_storage_.size());
     shared_storage_.resize(launch.shared_bytes + kAlign);
     auto address = reinterpret_cast<std::uintptr_t>(shared_storage_.data());
     shared_ = shared_storage_.data() + ((kAlign - address % kAlign) % kAlign);
     std::memset(shared_, 0xff, launch.shared_bytes);
+    // Under AddressSanitizer the bytes around the block's window are off limits, so an
+    // access past shared_bytes is reported like a global out-of-bounds access.
+    std::byte* const window = static_cast<std::byte*>(shared_);
+    poison_for_sanitizer(shared_storage_.data(),
+                         static_cast<std::size_t>(window - shared_storage_.data()));
+    poison_for_sanitizer(window + launch.shared_bytes,
+                         static_cast<std::size_t>(shared_storage_.data() + shared_storage_.size() -
+                                                  (window + launch.shared_bytes)));
   } else {
     shared_ = nullptr;
   }

@@ -92,9 +92,11 @@ void* dynamic_shared_memory();  // this block's dynamic shared memory (launch's 
 }  // namespace sombrero::simt
 
 // The built-in variables, set by the executor for the fiber it resumes. thread_local: each
-// OS thread runs its own blocks.
-extern thread_local uint3 threadIdx;
-extern thread_local uint3 blockIdx;
-extern thread_local dim3 blockDim;
-extern thread_local dim3 gridDim;
+// OS thread runs its own blocks. constinit: accessed directly, not through the TLS wrapper
+// functions that extern thread_locals otherwise get (faster, and UBSan's null check
+// misreads those wrappers).
+extern constinit thread_local uint3 threadIdx;
+extern constinit thread_local uint3 blockIdx;
+extern constinit thread_local dim3 blockDim;
+extern constinit thread_local dim3 gridDim;
 inline constexpr int warpSize = 32;

@@ -28,7 +28,10 @@ class Fiber {
   void suspend(ucontext_t* to);
 
  private:
+  static void start();  // the context's entry: runs entry_ (announcing the stack to ASan)
+
   ucontext_t context_{};
+  void (*entry_)() = nullptr;
   void* mapping_ = nullptr;
   std::size_t mapping_bytes_ = 0;
   std::size_t guard_bytes_ = 0;

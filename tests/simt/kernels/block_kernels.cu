@@ -75,9 +75,31 @@ __global__ void barrier_loop_kernel(int barriers, int* out) {
   if (threadIdx.x == 0) out[blockIdx.x] = counter;
 }
 
+// Reads element `index` of a dynamic shared array of `ints` ints (index == ints: one past).
+__global__ void read_shared_kernel(int ints, int index, int* out) {
+  SOMBRERO_DYNAMIC_SHARED(int, tile);
+  for (int i = static_cast<int>(threadIdx.x); i < ints; i += static_cast<int>(blockDim.x))
+    tile[i] = i;
+  __syncthreads();
+  if (threadIdx.x == 0) *out = tile[index];
+}
+
+__global__ void read_global_kernel(const int* x, int index, int* out) {
+  if (threadIdx.x == 0) *out = x[index];
+}
+
 }  // namespace
 
 namespace SOMBRERO_EXEC {
+
+void read_shared(int ints, int index, int* out) {
+  SOMBRERO_LAUNCH(read_shared_kernel, dim3(1), dim3(32), sizeof(int) * ints, nullptr, ints, index,
+                  out);
+}
+
+void read_global(const int* x, int index, int* out) {
+  SOMBRERO_LAUNCH(read_global_kernel, dim3(1), dim3(32), 0, nullptr, x, index, out);
+}
 
 void block_sum(const int* x, int blocks, int* sums, bool racy) {
   SOMBRERO_LAUNCH(block_sum_kernel, dim3(blocks), dim3(kBlock), 0, nullptr, x, sums, racy);

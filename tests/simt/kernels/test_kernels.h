@@ -12,39 +12,43 @@ namespace sombrero::simt_test {
 // async_copy_pipeline's variants: the correct pipeline, and the planted bugs.
 enum class AsyncCopyMode { correct, zero_fill_odd_tiles, missing_wait, early_overwrite };
 
-#define SOMBRERO_SIMT_TEST_KERNELS                                                             \
-  /* Per-block sums of x (blocks of 256), shared-memory tree; racy: a barrier left out. */     \
-  void block_sum(const int* x, int blocks, int* sums, bool racy);                              \
-  /* out (cols x rows) = in (rows x cols) transposed through a 32x33 shared tile. */           \
-  void transpose(const float* in, int rows, int cols, float* out, bool racy);                  \
-  /* Per warp of x: sum (shfl_down), max (shfl_xor), inclusive scan (shfl_up), lane 5's */     \
-  /* value broadcast (shfl), ballot of x > 0, any, all. out holds 32 ints per lane field. */   \
-  void warp_ops(const int* x, int threads, int* sums, int* maxima, int* scans, int* broadcast, \
-                unsigned* ballots, int* any, int* all);                                        \
-  /* 16-lane segment sums with width 16 and a half-warp mask. */                               \
-  void half_warp_sums(const float* x, float* sums);                                            \
-  /* Histogram of bins (values in [0, 64)) through shared-memory atomics; plus float */        \
-  /* atomicAdd total, atomicMax/atomicMin on int and a CAS-loop float maximum. */              \
-  void histogram(const int* values, int n, unsigned* bins, float* total, int* max_value,       \
-                 int* min_value, float* max_float);                                            \
-  /* Kernels with planted faults (divergent barriers, a lane missing from a shuffle). */       \
-  void early_exit_before_barrier(int* out);                                                    \
-  void barrier_in_both_branches(int* out);                                                     \
-  void shuffle_with_exited_lane(int* out);                                                     \
-  /* D (M x N, f32) = A (M x K, bf16 row-major) * B (K x N, bf16 row-major) with */            \
-  /* mma.m16n8k16 fed by ldmatrix; M % 16 == 0, N % 8 == 0, K % 16 == 0. */                    \
-  void mma_bf16_gemm(const std::uint16_t* a, const std::uint16_t* b, float* d, int m, int n,   \
-                     int k);                                                                   \
-  /* One m16n8k8 tf32 tile, fragments loaded from global memory by the documented layout: */   \
-  /* d = a (16x8 row-major) * b (8x8 row-major) + c (16x8). */                                 \
-  void mma_tf32_tile(const float* a, const float* b, const float* c, float* d);                \
-  /* ldmatrix of a 16x16 b16 tile: out[variant][lane][reg] (variants x1, x2, x4, x1.trans, */  \
-  /* x2.trans, x4.trans), 6*32*4 words. */                                                     \
-  void ldmatrix_all(const std::uint16_t* tile, std::uint32_t* out);                            \
-  /* out[i] = sum over tiles of in[tile * 256 + i] through a 3-stage cp.async pipeline */      \
-  /* (one block of 64 threads; each reads what another thread copied). */                      \
-  void async_copy_pipeline(const float* in, int tiles, float* out, AsyncCopyMode mode);        \
-  /* A kernel with `barriers` __syncthreads, for timing the executor. */                       \
+#define SOMBRERO_SIMT_TEST_KERNELS                                                               \
+  /* Per-block sums of x (blocks of 256), shared-memory tree; racy: a barrier left out. */       \
+  void block_sum(const int* x, int blocks, int* sums, bool racy);                                \
+  /* out (cols x rows) = in (rows x cols) transposed through a 32x33 shared tile. */             \
+  void transpose(const float* in, int rows, int cols, float* out, bool racy);                    \
+  /* Per warp of x: sum (shfl_down), max (shfl_xor), inclusive scan (shfl_up), lane 5's */       \
+  /* value broadcast (shfl), ballot of x > 0, any, all. out holds 32 ints per lane field. */     \
+  void warp_ops(const int* x, int threads, int* sums, int* maxima, int* scans, int* broadcast,   \
+                unsigned* ballots, int* any, int* all);                                          \
+  /* 16-lane segment sums with width 16 and a half-warp mask. */                                 \
+  void half_warp_sums(const float* x, float* sums);                                              \
+  /* Histogram of bins (values in [0, 64)) through shared-memory atomics; plus float */          \
+  /* atomicAdd total, atomicMax/atomicMin on int and a CAS-loop float maximum. */                \
+  void histogram(const int* values, int n, unsigned* bins, float* total, int* max_value,         \
+                 int* min_value, float* max_float);                                              \
+  /* Kernels with planted faults (divergent barriers, a lane missing from a shuffle). */         \
+  void early_exit_before_barrier(int* out);                                                      \
+  void barrier_in_both_branches(int* out);                                                       \
+  void shuffle_with_exited_lane(int* out);                                                       \
+  /* D (M x N, f32) = A (M x K, bf16 row-major) * B (K x N, bf16 row-major) with */              \
+  /* mma.m16n8k16 fed by ldmatrix; M % 16 == 0, N % 8 == 0, K % 16 == 0. */                      \
+  void mma_bf16_gemm(const std::uint16_t* a, const std::uint16_t* b, float* d, int m, int n,     \
+                     int k);                                                                     \
+  /* One m16n8k8 tf32 tile, fragments loaded from global memory by the documented layout: */     \
+  /* d = a (16x8 row-major) * b (8x8 row-major) + c (16x8). */                                   \
+  void mma_tf32_tile(const float* a, const float* b, const float* c, float* d);                  \
+  /* ldmatrix of a 16x16 b16 tile: out[variant][lane][reg] (variants x1, x2, x4, x1.trans, */    \
+  /* x2.trans, x4.trans), 6*32*4 words. */                                                       \
+  void ldmatrix_all(const std::uint16_t* tile, std::uint32_t* out);                              \
+  /* out[i] = sum over tiles of in[tile * 256 + i] through a 3-stage cp.async pipeline */        \
+  /* (one block of 64 threads; each reads what another thread copied). */                        \
+  void async_copy_pipeline(const float* in, int tiles, float* out, AsyncCopyMode mode);          \
+  /* *out = element `index` of an int dynamic shared array of `ints` (filled with 0..ints-1), */ \
+  /* and *out = x[index]: with index one past the end, for the sanitizer tests. */               \
+  void read_shared(int ints, int index, int* out);                                               \
+  void read_global(const int* x, int index, int* out);                                           \
+  /* A kernel with `barriers` __syncthreads, for timing the executor. */                         \
   void barrier_loop(int blocks, int threads, int barriers, int* out);
 
 namespace simt {
