@@ -25,6 +25,7 @@ __device__ __forceinline__ uint4 load_readonly(const void* p) {
 #if defined(__CUDACC__)
   return __ldg(static_cast<const uint4*>(p));
 #else
+  ::sombrero::simt::check_vector_alignment(p, sizeof(uint4));
   uint4 v;
   std::memcpy(&v, p, sizeof v);
   return v;
@@ -36,6 +37,7 @@ __device__ __forceinline__ uint4 load(const void* p) {
 #if defined(__CUDACC__)
   return *static_cast<const uint4*>(p);
 #else
+  ::sombrero::simt::check_vector_alignment(p, sizeof(uint4));
   uint4 v;
   std::memcpy(&v, p, sizeof v);
   return v;
@@ -46,6 +48,7 @@ __device__ __forceinline__ void store(void* p, const uint4& v) {
 #if defined(__CUDACC__)
   *static_cast<uint4*>(p) = v;
 #else
+  ::sombrero::simt::check_vector_alignment(p, sizeof(uint4));
   std::memcpy(p, &v, sizeof v);
 #endif
 }

@@ -104,6 +104,7 @@ __device__ __forceinline__ uint4 load_16_bytes(const void* p) {
 #if defined(__CUDACC__)
   return __ldg(static_cast<const uint4*>(p));
 #else
+  ::sombrero::simt::check_vector_alignment(p, sizeof(uint4));
   uint4 v;
   std::memcpy(&v, p, sizeof v);
   return v;
@@ -114,6 +115,7 @@ __device__ __forceinline__ void store_16_bytes(void* p, const uint4& v) {
 #if defined(__CUDACC__)
   *static_cast<uint4*>(p) = v;
 #else
+  ::sombrero::simt::check_vector_alignment(p, sizeof(uint4));
   std::memcpy(p, &v, sizeof v);
 #endif
 }
@@ -133,6 +135,7 @@ __device__ __forceinline__ void store_two_floats(float* p, float a, float b) {
 #if defined(__CUDACC__)
   *reinterpret_cast<float2*>(p) = make_float2(a, b);
 #else
+  ::sombrero::simt::check_vector_alignment(p, 2 * sizeof(float));
   p[0] = a, p[1] = b;
 #endif
 }
@@ -141,6 +144,7 @@ __device__ __forceinline__ void load_four_floats(const float* p, float* out) {
   const float4 q = *reinterpret_cast<const float4*>(p);
   out[0] = q.x, out[1] = q.y, out[2] = q.z, out[3] = q.w;
 #else
+  ::sombrero::simt::check_vector_alignment(p, 4 * sizeof(float));
   std::memcpy(out, p, 4 * sizeof(float));
 #endif
 }

@@ -113,6 +113,7 @@ __device__ __forceinline__ void load_shared_float4(const float* p, float* out) {
   out[2] = v.z;
   out[3] = v.w;
 #else
+  ::sombrero::simt::check_vector_alignment(p, 4 * sizeof(float));
   std::memcpy(out, p, 4 * sizeof(float));
 #endif
 }

@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "runtime/error.h"
 #include "runtime/simt/atomics.h"
 #include "runtime/simt/device_bf16.h"
 #include "runtime/simt/executor.h"
@@ -29,6 +30,18 @@
 #include "runtime/simt/vector_types.h"
 #include "runtime/simt/warp.h"
 #include "runtime/stream_fwd.h"
+
+namespace sombrero::simt {
+// A vector load or store of `bytes` (8 or 16) at p. The GPU requires natural alignment and
+// stops the kernel with "misaligned address" otherwise; the SIMT build, whose memcpy-based
+// vector accesses would work anyway, checks it and fails the launch the same way.
+inline void check_vector_alignment(const void* p, std::size_t bytes) {
+  if (reinterpret_cast<std::uintptr_t>(p) % bytes != 0)
+    throw_error(
+        str("misaligned address: a ", bytes, "-byte vector access at ", p, " (a GPU faults on it)"),
+        __FILE__, __LINE__);
+}
+}  // namespace sombrero::simt
 
 #define __global__
 #define __device__

@@ -26,6 +26,18 @@ std::string launch_error(Launch launch) {
   return "";
 }
 
+// A GPU stops a kernel whose vector access is not naturally aligned; the SIMT build, whose
+// memcpy would not care, reports it too, so a wrong host-side path choice cannot hide.
+TEST(SimtFaults, MisalignedVectorAccessIsReported) {
+  alignas(16) float x[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  float out[4] = {};
+  simt::vector_load(x, out);
+  EXPECT_EQ(out[3], 4.0f);
+  const std::string error = launch_error([&] { simt::vector_load(x + 1, out); });
+  EXPECT_THAT(error, HasSubstr("vector_load_kernel"));
+  EXPECT_THAT(error, HasSubstr("misaligned address: a 16-byte vector access"));
+}
+
 TEST(SimtFaults, EarlyExitBeforeBarrierIsReported) {
   std::vector<int> out(32, 0);
   const std::string message = launch_error([&] { simt::early_exit_before_barrier(out.data()); });

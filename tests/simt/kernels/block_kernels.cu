@@ -1,6 +1,7 @@
 // Block-level test kernels: a shared-memory tree reduction and a tiled transpose, each with
 // a variant that leaves out one __syncthreads (the planted race the schedules must expose),
 // and kernels whose barriers are not reached by all threads.
+#include "kernels/common/vector16.cuh"
 #include "runtime/kernel_api.h"
 #include "tests/simt/kernels/test_kernels.h"
 
@@ -84,6 +85,14 @@ __global__ void read_shared_kernel(int ints, int index, int* out) {
   if (threadIdx.x == 0) *out = tile[index];
 }
 
+// out[0..3] = x[0..3] through one 16-byte vector load (kernels/common/vector16.cuh).
+__global__ void vector_load_kernel(const float* x, float* out) {
+  if (threadIdx.x != 0) return;
+  float values[4];
+  kernels::load_readonly_as_f32<4>(x, values);
+  for (int i = 0; i < 4; ++i) out[i] = values[i];
+}
+
 __global__ void read_global_kernel(const int* x, int index, int* out) {
   if (threadIdx.x == 0) *out = x[index];
 }
@@ -95,6 +104,10 @@ namespace SOMBRERO_EXEC {
 void read_shared(int ints, int index, int* out) {
   SOMBRERO_LAUNCH(read_shared_kernel, dim3(1), dim3(32), sizeof(int) * ints, nullptr, ints, index,
                   out);
+}
+
+void vector_load(const float* x, float* out) {
+  SOMBRERO_LAUNCH(vector_load_kernel, dim3(1), dim3(32), 0, nullptr, x, out);
 }
 
 void read_global(const int* x, int index, int* out) {

@@ -48,6 +48,8 @@ enum class AsyncCopyMode { correct, zero_fill_odd_tiles, missing_wait, early_ove
   /* and *out = x[index]: with index one past the end, for the sanitizer tests. */               \
   void read_shared(int ints, int index, int* out);                                               \
   void read_global(const int* x, int index, int* out);                                           \
+  /* out[0..3] = x[0..3] by one 16-byte vector load: x must be 16-byte aligned. */               \
+  void vector_load(const float* x, float* out);                                                  \
   /* A kernel with `barriers` __syncthreads, for timing the executor. */                         \
   void barrier_loop(int blocks, int threads, int barriers, int* out);
 
