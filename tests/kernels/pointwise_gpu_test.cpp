@@ -96,13 +96,13 @@ void check_paths(std::size_t offset) {
   const std::string where =
       sombrero::str(std::is_same_v<T, float> ? "f32" : "bf16", ", offset ", offset);
   DeviceBuffer<T> d_x(test::as<T>(x)), d_b(test::as<T>(b)), d_out{std::vector<T>(size)},
-      d_bias_y(test::as<T>(b));
+      d_grad(test::as<T>(b));
   DeviceBuffer<float> d_bias(bias);
   cuda::relu_forward(std::int64_t(n), d_x.get() + offset, d_out.get() + offset, nullptr);
   EXPECT_EQ(test::widen(d_out.download()), expected(relu)) << "relu_forward, " << where;
-  cuda::relu_backward(std::int64_t(n), d_x.get() + offset, d_bias_y.get() + offset,
-                      d_bias_y.get() + offset, nullptr);  // in place: dx = dy
-  EXPECT_EQ(test::widen(d_bias_y.download()), expected(drelu)) << "relu_backward, " << where;
+  cuda::relu_backward(std::int64_t(n), d_x.get() + offset, d_grad.get() + offset,
+                      d_grad.get() + offset, nullptr);  // in place: dx = dy
+  EXPECT_EQ(test::widen(d_grad.download()), expected(drelu)) << "relu_backward, " << where;
   DeviceBuffer<T> d_sum{std::vector<T>(size)}, d_acc(test::as<T>(b)), d_biased(test::as<T>(b));
   cuda::add(std::int64_t(n), d_x.get() + offset, d_b.get() + offset, d_sum.get() + offset, nullptr);
   EXPECT_EQ(test::widen(d_sum.download()), expected(sum)) << "add, " << where;
