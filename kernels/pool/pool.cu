@@ -9,7 +9,8 @@
 // store per tensor access, the argmax as V / 4 128-bit accesses) when C is a multiple of V and
 // every tensor is 16-byte aligned (rows_split_into_16_byte_vectors: ResNet's C = 64 .. 2048),
 // else one element (V = 1: C = 3, odd C, offset views). The vector path divides the index
-// arithmetic and the window loop's overhead by V; each element's math is the same.
+// arithmetic and the window loop's overhead by V; each element's math is the same. The forward
+// windows are clamped to the input up front (no per-tap bounds tests), same visiting order.
 //   - max forward: a thread scans its window in (r, t) order and keeps, per channel, the
 //     first maximum, as the CPU backend (the argmax is the input pixel ih * W + iw, padding
 //     never chosen).
@@ -29,6 +30,9 @@
 // order on both paths, products rounded alone (__fmul_rn, no FMA contraction), one rounding to
 // the storage type: f32 results equal the CPU backend's bit for bit, bf16 results equal their
 // rounding, whichever path runs.
+// Registers (ptxas, sm_90): at most 64 per thread (max backward, bf16 vectors), no spills
+// (sm_80 too); the max forward's per-channel update is written as selects, which kept ptxas
+// from spilling the bf16 vector path.
 #include "kernels/common/elementwise.cuh"
 #include "kernels/common/numeric.cuh"
 #include "kernels/common/vector16.cuh"
