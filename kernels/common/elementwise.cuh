@@ -1,6 +1,7 @@
 // The launch shape of the one-thread-per-element kernels (pointwise.cu, pool.cu): 256 threads
 // per block, a grid-stride loop over at most 1024 blocks (about one wave on an H100: 132 SMs x
-// 8 blocks); consecutive threads take consecutive elements, so accesses coalesce.
+// 8 blocks); consecutive threads take consecutive elements (or consecutive 16-byte vectors, on
+// the kernels' vector paths: size the grid by the vector count), so accesses coalesce.
 #pragma once
 
 #include <cstdint>

@@ -2,23 +2,38 @@
 // add, in-place add, per-channel bias add, the bias gradient (a per-channel sum), and the
 // option-A shortcut's subsample + zero channel padding and its gradient.
 //
-// Parallelisation: the elementwise kernels are one thread per element, 256 threads per block,
-// a grid-stride loop over at most 1024 blocks (consecutive threads, consecutive elements:
-// coalesced). bias_backward uses the channel-tiled two-level sum of channel_tiles.cuh (16-byte
+// Parallelisation: 256 threads per block, a grid-stride loop over at most 1024 blocks
+// (consecutive threads, consecutive elements or vectors: coalesced). Two paths, chosen on the
+// host once per launch, each its own template instantiation <V>:
+//   - relu_forward, relu_backward, add, add_inplace: when every pointer is 16-byte aligned a
+//     thread moves one 16-byte vector per input and output per iteration (V = 8 bf16 or 4 f32,
+//     one 128-bit load / store, unpacked to f32), the n % V tail elements one each by the first
+//     threads; otherwise (an offset view) one element per iteration (V = 1). All loads are
+//     plain (coherent), not the read-only path: dx may alias dy, y may alias a or b.
+//   - bias_add: the channel-tiled layout of channel_tiles.cuh (as batch_norm.cu's affine pass):
+//     a thread owns one 16-byte vector of channels when C is a multiple of V and y is aligned,
+//     else one channel, its biases in registers, and steps over rows: no per-element modulo.
+// bias_backward uses the channel-tiled two-level sum of channel_tiles.cuh (16-byte
 // channel vectors per thread where rows allow, per-row-block partials, then one thread per
 // channel adding them in order in double): deterministic, no float atomics.
 // Floors (e = bytes per element: 4 f32, 2 bf16): relu_forward 2e, relu_backward 3e, add 3e,
-// add_inplace 3e, bias_add 2e per element; bias_backward e per element. All memory bound.
+// add_inplace 3e, bias_add 2e per element; bias_backward e per element. All memory bound; the
+// vector path amortises the 64-bit index arithmetic over 4 or 8 elements.
 // channel_pad_subsample_forward / _backward: one thread per output element, each a gather (the
 // zeros written too, so no memset): the copied elements are read once and written once, the
 // zeros written once; a pure copy, so equal to the CPU backend bit for bit.
-// Precision: f32 math on widened values, one rounding to the storage type. relu_backward
+// Precision: f32 math on widened values (bf16 unpacked exactly), one rounding to the storage
+// type (to nearest even), the same expression per element on both paths. relu_backward
 // passes dy where the forward output's bits, as an int32, are > 0 (y > 0, and a NaN with the
-// sign bit clear), as the CPU backend. Every result equals the CPU backend's bit for bit except
-// bias_backward's sum (f32 chains of <= 16 + 8 terms, then double, against the CPU's double).
+// sign bit clear), as the CPU backend. Every result equals the CPU backend's bit for bit, on
+// either path, except bias_backward's sum (f32 chains of <= 16 + 8 terms, then double, against
+// the CPU's double).
+// Registers (ptxas, sm_90): at most 29 per thread for the elementwise and bias_add kernels, no
+// spills (sm_80 too).
 #include "kernels/common/channel_tiles.cuh"
 #include "kernels/common/elementwise.cuh"
 #include "kernels/common/numeric.cuh"
+#include "kernels/common/vector16.cuh"
 #include "kernels/pointwise/pointwise.h"
 #include "runtime/kernel_api.h"
 
@@ -27,34 +42,90 @@ namespace {
 
 constexpr int kThreads = kElementwiseThreads;  // kernels/common/elementwise.cuh
 
-template <typename T>
-__global__ void __launch_bounds__(kThreads) relu_forward_kernel(std::int64_t n, const T* x, T* y) {
-  SOMBRERO_FOR_EACH_ELEMENT(i, n) {
-    const float v = to_float(x[i]);
-    y[i] = from_float<T>(v < 0.0f ? 0.0f : v);  // NaN passes, as torch's ReLU
+// Runs op.template at<W>(i) over [0, n): with V = 1, one element per grid-stride iteration
+// (W = 1); with V = kVector16<T>, one 16-byte vector per iteration (W = V, i a multiple of V,
+// every pointer 16-byte aligned: the host checked) and then the n % V tail elements one each,
+// by the first threads of the grid.
+template <int V, typename Op>
+__device__ __forceinline__ void for_each_vector(std::int64_t n, const Op& op) {
+  const std::int64_t first = std::int64_t(blockIdx.x) * kThreads + threadIdx.x;
+  const std::int64_t step = std::int64_t(gridDim.x) * kThreads;
+  const std::int64_t vectors = n / V;
+  for (std::int64_t v = first; v < vectors; v += step) op.template at<V>(v * V);
+  if constexpr (V > 1) {  // n % V < V <= step tail elements: at most one per thread
+    const std::int64_t i = vectors * V + first;
+    if (i < n) op.template at<1>(i);
   }
 }
 
+// The per-element math (the same expressions on both paths). Every input is read with a
+// plain (coherent) load: dx may alias dy, y may alias a or b (add_inplace passes a = y).
 template <typename T>
-__global__ void __launch_bounds__(kThreads)
-    relu_backward_kernel(std::int64_t n, const T* y, const T* dy, T* dx) {
-  SOMBRERO_FOR_EACH_ELEMENT(i, n) {
-    const float g = to_float(dy[i]);
-    dx[i] = from_float<T>(__float_as_int(to_float(y[i])) > 0 ? g : 0.0f);
+struct ReluForward {
+  const T* x;
+  T* y;
+  template <int W>
+  __device__ __forceinline__ void at(std::int64_t i) const {
+    float v[W];
+    load_as_f32<W>(x + i, v);
+    for (int j = 0; j < W; ++j) v[j] = v[j] < 0.0f ? 0.0f : v[j];  // NaN passes, as torch's ReLU
+    store_from_f32<W>(y + i, v);
   }
-}
+};
 
 template <typename T>
-__global__ void __launch_bounds__(kThreads)
-    add_kernel(std::int64_t n, const T* a, const T* b, T* y) {
-  SOMBRERO_FOR_EACH_ELEMENT(i, n) y[i] = from_float<T>(to_float(a[i]) + to_float(b[i]));
-}
+struct ReluBackward {
+  const T* y;
+  const T* dy;
+  T* dx;
+  template <int W>
+  __device__ __forceinline__ void at(std::int64_t i) const {
+    float out[W], g[W];
+    load_as_f32<W>(y + i, out);
+    load_as_f32<W>(dy + i, g);
+    for (int j = 0; j < W; ++j) g[j] = __float_as_int(out[j]) > 0 ? g[j] : 0.0f;
+    store_from_f32<W>(dx + i, g);
+  }
+};
 
 template <typename T>
-__global__ void __launch_bounds__(kThreads)
-    bias_add_kernel(std::int64_t n, int channels, const float* __restrict__ bias, T* y) {
-  SOMBRERO_FOR_EACH_ELEMENT(i, n) {
-    y[i] = from_float<T>(to_float(y[i]) + bias[i % channels]);
+struct Add {
+  const T* a;
+  const T* b;
+  T* y;
+  template <int W>
+  __device__ __forceinline__ void at(std::int64_t i) const {
+    float u[W], v[W];
+    load_as_f32<W>(a + i, u);
+    load_as_f32<W>(b + i, v);
+    for (int j = 0; j < W; ++j) u[j] = u[j] + v[j];
+    store_from_f32<W>(y + i, u);
+  }
+};
+
+// V: elements per access, 1 or kVector16<T>; Op: one of the structs above.
+template <int V, typename Op>
+__global__ void __launch_bounds__(kThreads) elementwise_kernel(std::int64_t n, Op op) {
+  for_each_vector<V>(n, op);
+}
+
+// y[r, c] += bias[c] on the channel-tiled layout (channel_tiles.cuh): a thread owns V
+// consecutive channels (one 16-byte vector, or one channel) of one row lane, their biases in
+// registers, and steps over rows.
+template <typename T, int V>
+__global__ void __launch_bounds__(kChannelBlockThreads)
+    bias_add_kernel(std::int64_t rows, int channels, ChannelTiling tiling,
+                    const float* __restrict__ bias, T* __restrict__ y) {
+  const ChannelThread me(tiling);
+  if (!me.active) return;
+  float b[V];
+  for (int j = 0; j < V; ++j) b[j] = bias[me.c0 + j];
+  for (std::int64_t r = me.first_row; r < rows; r += me.row_step) {
+    T* row = y + r * channels + me.c0;
+    float v[V];
+    load_as_f32<V>(row, v);
+    for (int j = 0; j < V; ++j) v[j] = v[j] + b[j];
+    store_from_f32<V>(row, v);
   }
 }
 
@@ -120,30 +191,46 @@ __global__ void __launch_bounds__(kThreads)
   dbias[c] += static_cast<float>(sum_channel_partials(partials, row_blocks, 1, 0, channels, c));
 }
 
+// The 16-byte vector path when every pointer is 16-byte aligned (any n: the tail is scalar),
+// else one element per iteration.
+template <typename T, template <typename> class Op, typename... Pointers>
+void launch_elementwise(std::int64_t n, cudaStream_t stream, Pointers... pointers) {
+  if (n <= 0) return;
+  const Op<T> op{pointers...};
+  if (rows_split_into_16_byte_vectors(kVector16<T>, sizeof(T), {pointers...}))
+    SOMBRERO_LAUNCH((elementwise_kernel<kVector16<T>, Op<T>>),
+                    elementwise_grid((n + kVector16<T> - 1) / kVector16<T>), dim3(kThreads), 0,
+                    stream, n, op);
+  else
+    SOMBRERO_LAUNCH((elementwise_kernel<1, Op<T>>), elementwise_grid(n), dim3(kThreads), 0, stream,
+                    n, op);
+}
+
 template <typename T>
 void launch_relu_forward(std::int64_t n, const T* x, T* y, cudaStream_t stream) {
-  if (n > 0)
-    SOMBRERO_LAUNCH(relu_forward_kernel<T>, elementwise_grid(n), dim3(kThreads), 0, stream, n, x,
-                    y);
+  launch_elementwise<T, ReluForward>(n, stream, x, y);
 }
 template <typename T>
 void launch_relu_backward(std::int64_t n, const T* y, const T* dy, T* dx, cudaStream_t stream) {
-  if (n > 0)
-    SOMBRERO_LAUNCH(relu_backward_kernel<T>, elementwise_grid(n), dim3(kThreads), 0, stream, n, y,
-                    dy, dx);
+  launch_elementwise<T, ReluBackward>(n, stream, y, dy, dx);
 }
 template <typename T>
 void launch_add(std::int64_t n, const T* a, const T* b, T* y, cudaStream_t stream) {
-  if (n > 0)
-    SOMBRERO_LAUNCH(add_kernel<T>, elementwise_grid(n), dim3(kThreads), 0, stream, n, a, b, y);
+  launch_elementwise<T, Add>(n, stream, a, b, y);
 }
 template <typename T>
 void launch_bias_add(std::int64_t rows, int channels, const float* bias, T* y,
                      cudaStream_t stream) {
-  const std::int64_t n = rows * channels;
-  if (n > 0)
-    SOMBRERO_LAUNCH(bias_add_kernel<T>, elementwise_grid(n), dim3(kThreads), 0, stream, n, channels,
-                    bias, y);
+  if (rows <= 0 || channels <= 0) return;
+  const ChannelTiling tiling = channel_tiling(
+      channels, sizeof(T), rows_split_into_16_byte_vectors(channels, sizeof(T), {y}));
+  const dim3 grid = channel_elementwise_grid(rows, tiling);
+  if (tiling.vector > 1)
+    SOMBRERO_LAUNCH((bias_add_kernel<T, kVector16<T>>), grid, channel_tile_block(), 0, stream, rows,
+                    channels, tiling, bias, y);
+  else
+    SOMBRERO_LAUNCH((bias_add_kernel<T, 1>), grid, channel_tile_block(), 0, stream, rows, channels,
+                    tiling, bias, y);
 }
 template <typename T>
 void launch_bias_backward(std::int64_t rows, int channels, const T* dy, float* dbias,

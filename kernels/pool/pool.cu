@@ -1,27 +1,41 @@
 // Pooling over NHWC activations (math in pool.h): max pool with its argmax, average pool
 // (count_include_pad), global average pool; forward and backward; f32 or bf16 activations.
 //
-// Parallelisation: one thread per output element (forward) or per input element (backward),
-// 256 threads per block, grid-stride over at most 1024 blocks; the channel index is the
-// fastest, so a warp reads and writes 32 consecutive channels (coalesced).
-//   - max forward: a thread scans its window in (r, t) order and keeps the first maximum, as
-//     the CPU backend (the argmax is the input pixel ih * W + iw, padding never chosen).
+// Parallelisation: one thread per output work item (forward) or per input work item
+// (backward), 256 threads per block, grid-stride over at most 1024 blocks; the channel index
+// is the fastest, so a warp reads and writes consecutive channels (coalesced). Two paths,
+// chosen on the host once per launch, each its own template instantiation <T, V>: a work item
+// is one 16-byte vector of channels of one pixel (V = 8 bf16 or 4 f32: one 128-bit load or
+// store per tensor access, the argmax as V / 4 128-bit accesses) when C is a multiple of V and
+// every tensor is 16-byte aligned (rows_split_into_16_byte_vectors: ResNet's C = 64 .. 2048),
+// else one element (V = 1: C = 3, odd C, offset views). The vector path divides the index
+// arithmetic and the window loop's overhead by V; each element's math is the same. The forward
+// windows are clamped to the input up front (no per-tap bounds tests), same visiting order.
+//   - max forward: a thread scans its window in (r, t) order and keeps, per channel, the
+//     first maximum, as the CPU backend (the argmax is the input pixel ih * W + iw, padding
+//     never chosen).
 //   - max / avg backward are gathers, not scatters: the thread of input pixel (ih, iw) visits
 //     the outputs whose windows contain it, in increasing (oh, ow) order, adding dy where the
-//     argmax names it (max) or dy / (kh kw) (avg). Overlapping windows (stride < kernel) need
-//     no atomics, the result is deterministic, and the addition order is the CPU's scatter
-//     order, so the sums are the same bits.
-//   - global average: forward, one thread per (image, channel) summing its pixels in order;
-//     backward, one thread per element.
+//     argmax names it (max; dy is loaded only when some channel of the item is routed here)
+//     or dy / (kh kw) (avg). Overlapping windows (stride < kernel) need no atomics, the result
+//     is deterministic, and the addition order is the CPU's scatter order, so the sums are the
+//     same bits.
+//   - global average: forward, one thread per (image, channel item) summing its pixels in
+//     order (loads of 4 pixels in flight); backward, one thread per item.
 // Floors (e = bytes per element): max forward reads the input about (kh kw)/(sh sw) times
 // through the cache (once from DRAM) and writes y (e) and argmax (4 B) per output; backward
-// reads dy and argmax for each covering window and writes dx once. Global average reads x once.
-// Memory bound.
-// Precision: f32 accumulation of widened values in the CPU backend's order, products rounded
-// alone (__fmul_rn, no FMA contraction), one rounding to the storage type: f32 results equal
-// the CPU backend's bit for bit, bf16 results equal their rounding.
+// reads argmax for each covering window, dy where routed, and writes dx once. Global average
+// reads x once. Memory bound.
+// Precision: f32 accumulation of widened values (bf16 unpacked exactly) in the CPU backend's
+// order on both paths, products rounded alone (__fmul_rn, no FMA contraction), one rounding to
+// the storage type: f32 results equal the CPU backend's bit for bit, bf16 results equal their
+// rounding, whichever path runs.
+// Registers (ptxas, sm_90): at most 64 per thread (max backward, bf16 vectors), no spills
+// (sm_80 too); the max forward's per-channel update is written as selects, which kept ptxas
+// from spilling the bf16 vector path.
 #include "kernels/common/elementwise.cuh"
 #include "kernels/common/numeric.cuh"
+#include "kernels/common/vector16.cuh"
 #include "kernels/pool/pool.h"
 #include "runtime/kernel_api.h"
 
@@ -39,49 +53,98 @@ __device__ __forceinline__ void covering_outputs(int in, int pad, int kernel, in
   if (last > out - 1) last = out - 1;
 }
 
-template <typename T>
+// The input rows (or columns) [begin, end) of output row `out`'s window that lie inside the
+// input (padding excluded), in the window's order.
+__device__ __forceinline__ void window_inside(int out, int pad, int kernel, int stride, int in,
+                                              int& begin, int& end) {
+  const int first = out * stride - pad;
+  begin = first < 0 ? 0 : first;
+  end = first + kernel < in ? first + kernel : in;
+}
+
+// V consecutive int32 (argmax) as one element or V / 4 16-byte vectors (V = 4 or 8, the
+// address 16-byte aligned: the host checked).
+template <int V>
+__device__ __forceinline__ void load_readonly_int32s(const std::int32_t* p,
+                                                     std::int32_t (&out)[V]) {
+  if constexpr (V == 1) {
+    out[0] = *p;
+  } else {
+    static_assert(V % 4 == 0, "whole 16-byte vectors");
+    for (int k = 0; k < V; k += 4) {
+      const uint4 u = vector16_detail::load_readonly(p + k);
+      out[k] = static_cast<std::int32_t>(u.x), out[k + 1] = static_cast<std::int32_t>(u.y);
+      out[k + 2] = static_cast<std::int32_t>(u.z), out[k + 3] = static_cast<std::int32_t>(u.w);
+    }
+  }
+}
+template <int V>
+__device__ __forceinline__ void store_int32s(std::int32_t* p, const std::int32_t (&values)[V]) {
+  if constexpr (V == 1) {
+    *p = values[0];
+  } else {
+    static_assert(V % 4 == 0, "whole 16-byte vectors");
+    for (int k = 0; k < V; k += 4)
+      vector16_detail::store(p + k, make_uint4(static_cast<std::uint32_t>(values[k]),
+                                               static_cast<std::uint32_t>(values[k + 1]),
+                                               static_cast<std::uint32_t>(values[k + 2]),
+                                               static_cast<std::uint32_t>(values[k + 3])));
+  }
+}
+
+// V: channels per thread, 1 or kVector16<T> (C a multiple of V, every pointer 16-byte
+// aligned). Work item v of a tensor with `pixels` pixels covers channels [c, c + V) of pixel
+// v / (C / V), c = (v % (C / V)) V; each element's math is the scalar path's.
+template <typename T, int V>
 __global__ void __launch_bounds__(kThreads)
     max_pool_forward_kernel(Pool2dShape s, int OH, int OW, const T* __restrict__ x,
                             T* __restrict__ y, std::int32_t* __restrict__ argmax) {
   const int C = s.channels;  // OH, OW: s.out_height(), s.out_width() (host functions)
-  const std::int64_t n_out = std::int64_t(s.batch) * OH * OW * C;
-  SOMBRERO_FOR_EACH_ELEMENT(i, n_out) {
-    const int c = static_cast<int>(i % C);
-    const std::int64_t pixel = i / C;
+  const int per_pixel = C / V;
+  const std::int64_t n_out = std::int64_t(s.batch) * OH * OW * per_pixel;
+  SOMBRERO_FOR_EACH_ELEMENT(v, n_out) {
+    const int c = static_cast<int>(v % per_pixel) * V;
+    const std::int64_t pixel = v / per_pixel;
     const int ow = static_cast<int>(pixel % OW);
     const int oh = static_cast<int>(pixel / OW % OH);
     const std::int64_t n = pixel / (std::int64_t(OW) * OH);
     const T* xn = x + n * s.in_height * s.in_width * C + c;
-    float best = 0.0f;
-    std::int32_t best_pixel = -1;
-    for (int r = 0; r < s.kernel_h; ++r) {
-      const int ih = oh * s.stride_h - s.pad_h + r;
-      if (ih < 0 || ih >= s.in_height) continue;
-      for (int t = 0; t < s.kernel_w; ++t) {
-        const int iw = ow * s.stride_w - s.pad_w + t;
-        if (iw < 0 || iw >= s.in_width) continue;
+    float best[V];
+    std::int32_t best_pixel[V];
+#pragma unroll
+    for (int j = 0; j < V; ++j) best[j] = 0.0f, best_pixel[j] = -1;
+    int ih0, ih1, iw0, iw1;
+    window_inside(oh, s.pad_h, s.kernel_h, s.stride_h, s.in_height, ih0, ih1);
+    window_inside(ow, s.pad_w, s.kernel_w, s.stride_w, s.in_width, iw0, iw1);
+    for (int ih = ih0; ih < ih1; ++ih) {
+      for (int iw = iw0; iw < iw1; ++iw) {
         const std::int32_t p = ih * s.in_width + iw;
-        const float v = to_float(xn[std::int64_t(p) * C]);
-        if (v > best || best_pixel < 0) {  // first maximum wins, as PyTorch
-          best = v;
-          best_pixel = p;
+        float value[V];
+        load_readonly_as_f32<V>(xn + std::int64_t(p) * C, value);
+#pragma unroll
+        for (int j = 0; j < V; ++j) {  // selects, not branches: no spills in the bf16 vector path
+          const bool take = value[j] > best[j] || best_pixel[j] < 0;  // first maximum wins
+          best[j] = take ? value[j] : best[j];
+          best_pixel[j] = take ? p : best_pixel[j];
         }
       }
     }
-    y[i] = from_float<T>(best);
-    argmax[i] = best_pixel;
+    const std::int64_t i = pixel * C + c;
+    store_from_f32<V>(y + i, best);
+    store_int32s<V>(argmax + i, best_pixel);
   }
 }
 
-template <typename T>
+template <typename T, int V>
 __global__ void __launch_bounds__(kThreads)
     max_pool_backward_kernel(Pool2dShape s, int OH, int OW, const T* __restrict__ dy,
                              const std::int32_t* __restrict__ argmax, T* __restrict__ dx) {
   const int C = s.channels;  // OH, OW: s.out_height(), s.out_width() (host functions)
-  const std::int64_t n_in = std::int64_t(s.batch) * s.in_height * s.in_width * C;
-  SOMBRERO_FOR_EACH_ELEMENT(i, n_in) {
-    const int c = static_cast<int>(i % C);
-    const std::int64_t pixel = i / C;
+  const int per_pixel = C / V;
+  const std::int64_t n_in = std::int64_t(s.batch) * s.in_height * s.in_width * per_pixel;
+  SOMBRERO_FOR_EACH_ELEMENT(v, n_in) {
+    const int c = static_cast<int>(v % per_pixel) * V;
+    const std::int64_t pixel = v / per_pixel;
     const int iw = static_cast<int>(pixel % s.in_width);
     const int ih = static_cast<int>(pixel / s.in_width % s.in_height);
     const std::int64_t n = pixel / (std::int64_t(s.in_width) * s.in_height);
@@ -89,90 +152,132 @@ __global__ void __launch_bounds__(kThreads)
     int oh0, oh1, ow0, ow1;
     covering_outputs(ih, s.pad_h, s.kernel_h, s.stride_h, OH, oh0, oh1);
     covering_outputs(iw, s.pad_w, s.kernel_w, s.stride_w, OW, ow0, ow1);
-    float sum = 0.0f;
+    float sum[V];
+#pragma unroll
+    for (int j = 0; j < V; ++j) sum[j] = 0.0f;
     for (int oh = oh0; oh <= oh1; ++oh)
       for (int ow = ow0; ow <= ow1; ++ow) {
         const std::int64_t o = ((n * OH + oh) * OW + ow) * C + c;
-        if (argmax[o] == me) sum += to_float(dy[o]);
+        std::int32_t chosen[V];
+        load_readonly_int32s<V>(argmax + o, chosen);
+        bool any = false;
+#pragma unroll
+        for (int j = 0; j < V; ++j) any |= chosen[j] == me;
+        if (!any) continue;  // dy is read only where some channel routes to this pixel
+        float g[V];
+        load_readonly_as_f32<V>(dy + o, g);
+#pragma unroll
+        for (int j = 0; j < V; ++j)
+          if (chosen[j] == me) sum[j] += g[j];
       }
-    dx[i] = from_float<T>(sum);
+    store_from_f32<V>(dx + pixel * C + c, sum);
   }
 }
 
-template <typename T>
+template <typename T, int V>
 __global__ void __launch_bounds__(kThreads)
     avg_pool_forward_kernel(Pool2dShape s, int OH, int OW, const T* __restrict__ x,
                             T* __restrict__ y) {
   const int C = s.channels;  // OH, OW: s.out_height(), s.out_width() (host functions)
+  const int per_pixel = C / V;
   const float inv = 1.0f / float(s.kernel_h * s.kernel_w);
-  const std::int64_t n_out = std::int64_t(s.batch) * OH * OW * C;
-  SOMBRERO_FOR_EACH_ELEMENT(i, n_out) {
-    const int c = static_cast<int>(i % C);
-    const std::int64_t pixel = i / C;
+  const std::int64_t n_out = std::int64_t(s.batch) * OH * OW * per_pixel;
+  SOMBRERO_FOR_EACH_ELEMENT(v, n_out) {
+    const int c = static_cast<int>(v % per_pixel) * V;
+    const std::int64_t pixel = v / per_pixel;
     const int ow = static_cast<int>(pixel % OW);
     const int oh = static_cast<int>(pixel / OW % OH);
     const std::int64_t n = pixel / (std::int64_t(OW) * OH);
     const T* xn = x + n * s.in_height * s.in_width * C + c;
-    float sum = 0.0f;
-    for (int r = 0; r < s.kernel_h; ++r) {
-      const int ih = oh * s.stride_h - s.pad_h + r;
-      if (ih < 0 || ih >= s.in_height) continue;
-      for (int t = 0; t < s.kernel_w; ++t) {
-        const int iw = ow * s.stride_w - s.pad_w + t;
-        if (iw < 0 || iw >= s.in_width) continue;
-        sum += to_float(xn[(std::int64_t(ih) * s.in_width + iw) * C]);
+    float sum[V];
+#pragma unroll
+    for (int j = 0; j < V; ++j) sum[j] = 0.0f;
+    int ih0, ih1, iw0, iw1;
+    window_inside(oh, s.pad_h, s.kernel_h, s.stride_h, s.in_height, ih0, ih1);
+    window_inside(ow, s.pad_w, s.kernel_w, s.stride_w, s.in_width, iw0, iw1);
+    for (int ih = ih0; ih < ih1; ++ih) {
+      for (int iw = iw0; iw < iw1; ++iw) {
+        float value[V];
+        load_readonly_as_f32<V>(xn + (std::int64_t(ih) * s.in_width + iw) * C, value);
+#pragma unroll
+        for (int j = 0; j < V; ++j) sum[j] += value[j];
       }
     }
-    y[i] = from_float<T>(sum * inv);
+#pragma unroll
+    for (int j = 0; j < V; ++j) sum[j] = sum[j] * inv;
+    store_from_f32<V>(y + pixel * C + c, sum);
   }
 }
 
-template <typename T>
+template <typename T, int V>
 __global__ void __launch_bounds__(kThreads)
     avg_pool_backward_kernel(Pool2dShape s, int OH, int OW, const T* __restrict__ dy,
                              T* __restrict__ dx) {
   const int C = s.channels;  // OH, OW: s.out_height(), s.out_width() (host functions)
+  const int per_pixel = C / V;
   const float inv = 1.0f / float(s.kernel_h * s.kernel_w);
-  const std::int64_t n_in = std::int64_t(s.batch) * s.in_height * s.in_width * C;
-  SOMBRERO_FOR_EACH_ELEMENT(i, n_in) {
-    const int c = static_cast<int>(i % C);
-    const std::int64_t pixel = i / C;
+  const std::int64_t n_in = std::int64_t(s.batch) * s.in_height * s.in_width * per_pixel;
+  SOMBRERO_FOR_EACH_ELEMENT(v, n_in) {
+    const int c = static_cast<int>(v % per_pixel) * V;
+    const std::int64_t pixel = v / per_pixel;
     const int iw = static_cast<int>(pixel % s.in_width);
     const int ih = static_cast<int>(pixel / s.in_width % s.in_height);
     const std::int64_t n = pixel / (std::int64_t(s.in_width) * s.in_height);
     int oh0, oh1, ow0, ow1;
     covering_outputs(ih, s.pad_h, s.kernel_h, s.stride_h, OH, oh0, oh1);
     covering_outputs(iw, s.pad_w, s.kernel_w, s.stride_w, OW, ow0, ow1);
-    float sum = 0.0f;
+    float sum[V];
+#pragma unroll
+    for (int j = 0; j < V; ++j) sum[j] = 0.0f;
     for (int oh = oh0; oh <= oh1; ++oh)
-      for (int ow = ow0; ow <= ow1; ++ow)
-        sum = __fadd_rn(sum, __fmul_rn(to_float(dy[((n * OH + oh) * OW + ow) * C + c]), inv));
-    dx[i] = from_float<T>(sum);
+      for (int ow = ow0; ow <= ow1; ++ow) {
+        float g[V];
+        load_readonly_as_f32<V>(dy + ((n * OH + oh) * OW + ow) * C + c, g);
+#pragma unroll
+        for (int j = 0; j < V; ++j) sum[j] = __fadd_rn(sum[j], __fmul_rn(g[j], inv));
+      }
+    store_from_f32<V>(dx + pixel * C + c, sum);
   }
 }
 
-template <typename T>
+template <typename T, int V>
 __global__ void __launch_bounds__(kThreads)
     global_avg_pool_forward_kernel(int batch, int pixels, int channels, const T* __restrict__ x,
                                    T* __restrict__ y) {
-  SOMBRERO_FOR_EACH_ELEMENT(i, std::int64_t(batch) * channels) {
-    const std::int64_t n = i / channels;
-    const int c = static_cast<int>(i % channels);
+  const int per_pixel = channels / V;
+  SOMBRERO_FOR_EACH_ELEMENT(v, std::int64_t(batch) * per_pixel) {
+    const std::int64_t n = v / per_pixel;
+    const int c = static_cast<int>(v % per_pixel) * V;
     const T* xn = x + n * pixels * channels + c;
-    float sum = 0.0f;
-    for (int p = 0; p < pixels; ++p) sum += to_float(xn[std::int64_t(p) * channels]);
-    y[i] = from_float<T>(sum / float(pixels));
+    float sum[V];
+#pragma unroll
+    for (int j = 0; j < V; ++j) sum[j] = 0.0f;
+#pragma unroll 4
+    for (int p = 0; p < pixels; ++p) {  // loads of 4 pixels in flight, the sums in order
+      float value[V];
+      load_readonly_as_f32<V>(xn + std::int64_t(p) * channels, value);
+#pragma unroll
+      for (int j = 0; j < V; ++j) sum[j] += value[j];
+    }
+#pragma unroll
+    for (int j = 0; j < V; ++j) sum[j] = sum[j] / float(pixels);
+    store_from_f32<V>(y + n * channels + c, sum);
   }
 }
 
-template <typename T>
+template <typename T, int V>
 __global__ void __launch_bounds__(kThreads)
     global_avg_pool_backward_kernel(int batch, int pixels, int channels, const T* __restrict__ dy,
                                     T* __restrict__ dx) {
-  SOMBRERO_FOR_EACH_ELEMENT(i, std::int64_t(batch) * pixels * channels) {
-    const std::int64_t n = i / (std::int64_t(pixels) * channels);
-    const int c = static_cast<int>(i % channels);
-    dx[i] = from_float<T>(to_float(dy[n * channels + c]) / float(pixels));
+  const int per_pixel = channels / V;
+  SOMBRERO_FOR_EACH_ELEMENT(v, std::int64_t(batch) * pixels * per_pixel) {
+    const std::int64_t n = v / (std::int64_t(pixels) * per_pixel);
+    const int c = static_cast<int>(v % per_pixel) * V;
+    float g[V];
+    load_readonly_as_f32<V>(dy + n * channels + c, g);
+#pragma unroll
+    for (int j = 0; j < V; ++j) g[j] = g[j] / float(pixels);
+    store_from_f32<V>(dx + v * V, g);
   }
 }
 
@@ -185,46 +290,66 @@ std::int64_t inputs(const Pool2dShape& s) {
   return std::int64_t(s.batch) * s.in_height * s.in_width * s.channels;
 }
 
+// Launches kernel<T, kVector16<T>> over items / kVector16<T> work items when `vectorized`
+// (rows_split_into_16_byte_vectors of the channels and every tensor), else kernel<T, 1> over
+// `items`.
+#define SOMBRERO_POOL_LAUNCH(kernel, T, vectorized, items, stream, ...)                    \
+  do {                                                                                     \
+    if (vectorized)                                                                        \
+      SOMBRERO_LAUNCH((kernel<T, kVector16<T>>), elementwise_grid((items) / kVector16<T>), \
+                      dim3(kThreads), 0, stream, __VA_ARGS__);                             \
+    else                                                                                   \
+      SOMBRERO_LAUNCH((kernel<T, 1>), elementwise_grid(items), dim3(kThreads), 0, stream,  \
+                      __VA_ARGS__);                                                        \
+  } while (false)
+
 template <typename T>
 void max_forward(const Pool2dShape& s, const T* x, T* y, std::int32_t* argmax,
                  cudaStream_t stream) {
   check_pool2d_shape(s);
-  SOMBRERO_LAUNCH(max_pool_forward_kernel<T>, elementwise_grid(outputs(s)), dim3(kThreads), 0,
-                  stream, s, s.out_height(), s.out_width(), x, y, argmax);
+  const bool vectorized = rows_split_into_16_byte_vectors(s.channels, sizeof(T), {x, y, argmax});
+  SOMBRERO_POOL_LAUNCH(max_pool_forward_kernel, T, vectorized, outputs(s), stream, s,
+                       s.out_height(), s.out_width(), x, y, argmax);
 }
 template <typename T>
 void max_backward(const Pool2dShape& s, const T* dy, const std::int32_t* argmax, T* dx,
                   cudaStream_t stream) {
   check_pool2d_shape(s);
-  SOMBRERO_LAUNCH(max_pool_backward_kernel<T>, elementwise_grid(inputs(s)), dim3(kThreads), 0,
-                  stream, s, s.out_height(), s.out_width(), dy, argmax, dx);
+  const bool vectorized = rows_split_into_16_byte_vectors(s.channels, sizeof(T), {dy, argmax, dx});
+  SOMBRERO_POOL_LAUNCH(max_pool_backward_kernel, T, vectorized, inputs(s), stream, s,
+                       s.out_height(), s.out_width(), dy, argmax, dx);
 }
 template <typename T>
 void avg_forward(const Pool2dShape& s, const T* x, T* y, cudaStream_t stream) {
   check_pool2d_shape(s);
-  SOMBRERO_LAUNCH(avg_pool_forward_kernel<T>, elementwise_grid(outputs(s)), dim3(kThreads), 0,
-                  stream, s, s.out_height(), s.out_width(), x, y);
+  const bool vectorized = rows_split_into_16_byte_vectors(s.channels, sizeof(T), {x, y});
+  SOMBRERO_POOL_LAUNCH(avg_pool_forward_kernel, T, vectorized, outputs(s), stream, s,
+                       s.out_height(), s.out_width(), x, y);
 }
 template <typename T>
 void avg_backward(const Pool2dShape& s, const T* dy, T* dx, cudaStream_t stream) {
   check_pool2d_shape(s);
-  SOMBRERO_LAUNCH(avg_pool_backward_kernel<T>, elementwise_grid(inputs(s)), dim3(kThreads), 0,
-                  stream, s, s.out_height(), s.out_width(), dy, dx);
+  const bool vectorized = rows_split_into_16_byte_vectors(s.channels, sizeof(T), {dy, dx});
+  SOMBRERO_POOL_LAUNCH(avg_pool_backward_kernel, T, vectorized, inputs(s), stream, s,
+                       s.out_height(), s.out_width(), dy, dx);
 }
 template <typename T>
 void global_forward(int batch, int pixels, int channels, const T* x, T* y, cudaStream_t stream) {
   SOMBRERO_CHECK(batch > 0 && pixels > 0 && channels > 0, "global_avg_pool: empty shape");
-  SOMBRERO_LAUNCH(global_avg_pool_forward_kernel<T>,
-                  elementwise_grid(std::int64_t(batch) * channels), dim3(kThreads), 0, stream,
-                  batch, pixels, channels, x, y);
+  const bool vectorized = rows_split_into_16_byte_vectors(channels, sizeof(T), {x, y});
+  SOMBRERO_POOL_LAUNCH(global_avg_pool_forward_kernel, T, vectorized,
+                       std::int64_t(batch) * channels, stream, batch, pixels, channels, x, y);
 }
 template <typename T>
 void global_backward(int batch, int pixels, int channels, const T* dy, T* dx, cudaStream_t stream) {
   SOMBRERO_CHECK(batch > 0 && pixels > 0 && channels > 0, "global_avg_pool: empty shape");
-  SOMBRERO_LAUNCH(global_avg_pool_backward_kernel<T>,
-                  elementwise_grid(std::int64_t(batch) * pixels * channels), dim3(kThreads), 0,
-                  stream, batch, pixels, channels, dy, dx);
+  const bool vectorized = rows_split_into_16_byte_vectors(channels, sizeof(T), {dy, dx});
+  SOMBRERO_POOL_LAUNCH(global_avg_pool_backward_kernel, T, vectorized,
+                       std::int64_t(batch) * pixels * channels, stream, batch, pixels, channels, dy,
+                       dx);
 }
+
+#undef SOMBRERO_POOL_LAUNCH
 
 }  // namespace
 

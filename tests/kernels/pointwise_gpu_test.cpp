@@ -1,15 +1,20 @@
 // The elementwise layer kernels (pointwise.cu) on a real GPU against the CPU backend: bit for
 // bit in f32 (no sums, no contractible products), bf16 equal to the rounding of the f32
 // results; bias_backward bit for bit against the SIMT execution and within the summation
-// bound of the CPU's. Skips with a message when no CUDA device is present.
+// bound of the CPU's; both paths of the elementwise kernels (16-byte vectors with a scalar
+// tail, and one element per access on views offset by one element). Skips with a message
+// when no CUDA device is present.
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/pointwise/pointwise.h"
 #include "runtime/device_info.h"
+#include "runtime/error.h"
 #include "tests/support/device_buffer.h"
 #include "tests/support/test_values.h"
 
@@ -68,6 +73,54 @@ TEST(PointwiseGpu, MatchesTheCpuBackend) {
   EXPECT_EQ(test::to_float(h_b.download()), test::rounded_to_bf16(sum));
   cuda::bias_add(rows, channels, d_bias.get(), h_biased.get(), nullptr);
   EXPECT_EQ(test::to_float(h_biased.download()), test::rounded_to_bf16(biased));
+}
+
+// Both paths on the device: views of the same buffers at offset 0 (16-byte aligned:
+// cudaMalloc; the vector path, n odd so it has a scalar tail) and offset 1 (one element per
+// access), f32 and bf16; the element before a view stays untouched.
+template <typename T>
+void check_paths(std::size_t offset) {
+  const int rows = 1001, channels = 64;  // 64: vectors in f32 and bf16 when aligned
+  const std::size_t n = std::size_t(rows) * channels - 3, size = std::size_t(rows) * channels + 1;
+  const std::vector<float> x = test::rounded_to_bf16(test::random_values(size, 4));
+  const std::vector<float> b = test::rounded_to_bf16(test::random_values(size, 5));
+  const std::vector<float> bias = test::random_values(std::size_t(channels), 6);
+  std::vector<float> relu(size, 0.0f), drelu = b, sum(size, 0.0f), biased = b;
+  cpu::relu_forward(std::int64_t(n), x.data() + offset, relu.data() + offset);
+  cpu::relu_backward(std::int64_t(n), x.data() + offset, b.data() + offset, drelu.data() + offset);
+  cpu::add(std::int64_t(n), x.data() + offset, b.data() + offset, sum.data() + offset);
+  cpu::bias_add(rows, channels, bias.data(), biased.data() + offset);
+  const auto expected = [](const std::vector<float>& v) {
+    return std::is_same_v<T, float> ? v : test::rounded_to_bf16(v);
+  };
+  const std::string where =
+      sombrero::str(std::is_same_v<T, float> ? "f32" : "bf16", ", offset ", offset);
+  DeviceBuffer<T> d_x(test::as<T>(x)), d_b(test::as<T>(b)), d_out{std::vector<T>(size)},
+      d_grad(test::as<T>(b));
+  DeviceBuffer<float> d_bias(bias);
+  cuda::relu_forward(std::int64_t(n), d_x.get() + offset, d_out.get() + offset, nullptr);
+  EXPECT_EQ(test::widen(d_out.download()), expected(relu)) << "relu_forward, " << where;
+  cuda::relu_backward(std::int64_t(n), d_x.get() + offset, d_grad.get() + offset,
+                      d_grad.get() + offset, nullptr);  // in place: dx = dy
+  EXPECT_EQ(test::widen(d_grad.download()), expected(drelu)) << "relu_backward, " << where;
+  DeviceBuffer<T> d_sum{std::vector<T>(size)}, d_acc(test::as<T>(b)), d_biased(test::as<T>(b));
+  cuda::add(std::int64_t(n), d_x.get() + offset, d_b.get() + offset, d_sum.get() + offset, nullptr);
+  EXPECT_EQ(test::widen(d_sum.download()), expected(sum)) << "add, " << where;
+  cuda::add_inplace(std::int64_t(n), d_x.get() + offset, d_acc.get() + offset, nullptr);
+  std::vector<float> acc = b;
+  for (std::size_t i = offset; i < offset + n; ++i) acc[i] = sum[i];
+  EXPECT_EQ(test::widen(d_acc.download()), expected(acc)) << "add_inplace, " << where;
+  cuda::bias_add(rows, channels, d_bias.get(), d_biased.get() + offset, nullptr);
+  EXPECT_EQ(test::widen(d_biased.download()), expected(biased)) << "bias_add, " << where;
+}
+
+TEST(PointwiseGpu, VectorAndScalarPathsMatchTheCpuBackend) {
+  if (runtime::cuda_devices().empty())
+    GTEST_SKIP() << "no CUDA device: " << runtime::cuda_unavailable_reason();
+  for (const std::size_t offset : {std::size_t(0), std::size_t(1)}) {
+    check_paths<float>(offset);
+    check_paths<bf16>(offset);
+  }
 }
 
 }  // namespace

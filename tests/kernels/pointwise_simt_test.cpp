@@ -3,7 +3,10 @@
 //   - relu forward/backward, add, add_inplace, bias_add: no sums, so f32 results equal the
 //     CPU backend bit for bit on random inputs (with -0, +-inf and NaN planted in the ReLU
 //     inputs), and bf16 results are exactly the bf16 rounding of the CPU's f32 results on
-//     the same (bf16-representable) inputs;
+//     the same (bf16-representable) inputs; on the 16-byte vector path (aligned buffers, with
+//     and without a scalar tail: n = 1000, 1003, 1) and on the one-element path (views offset
+//     by one element), leaving the element before the view untouched; bias_add on rows that
+//     split into vectors (64 channels; 12 in f32 only), that do not, and an offset view;
 //   - bias_backward: bit for bit on small integers (exact sums); on random inputs within the
 //     summation bound (f32 chains of <= 16 terms per thread, the row lanes in double, one
 //     f32 rounding of the block's partial: well inside 24 u sum|dy| per channel, doubled
@@ -16,11 +19,15 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "kernels/pointwise/pointwise.h"
+#include "runtime/error.h"
 #include "runtime/simt/schedule.h"
 #include "tests/support/test_values.h"
 
@@ -71,65 +78,92 @@ void check_elementwise(const char* name, const std::vector<std::vector<float>>& 
   }
 }
 
+bool aligned_16(const void* p) {
+  return reinterpret_cast<std::uintptr_t>(p) % 16 == 0;
+}
+
 TEST(PointwiseSimt, ElementwiseOpsEqualTheCpuBackendBitForBit) {
-  for (const std::size_t n : {std::size_t(1), std::size_t(1000), std::size_t(300001)}) {
+  // (n, offset): the kernels see n elements starting `offset` elements into the buffers.
+  // Offset 0 (malloc'd buffers are 16-byte aligned): the 16-byte vector path, with no tail
+  // (1000 = 125 x 8) or a tail (1003: 3 elements past the last vector; 1: only the tail);
+  // offset 1: every pointer off alignment, the one-element path. The element before the view
+  // must stay untouched.
+  for (const auto& [n, offset] : {std::pair<std::size_t, std::size_t>{1, 0},
+                                  {1000, 0},
+                                  {1003, 0},
+                                  {1000, 1},
+                                  {1003, 1},
+                                  {300001, 0}}) {
     // The large size (1024 blocks, grid-stride: every op shares the loop) runs relu_forward
     // under one schedule only, for time.
     const int schedules = n > 100000 ? 1 : kTestScheduleCount;
-    const std::vector<float> x = relu_inputs(n, 1), dy = relu_inputs(n, 2);
-    const std::vector<float> b = test::rounded_to_bf16(test::random_values(n, 3));
-    std::vector<float> want(n);
-    cpu::relu_forward(std::int64_t(n), x.data(), want.data());
-    check_elementwise(
-        "relu_forward", {x}, std::vector<float>(n), want,
-        [n](const auto& in, auto& out) {
-          simt::relu_forward(std::int64_t(n), in[0].data(), out.data(), nullptr);
-        },
-        schedules);
+    const std::size_t size = n + offset;
+    const auto view = [offset = offset](auto& v) { return v.data() + offset; };
+    const std::vector<float> x = relu_inputs(size, 1), dy = relu_inputs(size, 2);
+    const std::vector<float> b = test::rounded_to_bf16(test::random_values(size, 3));
+    const std::string what = sombrero::str("n ", n, " offset ", offset, ": ");
+    std::vector<float> want(size);
+    cpu::relu_forward(std::int64_t(n), x.data() + offset, want.data() + offset);
+    check_elementwise((what + "relu_forward").c_str(), {x}, std::vector<float>(size), want,
+                      [n = n, offset = offset, view](const auto& in, auto& out) {
+                        EXPECT_EQ(aligned_16(view(out)), offset == 0);
+                        simt::relu_forward(std::int64_t(n), view(in[0]), view(out), nullptr);
+                      },
+                      schedules);
     if (n > 100000) continue;
-    cpu::relu_backward(std::int64_t(n), x.data(), dy.data(), want.data());
-    check_elementwise(
-        "relu_backward", {x, dy}, std::vector<float>(n), want,
-        [n](const auto& in, auto& out) {
-          simt::relu_backward(std::int64_t(n), in[0].data(), in[1].data(), out.data(), nullptr);
-        },
-        schedules);
+    cpu::relu_backward(std::int64_t(n), x.data() + offset, dy.data() + offset,
+                       want.data() + offset);
+    check_elementwise((what + "relu_backward").c_str(), {x, dy}, std::vector<float>(size), want,
+                      [n = n, view](const auto& in, auto& out) {
+                        simt::relu_backward(std::int64_t(n), view(in[0]), view(in[1]), view(out),
+                                            nullptr);
+                      },
+                      schedules);
     // dx aliasing dy, as the layers use it.
-    check_elementwise(
-        "relu_backward in place", {x}, dy, want,
-        [n](const auto& in, auto& out) {
-          simt::relu_backward(std::int64_t(n), in[0].data(), out.data(), out.data(), nullptr);
-        },
-        schedules);
-    cpu::add(std::int64_t(n), x.data(), b.data(), want.data());
-    check_elementwise(
-        "add", {x, b}, std::vector<float>(n), want,
-        [n](const auto& in, auto& out) {
-          simt::add(std::int64_t(n), in[0].data(), in[1].data(), out.data(), nullptr);
-        },
-        schedules);
+    std::vector<float> want_in_place = dy;
+    cpu::relu_backward(std::int64_t(n), x.data() + offset, dy.data() + offset,
+                       want_in_place.data() + offset);
+    check_elementwise((what + "relu_backward in place").c_str(), {x}, dy, want_in_place,
+                      [n = n, view](const auto& in, auto& out) {
+                        simt::relu_backward(std::int64_t(n), view(in[0]), view(out), view(out),
+                                            nullptr);
+                      },
+                      schedules);
+    cpu::add(std::int64_t(n), x.data() + offset, b.data() + offset, want.data() + offset);
+    check_elementwise((what + "add").c_str(), {x, b}, std::vector<float>(size), want,
+                      [n = n, view](const auto& in, auto& out) {
+                        simt::add(std::int64_t(n), view(in[0]), view(in[1]), view(out), nullptr);
+                      },
+                      schedules);
     want = b;
-    cpu::add_inplace(std::int64_t(n), x.data(), want.data());
-    check_elementwise(
-        "add_inplace", {x}, b, want,
-        [n](const auto& in, auto& out) {
-          simt::add_inplace(std::int64_t(n), in[0].data(), out.data(), nullptr);
-        },
-        schedules);
+    cpu::add_inplace(std::int64_t(n), x.data() + offset, want.data() + offset);
+    check_elementwise((what + "add_inplace").c_str(), {x}, b, want,
+                      [n = n, view](const auto& in, auto& out) {
+                        simt::add_inplace(std::int64_t(n), view(in[0]), view(out), nullptr);
+                      },
+                      schedules);
   }
 }
 
 TEST(PointwiseSimt, BiasAddEqualsTheCpuBackendBitForBit) {
-  for (const auto& [rows, channels] : {std::pair{1, 1}, std::pair{37, 10}, std::pair{100, 67}}) {
-    const std::size_t n = std::size_t(rows) * channels;
-    const std::vector<float> y0 = test::rounded_to_bf16(test::random_values(n, 4));
-    const std::vector<float> bias = test::random_values(std::size_t(channels), 5);
+  // (rows, channels, offset). 64 channels: 16-byte vectors in f32 and bf16; 12: vectors in
+  // f32 only (3 a row), one channel in bf16; 10, 67, 1 and the offset view: one channel.
+  struct Case {
+    int rows, channels;
+    std::size_t offset;
+  };
+  for (const Case& k : {Case{1, 1, 0}, Case{37, 10, 0}, Case{100, 67, 0}, Case{50, 64, 0},
+                        Case{33, 12, 0}, Case{50, 64, 1}}) {
+    const std::size_t n = std::size_t(k.rows) * k.channels, size = n + k.offset;
+    const std::vector<float> y0 = test::rounded_to_bf16(test::random_values(size, 4));
+    const std::vector<float> bias = test::random_values(std::size_t(k.channels), 5);
     std::vector<float> want = y0;
-    cpu::bias_add(rows, channels, bias.data(), want.data());
-    check_elementwise("bias_add", {}, y0, want,
-                      [&, rows = rows, channels = channels](const auto&, auto& out) {
-                        simt::bias_add(rows, channels, bias.data(), out.data(), nullptr);
-                      });
+    cpu::bias_add(k.rows, k.channels, bias.data(), want.data() + k.offset);
+    check_elementwise(
+        sombrero::str("bias_add ", k.rows, "x", k.channels, " offset ", k.offset).c_str(), {}, y0,
+        want, [&](const auto&, auto& out) {
+          simt::bias_add(k.rows, k.channels, bias.data(), out.data() + k.offset, nullptr);
+        });
   }
 }
 

@@ -1,14 +1,19 @@
 // The pooling kernels (pool.cu) on a real GPU against the CPU backend, bit for bit (the kernels
 // accumulate in the CPU's order with the same roundings), on ResNet-sized shapes past the grid
-// cap; bf16 results equal the rounding of the f32 ones. Skips with a message when no CUDA
-// device is present.
+// cap; bf16 results equal the rounding of the f32 ones; both paths (16-byte channel vectors,
+// and one element on views offset by one element) in f32 and bf16. Skips with a message when
+// no CUDA device is present.
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
+#include <cstddef>
+#include <string>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/pool/pool.h"
 #include "runtime/device_info.h"
+#include "runtime/error.h"
 #include "tests/support/device_buffer.h"
 #include "tests/support/test_values.h"
 
@@ -68,6 +73,77 @@ TEST(PoolGpu, EqualsTheCpuBackendBitForBit) {
   cuda::global_avg_pool_backward(batch, pixels, channels, d_dy.get(), d_dx.get(), nullptr);
   EXPECT_EQ(d_y.download(), y);
   EXPECT_EQ(d_dx.download(), dx);
+}
+
+// v behind `offset` zero elements, and the view of such a buffer from `offset`.
+template <typename U>
+std::vector<U> behind(std::size_t offset, const std::vector<U>& v) {
+  std::vector<U> out(offset);
+  out.insert(out.end(), v.begin(), v.end());
+  return out;
+}
+template <typename U>
+std::vector<U> view(std::size_t offset, const std::vector<U>& v) {
+  return std::vector<U>(v.begin() + std::ptrdiff_t(offset), v.end());
+}
+
+// Both paths of every pooling kernel: at offset 0 (cudaMalloc: 16-byte aligned; 32 channels)
+// the 16-byte vector path, at offset 1 the one-element path; f32 and bf16.
+template <typename T>
+void check_paths(std::size_t o) {
+  const Pool2dShape s{4, 17, 15, 32, 3, 3, 2, 2, 1, 1};
+  const std::size_t in = std::size_t(s.batch) * s.in_height * s.in_width * s.channels;
+  const std::size_t out = std::size_t(s.batch) * s.out_height() * s.out_width() * s.channels;
+  const std::vector<float> x = test::small_integers(in, 5);  // ties: the first maximum wins
+  const std::vector<float> dy = test::rounded_to_bf16(test::random_values(out, 6));
+  std::vector<float> y(out), dx(in), avg_y(out), avg_dx(in);
+  std::vector<std::int32_t> argmax(out);
+  cpu::max_pool2d_forward(s, x.data(), y.data(), argmax.data());
+  cpu::max_pool2d_backward(s, dy.data(), argmax.data(), dx.data());
+  cpu::avg_pool2d_forward(s, x.data(), avg_y.data());
+  cpu::avg_pool2d_backward(s, dy.data(), avg_dx.data());
+  const auto expected = [](const std::vector<float>& v) {
+    return std::is_same_v<T, float> ? v : test::rounded_to_bf16(v);
+  };
+  const std::string where =
+      sombrero::str(std::is_same_v<T, float> ? "f32" : "bf16", ", offset ", o);
+  DeviceBuffer<T> d_x(behind(o, test::as<T>(x))), d_dy(behind(o, test::as<T>(dy))),
+      d_y{std::vector<T>(o + out)}, d_dx{std::vector<T>(o + in)};
+  DeviceBuffer<std::int32_t> d_argmax{std::vector<std::int32_t>(o + out)};
+  cuda::max_pool2d_forward(s, d_x.get() + o, d_y.get() + o, d_argmax.get() + o, nullptr);
+  EXPECT_EQ(test::widen(view(o, d_y.download())), expected(y)) << "max forward, " << where;
+  EXPECT_EQ(view(o, d_argmax.download()), argmax) << "argmax, " << where;
+  cuda::max_pool2d_backward(s, d_dy.get() + o, d_argmax.get() + o, d_dx.get() + o, nullptr);
+  EXPECT_EQ(test::widen(view(o, d_dx.download())), expected(dx)) << "max backward, " << where;
+  cuda::avg_pool2d_forward(s, d_x.get() + o, d_y.get() + o, nullptr);
+  EXPECT_EQ(test::widen(view(o, d_y.download())), expected(avg_y)) << "avg forward, " << where;
+  cuda::avg_pool2d_backward(s, d_dy.get() + o, d_dx.get() + o, nullptr);
+  EXPECT_EQ(test::widen(view(o, d_dx.download())), expected(avg_dx)) << "avg backward, " << where;
+
+  const int batch = 4, pixels = 49, channels = 64;
+  const std::vector<float> gx =
+      test::rounded_to_bf16(test::random_values(std::size_t(batch) * pixels * channels, 7));
+  const std::vector<float> gdy =
+      test::rounded_to_bf16(test::random_values(std::size_t(batch) * channels, 8));
+  std::vector<float> gy(gdy.size()), gdx(gx.size());
+  cpu::global_avg_pool_forward(batch, pixels, channels, gx.data(), gy.data());
+  cpu::global_avg_pool_backward(batch, pixels, channels, gdy.data(), gdx.data());
+  DeviceBuffer<T> d_gx(behind(o, test::as<T>(gx))), d_gdy(behind(o, test::as<T>(gdy))),
+      d_gy{std::vector<T>(o + gy.size())}, d_gdx{std::vector<T>(o + gdx.size())};
+  cuda::global_avg_pool_forward(batch, pixels, channels, d_gx.get() + o, d_gy.get() + o, nullptr);
+  cuda::global_avg_pool_backward(batch, pixels, channels, d_gdy.get() + o, d_gdx.get() + o,
+                                 nullptr);
+  EXPECT_EQ(test::widen(view(o, d_gy.download())), expected(gy)) << "global forward, " << where;
+  EXPECT_EQ(test::widen(view(o, d_gdx.download())), expected(gdx)) << "global backward, " << where;
+}
+
+TEST(PoolGpu, VectorAndScalarPathsEqualTheCpuBackend) {
+  if (runtime::cuda_devices().empty())
+    GTEST_SKIP() << "no CUDA device: " << runtime::cuda_unavailable_reason();
+  for (const std::size_t offset : {std::size_t(0), std::size_t(1)}) {
+    check_paths<float>(offset);
+    check_paths<bf16>(offset);
+  }
 }
 
 }  // namespace

@@ -5,12 +5,17 @@
 // rounding of the CPU's on bf16-representable inputs. Small-integer inputs make max-pool ties
 // frequent (the first maximum must win, argmax included). Shapes: ResNet's stem max pool
 // (3x3/2, pad 1) on odd sizes, 2x2/2, overlapping 3x3/1 pad 1, an asymmetric 3x2 kernel with
-// stride (1, 2) and pad (1, 0), and more channels than a warp.
+// stride (1, 2) and pad (1, 0), and more channels than a warp; channel counts that split into
+// 16-byte vectors (16 and 24 in f32 and bf16, 4 in f32 only) and that do not, and every case on
+// views offset by one element (off alignment: the one-element path).
 #include <gtest/gtest.h>
 
+#include <cstddef>
+#include <string>
 #include <vector>
 
 #include "kernels/pool/pool.h"
+#include "runtime/error.h"
 #include "runtime/simt/schedule.h"
 #include "tests/support/test_values.h"
 
@@ -25,10 +30,12 @@ using sombrero::simt::test_schedule;
 
 std::vector<Pool2dShape> shapes() {
   return {
-      {2, 9, 11, 5, 3, 3, 2, 2, 1, 1},  // ResNet stem max pool, odd sizes
-      {1, 8, 8, 33, 2, 2, 2, 2, 0, 0},  // LeNet-style 2x2/2, > 32 channels
-      {1, 6, 5, 3, 3, 3, 1, 1, 1, 1},   // overlapping windows
-      {2, 7, 6, 4, 3, 2, 1, 2, 1, 0},   // asymmetric
+      {2, 9, 11, 5, 3, 3, 2, 2, 1, 1},   // ResNet stem max pool, odd sizes
+      {1, 8, 8, 33, 2, 2, 2, 2, 0, 0},   // LeNet-style 2x2/2, > 32 channels
+      {1, 6, 5, 3, 3, 3, 1, 1, 1, 1},    // overlapping windows
+      {2, 7, 6, 4, 3, 2, 1, 2, 1, 0},    // asymmetric
+      {2, 9, 11, 16, 3, 3, 2, 2, 1, 1},  // stem max pool, 16-byte vectors in f32 and bf16
+      {1, 6, 5, 24, 3, 3, 1, 1, 1, 1},   // overlapping, 3 bf16 / 6 f32 vectors a pixel
   };
 }
 
@@ -45,30 +52,48 @@ std::vector<float> expect(const std::vector<float>& v) {
   return std::is_same_v<T, float> ? v : test::rounded_to_bf16(v);
 }
 
+// v behind `offset` elements of padding (value `pad`): a view at offset 1 is off 16-byte
+// alignment, so the kernels take the one-element path whatever C is.
+template <typename U>
+std::vector<U> behind(std::size_t offset, const std::vector<U>& v, U pad = U{}) {
+  std::vector<U> out(offset, pad);
+  out.insert(out.end(), v.begin(), v.end());
+  return out;
+}
+// The view of a buffer made by behind(): its elements from `offset`.
+template <typename U>
+std::vector<U> view(std::size_t offset, const std::vector<U>& v) {
+  return std::vector<U>(v.begin() + std::ptrdiff_t(offset), v.end());
+}
+
+// Offset 0 (malloc'd buffers, 16-byte aligned): the 16-byte vector path where C is a multiple
+// of 4 (f32) or 8 (bf16), else one element; offset 1: one element.
 template <typename T>
 void check_pool(const Pool2dShape& s, const std::vector<float>& x, const std::vector<float>& dy,
-                const std::string& what) {
+                const std::string& what, std::size_t offset) {
   std::vector<float> y(out_size(s)), dx(in_size(s)), avg_y(out_size(s)), avg_dx(in_size(s));
   std::vector<std::int32_t> argmax(out_size(s));
   cpu::max_pool2d_forward(s, x.data(), y.data(), argmax.data());
   cpu::max_pool2d_backward(s, dy.data(), argmax.data(), dx.data());
   cpu::avg_pool2d_forward(s, x.data(), avg_y.data());
   cpu::avg_pool2d_backward(s, dy.data(), avg_dx.data());
-  const std::vector<T> x_t = as<T>(x), dy_t = as<T>(dy);
+  const std::vector<T> x_t = behind(offset, as<T>(x)), dy_t = behind(offset, as<T>(dy));
+  const std::vector<std::int32_t> argmax_in = behind(offset, argmax);
+  const std::size_t o = offset;
   for (int k = 0; k < kTestScheduleCount; ++k) {
     const ScopedSchedule schedule(test_schedule(k));
-    const std::string where = what + ", schedule " + std::to_string(k);
-    std::vector<T> got_y(out_size(s)), got_dx(in_size(s), as<T>({-7.0f})[0]);
-    std::vector<std::int32_t> got_argmax(out_size(s), -5);
-    simt::max_pool2d_forward(s, x_t.data(), got_y.data(), got_argmax.data(), nullptr);
-    EXPECT_EQ(widen(got_y), expect<T>(y)) << "max forward, " << where;
-    EXPECT_EQ(got_argmax, argmax) << "max argmax, " << where;
-    simt::max_pool2d_backward(s, dy_t.data(), argmax.data(), got_dx.data(), nullptr);
-    EXPECT_EQ(widen(got_dx), expect<T>(dx)) << "max backward, " << where;
-    simt::avg_pool2d_forward(s, x_t.data(), got_y.data(), nullptr);
-    EXPECT_EQ(widen(got_y), expect<T>(avg_y)) << "avg forward, " << where;
-    simt::avg_pool2d_backward(s, dy_t.data(), got_dx.data(), nullptr);
-    EXPECT_EQ(widen(got_dx), expect<T>(avg_dx)) << "avg backward, " << where;
+    const std::string where = sombrero::str(what, ", offset ", offset, ", schedule ", k);
+    std::vector<T> got_y(o + out_size(s)), got_dx(o + in_size(s), as<T>({-7.0f})[0]);
+    std::vector<std::int32_t> got_argmax(o + out_size(s), -5);
+    simt::max_pool2d_forward(s, x_t.data() + o, got_y.data() + o, got_argmax.data() + o, nullptr);
+    EXPECT_EQ(widen(view(o, got_y)), expect<T>(y)) << "max forward, " << where;
+    EXPECT_EQ(view(o, got_argmax), argmax) << "max argmax, " << where;
+    simt::max_pool2d_backward(s, dy_t.data() + o, argmax_in.data() + o, got_dx.data() + o, nullptr);
+    EXPECT_EQ(widen(view(o, got_dx)), expect<T>(dx)) << "max backward, " << where;
+    simt::avg_pool2d_forward(s, x_t.data() + o, got_y.data() + o, nullptr);
+    EXPECT_EQ(widen(view(o, got_y)), expect<T>(avg_y)) << "avg forward, " << where;
+    simt::avg_pool2d_backward(s, dy_t.data() + o, got_dx.data() + o, nullptr);
+    EXPECT_EQ(widen(view(o, got_dx)), expect<T>(avg_dx)) << "avg backward, " << where;
   }
 }
 
@@ -81,18 +106,19 @@ TEST(PoolSimt, MaxAndAveragePoolEqualTheCpuBackendBitForBit) {
                         : test::rounded_to_bf16(test::random_values(n, seed++));
       };
       const std::vector<float> x = values(in_size(s)), dy = values(out_size(s));
-      const std::string what = "shape " + std::to_string(s.in_height) + "x" +
-                               std::to_string(s.in_width) + " kernel " +
-                               std::to_string(s.kernel_h) + "x" + std::to_string(s.kernel_w) +
-                               (integers ? " integers" : " random");
-      check_pool<float>(s, x, dy, what + " f32");
-      check_pool<bf16>(s, x, dy, what + " bf16");
+      const std::string what =
+          sombrero::str("shape ", s.in_height, "x", s.in_width, "x", s.channels, " kernel ",
+                        s.kernel_h, "x", s.kernel_w, integers ? " integers" : " random");
+      for (const std::size_t offset : {std::size_t(0), std::size_t(1)}) {
+        check_pool<float>(s, x, dy, what + " f32", offset);
+        check_pool<bf16>(s, x, dy, what + " bf16", offset);
+      }
     }
   }
 }
 
 template <typename T>
-void check_global(int batch, int pixels, int channels) {
+void check_global(int batch, int pixels, int channels, std::size_t offset) {
   const std::size_t n = std::size_t(batch) * pixels * channels;
   const std::vector<float> x = test::rounded_to_bf16(test::random_values(n, 21));
   const std::vector<float> dy =
@@ -100,22 +126,31 @@ void check_global(int batch, int pixels, int channels) {
   std::vector<float> y(std::size_t(batch) * channels), dx(n);
   cpu::global_avg_pool_forward(batch, pixels, channels, x.data(), y.data());
   cpu::global_avg_pool_backward(batch, pixels, channels, dy.data(), dx.data());
-  const std::vector<T> x_t = as<T>(x), dy_t = as<T>(dy);
+  const std::vector<T> x_t = behind(offset, as<T>(x)), dy_t = behind(offset, as<T>(dy));
+  const std::size_t o = offset;
   for (int k = 0; k < kTestScheduleCount; ++k) {
     const ScopedSchedule schedule(test_schedule(k));
-    std::vector<T> got_y(y.size()), got_dx(n);
-    simt::global_avg_pool_forward(batch, pixels, channels, x_t.data(), got_y.data(), nullptr);
-    simt::global_avg_pool_backward(batch, pixels, channels, dy_t.data(), got_dx.data(), nullptr);
-    EXPECT_EQ(widen(got_y), expect<T>(y)) << "pixels " << pixels << ", schedule " << k;
-    EXPECT_EQ(widen(got_dx), expect<T>(dx)) << "pixels " << pixels << ", schedule " << k;
+    const std::string where =
+        sombrero::str("channels ", channels, ", pixels ", pixels, ", offset ", o, ", schedule ", k);
+    std::vector<T> got_y(o + y.size()), got_dx(o + n);
+    simt::global_avg_pool_forward(batch, pixels, channels, x_t.data() + o, got_y.data() + o,
+                                  nullptr);
+    simt::global_avg_pool_backward(batch, pixels, channels, dy_t.data() + o, got_dx.data() + o,
+                                   nullptr);
+    EXPECT_EQ(widen(view(o, got_y)), expect<T>(y)) << where;
+    EXPECT_EQ(widen(view(o, got_dx)), expect<T>(dx)) << where;
   }
 }
 
 TEST(PoolSimt, GlobalAveragePoolEqualsTheCpuBackendBitForBit) {
-  check_global<float>(3, 49, 40);  // ResNet's 7x7 bottleneck
-  check_global<bf16>(3, 49, 40);
-  check_global<float>(2, 1, 7);
-  check_global<bf16>(1, 64, 300);
+  // 40 channels: 16-byte vectors in f32 and bf16; 300: in f32 only; 7: never; offset 1: never.
+  for (const std::size_t offset : {std::size_t(0), std::size_t(1)}) {
+    check_global<float>(3, 49, 40, offset);  // ResNet's 7x7 bottleneck
+    check_global<bf16>(3, 49, 40, offset);
+    check_global<float>(2, 1, 7, offset);
+    check_global<bf16>(1, 64, 300, offset);
+    check_global<float>(1, 64, 300, offset);
+  }
 }
 
 }  // namespace
