@@ -26,8 +26,8 @@
 // type (to nearest even), the same expression per element on both paths. relu_backward
 // passes dy where the forward output's bits, as an int32, are > 0 (y > 0, and a NaN with the
 // sign bit clear), as the CPU backend. Every result equals the CPU backend's bit for bit, on
-// either path, except bias_backward's sum (f32 chains of <= 16 + 8 terms, then double, against
-// the CPU's double).
+// either path, except bias_backward's sum (f32 chains of <= 16 terms per thread, then double,
+// against the CPU's double).
 // Registers (ptxas, sm_90): at most 29 per thread for the elementwise and bias_add kernels, no
 // spills (sm_80 too).
 #include "kernels/common/channel_tiles.cuh"
