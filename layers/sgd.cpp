@@ -38,39 +38,50 @@ Sgd::Sgd(std::vector<NamedParameter> parameters, const SgdOptions& options)
       buffers_.push_back(Tensor::zeros(p.parameter->value.shape(), runtime::DType::f32, device_));
 }
 
+// Sum of the squared gradients of every parameter on the CPU backend, in double.
 namespace {
-
-// Sum of the squared gradients of every parameter, in double over per-parameter f32 sums.
-double sum_of_squared_gradients(const std::vector<NamedParameter>& parameters,
-                                runtime::Device device) {
+double cpu_sum_of_squared_gradients(const std::vector<NamedParameter>& parameters) {
   double sum = 0.0;
-  if (device.is_cpu()) {
-    for (const NamedParameter& p : parameters)
-      sum += kernels::cpu::sum_squares(p.parameter->grad.data<float>(),
-                                       std::size_t(p.parameter->grad.numel()));
-    return sum;
-  }
-  // One result per parameter on the device, read back with a single copy. The calls are
-  // ordered on the device's stream, so they share one workspace.
-  std::size_t workspace_size = 0;
   for (const NamedParameter& p : parameters)
-    workspace_size =
-        std::max(workspace_size,
-                 kernels::sum_squares_workspace_floats(std::size_t(p.parameter->grad.numel())));
-  Tensor partial_sums =
-      Tensor::empty({std::int64_t(parameters.size())}, runtime::DType::f32, device);
-  Tensor workspace = ops::workspace_floats(partial_sums, workspace_size);
-  for (std::size_t i = 0; i < parameters.size(); ++i) {
-    const Tensor& grad = parameters[i].parameter->grad;
-    SOMBRERO_DEVICE_KERNEL(device, sum_squares, grad.data<float>(), std::size_t(grad.numel()),
-                           workspace.data<float>(), partial_sums.data<float>() + i,
-                           partial_sums.stream());
-  }
-  for (const float s : partial_sums.to_floats()) sum += s;
+    sum += kernels::cpu::sum_squares(p.parameter->grad.data<float>(),
+                                     std::size_t(p.parameter->grad.numel()));
   return sum;
 }
-
 }  // namespace
+
+// The table changes only when a tensor is re-allocated (Model::to, a load): upload it then,
+// not every step (the upload waits for the device).
+void Sgd::refresh_chunk_table() {
+  std::vector<kernels::SgdChunk> chunks;
+  for (std::size_t i = 0; i < parameters_.size(); ++i) {
+    Parameter& p = *parameters_[i].parameter;
+    kernels::append_sgd_chunks(chunks, p.value.data<float>(), p.grad.data<float>(),
+                               buffers_.empty() ? nullptr : buffers_[i].data<float>(),
+                               p.decays(options_.no_decay_bn_bias) ? options_.weight_decay : 0.0f,
+                               p.value.numel());
+  }
+  const bool same_table = chunks.size() == chunk_table_host_.size() &&
+                          std::equal(chunks.begin(), chunks.end(), chunk_table_host_.begin(),
+                                     [](const kernels::SgdChunk& a, const kernels::SgdChunk& b) {
+                                       return a.param == b.param && a.grad == b.grad &&
+                                              a.momentum_buffer == b.momentum_buffer &&
+                                              a.weight_decay == b.weight_decay &&
+                                              a.count == b.count;
+                                     });
+  if (same_table) return;
+  chunk_table_ = runtime::DeviceArray<kernels::SgdChunk>(chunks, device_);
+  chunk_sums_ = runtime::DeviceArray<float>(std::max<std::size_t>(chunks.size(), 1), device_);
+  grad_sum_squares_ = runtime::DeviceArray<double>(1, device_);
+  chunk_table_host_ = std::move(chunks);
+}
+
+// Two launches over the chunk table, whatever the number of tensors, and one read-back.
+double Sgd::device_grad_sum_squares() {
+  SOMBRERO_DEVICE_KERNEL(device_, sgd_grad_sum_squares, chunk_table_.data(),
+                         int(chunk_table_host_.size()), chunk_sums_.data(),
+                         grad_sum_squares_.data(), parameters_.front().parameter->value.stream());
+  return grad_sum_squares_.to_vector().front();
+}
 
 SgdStepStats Sgd::step(float lr) {
   for (const NamedParameter& p : parameters_)
@@ -81,7 +92,10 @@ SgdStepStats Sgd::step(float lr) {
                    ") is not on the optimizer's device ", runtime::to_string(device_),
                    "; construct Sgd after Model::to");
   SgdStepStats stats;
-  stats.grad_norm = std::sqrt(sum_of_squared_gradients(parameters_, device_));
+  const bool on_device = !device_.is_cpu() && !parameters_.empty();
+  if (on_device) refresh_chunk_table();
+  stats.grad_norm =
+      std::sqrt(on_device ? device_grad_sum_squares() : cpu_sum_of_squared_gradients(parameters_));
   if (!std::isfinite(stats.grad_norm)) {
     const std::string name = first_nonfinite(parameters_, true);
     SOMBRERO_FAIL("step ", steps_, ": non-finite gradient in '",
@@ -105,30 +119,8 @@ SgdStepStats Sgd::step(float lr) {
       kernels::cpu::sgd_update(p.value.numel(), p.value.data<float>(), p.grad.data<float>(),
                                buffers_.empty() ? nullptr : buffers_[i].data<float>(), step);
     }
-  } else if (!parameters_.empty()) {
-    // Every parameter in one multi-tensor launch; the chunk table goes to the device.
-    std::vector<kernels::SgdChunk> chunks;
-    for (std::size_t i = 0; i < parameters_.size(); ++i) {
-      Parameter& p = *parameters_[i].parameter;
-      kernels::append_sgd_chunks(chunks, p.value.data<float>(), p.grad.data<float>(),
-                                 buffers_.empty() ? nullptr : buffers_[i].data<float>(),
-                                 p.decays(options_.no_decay_bn_bias) ? options_.weight_decay : 0.0f,
-                                 p.value.numel());
-    }
-    // The table changes only when a tensor is re-allocated (Model::to, a load): upload it
-    // then, not every step (the upload waits for the device).
-    const bool same_table = chunks.size() == chunk_table_host_.size() &&
-                            std::equal(chunks.begin(), chunks.end(), chunk_table_host_.begin(),
-                                       [](const kernels::SgdChunk& a, const kernels::SgdChunk& b) {
-                                         return a.param == b.param && a.grad == b.grad &&
-                                                a.momentum_buffer == b.momentum_buffer &&
-                                                a.weight_decay == b.weight_decay &&
-                                                a.count == b.count;
-                                       });
-    if (!same_table) {
-      chunk_table_ = runtime::DeviceArray<kernels::SgdChunk>(chunks, device_);
-      chunk_table_host_ = std::move(chunks);
-    }
+  } else if (on_device) {
+    // Every parameter in one multi-tensor launch over the chunk table.
     SOMBRERO_DEVICE_KERNEL(device_, sgd_update, chunk_table_.data(), int(chunk_table_host_.size()),
                            step, parameters_.front().parameter->value.stream());
   }

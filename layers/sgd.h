@@ -66,9 +66,14 @@ class Sgd {
  private:
   std::vector<NamedParameter> parameters_;
   std::vector<Tensor> buffers_;
-  // Device: the multi-tensor update's chunk table, kept while the tensors stay put.
+  // Device: the multi-tensor chunk table (update and gradient norm), kept while the tensors
+  // stay put, and the gradient norm's per-chunk partials and total.
+  void refresh_chunk_table();
+  double device_grad_sum_squares();
   std::vector<kernels::SgdChunk> chunk_table_host_;
   runtime::DeviceArray<kernels::SgdChunk> chunk_table_;
+  runtime::DeviceArray<float> chunk_sums_;
+  runtime::DeviceArray<double> grad_sum_squares_;
   runtime::Device device_;  // of the parameters when constructed; the buffers live there
   SgdOptions options_;
   std::int64_t steps_ = 0;

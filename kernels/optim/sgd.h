@@ -48,9 +48,15 @@ void append_sgd_chunks(std::vector<SgdChunk>& chunks, float* param, const float*
 
 // The update of every chunk in one launch; `chunks` points to `chunk_count` SgdChunk in device
 // memory (host memory for simt). step.weight_decay is ignored (each chunk carries its own).
-#define SOMBRERO_SGD_KERNEL_API                                                 \
-  void sgd_update(const SgdChunk* chunks, int chunk_count, const SgdStep& step, \
-                  cudaStream_t stream);
+// sgd_grad_sum_squares: the squared L2 norm of every chunk's gradient together (clipping,
+// logging) in two launches, whatever the number of tensors: one block per chunk writes its
+// f32 sum of squares to chunk_sums[chunk] (chunk_count floats of device memory), then one
+// thread adds them in order, in double, into *total (device memory). Deterministic.
+#define SOMBRERO_SGD_KERNEL_API                                                         \
+  void sgd_update(const SgdChunk* chunks, int chunk_count, const SgdStep& step,         \
+                  cudaStream_t stream);                                                 \
+  void sgd_grad_sum_squares(const SgdChunk* chunks, int chunk_count, float* chunk_sums, \
+                            double* total, cudaStream_t stream);
 namespace cuda {
 SOMBRERO_SGD_KERNEL_API
 }  // namespace cuda

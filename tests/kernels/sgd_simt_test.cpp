@@ -4,6 +4,7 @@
 // momentum. The arithmetic is the same expressions in both, so results agree bit for bit.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
 #include <vector>
 
@@ -58,6 +59,41 @@ TEST(SgdSimt, MultiTensorUpdateEqualsTheCpuBackendUnderEverySchedule) {
         EXPECT_EQ(actual.buf[t], expected.buf[t]) << "tensor " << t << ", schedule " << s;
       }
     }
+  }
+}
+
+// The gradient norm over the chunk table: the sum of squares of every gradient element.
+// Small integers make every partial exact (each chunk's sum < 2^24, the total in double), so
+// the result equals the exact sum; random values agree with a double reference within the
+// f32 summation bound of a chunk (256 strided terms per thread, then an 8-level tree:
+// 264 u sum g^2), and every schedule gives the same bits.
+TEST(SgdSimt, GradientSumOfSquaresOverTheChunkTable) {
+  for (const bool integers : {true, false}) {
+    Tensors t = make_tensors(3);
+    if (integers)
+      for (auto& grad : t.grad)
+        for (std::size_t i = 0; i < grad.size(); ++i) grad[i] = float(int(i % 7) - 3);
+    std::vector<SgdChunk> chunks;
+    double expected = 0.0;
+    for (std::size_t k = 0; k < 3; ++k) {
+      append_sgd_chunks(chunks, t.param[k].data(), t.grad[k].data(), nullptr, 0.0f,
+                        std::int64_t(t.param[k].size()));
+      for (const float g : t.grad[k]) expected += double(g) * g;
+    }
+    std::vector<double> results;
+    for (int s = 0; s < sombrero::simt::kTestScheduleCount; ++s) {
+      const sombrero::simt::ScopedSchedule schedule(sombrero::simt::test_schedule(s));
+      std::vector<float> chunk_sums(chunks.size(), std::nanf(""));
+      double total = std::nan("");
+      simt::sgd_grad_sum_squares(chunks.data(), int(chunks.size()), chunk_sums.data(), &total,
+                                 nullptr);
+      results.push_back(total);
+    }
+    for (const double r : results) EXPECT_EQ(r, results.front()) << "schedules differ";
+    if (integers)
+      EXPECT_EQ(results.front(), expected);
+    else
+      EXPECT_NEAR(results.front(), expected, 264 * std::ldexp(expected, -24));
   }
 }
 
