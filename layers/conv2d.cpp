@@ -59,36 +59,83 @@ double Conv2d::forward_flops(const Shape& input) const {
   return 2.0 * s.macs() + (options_.bias ? double(s.output_elements()) : 0.0);
 }
 
+int Conv2d::kernel_channels(const Context& ctx, const Tensor& x) const {
+  const int channels = options_.in_channels;
+  if (x.device().is_cpu() || ctx.conv_algo != kernels::ConvAlgo::hand) return channels;
+  const int vector = 16 / int(runtime::dtype_size(x.dtype()));
+  return (channels + vector - 1) / vector * vector;
+}
+
+namespace {
+
+// [n, h, w, channels] -> [n, h, w, padded]: the channels first, zeros after (or back).
+kernels::ChannelPadShape channel_padding(const Shape& s, int channels, int padded) {
+  return {int(s[0]), int(s[1]), int(s[2]), channels, padded, 1, 0};
+}
+
+Tensor pad_channels(const Tensor& t, int padded) {
+  const Shape& s = t.shape();
+  Tensor out = Tensor::empty({s[0], s[1], s[2], padded}, t.dtype(), t.device());
+  ops::channel_pad_subsample_forward(channel_padding(s, int(s[3]), padded), t, out);
+  return out;
+}
+
+Tensor unpad_channels(const Tensor& t, int channels) {
+  const Shape& s = t.shape();
+  Tensor out = Tensor::empty({s[0], s[1], s[2], channels}, t.dtype(), t.device());
+  ops::channel_pad_subsample_backward(channel_padding(out.shape(), channels, int(s[3])), t, out);
+  return out;
+}
+
+}  // namespace
+
 Tensor Conv2d::forward(const Context& ctx, const Tensor& x) {
   check_input(x, 4, describe());
-  const kernels::Conv2dShape s = conv_shape(x.shape());
+  kernels::Conv2dShape s = conv_shape(x.shape());
   Tensor y = Tensor::empty({s.batch, s.out_height(), s.out_width(), s.out_channels}, x.dtype(),
                            x.device());
   // The kernels take w in the activations' dtype: bf16 rounds the f32 master weight.
-  const Tensor w =
-      x.dtype() == runtime::DType::f32 ? weight_->value : weight_->value.to_dtype(x.dtype());
-  ops::conv2d_forward(ctx, s, x, w, y);
+  Tensor w = x.dtype() == runtime::DType::f32 ? weight_->value : weight_->value.to_dtype(x.dtype());
+  Tensor input = x;
+  const int channels = kernel_channels(ctx, x);
+  if (channels != s.in_channels) {
+    input = pad_channels(x, channels);
+    w = pad_channels(w, channels);
+    s.in_channels = channels;
+  }
+  ops::conv2d_forward(ctx, s, input, w, y);
   if (bias_ != nullptr) ops::bias_add(bias_->value, y);
-  cached_input_ = ctx.training ? x : Tensor();
-  cached_weight_bf16_ = ctx.training && x.dtype() != runtime::DType::f32 ? w : Tensor();
+  cached_input_ = ctx.training ? input : Tensor();
+  cached_weight_ = ctx.training && w.raw_data() != weight_->value.raw_data() ? w : Tensor();
   return y;
 }
 
 Tensor Conv2d::backward(const Context& ctx, const Tensor& dy) {
   check_cached(cached_input_, describe());
-  const kernels::Conv2dShape s = conv_shape(cached_input_.shape());
-  SOMBRERO_CHECK(dy.shape() == output_shape(cached_input_.shape()), describe(),
-                 ": output gradient has shape ", to_string(dy.shape()));
-  ops::conv2d_backward_filter_accumulate(ctx, s, cached_input_, dy, weight_->grad);
+  const Shape& input = cached_input_.shape();
+  const int channels = int(input[3]);  // > in_channels when the forward padded them
+  kernels::Conv2dShape s = conv_shape({input[0], input[1], input[2], options_.in_channels});
+  SOMBRERO_CHECK(dy.shape() == output_shape({input[0], input[1], input[2], options_.in_channels}),
+                 describe(), ": output gradient has shape ", to_string(dy.shape()));
+  s.in_channels = channels;
+  if (channels == options_.in_channels) {
+    ops::conv2d_backward_filter_accumulate(ctx, s, cached_input_, dy, weight_->grad);
+  } else {
+    Tensor padded_grad = Tensor::zeros({s.out_channels, s.kernel_h, s.kernel_w, channels},
+                                       runtime::DType::f32, dy.device());
+    ops::conv2d_backward_filter_accumulate(ctx, s, cached_input_, dy, padded_grad);
+    ops::add_inplace(unpad_channels(padded_grad, options_.in_channels), weight_->grad);
+  }
   if (bias_ != nullptr) ops::bias_backward(dy, bias_->grad);
   Tensor dx;
   if (input_grad_needed_) {
-    dx = Tensor::empty(cached_input_.shape(), dy.dtype(), dy.device());
-    ops::conv2d_backward_data(
-        ctx, s, dy, cached_weight_bf16_.defined() ? cached_weight_bf16_ : weight_->value, dx);
+    dx = Tensor::empty(input, dy.dtype(), dy.device());
+    ops::conv2d_backward_data(ctx, s, dy,
+                              cached_weight_.defined() ? cached_weight_ : weight_->value, dx);
+    if (channels != options_.in_channels) dx = unpad_channels(dx, options_.in_channels);
   }
   cached_input_ = Tensor();
-  cached_weight_bf16_ = Tensor();
+  cached_weight_ = Tensor();
   return dx;
 }
 

@@ -3,7 +3,10 @@
 // Parameters: "weight" (OIHW on disk), "bias" when enabled. Default initialisation is
 // PyTorch's (uniform +-1/sqrt(fan_in)); the model zoo re-initialises as torchvision does.
 // With bf16 activations the convolution runs on a bf16 copy of the f32 master weight; the
-// weight gradient stays f32.
+// weight gradient stays f32. On a device with the hand-written kernels, an input whose
+// channels are not a whole 16-byte vector (the RGB stem: 3) is zero-padded to one (4 f32 /
+// 8 bf16 channels), input and weight alike, so the kernels take their vectorized cp.async
+// path instead of one predicated load per element; the padded channels add exact zeros.
 #pragma once
 
 #include "kernels/conv/conv2d_shape.h"
@@ -39,13 +42,15 @@ class Conv2d : public Layer {
 
  private:
   kernels::Conv2dShape conv_shape(const Shape& input) const;
+  // Channels the kernels see for x: in_channels, or that rounded up to a 16-byte vector.
+  int kernel_channels(const Context& ctx, const Tensor& x) const;
 
   Conv2dOptions options_;
   Parameter* weight_ = nullptr;
   Parameter* bias_ = nullptr;
   bool input_grad_needed_ = true;
-  Tensor cached_input_;
-  Tensor cached_weight_bf16_;  // bf16 activations: the rounded weight, kept for backward-data
+  Tensor cached_input_;   // as the kernels saw it (channel-padded when it was)
+  Tensor cached_weight_;  // the weight the kernels saw when not the f32 master (bf16, padded)
 };
 
 }  // namespace sombrero::layers

@@ -26,13 +26,16 @@
 namespace sombrero::kernels {
 
 // The geometry of channel_pad_subsample_*: input [batch, in_height, in_width, in_channels],
-// spatial stride `stride`, out_channels = in_channels + 2 pad (pad = the zero channels before
-// and after the copied ones). constexpr: the kernels call them (--expt-relaxed-constexpr).
+// spatial stride `stride`, out_channels = the copied channels plus zero channels: `front`
+// zero channels before the copied ones and the rest after; front = -1 (the option-A
+// shortcut) centres them, out_channels = in_channels + 2 pad. constexpr: the kernels call
+// them (--expt-relaxed-constexpr).
 struct ChannelPadShape {
   int batch = 1, in_height = 1, in_width = 1, in_channels = 1, out_channels = 1, stride = 1;
+  int front = -1;
   constexpr int out_height() const { return (in_height + stride - 1) / stride; }
   constexpr int out_width() const { return (in_width + stride - 1) / stride; }
-  constexpr int pad() const { return (out_channels - in_channels) / 2; }
+  constexpr int pad() const { return front >= 0 ? front : (out_channels - in_channels) / 2; }
   constexpr std::int64_t input_elements() const {
     return std::int64_t(batch) * in_height * in_width * in_channels;
   }

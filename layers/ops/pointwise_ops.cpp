@@ -124,9 +124,11 @@ void check_channel_pad(const char* op, const kernels::ChannelPadShape& s, const 
   check_cpu_backend_f32(op, input);
   const runtime::Shape in{s.batch, s.in_height, s.in_width, s.in_channels};
   const runtime::Shape out{s.batch, s.out_height(), s.out_width(), s.out_channels};
-  SOMBRERO_CHECK(
-      s.stride >= 1 && s.out_channels >= s.in_channels && (s.out_channels - s.in_channels) % 2 == 0,
-      op, ": invalid geometry ", to_string(in), " -> ", to_string(out), ", stride ", s.stride);
+  SOMBRERO_CHECK(s.stride >= 1 && s.out_channels >= s.in_channels &&
+                     (s.front < 0 ? (s.out_channels - s.in_channels) % 2 == 0
+                                  : s.front + s.in_channels <= s.out_channels),
+                 op, ": invalid geometry ", to_string(in), " -> ", to_string(out), ", stride ",
+                 s.stride);
   SOMBRERO_CHECK(input.shape() == in && output.shape() == out, op, ": tensors ",
                  to_string(input.shape()), " -> ", to_string(output.shape()), ", expected ",
                  to_string(in), " -> ", to_string(out));
