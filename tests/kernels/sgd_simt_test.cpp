@@ -62,6 +62,27 @@ TEST(SgdSimt, MultiTensorUpdateEqualsTheCpuBackendUnderEverySchedule) {
   }
 }
 
+// Arrays off the 16-byte alignment (a gradient packed into a communication bucket at an odd
+// offset) take the element path; aligned ones the vector path with an element tail. Both equal
+// the CPU backend bit for bit.
+TEST(SgdSimt, AlignedAndMisalignedChunksEqualTheCpuBackend) {
+  const SgdStep step{0.1f, 0.9f, 0.0f, true, 1.0f};
+  for (const std::size_t offset : {std::size_t(0), std::size_t(1)}) {
+    Tensors expected = make_tensors(11), actual = make_tensors(11);
+    const std::int64_t n = std::int64_t(expected.param[2].size()) - 1;  // 2 * 65536 + 4
+    SgdStep cpu_step = step;
+    cpu_step.weight_decay = 1e-4f;
+    cpu::sgd_update(n, expected.param[2].data() + offset, expected.grad[2].data() + offset,
+                    expected.buf[2].data() + offset, cpu_step);
+    std::vector<SgdChunk> chunks;
+    append_sgd_chunks(chunks, actual.param[2].data() + offset, actual.grad[2].data() + offset,
+                      actual.buf[2].data() + offset, 1e-4f, n);
+    simt::sgd_update(chunks.data(), int(chunks.size()), step, nullptr);
+    EXPECT_EQ(actual.param[2], expected.param[2]) << "offset " << offset;
+    EXPECT_EQ(actual.buf[2], expected.buf[2]) << "offset " << offset;
+  }
+}
+
 // The gradient norm over the chunk table: the sum of squares of every gradient element.
 // Small integers make every partial exact (each chunk's sum < 2^24, the total in double), so
 // the result equals the exact sum; random values agree with a double reference within the
