@@ -87,7 +87,8 @@ struct ForwardProblem {
   BAccess b;
   int gemm_m, gemm_n, gemm_k;
   T* y;
-  bool vector_output;  // K % (16 / sizeof(T)) == 0 and y 16-byte aligned
+  bool vector_output;           // K % (16 / sizeof(T)) == 0 and y 16-byte aligned
+  float* statistics = nullptr;  // per row tile and channel: sum, centred sum of squares
 
   __device__ __forceinline__ long long output_row(int m, int /*split*/) const {
     return static_cast<long long>(m) * gemm_n;
@@ -103,7 +104,7 @@ struct ForwardProblem {
 
 template <typename T>
 void forward(const Conv2dShape& shape, const T* x, const T* w, T* y, cudaStream_t stream,
-             const Conv2dKernelOptions& options) {
+             const Conv2dKernelOptions& options, float* statistics = nullptr) {
   check_shape(shape, "conv2d_forward");
   const Conv2dGemmPlan plan = conv2d_gemm_plan(Conv2dPass::forward, shape, options);
   SOMBRERO_CHECK(plan.gemm_m < (1ll << 31) && plan.gemm_k < (1ll << 31),
@@ -113,7 +114,8 @@ void forward(const Conv2dShape& shape, const T* x, const T* w, T* y, cudaStream_
   const ForwardInput<T> input{
       g, x, M, depth, FastDivmod(g.OW), FastDivmod(g.OH), FastDivmod(g.C), FastDivmod(g.S)};
   constexpr int V = 16 / static_cast<int>(sizeof(T));
-  const ForwardProblem<T> problem{input, {w, K, depth}, M, K, depth, y, K % V == 0 && aligned16(y)};
+  const ForwardProblem<T> problem{
+      input, {w, K, depth}, M, K, depth, y, K % V == 0 && aligned16(y), statistics};
   const bool vectorized = g.C % V == 0 && aligned16(x) && aligned16(w);
   launch(problem, plan.large_tile, vectorized, 1, 0, stream);
 }
@@ -129,6 +131,16 @@ void conv2d_forward(const Conv2dShape& shape, const float* x, const float* w, fl
 void conv2d_forward(const Conv2dShape& shape, const bf16* x, const bf16* w, bf16* y,
                     cudaStream_t stream, const Conv2dKernelOptions& options) {
   conv_igemm::forward(shape, device_bf16(x), device_bf16(w), device_bf16(y), stream, options);
+}
+
+void conv2d_forward_with_statistics(const Conv2dShape& shape, const bf16* x, const bf16* w, bf16* y,
+                                    float* statistics, cudaStream_t stream,
+                                    const Conv2dKernelOptions& options) {
+  SOMBRERO_CHECK(statistics != nullptr && conv2d_statistics_fusable(shape, true, y),
+                 "conv2d_forward_with_statistics: needs K a multiple of 8 (got ",
+                 shape.out_channels, "), a 16-byte aligned y and a statistics buffer");
+  conv_igemm::forward(shape, device_bf16(x), device_bf16(w), device_bf16(y), stream, options,
+                      statistics);
 }
 
 }  // namespace sombrero::kernels::SOMBRERO_EXEC

@@ -425,7 +425,42 @@ struct TileOutput {
 template <class Config>
 struct StagedEpilogue {
   static constexpr int Stride = Config::BN + 8;  // floats per staged row
-  static constexpr std::size_t SharedBytes = sizeof(float) * Config::BM * Stride;
+  // The staged tile, then 2 BN floats of scratch for the statistics' two row halves.
+  static constexpr std::size_t SharedBytes = sizeof(float) * (Config::BM * Stride + 2 * Config::BN);
+
+  // BatchNorm statistics of the tile's output (problem.statistics, conv2d_kernels.h): per
+  // column, the sum and the centred sum of squares of the values as stored (rounded to the
+  // output type), over the tile's valid rows. Two threads per column (Threads == 2 BN), each
+  // summing half of the rows in order, combined in a fixed order: deterministic.
+  template <class Problem>
+  __device__ __forceinline__ static void write_statistics(const Problem& problem, const float* tile,
+                                                          float* scratch, int m0, int n0,
+                                                          int thread) {
+    using Output = typename Problem::Output;
+    static_assert(Config::Threads == 2 * Config::BN, "two threads per column");
+    const int n = thread % Config::BN, half = thread / Config::BN;
+    const int rows = min(Config::BM, problem.gemm_m - m0);
+    const int begin = half * (Config::BM / 2), end = min(begin + Config::BM / 2, rows);
+    float sum = 0.0f;
+    for (int m = begin; m < end; ++m) sum += to_float(from_float<Output>(tile[m * Stride + n]));
+    scratch[half * Config::BN + n] = sum;
+    __syncthreads();
+    const float total = scratch[n] + scratch[Config::BN + n];
+    const float mean = total / static_cast<float>(rows);
+    float squares = 0.0f;
+    for (int m = begin; m < end; ++m) {
+      const float d = to_float(from_float<Output>(tile[m * Stride + n])) - mean;
+      squares = fmaf(d, d, squares);
+    }
+    __syncthreads();  // everyone has read the sums
+    scratch[half * Config::BN + n] = squares;
+    __syncthreads();
+    if (half == 0 && n0 + n < problem.gemm_n) {
+      float* out = problem.statistics + std::int64_t(blockIdx.x) * 2 * problem.gemm_n + n0 + n;
+      out[0] = total;
+      out[problem.gemm_n] = scratch[n] + scratch[Config::BN + n];
+    }
+  }
 
   template <class Problem, class Math>
   __device__ __forceinline__ static void run(const Problem& problem, const Math& math, float* tile,
@@ -438,6 +473,10 @@ struct StagedEpilogue {
     __syncthreads();  // every warp is done reading the last pipeline stage
     math.template stage<Stride>(tile);
     __syncthreads();
+    if constexpr (requires { problem.statistics; }) {
+      if (problem.statistics != nullptr)  // uniform across the grid
+        write_statistics(problem, tile, tile + Config::BM * Stride, m0, n0, thread);
+    }
 #pragma unroll
     for (int i = 0; i < Vectors / Config::Threads; ++i) {
       const int v = thread + i * Config::Threads;

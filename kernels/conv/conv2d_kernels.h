@@ -26,6 +26,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 
 #include "kernels/conv/conv2d_shape.h"
 #include "runtime/bf16.h"
@@ -112,6 +113,26 @@ inline std::size_t conv2d_backward_filter_workspace_bytes(const Conv2dShape& s,
          static_cast<std::size_t>(plan.gemm_n) * sizeof(float);
 }
 
+// BatchNorm statistics from the forward's epilogue (conv2d_forward_with_statistics): for each
+// row tile t of conv2d_statistics_tile_rows output pixels (the last may be shorter),
+//   statistics[(2 t) K + k]     = sum of y[., k] over the tile's pixels, y as stored (bf16);
+//   statistics[(2 t + 1) K + k] = sum of (y[., k] - that tile's mean)^2,
+// which a following BatchNorm combines (Chan et al.) instead of reading y twice. Fused only
+// where the epilogue stages the tile: bf16, K a multiple of 8, y 16-byte aligned.
+inline bool conv2d_statistics_fusable(const Conv2dShape& s, bool bf16, const void* y) {
+  return bf16 && s.out_channels % 8 == 0 && reinterpret_cast<std::uintptr_t>(y) % 16 == 0;
+}
+inline int conv2d_statistics_tile_rows(const Conv2dShape& s, const Conv2dKernelOptions& o = {}) {
+  return conv2d_gemm_plan(Conv2dPass::forward, s, o).large_tile ? kConv2dLargeTile
+                                                                : kConv2dSmallTile;
+}
+inline std::int64_t conv2d_statistics_floats(const Conv2dShape& s,
+                                             const Conv2dKernelOptions& o = {}) {
+  const std::int64_t pixels = std::int64_t(s.batch) * s.out_height() * s.out_width();
+  const int rows = conv2d_statistics_tile_rows(s, o);
+  return 2 * ((pixels + rows - 1) / rows) * s.out_channels;
+}
+
 // The hand-written kernels, declared once for both executions: `cuda` on device pointers,
 // stream-ordered; `simt`, the same functions executed on the CPU by runtime/simt (host
 // pointers).
@@ -126,6 +147,10 @@ inline std::size_t conv2d_backward_filter_workspace_bytes(const Conv2dShape& s,
                       cudaStream_t stream, const Conv2dKernelOptions& options = {});              \
   void conv2d_forward(const Conv2dShape& shape, const bf16* x, const bf16* w, bf16* y,            \
                       cudaStream_t stream, const Conv2dKernelOptions& options = {});              \
+  /* y = conv(x, w) and the statistics above (conv2d_statistics_fusable must hold). */            \
+  void conv2d_forward_with_statistics(const Conv2dShape& shape, const bf16* x, const bf16* w,     \
+                                      bf16* y, float* statistics, cudaStream_t stream,            \
+                                      const Conv2dKernelOptions& options = {});                   \
   void conv2d_backward_data(const Conv2dShape& shape, const float* dy, const float* w, float* dx, \
                             cudaStream_t stream, const Conv2dKernelOptions& options = {});        \
   void conv2d_backward_data(const Conv2dShape& shape, const bf16* dy, const bf16* w, bf16* dx,    \

@@ -197,6 +197,44 @@ __global__ void __launch_bounds__(kFinalizeThreads)
   }
 }
 
+// The variance_kernel's outputs from per-tile statistics (sum, centred sum of squares over
+// tile_rows rows each; the last tile may be shorter), combined tile by tile in order in double
+// (Chan, Golub and LeVeque's pairwise update: exact in the mean, no cancellation).
+__global__ void __launch_bounds__(kFinalizeThreads)
+    statistics_finalize_kernel(std::int64_t rows, int channels, int tile_rows,
+                               const float* __restrict__ statistics,
+                               const float* __restrict__ gamma, const float* __restrict__ beta,
+                               float eps, float momentum, float* __restrict__ running_mean,
+                               float* __restrict__ running_var, float* __restrict__ save_mean,
+                               float* __restrict__ save_invstd, float* __restrict__ scale,
+                               float* __restrict__ shift) {
+  const int c = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
+  if (c >= channels) return;
+  double count = 0.0, mean = 0.0, squares = 0.0;
+  const std::int64_t tiles = (rows + tile_rows - 1) / tile_rows;
+  for (std::int64_t t = 0; t < tiles; ++t) {
+    const double n = static_cast<double>(std::min<std::int64_t>(tile_rows, rows - t * tile_rows));
+    const double tile_mean = static_cast<double>(statistics[(2 * t) * channels + c]) / n;
+    const double tile_squares = static_cast<double>(statistics[(2 * t + 1) * channels + c]);
+    const double total = count + n, delta = tile_mean - mean;
+    mean += delta * (n / total);
+    squares += tile_squares + delta * delta * (count * n / total);
+    count = total;
+  }
+  const double M = static_cast<double>(rows);
+  const double var = squares / M;
+  const double invstd = 1.0 / sqrt(var + eps);
+  save_mean[c] = static_cast<float>(mean);
+  save_invstd[c] = static_cast<float>(invstd);
+  scale[c] = static_cast<float>(gamma[c] * invstd);
+  shift[c] = affine_shift(beta[c], mul_rn(mean, gamma[c]), invstd);
+  if (running_mean != nullptr) running_mean[c] = running_update(running_mean[c], momentum, mean);
+  if (running_var != nullptr) {
+    const double unbiased = rows > 1 ? var * M / (M - 1.0) : var;
+    running_var[c] = running_update(running_var[c], momentum, unbiased);
+  }
+}
+
 // y = x scale + shift (then max(y, 0)), rounded as the CPU backend's `x * scale + shift`.
 template <typename T, int V>
 __device__ __forceinline__ void apply_affine(std::int64_t rows, int channels,
@@ -343,6 +381,32 @@ void forward_training(const BatchNormShape& s, const T* x, const float* gamma, c
 }
 
 template <typename T>
+void forward_training_from_statistics(const BatchNormShape& s, const float* statistics,
+                                      int tile_rows, const T* x, const float* gamma,
+                                      const float* beta, float eps, float momentum, T* y,
+                                      float* running_mean, float* running_var, float* save_mean,
+                                      float* save_invstd, float* workspace, cudaStream_t stream,
+                                      bool relu) {
+  check(s);
+  SOMBRERO_CHECK(tile_rows > 0, "batch_norm_forward_training_from_statistics: tile_rows ",
+                 tile_rows);
+  const int C = s.channels;
+  const ChannelTiling tiling = tiling_for<T>(C, {x, y});
+  float* scale = workspace + 2 * std::int64_t(channel_row_blocks(s.rows)) * C;
+  float* shift = scale + C;
+  SOMBRERO_LAUNCH(statistics_finalize_kernel, finalize_grid(C), dim3(kFinalizeThreads), 0, stream,
+                  s.rows, C, tile_rows, statistics, gamma, beta, eps, momentum, running_mean,
+                  running_var, save_mean, save_invstd, scale, shift);
+  const dim3 grid = channel_elementwise_grid(s.rows, tiling);
+  if (tiling.vector > 1)
+    SOMBRERO_LAUNCH((affine_kernel<T, kVector16<T>>), grid, channel_tile_block(), 0, stream, s.rows,
+                    C, tiling, x, scale, shift, y, relu);
+  else
+    SOMBRERO_LAUNCH((affine_kernel<T, 1>), grid, channel_tile_block(), 0, stream, s.rows, C, tiling,
+                    x, scale, shift, y, relu);
+}
+
+template <typename T>
 void forward_inference(const BatchNormShape& s, const T* x, const float* gamma, const float* beta,
                        const float* running_mean, const float* running_var, float eps, T* y,
                        cudaStream_t stream, bool relu) {
@@ -401,6 +465,18 @@ void batch_norm_forward_training(const BatchNormShape& shape, const bf16* x, con
                                  bool relu) {
   forward_training(shape, device_bf16(x), gamma, beta, eps, momentum, device_bf16(y), running_mean,
                    running_var, save_mean, save_invstd, workspace, stream, relu);
+}
+
+void batch_norm_forward_training_from_statistics(const BatchNormShape& shape,
+                                                 const float* statistics, int tile_rows,
+                                                 const bf16* x, const float* gamma,
+                                                 const float* beta, float eps, float momentum,
+                                                 bf16* y, float* running_mean, float* running_var,
+                                                 float* save_mean, float* save_invstd,
+                                                 float* workspace, cudaStream_t stream, bool relu) {
+  forward_training_from_statistics(shape, statistics, tile_rows, device_bf16(x), gamma, beta, eps,
+                                   momentum, device_bf16(y), running_mean, running_var, save_mean,
+                                   save_invstd, workspace, stream, relu);
 }
 
 void batch_norm_forward_inference(const BatchNormShape& shape, const float* x, const float* gamma,

@@ -74,14 +74,27 @@ inline std::size_t batch_norm_workspace_floats(const BatchNormShape& shape) {
       const BatchNormShape& shape, const T* x, const T* dy, const float* gamma,                  \
       const float* save_mean, const float* save_invstd, T* dx, float* dgamma, float* dbeta,      \
       float* workspace, cudaStream_t stream, const T* relu_output = nullptr);
+// Training forward from statistics a convolution's epilogue already computed (x is its
+// output): statistics[2 t][c] = sum and [2 t + 1][c] = centred sum of squares over row tile
+// t of tile_rows rows (conv2d_forward_with_statistics). Combines them per channel (Chan et
+// al., in double, tiles in order) instead of reading x twice, then normalises as above.
+#define SOMBRERO_BATCH_NORM_FROM_STATISTICS_API(T)                                                 \
+  void batch_norm_forward_training_from_statistics(                                                \
+      const BatchNormShape& shape, const float* statistics, int tile_rows, const T* x,             \
+      const float* gamma, const float* beta, float eps, float momentum, T* y, float* running_mean, \
+      float* running_var, float* save_mean, float* save_invstd, float* workspace,                  \
+      cudaStream_t stream, bool relu = false);
 namespace cuda {
 SOMBRERO_BATCH_NORM_KERNEL_API(float)
 SOMBRERO_BATCH_NORM_KERNEL_API(bf16)
+SOMBRERO_BATCH_NORM_FROM_STATISTICS_API(bf16)
 }  // namespace cuda
 namespace simt {
 SOMBRERO_BATCH_NORM_KERNEL_API(float)
 SOMBRERO_BATCH_NORM_KERNEL_API(bf16)
+SOMBRERO_BATCH_NORM_FROM_STATISTICS_API(bf16)
 }  // namespace simt
 #undef SOMBRERO_BATCH_NORM_KERNEL_API
+#undef SOMBRERO_BATCH_NORM_FROM_STATISTICS_API
 
 }  // namespace sombrero::kernels

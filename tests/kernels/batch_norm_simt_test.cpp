@@ -258,6 +258,46 @@ TEST_P(BatchNormSimt, RandomInputsMatchTheCpuBackendWithinTheSummationBound) {
   }
 }
 
+// The training forward from a convolution's per-tile statistics (sum and centred sum of
+// squares per tile of 64 rows, the last tile partial) equals the ordinary training forward
+// within the latter's summation bound (2e-5 normwise, as above): the statistics here are
+// exact (double, rounded once to f32), the combination in double.
+TEST_P(BatchNormSimt, FromEpilogueStatisticsMatchesTheTwoPassForward) {
+  const bool relu = GetParam();
+  const BatchNormShape shape{300, 40};
+  const int tile_rows = 64, C = shape.channels;
+  const Inputs in = make_inputs(shape, false, 9);
+  const int tiles = (int(shape.rows) + tile_rows - 1) / tile_rows;
+  std::vector<float> statistics(std::size_t(2 * tiles * C));
+  for (int t = 0; t < tiles; ++t)
+    for (int c = 0; c < C; ++c) {
+      const int first = t * tile_rows, n = std::min<int>(tile_rows, int(shape.rows) - first);
+      double sum = 0, squares = 0;
+      for (int r = first; r < first + n; ++r) sum += in.x[std::size_t(r) * C + c];
+      for (int r = first; r < first + n; ++r) {
+        const double d = in.x[std::size_t(r) * C + c] - sum / n;
+        squares += d * d;
+      }
+      statistics[std::size_t(2 * t) * C + c] = float(sum);
+      statistics[std::size_t(2 * t + 1) * C + c] = float(squares);
+    }
+  const Outputs want = run_simt<bf16>(in, relu);
+  const std::vector<bf16> x = test::to_bf16(in.x);
+  std::vector<bf16> y(x.size());
+  std::vector<float> mean(C), invstd(C), running_mean = in.running_mean,
+                                         running_var = in.running_var;
+  std::vector<float> workspace(batch_norm_workspace_floats(shape), std::nanf(""));
+  simt::batch_norm_forward_training_from_statistics(
+      shape, statistics.data(), tile_rows, x.data(), in.gamma.data(), in.beta.data(), kEps,
+      kMomentum, y.data(), running_mean.data(), running_var.data(), mean.data(), invstd.data(),
+      workspace.data(), nullptr, relu);
+  EXPECT_LT(relative_error(test::to_float(y), want.y), 1.0 / 256);  // a bf16 ulp at most
+  EXPECT_LT(relative_error(mean, want.save_mean), 2e-5);
+  EXPECT_LT(relative_error(invstd, want.save_invstd), 2e-5);
+  EXPECT_LT(relative_error(running_mean, want.running_mean), 2e-5);
+  EXPECT_LT(relative_error(running_var, want.running_var), 2e-5);
+}
+
 INSTANTIATE_TEST_SUITE_P(WithAndWithoutRelu, BatchNormSimt, ::testing::Bool(),
                          [](const auto& info) { return info.param ? "relu" : "plain"; });
 

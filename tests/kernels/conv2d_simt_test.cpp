@@ -214,6 +214,54 @@ TEST(Conv2dSimtPlan, SplitCountsAndWorkspaceFollowTheOptions) {
   EXPECT_EQ(conv2d_backward_filter_workspace_bytes(s, options), 0u);
 }
 
+// The BatchNorm statistics of the forward's epilogue, against the stored y itself: per row
+// tile and channel, the sum (bf16 values that are small integers: exact) and the centred sum
+// of squares (f32 around an f32 mean: within 1e-5 of the double value), on both tile shapes
+// with a last tile that is partial (M = 2 * 9 * 9 = 162 pixels), and the same y as the plain
+// forward. Channels that are not a multiple of 8 are refused.
+TEST(Conv2dSimtStatistics, EpilogueStatisticsDescribeTheStoredOutput) {
+  Conv2dShape s;
+  s.batch = 2, s.in_height = s.in_width = 9, s.in_channels = 16, s.out_channels = 24;
+  s.kernel_h = s.kernel_w = 3, s.pad_top = s.pad_bottom = s.pad_left = s.pad_right = 1;
+  const std::vector<bf16> x = to_bf16(small_integers(s.input_elements(), 3)),
+                          w = to_bf16(small_integers(s.weight_elements(), 4));
+  for (const Conv2dTile tile : {Conv2dTile::small, Conv2dTile::large}) {
+    Conv2dKernelOptions options;
+    options.tile = tile;
+    std::vector<bf16> y(s.output_elements()), y_plain(s.output_elements());
+    std::vector<float> stats(std::size_t(conv2d_statistics_floats(s, options)), NAN);
+    simt::conv2d_forward_with_statistics(s, x.data(), w.data(), y.data(), stats.data(), nullptr,
+                                         options);
+    simt::conv2d_forward(s, x.data(), w.data(), y_plain.data(), nullptr, options);
+    EXPECT_EQ(to_float(y), to_float(y_plain));
+    const int rows = conv2d_statistics_tile_rows(s, options), K = s.out_channels;
+    const int pixels = s.batch * s.out_height() * s.out_width();
+    const std::vector<float> yf = to_float(y);
+    for (int t = 0; t * rows < pixels; ++t) {
+      const int first = t * rows, count = std::min(rows, pixels - first);
+      for (int k = 0; k < K; ++k) {
+        double sum = 0, squares = 0;
+        for (int m = first; m < first + count; ++m) sum += yf[std::size_t(m) * K + k];
+        for (int m = first; m < first + count; ++m) {
+          const double d = yf[std::size_t(m) * K + k] - sum / count;
+          squares += d * d;
+        }
+        const std::string what = "tile " + std::to_string(t) + " channel " + std::to_string(k);
+        EXPECT_EQ(stats[std::size_t(2 * t) * K + k], float(sum)) << what;
+        EXPECT_NEAR(stats[std::size_t(2 * t + 1) * K + k], squares, 1e-5 * squares + 1e-3) << what;
+      }
+    }
+  }
+  Conv2dShape odd = s;
+  odd.out_channels = 12;
+  std::vector<bf16> y(odd.output_elements());
+  std::vector<float> stats(std::size_t(conv2d_statistics_floats(odd)));
+  std::vector<bf16> w12(odd.weight_elements());
+  EXPECT_THROW(simt::conv2d_forward_with_statistics(odd, x.data(), w12.data(), y.data(),
+                                                    stats.data(), nullptr),
+               Error);
+}
+
 TEST(Conv2dSimtPlan, MissingWorkspaceAndInvalidShapesAreRefused) {
   const Conv2dShape s = test::conv_edge_cases()[0];
   Conv2dKernelOptions options;
