@@ -50,14 +50,24 @@ Tensor BatchNorm2d::forward(const Context& ctx, const Tensor& x) {
     save_invstd_ = Tensor::empty({options_.channels}, runtime::DType::f32, x.device());
     sync_ = ctx.batch_norm_sync != nullptr && ctx.batch_norm_sync->size() > 1 ? ctx.batch_norm_sync
                                                                               : nullptr;
+    const bool precomputed = offered_statistics_.defined() &&
+                             offered_for_.raw_data() == x.raw_data() &&
+                             offered_for_.shape() == x.shape() && offered_for_.dtype() == x.dtype();
     if (sync_ != nullptr)
       sync_batch_norm_forward(*sync_, {options_.eps, options_.momentum, options_.relu}, x,
                               weight_->value, bias_->value, y, running_mean_, running_var_,
                               save_mean_, save_invstd_);
+    else if (precomputed)
+      ops::batch_norm_forward_training_from_statistics(
+          x, offered_statistics_, offered_tile_rows_, weight_->value, bias_->value, options_.eps,
+          options_.momentum, y, running_mean_, running_var_, save_mean_, save_invstd_,
+          options_.relu);
     else
       ops::batch_norm_forward_training(x, weight_->value, bias_->value, options_.eps,
                                        options_.momentum, y, running_mean_, running_var_,
                                        save_mean_, save_invstd_, options_.relu);
+    used_offered_statistics_ = precomputed && sync_ == nullptr;
+    offered_for_ = offered_statistics_ = Tensor();
     ++num_batches_tracked_;
     cached_input_ = x;
     cached_output_ = options_.relu ? y : Tensor();
@@ -68,6 +78,12 @@ Tensor BatchNorm2d::forward(const Context& ctx, const Tensor& x) {
     cached_output_ = Tensor();
   }
   return y;
+}
+
+void BatchNorm2d::offer_statistics(const Tensor& produced, Tensor statistics, int tile_rows) {
+  offered_for_ = produced;
+  offered_statistics_ = std::move(statistics);
+  offered_tile_rows_ = tile_rows;
 }
 
 Tensor BatchNorm2d::backward(const Context&, const Tensor& dy) {

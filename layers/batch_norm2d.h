@@ -37,6 +37,13 @@ class BatchNorm2d : public Layer {
   Tensor& running_var() { return running_var_; }
   std::int64_t num_batches_tracked() const { return num_batches_tracked_; }
 
+  // Statistics of `produced` computed by the convolution that wrote it (Conv2d, when linked by
+  // link_conv_batch_norm_pairs): the next training forward uses them, instead of two passes
+  // over its input, if that input is this very tensor; either way they are used once.
+  void offer_statistics(const Tensor& produced, Tensor statistics, int tile_rows);
+  // Whether the last training forward used offered statistics.
+  bool used_offered_statistics() const { return used_offered_statistics_; }
+
  private:
   BatchNorm2dOptions options_;
   Parameter* weight_ = nullptr;
@@ -45,6 +52,9 @@ class BatchNorm2d : public Layer {
   std::int64_t num_batches_tracked_ = 0;
   Tensor cached_input_, cached_output_, save_mean_, save_invstd_;
   runtime::Communicator* sync_ = nullptr;  // the last training forward's SyncBatchNorm ranks
+  Tensor offered_for_, offered_statistics_;
+  int offered_tile_rows_ = 0;
+  bool used_offered_statistics_ = false;
 };
 
 }  // namespace sombrero::layers

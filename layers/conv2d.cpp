@@ -103,8 +103,14 @@ Tensor Conv2d::forward(const Context& ctx, const Tensor& x) {
     w = pad_channels(w, channels);
     s.in_channels = channels;
   }
-  ops::conv2d_forward(ctx, s, input, w, y);
+  Tensor statistics;
+  int tile_rows = 0;
+  const bool fused =
+      statistics_consumer_ != nullptr && ctx.training && bias_ == nullptr &&
+      ops::conv2d_forward_with_statistics(ctx, s, input, w, y, statistics, tile_rows);
+  if (!fused) ops::conv2d_forward(ctx, s, input, w, y);
   if (bias_ != nullptr) ops::bias_add(bias_->value, y);
+  if (fused) statistics_consumer_->offer_statistics(y, std::move(statistics), tile_rows);
   cached_input_ = ctx.training ? input : Tensor();
   cached_weight_ = ctx.training && w.raw_data() != weight_->value.raw_data() ? w : Tensor();
   return y;

@@ -10,6 +10,7 @@
 #pragma once
 
 #include "kernels/conv/conv2d_shape.h"
+#include "layers/batch_norm2d.h"
 #include "layers/layer.h"
 
 namespace sombrero::layers {
@@ -39,6 +40,10 @@ class Conv2d : public Layer {
   // The first layer of a network need not compute the gradient of the images: backward
   // then returns an undefined tensor.
   void set_input_grad_needed(bool needed) { input_grad_needed_ = needed; }
+  // The BatchNorm2d that normalises this convolution's output: in training on a device (bf16,
+  // hand-written kernels, no bias) the forward's epilogue computes its batch statistics and
+  // offers them (BatchNorm2d::offer_statistics), saving it two passes over the output.
+  void feed_statistics_to(BatchNorm2d* batch_norm) { statistics_consumer_ = batch_norm; }
 
  private:
   kernels::Conv2dShape conv_shape(const Shape& input) const;
@@ -49,6 +54,7 @@ class Conv2d : public Layer {
   Parameter* weight_ = nullptr;
   Parameter* bias_ = nullptr;
   bool input_grad_needed_ = true;
+  BatchNorm2d* statistics_consumer_ = nullptr;
   Tensor cached_input_;   // as the kernels saw it (channel-padded when it was)
   Tensor cached_weight_;  // the weight the kernels saw when not the f32 master (bf16, padded)
 };

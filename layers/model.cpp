@@ -6,6 +6,7 @@
 
 #include "kernels/pointwise/pointwise.h"
 #include "layers/conv2d.h"
+#include "layers/conv_batch_norm_link.h"
 #include "layers/ops/dispatch.h"
 #include "runtime/error.h"
 
@@ -56,6 +57,8 @@ Model::Model(std::string architecture, std::unique_ptr<Sequential> trunk, const 
                  " (choose one of: ", choices, ")");
   // The images need no gradient.
   if (auto* conv = dynamic_cast<Conv2d*>(&trunk_->at(0))) conv->set_input_grad_needed(false);
+  // BatchNorm statistics from the epilogues of the convolutions they follow (on a device).
+  link_conv_batch_norm_pairs(*trunk_);
 }
 
 std::vector<std::string> Model::spatial_layer_names() const {

@@ -61,6 +61,38 @@ void batch_norm_forward_training(const Tensor& x, const Tensor& gamma, const Ten
   });
 }
 
+void batch_norm_forward_training_from_statistics(const Tensor& x, const Tensor& statistics,
+                                                 int tile_rows, const Tensor& gamma,
+                                                 const Tensor& beta, float eps, float momentum,
+                                                 Tensor& y, Tensor& running_mean,
+                                                 Tensor& running_var, Tensor& save_mean,
+                                                 Tensor& save_invstd, bool relu) {
+  const kernels::BatchNormShape s =
+      check_batch_norm("batch_norm_forward_training_from_statistics", {{"x", &x}, {"y", &y}},
+                       {{"gamma", &gamma},
+                        {"beta", &beta},
+                        {"running_mean", &running_mean},
+                        {"running_var", &running_var},
+                        {"save_mean", &save_mean},
+                        {"save_invstd", &save_invstd}});
+  constexpr const char* op = "batch_norm_forward_training_from_statistics";
+  SOMBRERO_CHECK(!x.is_cpu() && x.dtype() == DType::bf16, op,
+                 ": bf16 activations on a device only");
+  check_same_device(op, {{"x", &x}, {"statistics", &statistics}});
+  check_dtype(op, DType::f32, {{"statistics", &statistics}});
+  const std::int64_t tiles = (s.rows + tile_rows - 1) / std::max(tile_rows, 1);
+  SOMBRERO_CHECK(tile_rows > 0 && statistics.numel() == 2 * tiles * s.channels, op, ": ",
+                 statistics.numel(), " statistics for ", tiles, " tiles of ", tile_rows,
+                 " rows and ", s.channels, " channels, expected ", 2 * tiles * s.channels);
+  Tensor workspace = workspace_floats(x, kernels::batch_norm_workspace_floats(s));
+  SOMBRERO_DEVICE_KERNEL(x.device(), batch_norm_forward_training_from_statistics, s,
+                         statistics.data<float>(), tile_rows, x.data<bf16>(), gamma.data<float>(),
+                         beta.data<float>(), eps, momentum, y.data<bf16>(),
+                         running_mean.data<float>(), running_var.data<float>(),
+                         save_mean.data<float>(), save_invstd.data<float>(),
+                         workspace.data<float>(), x.stream(), relu);
+}
+
 void batch_norm_forward_inference(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                   const Tensor& running_mean, const Tensor& running_var, float eps,
                                   Tensor& y, bool relu) {

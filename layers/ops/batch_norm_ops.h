@@ -15,6 +15,15 @@ void batch_norm_forward_training(const Tensor& x, const Tensor& gamma, const Ten
                                  float eps, float momentum, Tensor& y, Tensor& running_mean,
                                  Tensor& running_var, Tensor& save_mean, Tensor& save_invstd,
                                  bool relu);
+// The training forward from a convolution epilogue's per-tile statistics of x
+// (conv2d_forward_with_statistics): x bf16 on a device; reads x once.
+void batch_norm_forward_training_from_statistics(const Tensor& x, const Tensor& statistics,
+                                                 int tile_rows, const Tensor& gamma,
+                                                 const Tensor& beta, float eps, float momentum,
+                                                 Tensor& y, Tensor& running_mean,
+                                                 Tensor& running_var, Tensor& save_mean,
+                                                 Tensor& save_invstd, bool relu);
+
 void batch_norm_forward_inference(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                   const Tensor& running_mean, const Tensor& running_var, float eps,
                                   Tensor& y, bool relu);

@@ -13,10 +13,11 @@ kernels::Conv2dParams params_of(const Context& ctx, const kernels::Conv2dShape& 
   return kernels::Conv2dParams::of(s, ctx.conv_algo);
 }
 
-// The simt device: the checks of the Tensor-level op, then the hand-written kernels' source.
-void check_simt(const char* op, const Context& ctx, const kernels::Conv2dShape& s,
-                std::initializer_list<NamedTensor> activations, const runtime::Shape& x,
-                const runtime::Shape& w, const runtime::Shape& y) {
+// A direct call of the hand-written kernels (the simt device, or a fused cuda path): the
+// checks of the Tensor-level op.
+void check_hand_kernel_call(const char* op, const Context& ctx, const kernels::Conv2dShape& s,
+                            std::initializer_list<NamedTensor> activations, const runtime::Shape& x,
+                            const runtime::Shape& w, const runtime::Shape& y) {
   SOMBRERO_CHECK(ctx.conv_algo == kernels::ConvAlgo::hand, op,
                  ": conv.algo cudnn has no simt execution (cuDNN runs on a GPU only); use "
                  "conv.algo: hand");
@@ -35,12 +36,27 @@ void conv2d_forward(const Context& ctx, const kernels::Conv2dShape& shape, const
     kernels::conv2d_forward(x, w, y, params_of(ctx, shape));
     return;
   }
-  check_simt("conv2d_forward", ctx, shape, {{"x", &x}, {"w", &w}, {"y", &y}}, x.shape(), w.shape(),
-             y.shape());
+  check_hand_kernel_call("conv2d_forward", ctx, shape, {{"x", &x}, {"w", &w}, {"y", &y}}, x.shape(),
+                         w.shape(), y.shape());
   with_element_type(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
     kernels::simt::conv2d_forward(shape, x.data<T>(), w.data<T>(), y.data<T>(), nullptr);
   });
+}
+
+bool conv2d_forward_with_statistics(const Context& ctx, const kernels::Conv2dShape& shape,
+                                    const Tensor& x, const Tensor& w, Tensor& y, Tensor& statistics,
+                                    int& tile_rows) {
+  if (x.is_cpu() || ctx.conv_algo != kernels::ConvAlgo::hand ||
+      !kernels::conv2d_statistics_fusable(shape, x.dtype() == DType::bf16, y.raw_data()))
+    return false;
+  check_hand_kernel_call("conv2d_forward", ctx, shape, {{"x", &x}, {"w", &w}, {"y", &y}}, x.shape(),
+                         w.shape(), y.shape());
+  statistics = Tensor::empty({kernels::conv2d_statistics_floats(shape)}, DType::f32, x.device());
+  tile_rows = kernels::conv2d_statistics_tile_rows(shape);
+  SOMBRERO_DEVICE_KERNEL(x.device(), conv2d_forward_with_statistics, shape, x.data<bf16>(),
+                         w.data<bf16>(), y.data<bf16>(), statistics.data<float>(), x.stream());
+  return true;
 }
 
 void conv2d_backward_data(const Context& ctx, const kernels::Conv2dShape& shape, const Tensor& dy,
@@ -49,8 +65,8 @@ void conv2d_backward_data(const Context& ctx, const kernels::Conv2dShape& shape,
     kernels::conv2d_backward_data(dy, w, dx, params_of(ctx, shape));
     return;
   }
-  check_simt("conv2d_backward_data", ctx, shape, {{"dy", &dy}, {"w", &w}, {"dx", &dx}}, dx.shape(),
-             w.shape(), dy.shape());
+  check_hand_kernel_call("conv2d_backward_data", ctx, shape, {{"dy", &dy}, {"w", &w}, {"dx", &dx}},
+                         dx.shape(), w.shape(), dy.shape());
   with_element_type(dy.dtype(), [&](auto zero) {
     using T = decltype(zero);
     kernels::simt::conv2d_backward_data(shape, dy.data<T>(), w.data<T>(), dx.data<T>(), nullptr);
@@ -63,8 +79,8 @@ void conv2d_backward_filter_accumulate(const Context& ctx, const kernels::Conv2d
     kernels::conv2d_backward_filter(x, dy, dw, params_of(ctx, shape), /*accumulate=*/true);
     return;
   }
-  check_simt("conv2d_backward_filter", ctx, shape, {{"x", &x}, {"dy", &dy}}, x.shape(), dw.shape(),
-             dy.shape());
+  check_hand_kernel_call("conv2d_backward_filter", ctx, shape, {{"x", &x}, {"dy", &dy}}, x.shape(),
+                         dw.shape(), dy.shape());
   check_same_device("conv2d_backward_filter", {{"x", &x}, {"dw", &dw}});
   check_dtype("conv2d_backward_filter", DType::f32, {{"dw", &dw}});
   const std::size_t bytes = kernels::conv2d_backward_filter_workspace_bytes(shape);

@@ -146,5 +146,45 @@ TEST(Conv2dGpu, EveryResNet50ShapeIsBitExactOnSmallIntegers) {
   }
 }
 
+// The forward's BatchNorm statistics on every ResNet-50 shape with K a multiple of 8 (all):
+// the same y as the plain forward, and per row tile the sum of the stored y (small integers:
+// exact) and the centred sum of squares (within 1e-5 of the double value).
+TEST(Conv2dGpu, EpilogueStatisticsDescribeTheStoredOutput) {
+  if (runtime::cuda_devices().empty())
+    GTEST_SKIP() << "no CUDA device: " << runtime::cuda_unavailable_reason();
+  for (const NamedConvShape& named : resnet50_conv_shapes(kBatch)) {
+    const Conv2dShape& s = named.shape;
+    test::DeviceBuffer<bf16> x(to_bf16(small_integers(s.input_elements(), 4))),
+        w(to_bf16(small_integers(s.weight_elements(), 5))),
+        y(std::vector<bf16>(s.output_elements())), y_plain(std::vector<bf16>(s.output_elements()));
+    test::DeviceBuffer<float> stats(std::vector<float>(std::size_t(conv2d_statistics_floats(s))));
+    cuda::conv2d_forward_with_statistics(s, x.get(), w.get(), y.get(), stats.get(), nullptr);
+    cuda::conv2d_forward(s, x.get(), w.get(), y_plain.get(), nullptr);
+    const std::vector<float> yf = to_float(y.download()), got = stats.download();
+    EXPECT_EQ(yf, to_float(y_plain.download())) << named.name;
+    const int rows = conv2d_statistics_tile_rows(s), K = s.out_channels;
+    const int pixels = s.batch * s.out_height() * s.out_width();
+    int mismatches = 0;
+    for (int t = 0; t * rows < pixels; ++t) {
+      const int first = t * rows, count = std::min(rows, pixels - first);
+      for (int k = 0; k < K; ++k) {
+        double sum = 0, squares = 0;
+        for (int m = first; m < first + count; ++m) sum += yf[std::size_t(m) * K + k];
+        for (int m = first; m < first + count; ++m) {
+          const double d = yf[std::size_t(m) * K + k] - sum / count;
+          squares += d * d;
+        }
+        const float got_sum = got[std::size_t(2 * t) * K + k];
+        const float got_squares = got[std::size_t(2 * t + 1) * K + k];
+        if ((got_sum != float(sum) || std::abs(got_squares - squares) > 1e-5 * squares + 1e-3) &&
+            mismatches++ < 3)
+          ADD_FAILURE() << named.name << " tile " << t << " channel " << k << ": " << got_sum
+                        << ", " << got_squares << " want " << sum << ", " << squares;
+      }
+    }
+    EXPECT_EQ(mismatches, 0) << named.name;
+  }
+}
+
 }  // namespace
 }  // namespace sombrero::kernels
