@@ -235,6 +235,9 @@ int run_memory(const std::vector<std::string>& args) {
     benchmarks::bench_memory(options, report, std::cout);
   } else if (start_gpu_run(options.timing, report)) {
     benchmarks::bench_memory(options, report, std::cout);
+  } else {
+    std::cout << "`sombrero bench memory --simt` runs the kernels (tiny shapes) through the SIMT "
+                 "execution on the CPU.\n";
   }
   finish(parser, report);
   return 0;
