@@ -231,6 +231,7 @@ class MemoryBench {
       else
         run_precision<bf16>(dtype);
     }
+    if (rows_ == 0) add_note(str("no kernel or shape matches --filter '", options_.filter, "'"));
     for (const std::string& note : notes_) {
       table_->note(note);
       report_.note(note);
@@ -297,6 +298,7 @@ class MemoryBench {
     }
     if (!m.cudnn_note.empty()) row["cudnn"] = m.cudnn_note;
     report_.add(std::move(row));
+    ++rows_;
   }
 
   // BatchNorm training forward and backward over [N*H*W, C], ours and cuDNN's.
@@ -594,6 +596,7 @@ class MemoryBench {
   runtime::Generator generator_;
   std::unique_ptr<Table> table_;
   std::vector<std::string> notes_;
+  int rows_ = 0;
 };
 
 }  // namespace
