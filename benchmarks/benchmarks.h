@@ -49,4 +49,20 @@ void bench_energy(const U1BenchOptions& options, Report& report, std::ostream& o
 // the two paths cross-checked.
 void bench_loss(const U1BenchOptions& options, Report& report, std::ostream& out);
 
+struct MemoryBenchOptions {
+  BenchOptions timing;
+  int batch = 256;
+  std::vector<runtime::DType> precisions = {runtime::DType::bf16};
+  std::string filter;  // only rows whose kernel, stage or shape contains this text ("" = all)
+  bool simt = false;   // tiny shapes through the SIMT execution on the CPU (CPU-emulation times)
+};
+
+// The memory-bound layer kernels of a ResNet-50 step (BatchNorm training forward/backward,
+// ReLU forward/backward, add, add_inplace on the activation shapes; 3x3/2 max pool on the
+// stem's output; global average pool on layer4's): GB/s of the compulsory bytes and of the
+// kernel's own floor, against a device-to-device copy of the same bytes; BatchNorm beside
+// cuDNN's (time, cuDNN/ours). Every output is checked before it is timed: BatchNorm against
+// cuDNN (or the CPU backend), the rest against the CPU backend.
+void bench_memory(const MemoryBenchOptions& options, Report& report, std::ostream& out);
+
 }  // namespace sombrero::benchmarks

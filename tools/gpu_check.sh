@@ -2,7 +2,7 @@
 # One scripted pass on a CUDA machine (see ../shared/GPU.md): unpack the brought Debian
 # packages, configure (finding cuDNN/NCCL in the system or in Python's nvidia/* wheels),
 # build with all cores, run the `gpu` tests, compute-sanitizer over the kernel tests,
-# `sombrero info`, then `sombrero bench` (conv, energy, loss, train-step) and
+# `sombrero info`, then `sombrero bench` (conv, energy, loss, memory, train-step) and
 # tools/bench_pytorch.py on the same models. Logs and a markdown results
 # table go to $OUT (or ./gpu-results); the table is printed last. Stops with a clear message at the first failing step.
 #
@@ -118,6 +118,10 @@ phase_bench() {
   step bench-conv-f32 "$build/sombrero" bench conv --precision f32 --json "$out/bench-conv-f32.json"
   step bench-energy "$build/sombrero" bench energy --json "$out/bench-energy.json"
   step bench-loss "$build/sombrero" bench loss --json "$out/bench-loss.json"
+  # BatchNorm / ReLU / add / pooling in GB/s against copy bandwidth, BatchNorm beside cuDNN's.
+  step bench-memory "$build/sombrero" bench memory --json "$out/bench-memory-bf16.json"
+  step bench-memory-f32 "$build/sombrero" bench memory --precision f32 \
+    --json "$out/bench-memory-f32.json"
   # End to end: sombrero's training step, then PyTorch's on the same models and batch.
   step bench-train-step "$build/sombrero" bench train-step --iters 10 --warmup 3 \
     --json "$out/bench-train-step.json"
@@ -162,9 +166,9 @@ PY
   echo "### sombrero / PyTorch training throughput"
   train_step_ratio | sed 's/^/- /'
   echo
-  for log in bench-conv bench-conv-f32 bench-energy bench-loss bench-train-step \
-    bench-train-step-jpeg bench-pytorch; do
-    [ -f "$out/$log.log" ] && { echo "### $log"; echo '```'; tail -n 40 "$out/$log.log"; echo '```'; }
+  for log in bench-conv bench-conv-f32 bench-energy bench-loss bench-memory bench-memory-f32 \
+    bench-train-step bench-train-step-jpeg bench-pytorch; do
+    [ -f "$out/$log.log" ] && { echo "### $log"; echo '```'; tail -n 50 "$out/$log.log"; echo '```'; }
   done
 } >>"$table"
 echo

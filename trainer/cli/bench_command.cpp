@@ -1,7 +1,8 @@
 // `sombrero bench [what] [options]`: the kernel benchmarks (benchmarks/), hand-written
-// kernels beside cuDNN and the device's copy bandwidth. `what` is conv, energy or loss;
-// without it, all of them in turn (for tools/gpu_check.sh). Without a CUDA device it
-// says so and exits 0, except `bench conv --cpu`, which times the CPU backend.
+// kernels beside cuDNN and the device's copy bandwidth. `what` is conv, energy, loss, memory,
+// allreduce, loader or train-step; without it, conv, energy and loss in turn. Without a CUDA
+// device it says so and exits 0, except the CPU modes (`bench conv --cpu`, `bench memory
+// --simt`, ...).
 #include <filesystem>
 #include <iostream>
 #include <sstream>
@@ -39,6 +40,7 @@ constexpr Subcommand kSubcommands[] = {
     {"conv", "convolution passes of ResNet-50/18, hand-written beside cuDNN (or --cpu)"},
     {"energy", "channel-norm energy forward/backward, GB/s against copy bandwidth"},
     {"loss", "fused one-hot + U(1) loss, GB/s against copy bandwidth and against unfused"},
+    {"memory", "BatchNorm, ReLU, add, pooling in GB/s against copy bandwidth and cuDNN's BN"},
     {"allreduce", "the launch's all-reduce (NCCL, or MPI/TCP with --cpu): time, algbw, busbw"},
     {"loader", "decoded + augmented images/s of the input pipeline over a JPEG folder"},
     {"train-step", "end-to-end training images/s and peak memory of resnet50/18, synthetic data"},
@@ -46,7 +48,7 @@ constexpr Subcommand kSubcommands[] = {
 
 std::string overview() {
   std::ostringstream out;
-  out << "usage: sombrero bench [conv|energy|loss|allreduce|loader|train-step] [options]\n\n"
+  out << "usage: sombrero bench [conv|energy|loss|memory|allreduce|loader|train-step] [options]\n\n"
          "Times sombrero's hand-written kernels beside cuDNN and the device's copy bandwidth\n"
          "on the shapes it trains (CUDA events after warm-up, median of the runs). Without\n"
          "a subcommand, runs conv, energy and loss in turn. Without a CUDA device it says so\n"
@@ -196,6 +198,46 @@ int run_u1(const char* what, const std::vector<std::string>& args) {
       benchmarks::bench_energy(options, report, std::cout);
     else
       benchmarks::bench_loss(options, report, std::cout);
+  }
+  finish(parser, report);
+  return 0;
+}
+
+int run_memory(const std::vector<std::string>& args) {
+  ArgParser parser(
+      "sombrero bench memory",
+      "The memory-bound layer kernels of a ResNet-50 training step on its activation shapes:\n"
+      "BatchNorm training forward and backward, ReLU forward and backward, add and\n"
+      "add_inplace, 3x3/2 max pool (forward, backward) and global average pool. GB/s of the\n"
+      "compulsory bytes and of the kernel's own floor, the fraction of a device-to-device\n"
+      "copy of the same bytes, BatchNorm beside cuDNN's on the same NHWC tensor, and every\n"
+      "output checked (cuDNN or the CPU backend) before it is timed. --simt: tiny shapes\n"
+      "through the SIMT execution on the CPU (CPU-emulation times: a plumbing check).");
+  add_common_options(parser);
+  parser.option("--batch", "N", "batch size (default 256; 2 with --simt)")
+      .option("--precision", "DTYPE", "bf16, f32 or both", "bf16")
+      .option("--filter", "TEXT",
+              "only rows whose kernel or shape contains TEXT (bn, relu, layer3)")
+      .flag("--simt", "the CUDA kernels executed on the CPU, tiny shapes (CPU-emulation times)");
+  if (!parser.parse(args)) return 0;
+  benchmarks::MemoryBenchOptions options;
+  options.timing = common_options(parser);
+  options.simt = parser.has("--simt");
+  options.batch = parser.has("--batch") ? positive(parser, "--batch", 1) : options.simt ? 2 : 256;
+  options.precisions = precisions(parser.get("--precision"));
+  options.filter = parser.get("--filter");
+  Report report(command_line("memory", args));
+  if (options.simt) {
+    report.set_device("simt (CPU emulation)");
+    std::cout << "sombrero bench memory --simt (the CUDA kernel sources on the CPU; times are "
+                 "CPU-emulation times), "
+              << benchmarks::utc_date() << ", commit " << benchmarks::git_commit() << "\n";
+    benchmarks::bench_memory(options, report, std::cout);
+  } else if (start_gpu_run(options.timing, report)) {
+    benchmarks::bench_memory(options, report, std::cout);
+  } else {
+    std::cout << "`sombrero bench memory --simt` runs the kernels (tiny shapes) through the SIMT "
+                 "execution on the CPU.\n";
   }
   finish(parser, report);
   return 0;
@@ -456,6 +498,7 @@ int run_bench(const std::vector<std::string>& args) {
   if (args[0] == "allreduce") return run_allreduce(rest);
   if (args[0] == "loader") return run_loader(rest);
   if (args[0] == "train-step") return run_train_step(rest);
+  if (args[0] == "memory") return run_memory(rest);
   if (args[0] == "energy" || args[0] == "loss")
     return run_u1(args[0] == "energy" ? "energy" : "loss", rest);
   std::vector<std::string> names;
@@ -467,9 +510,10 @@ int run_bench(const std::vector<std::string>& args) {
 }  // namespace
 
 Command bench_command() {
-  return {"bench",
-          "time the kernels beside cuDNN and copy bandwidth (conv, energy, loss), allreduce",
-          run_bench};
+  return {
+      "bench",
+      "time the kernels beside cuDNN and copy bandwidth (conv, energy, loss, memory), allreduce",
+      run_bench};
 }
 
 }  // namespace sombrero::cli
