@@ -42,6 +42,7 @@
 #include <type_traits>
 
 #include "kernels/common/numeric.cuh"
+#include "kernels/common/vector16.cuh"
 #include "kernels/conv/conv2d_kernels.h"
 #include "runtime/async_copy.h"
 #include "runtime/kernel_api.h"
@@ -98,26 +99,15 @@ struct FfmaSmall {
   static constexpr int Threads = (BM / TM) * (BN / TN);
 };
 
-// --- 16-byte moves (memcpy in the SIMT build: no type punning through uint4 there) -------
+// --- 16-byte moves (kernels/common/vector16.cuh: __ldg / plain under nvcc, memcpy with an
+// alignment check in the SIMT build) ----------------------------------------------------
 
 __device__ __forceinline__ uint4 load_16_bytes(const void* p) {
-#if defined(__CUDACC__)
-  return __ldg(static_cast<const uint4*>(p));
-#else
-  ::sombrero::simt::check_vector_alignment(p, sizeof(uint4));
-  uint4 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-#endif
+  return vector16_detail::load_readonly(p);
 }
 
 __device__ __forceinline__ void store_16_bytes(void* p, const uint4& v) {
-#if defined(__CUDACC__)
-  *static_cast<uint4*>(p) = v;
-#else
-  ::sombrero::simt::check_vector_alignment(p, sizeof(uint4));
-  std::memcpy(p, &v, sizeof v);
-#endif
+  vector16_detail::store(p, v);
 }
 
 // 16 bytes of output from 16 / sizeof(Out) floats (bf16: rounded to nearest even).

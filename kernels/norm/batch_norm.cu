@@ -350,6 +350,19 @@ ChannelTiling tiling_for(int channels, std::initializer_list<const void*> tensor
                         rows_split_into_16_byte_vectors(channels, sizeof(T), tensors));
 }
 
+// y = x scale + shift (+ ReLU) with the tiling's vector width.
+template <typename T>
+void launch_affine(const BatchNormShape& s, const ChannelTiling& tiling, const T* x,
+                   const float* scale, const float* shift, T* y, bool relu, cudaStream_t stream) {
+  const dim3 grid = channel_elementwise_grid(s.rows, tiling);
+  if (tiling.vector > 1)
+    SOMBRERO_LAUNCH((affine_kernel<T, kVector16<T>>), grid, channel_tile_block(), 0, stream, s.rows,
+                    s.channels, tiling, x, scale, shift, y, relu);
+  else
+    SOMBRERO_LAUNCH((affine_kernel<T, 1>), grid, channel_tile_block(), 0, stream, s.rows,
+                    s.channels, tiling, x, scale, shift, y, relu);
+}
+
 template <typename T>
 void forward_training(const BatchNormShape& s, const T* x, const float* gamma, const float* beta,
                       float eps, float momentum, T* y, float* running_mean, float* running_var,
@@ -371,13 +384,7 @@ void forward_training(const BatchNormShape& s, const T* x, const float* gamma, c
   SOMBRERO_LAUNCH(variance_kernel, finalize_grid(C), dim3(kFinalizeThreads), 0, stream, s.rows, C,
                   row_blocks, sums, gamma, beta, eps, momentum, running_var, save_invstd, scale,
                   shift);
-  const dim3 grid = channel_elementwise_grid(s.rows, tiling);
-  if (tiling.vector > 1)
-    SOMBRERO_LAUNCH((affine_kernel<T, kVector16<T>>), grid, channel_tile_block(), 0, stream, s.rows,
-                    C, tiling, x, scale, shift, y, relu);
-  else
-    SOMBRERO_LAUNCH((affine_kernel<T, 1>), grid, channel_tile_block(), 0, stream, s.rows, C, tiling,
-                    x, scale, shift, y, relu);
+  launch_affine(s, tiling, x, scale, shift, y, relu, stream);
 }
 
 template <typename T>
@@ -397,13 +404,7 @@ void forward_training_from_statistics(const BatchNormShape& s, const float* stat
   SOMBRERO_LAUNCH(statistics_finalize_kernel, finalize_grid(C), dim3(kFinalizeThreads), 0, stream,
                   s.rows, C, tile_rows, statistics, gamma, beta, eps, momentum, running_mean,
                   running_var, save_mean, save_invstd, scale, shift);
-  const dim3 grid = channel_elementwise_grid(s.rows, tiling);
-  if (tiling.vector > 1)
-    SOMBRERO_LAUNCH((affine_kernel<T, kVector16<T>>), grid, channel_tile_block(), 0, stream, s.rows,
-                    C, tiling, x, scale, shift, y, relu);
-  else
-    SOMBRERO_LAUNCH((affine_kernel<T, 1>), grid, channel_tile_block(), 0, stream, s.rows, C, tiling,
-                    x, scale, shift, y, relu);
+  launch_affine(s, tiling, x, scale, shift, y, relu, stream);
 }
 
 template <typename T>

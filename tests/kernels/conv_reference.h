@@ -3,6 +3,7 @@
 // (terms outside the input are zero). Backward passes are the same sum read the other way.
 #pragma once
 
+#include <algorithm>
 #include <vector>
 
 #include "kernels/conv/conv2d_shape.h"
@@ -101,6 +102,29 @@ inline std::vector<kernels::Conv2dShape> conv_edge_cases() {
       make(1, 9, 9, 6, 5, 3, 3, 1, 2, 2, 2, 2, 2),  // dilation 2
       make(2, 3, 3, 33, 35, 3, 3, 1, 1, 1, 1, 1),   // tiny spatial, many channels
   };
+}
+
+// The BatchNorm statistics the forward's epilogue writes (conv2d_forward_with_statistics),
+// from the stored output y [pixels, K], in double: for row tile t of tile_rows pixels,
+// [2 t][k] the sum and [2 t + 1][k] the centred sum of squares of y[., k].
+inline std::vector<double> tile_statistics(const std::vector<float>& y, int pixels, int K,
+                                           int tile_rows) {
+  const int tiles = (pixels + tile_rows - 1) / tile_rows;
+  std::vector<double> out(std::size_t(2) * tiles * K);
+  for (int t = 0; t < tiles; ++t) {
+    const int first = t * tile_rows, count = std::min(tile_rows, pixels - first);
+    for (int k = 0; k < K; ++k) {
+      double sum = 0, squares = 0;
+      for (int m = first; m < first + count; ++m) sum += y[std::size_t(m) * K + k];
+      for (int m = first; m < first + count; ++m) {
+        const double d = y[std::size_t(m) * K + k] - sum / count;
+        squares += d * d;
+      }
+      out[std::size_t(2 * t) * K + k] = sum;
+      out[std::size_t(2 * t + 1) * K + k] = squares;
+    }
+  }
+  return out;
 }
 
 }  // namespace sombrero::test
