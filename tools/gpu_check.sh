@@ -88,14 +88,19 @@ sanitize() {
 # between calls, so a session may run `build test` in one call and `bench` in the next):
 #   build     unpack the packages, configure, build, `sombrero info`
 #   test      the gpu tests, then every test
-#   bench     kernels beside cuDNN / copy bandwidth, training steps beside PyTorch
+#   bench     kernels beside cuDNN / copy bandwidth, training steps beside PyTorch; the same
+#             as two phases, for a 10-minute command limit: bench-kernels, then bench-train
 #   sanitize  compute-sanitizer memcheck and racecheck over the kernel tests (slowest: last;
 #             each limited to SANITIZE_TIMEOUT seconds, default 240)
 phases=("$@")
 [ ${#phases[@]} -eq 0 ] && phases=(build test bench sanitize)
 for phase in "${phases[@]}"; do
-  case $phase in build | test | bench | sanitize) ;;
-  *) echo "gpu_check: unknown phase '$phase' (build, test, bench, sanitize)" >&2; exit 2 ;;
+  case $phase in build | test | bench | bench-kernels | bench-train | sanitize) ;;
+  *)
+    echo "gpu_check: unknown phase '$phase' (build, test, bench, bench-kernels, bench-train," \
+      "sanitize)" >&2
+    exit 2
+    ;;
   esac
 done
 export LD_LIBRARY_PATH="$(lib_path):${LD_LIBRARY_PATH:-}"
@@ -113,6 +118,11 @@ phase_test() {
 }
 
 phase_bench() {
+  phase_bench-kernels
+  phase_bench-train
+}
+
+phase_bench-kernels() {
   # Hand-written kernels beside cuDNN / copy bandwidth / the unfused loss, one process each.
   step bench-conv "$build/sombrero" bench conv --json "$out/bench-conv-bf16.json"
   step bench-conv-f32 "$build/sombrero" bench conv --precision f32 --json "$out/bench-conv-f32.json"
@@ -122,6 +132,9 @@ phase_bench() {
   step bench-memory "$build/sombrero" bench memory --json "$out/bench-memory-bf16.json"
   step bench-memory-f32 "$build/sombrero" bench memory --precision f32 \
     --json "$out/bench-memory-f32.json"
+}
+
+phase_bench-train() {
   # End to end: sombrero's training step, then PyTorch's on the same models and batch.
   step bench-train-step "$build/sombrero" bench train-step --iters 10 --warmup 3 \
     --json "$out/bench-train-step.json"
