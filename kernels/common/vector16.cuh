@@ -20,19 +20,7 @@ inline constexpr int kVector16 = 16 / static_cast<int>(sizeof(T));
 
 namespace vector16_detail {
 
-// Read-only for the whole kernel (the GPU's non-coherent load path).
-__device__ __forceinline__ uint4 load_readonly(const void* p) {
-#if defined(__CUDACC__)
-  return __ldg(static_cast<const uint4*>(p));
-#else
-  ::sombrero::simt::check_vector_alignment(p, sizeof(uint4));
-  uint4 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-#endif
-}
-
-// Data the kernel also writes (read-modify-write).
+// Data the kernel also writes (read-modify-write), or shared memory.
 __device__ __forceinline__ uint4 load(const void* p) {
 #if defined(__CUDACC__)
   return *static_cast<const uint4*>(p);
@@ -41,6 +29,16 @@ __device__ __forceinline__ uint4 load(const void* p) {
   uint4 v;
   std::memcpy(&v, p, sizeof v);
   return v;
+#endif
+}
+
+// Read-only for the whole kernel (the GPU's non-coherent load path; the CPU has no such
+// cache, so the SIMT build loads plainly).
+__device__ __forceinline__ uint4 load_readonly(const void* p) {
+#if defined(__CUDACC__)
+  return __ldg(static_cast<const uint4*>(p));
+#else
+  return load(p);
 #endif
 }
 
@@ -103,6 +101,14 @@ __device__ __forceinline__ void load_as_f32(const T* p, float (&out)[V]) {
     out[0] = to_float(*p);
   else
     vector16_detail::unpack<T>(vector16_detail::load(p), out);
+}
+
+// out[0 .. 4) = p[0 .. 4): four 16-byte aligned floats, global or shared memory (a pointer
+// into a longer array, where load_as_f32 wants an array of exactly four).
+__device__ __forceinline__ void load_four_floats(const float* p, float* out) {
+  const uint4 v = vector16_detail::load(p);
+  out[0] = __uint_as_float(v.x), out[1] = __uint_as_float(v.y);
+  out[2] = __uint_as_float(v.z), out[3] = __uint_as_float(v.w);
 }
 
 // p[0 .. V) = values, rounded to T.

@@ -164,7 +164,7 @@ struct BackwardDataProblem {
   }
   __device__ __forceinline__ void store_vector(long long row, int c,
                                                const float (&values)[16 / sizeof(T)]) const {
-    store_16_bytes(dx + row + c, pack_16_bytes(values));
+    store_from_f32<16 / sizeof(T)>(dx + row + c, values);
   }
 };
 

@@ -100,14 +100,14 @@ struct BackwardFilterProblem {
   __device__ __forceinline__ void store_vector(long long row, int j,
                                                const float (&values)[4]) const {
     if (partials) {
-      store_16_bytes(partials + row + j, pack_16_bytes(values));
+      store_from_f32<4>(partials + row + j, values);
     } else if (accumulate) {
       float sum[4];
-      load_four_floats(dw + row + j, sum);
+      load_as_f32<4>(dw + row + j, sum);
       for (int e = 0; e < 4; ++e) sum[e] += values[e];
-      store_16_bytes(dw + row + j, pack_16_bytes(sum));
+      store_from_f32<4>(dw + row + j, sum);
     } else {
-      store_16_bytes(dw + row + j, pack_16_bytes(values));
+      store_from_f32<4>(dw + row + j, values);
     }
   }
 };

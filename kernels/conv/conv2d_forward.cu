@@ -98,7 +98,7 @@ struct ForwardProblem {
   }
   __device__ __forceinline__ void store_vector(long long row, int k,
                                                const float (&values)[16 / sizeof(T)]) const {
-    store_16_bytes(y + row + k, pack_16_bytes(values));
+    store_from_f32<16 / sizeof(T)>(y + row + k, values);
   }
 };
 

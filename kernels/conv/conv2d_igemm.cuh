@@ -110,32 +110,14 @@ __device__ __forceinline__ void store_16_bytes(void* p, const uint4& v) {
   vector16_detail::store(p, v);
 }
 
-// 16 bytes of output from 16 / sizeof(Out) floats (bf16: rounded to nearest even).
-__device__ __forceinline__ uint4 pack_16_bytes(const float (&v)[4]) {
-  return make_uint4(__float_as_uint(v[0]), __float_as_uint(v[1]), __float_as_uint(v[2]),
-                    __float_as_uint(v[3]));
-}
-__device__ __forceinline__ uint4 pack_16_bytes(const float (&v)[8]) {
-  return make_uint4(runtime::pack_bf16x2(v[0], v[1]), runtime::pack_bf16x2(v[2], v[3]),
-                    runtime::pack_bf16x2(v[4], v[5]), runtime::pack_bf16x2(v[6], v[7]));
-}
-
-// Two and four consecutive floats in shared memory (8- and 16-byte aligned).
+// Two consecutive floats in shared memory (8-byte aligned); four: load_four_floats
+// (vector16.cuh).
 __device__ __forceinline__ void store_two_floats(float* p, float a, float b) {
 #if defined(__CUDACC__)
   *reinterpret_cast<float2*>(p) = make_float2(a, b);
 #else
   ::sombrero::simt::check_vector_alignment(p, 2 * sizeof(float));
   p[0] = a, p[1] = b;
-#endif
-}
-__device__ __forceinline__ void load_four_floats(const float* p, float* out) {
-#if defined(__CUDACC__)
-  const float4 q = *reinterpret_cast<const float4*>(p);
-  out[0] = q.x, out[1] = q.y, out[2] = q.z, out[3] = q.w;
-#else
-  ::sombrero::simt::check_vector_alignment(p, 4 * sizeof(float));
-  std::memcpy(out, p, 4 * sizeof(float));
 #endif
 }
 

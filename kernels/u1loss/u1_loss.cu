@@ -105,19 +105,6 @@ __device__ __forceinline__ int harmonic_slot(int n, int N) {
   }
 }
 
-__device__ __forceinline__ void load_shared_float4(const float* p, float* out) {
-#if defined(__CUDACC__)
-  const float4 v = *reinterpret_cast<const float4*>(p);
-  out[0] = v.x;
-  out[1] = v.y;
-  out[2] = v.z;
-  out[3] = v.w;
-#else
-  ::sombrero::simt::check_vector_alignment(p, 4 * sizeof(float));
-  std::memcpy(out, p, 4 * sizeof(float));
-#endif
-}
-
 // cos and sin of 2 pi n / N for the V channels n0 .. n0 + V - 1 (n0 a multiple of V), from
 // the shared table when Tabled.
 template <int V, bool Tabled>
@@ -131,8 +118,8 @@ __device__ __forceinline__ void harmonics(int n0, int N, const float* table_cos,
   } else {
     for (int p = 0; p < V / 4; ++p) {
       const int slot = harmonic_slot<V>(n0 + 4 * p, N);
-      load_shared_float4(table_cos + slot, c + 4 * p);
-      load_shared_float4(table_sin + slot, s + 4 * p);
+      load_four_floats(table_cos + slot, c + 4 * p);
+      load_four_floats(table_sin + slot, s + 4 * p);
     }
   }
 }
