@@ -13,7 +13,11 @@
 #include "runtime/error.h"
 
 #if defined(SOMBRERO_HAVE_CUDA)
+#include <cuda_runtime.h>
+
+#include "runtime/cuda_check.h"
 #include "runtime/cuda_context.h"
+#include "runtime/device_info.h"
 #endif
 
 #ifndef SOMBRERO_GIT_COMMIT
@@ -82,6 +86,42 @@ double median(std::vector<double> values) {
   std::sort(values.begin(), values.end());
   const std::size_t n = values.size();
   return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+L2Flush::L2Flush([[maybe_unused]] int device, cudaStream_t stream) : stream_(stream) {
+#if defined(SOMBRERO_HAVE_CUDA)
+  const auto devices = runtime::cuda_devices();
+  const std::size_t l2 = device < int(devices.size()) && devices[std::size_t(device)].l2_bytes > 0
+                             ? std::size_t(devices[std::size_t(device)].l2_bytes)
+                             : std::size_t(64) << 20;
+  buffer_ = runtime::Tensor::empty({std::int64_t(2 * l2 / 4)}, runtime::DType::f32,
+                                   runtime::Device::cuda(device));
+#else
+  SOMBRERO_FAIL("an L2 flush needs the CUDA backend, which this build does not have");
+#endif
+}
+
+void L2Flush::operator()() const {
+#if defined(SOMBRERO_HAVE_CUDA)
+  SOMBRERO_CHECK_CUDA(cudaMemsetAsync(buffer_.raw_data(), 0, buffer_.bytes(), stream_));
+#endif
+}
+
+double device_copy_ms(const BenchOptions& options, std::size_t bytes, const L2Flush& flush) {
+  const runtime::Device gpu = runtime::Device::cuda(options.device);
+  runtime::Tensor source =
+      runtime::Tensor::zeros({std::int64_t((bytes + 3) / 4)}, runtime::DType::f32, gpu);
+  runtime::Tensor target = runtime::Tensor::empty(source.shape(), runtime::DType::f32, gpu);
+  [[maybe_unused]] cudaStream_t stream = source.stream();
+  return median_cuda_ms(
+      options, stream,
+      [&] {
+#if defined(SOMBRERO_HAVE_CUDA)
+        SOMBRERO_CHECK_CUDA(cudaMemcpyAsync(target.raw_data(), source.raw_data(), bytes,
+                                            cudaMemcpyDeviceToDevice, stream));
+#endif
+      },
+      flush);
 }
 
 double median_cuda_ms([[maybe_unused]] const BenchOptions& options,

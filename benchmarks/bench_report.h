@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/stream_fwd.h"
+#include "runtime/tensor.h"
 
 namespace sombrero::benchmarks {
 
@@ -68,6 +69,23 @@ double median(std::vector<double> values);
 double median_cuda_ms(const BenchOptions& options, cudaStream_t stream,
                       const std::function<void()>& run,
                       const std::function<void()>& before_each = {});
+
+// Run before each timed run: overwrites a buffer twice the size of the device's L2 (64 MB
+// when unknown), so no run finds its inputs in the cache the previous one left. CUDA only.
+class L2Flush {
+ public:
+  L2Flush(int device, cudaStream_t stream);
+  void operator()() const;
+
+ private:
+  mutable runtime::Tensor buffer_;
+  cudaStream_t stream_;
+};
+
+// Milliseconds (median, as median_cuda_ms) of a device-to-device cudaMemcpyAsync of `bytes`
+// on device options.device, the L2 flushed before each: the copy-bandwidth baseline of the
+// memory-bound benchmarks. CUDA only.
+double device_copy_ms(const BenchOptions& options, std::size_t bytes, const L2Flush& flush);
 
 // Milliseconds of `run` on the host (steady clock), median of `iters` after `warmup`.
 double median_cpu_ms(const BenchOptions& options, const std::function<void()>& run);

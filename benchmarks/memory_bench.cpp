@@ -92,12 +92,7 @@ class Target {
 #if defined(SOMBRERO_HAVE_CUDA)
     if (!simt_) {
       stream_ = Tensor::empty({1}, DType::f32, device_).stream();
-      const auto devices = runtime::cuda_devices();
-      const int index = options.timing.device;
-      const std::size_t l2 = index < int(devices.size()) && devices[std::size_t(index)].l2_bytes > 0
-                                 ? std::size_t(devices[std::size_t(index)].l2_bytes)
-                                 : std::size_t(64) << 20;
-      flush_buffer_ = Tensor::empty({std::int64_t(2 * l2 / 4)}, DType::f32, device_);
+      flush_ = std::make_unique<L2Flush>(options.timing.device, stream_);
     }
 #else
     SOMBRERO_CHECK(simt_, "bench memory on a GPU needs the CUDA backend; use --simt");
@@ -116,41 +111,27 @@ class Target {
 
   double time_ms(const std::function<void()>& run) {
     if (simt_) return median_cpu_ms(timing_, run);
-    return median_cuda_ms(timing_, stream_, run, [this] { flush(); });
+    return median_cuda_ms(timing_, stream_, run, *flush_);
   }
 
   // GB/s of a copy of `bytes` (read + write: 2 bytes moved).
   double copy_gb_per_s(std::size_t bytes) {
-    Tensor source = Tensor::zeros({std::int64_t((bytes + 3) / 4)}, DType::f32, device_);
-    Tensor target = Tensor::empty(source.shape(), DType::f32, device_);
-    void* to = target.raw_data();
-    const void* from = source.raw_data();
     double ms = 0;
     if (simt_) {
-      ms = median_cpu_ms(timing_, [&] { std::memcpy(to, from, bytes); });
+      std::vector<std::byte> source(bytes), target(bytes);
+      ms = median_cpu_ms(timing_, [&] { std::memcpy(target.data(), source.data(), bytes); });
     } else {
-#if defined(SOMBRERO_HAVE_CUDA)
-      ms = time_ms([&] {
-        SOMBRERO_CHECK_CUDA(cudaMemcpyAsync(to, from, bytes, cudaMemcpyDeviceToDevice, stream_));
-      });
-#endif
+      ms = device_copy_ms(timing_, bytes, *flush_);
     }
     return 2.0 * double(bytes) / (ms * 1e6);
   }
 
  private:
-  void flush() {
-#if defined(SOMBRERO_HAVE_CUDA)
-    SOMBRERO_CHECK_CUDA(
-        cudaMemsetAsync(flush_buffer_.raw_data(), 0, flush_buffer_.bytes(), stream_));
-#endif
-  }
-
   BenchOptions timing_;
   bool simt_;
   Device device_;
   cudaStream_t stream_ = nullptr;
-  Tensor flush_buffer_;
+  std::unique_ptr<L2Flush> flush_;  // CUDA targets
 };
 
 // max |got - reference| / max |reference|; NaN when got has a NaN. The reference (f32) is

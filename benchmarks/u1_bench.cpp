@@ -36,40 +36,6 @@ namespace {
 using runtime::Device;
 using runtime::DType;
 
-// Overwrites a buffer twice the size of the device's L2 before a timed run.
-class L2Flush {
- public:
-  L2Flush(int device, cudaStream_t stream) : stream_(stream) {
-    const auto devices = runtime::cuda_devices();
-    const std::size_t l2 = device < int(devices.size()) && devices[std::size_t(device)].l2_bytes > 0
-                               ? std::size_t(devices[std::size_t(device)].l2_bytes)
-                               : std::size_t(64) << 20;
-    buffer_ = Tensor::empty({std::int64_t(2 * l2 / 4)}, DType::f32, Device::cuda(device));
-  }
-  void operator()() const {
-    SOMBRERO_CHECK_CUDA(cudaMemsetAsync(buffer_.raw_data(), 0, buffer_.bytes(), stream_));
-  }
-
- private:
-  mutable Tensor buffer_;
-  cudaStream_t stream_;
-};
-
-// Median ms of a device-to-device copy of `bytes`.
-double copy_ms(const U1BenchOptions& options, std::size_t bytes, const L2Flush& flush) {
-  const Device gpu = Device::cuda(options.timing.device);
-  Tensor source = Tensor::zeros({std::int64_t((bytes + 3) / 4)}, DType::f32, gpu);
-  Tensor target = Tensor::empty({std::int64_t((bytes + 3) / 4)}, DType::f32, gpu);
-  cudaStream_t stream = source.stream();
-  return median_cuda_ms(
-      options.timing, stream,
-      [&] {
-        SOMBRERO_CHECK_CUDA(cudaMemcpyAsync(target.raw_data(), source.raw_data(), bytes,
-                                            cudaMemcpyDeviceToDevice, stream));
-      },
-      flush);
-}
-
 double gb_per_s(double bytes, double ms) {
   return bytes / (ms * 1e6);
 }
@@ -113,7 +79,7 @@ void energy_rows(const U1BenchOptions& o, DType dtype, Table& table, Report& rep
     double bytes, ms;
   } rows[2] = {{"forward", forward_bytes, forward_ms}, {"backward", backward_bytes, backward_ms}};
   for (const auto& r : rows) {
-    const double copy = copy_ms(o, std::size_t(r.bytes), flush);
+    const double copy = device_copy_ms(o.timing, std::size_t(r.bytes), flush);
     const double kernel_bw = gb_per_s(r.bytes, r.ms), copy_bw = gb_per_s(2 * r.bytes, copy);
     table.row({str("energy ", r.pass), runtime::dtype_name(dtype), dims(o), fixed(r.bytes / 1e6, 1),
                fixed(r.ms * 1e3, 1), fixed(kernel_bw, 0), fixed(copy_bw, 0),
@@ -216,7 +182,7 @@ void loss_rows(const U1BenchOptions& o, DType dtype, Table& table, Report& repor
   const double bytes =
       double(logits.bytes() + labels.bytes() + angles.bytes() + A.bytes() + 2 * dA_fused.bytes() +
              dlogits.bytes() + losses.bytes() + z.bytes() + prediction.bytes());
-  const double copy = copy_ms(o, std::size_t(bytes), flush);
+  const double copy = device_copy_ms(o.timing, std::size_t(bytes), flush);
   const double kernel_bw = gb_per_s(bytes, fused_ms), copy_bw = gb_per_s(2 * bytes, copy);
   table.row({"fused loss", runtime::dtype_name(dtype), dims(o), fixed(bytes / 1e6, 1),
              fixed(fused_ms * 1e3, 1), fixed(kernel_bw, 0), fixed(copy_bw, 0),
