@@ -14,29 +14,26 @@
 #include "kernels/pool/pool.h"
 #include "runtime/device_info.h"
 #include "runtime/error.h"
+#include "tests/kernels/pool_reference.h"
 #include "tests/support/device_buffer.h"
 #include "tests/support/test_values.h"
 
 namespace sombrero::kernels {
 namespace {
 
+using test::behind;
 using test::DeviceBuffer;
+using test::view;
 
 TEST(PoolGpu, EqualsTheCpuBackendBitForBit) {
   if (runtime::cuda_devices().empty())
     GTEST_SKIP() << "no CUDA device: " << runtime::cuda_unavailable_reason();
   for (const Pool2dShape s : {Pool2dShape{16, 112, 112, 64, 3, 3, 2, 2, 1, 1},  // ResNet stem
                               Pool2dShape{8, 28, 28, 20, 2, 2, 2, 2, 0, 0}}) {
-    const std::size_t in = std::size_t(s.batch) * s.in_height * s.in_width * s.channels;
-    const std::size_t out = std::size_t(s.batch) * s.out_height() * s.out_width() * s.channels;
+    const std::size_t in = test::pool_input_size(s), out = test::pool_output_size(s);
     const std::vector<float> x = test::small_integers(in, 1);  // ties: the first maximum wins
     const std::vector<float> dy = test::rounded_to_bf16(test::random_values(out, 2));
-    std::vector<float> y(out), dx(in), avg_y(out), avg_dx(in);
-    std::vector<std::int32_t> argmax(out);
-    cpu::max_pool2d_forward(s, x.data(), y.data(), argmax.data());
-    cpu::max_pool2d_backward(s, dy.data(), argmax.data(), dx.data());
-    cpu::avg_pool2d_forward(s, x.data(), avg_y.data());
-    cpu::avg_pool2d_backward(s, dy.data(), avg_dx.data());
+    const auto [y, dx, avg_y, avg_dx, argmax] = test::cpu_pool_reference(s, x, dy);
 
     DeviceBuffer<float> d_x(x), d_dy(dy), d_y{std::vector<float>(out)},
         d_dx{std::vector<float>(in)};
@@ -75,33 +72,15 @@ TEST(PoolGpu, EqualsTheCpuBackendBitForBit) {
   EXPECT_EQ(d_dx.download(), dx);
 }
 
-// v behind `offset` zero elements, and the view of such a buffer from `offset`.
-template <typename U>
-std::vector<U> behind(std::size_t offset, const std::vector<U>& v) {
-  std::vector<U> out(offset);
-  out.insert(out.end(), v.begin(), v.end());
-  return out;
-}
-template <typename U>
-std::vector<U> view(std::size_t offset, const std::vector<U>& v) {
-  return std::vector<U>(v.begin() + std::ptrdiff_t(offset), v.end());
-}
-
 // Both paths of every pooling kernel: at offset 0 (cudaMalloc: 16-byte aligned; 32 channels)
 // the 16-byte vector path, at offset 1 the one-element path; f32 and bf16.
 template <typename T>
 void check_paths(std::size_t o) {
   const Pool2dShape s{4, 17, 15, 32, 3, 3, 2, 2, 1, 1};
-  const std::size_t in = std::size_t(s.batch) * s.in_height * s.in_width * s.channels;
-  const std::size_t out = std::size_t(s.batch) * s.out_height() * s.out_width() * s.channels;
+  const std::size_t in = test::pool_input_size(s), out = test::pool_output_size(s);
   const std::vector<float> x = test::small_integers(in, 5);  // ties: the first maximum wins
   const std::vector<float> dy = test::rounded_to_bf16(test::random_values(out, 6));
-  std::vector<float> y(out), dx(in), avg_y(out), avg_dx(in);
-  std::vector<std::int32_t> argmax(out);
-  cpu::max_pool2d_forward(s, x.data(), y.data(), argmax.data());
-  cpu::max_pool2d_backward(s, dy.data(), argmax.data(), dx.data());
-  cpu::avg_pool2d_forward(s, x.data(), avg_y.data());
-  cpu::avg_pool2d_backward(s, dy.data(), avg_dx.data());
+  const auto [y, dx, avg_y, avg_dx, argmax] = test::cpu_pool_reference(s, x, dy);
   const auto expected = [](const std::vector<float>& v) {
     return std::is_same_v<T, float> ? v : test::rounded_to_bf16(v);
   };

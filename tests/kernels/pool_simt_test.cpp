@@ -17,11 +17,14 @@
 #include "kernels/pool/pool.h"
 #include "runtime/error.h"
 #include "runtime/simt/schedule.h"
+#include "tests/kernels/pool_reference.h"
 #include "tests/support/test_values.h"
 
 namespace sombrero::kernels {
 namespace {
 using test::as;
+using test::behind;
+using test::view;
 using test::widen;
 
 using sombrero::simt::kTestScheduleCount;
@@ -39,31 +42,10 @@ std::vector<Pool2dShape> shapes() {
   };
 }
 
-std::size_t in_size(const Pool2dShape& s) {
-  return std::size_t(s.batch) * s.in_height * s.in_width * s.channels;
-}
-std::size_t out_size(const Pool2dShape& s) {
-  return std::size_t(s.batch) * s.out_height() * s.out_width() * s.channels;
-}
-
 // Expected: the CPU backend's f32 outputs, rounded to bf16 for T = bf16.
 template <typename T>
 std::vector<float> expect(const std::vector<float>& v) {
   return std::is_same_v<T, float> ? v : test::rounded_to_bf16(v);
-}
-
-// v behind `offset` elements of padding (value `pad`): a view at offset 1 is off 16-byte
-// alignment, so the kernels take the one-element path whatever C is.
-template <typename U>
-std::vector<U> behind(std::size_t offset, const std::vector<U>& v, U pad = U{}) {
-  std::vector<U> out(offset, pad);
-  out.insert(out.end(), v.begin(), v.end());
-  return out;
-}
-// The view of a buffer made by behind(): its elements from `offset`.
-template <typename U>
-std::vector<U> view(std::size_t offset, const std::vector<U>& v) {
-  return std::vector<U>(v.begin() + std::ptrdiff_t(offset), v.end());
 }
 
 // Offset 0 (malloc'd buffers, 16-byte aligned): the 16-byte vector path where C is a multiple
@@ -71,20 +53,16 @@ std::vector<U> view(std::size_t offset, const std::vector<U>& v) {
 template <typename T>
 void check_pool(const Pool2dShape& s, const std::vector<float>& x, const std::vector<float>& dy,
                 const std::string& what, std::size_t offset) {
-  std::vector<float> y(out_size(s)), dx(in_size(s)), avg_y(out_size(s)), avg_dx(in_size(s));
-  std::vector<std::int32_t> argmax(out_size(s));
-  cpu::max_pool2d_forward(s, x.data(), y.data(), argmax.data());
-  cpu::max_pool2d_backward(s, dy.data(), argmax.data(), dx.data());
-  cpu::avg_pool2d_forward(s, x.data(), avg_y.data());
-  cpu::avg_pool2d_backward(s, dy.data(), avg_dx.data());
+  const auto [y, dx, avg_y, avg_dx, argmax] = test::cpu_pool_reference(s, x, dy);
   const std::vector<T> x_t = behind(offset, as<T>(x)), dy_t = behind(offset, as<T>(dy));
   const std::vector<std::int32_t> argmax_in = behind(offset, argmax);
   const std::size_t o = offset;
   for (int k = 0; k < kTestScheduleCount; ++k) {
     const ScopedSchedule schedule(test_schedule(k));
     const std::string where = sombrero::str(what, ", offset ", offset, ", schedule ", k);
-    std::vector<T> got_y(o + out_size(s)), got_dx(o + in_size(s), as<T>({-7.0f})[0]);
-    std::vector<std::int32_t> got_argmax(o + out_size(s), -5);
+    std::vector<T> got_y(o + test::pool_output_size(s)),
+        got_dx(o + test::pool_input_size(s), as<T>({-7.0f})[0]);
+    std::vector<std::int32_t> got_argmax(o + test::pool_output_size(s), -5);
     simt::max_pool2d_forward(s, x_t.data() + o, got_y.data() + o, got_argmax.data() + o, nullptr);
     EXPECT_EQ(widen(view(o, got_y)), expect<T>(y)) << "max forward, " << where;
     EXPECT_EQ(view(o, got_argmax), argmax) << "max argmax, " << where;
@@ -105,7 +83,8 @@ TEST(PoolSimt, MaxAndAveragePoolEqualTheCpuBackendBitForBit) {
         return integers ? test::small_integers(n, seed++)
                         : test::rounded_to_bf16(test::random_values(n, seed++));
       };
-      const std::vector<float> x = values(in_size(s)), dy = values(out_size(s));
+      const std::vector<float> x = values(test::pool_input_size(s)),
+                               dy = values(test::pool_output_size(s));
       const std::string what =
           sombrero::str("shape ", s.in_height, "x", s.in_width, "x", s.channels, " kernel ",
                         s.kernel_h, "x", s.kernel_w, integers ? " integers" : " random");
