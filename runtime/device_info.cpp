@@ -18,7 +18,9 @@ namespace sombrero::runtime {
 #if defined(SOMBRERO_HAVE_CUDA)
 namespace {
 
-std::string cuda_version_string(int v) { return str(v / 1000, ".", (v % 1000) / 10); }
+std::string cuda_version_string(int v) {
+  return str(v / 1000, ".", (v % 1000) / 10);
+}
 
 // Device count, or -1 with the CUDA error when the runtime cannot even count.
 int count_devices(cudaError_t* status_out) {
@@ -100,11 +102,39 @@ CudaLibraryVersions cuda_library_versions() {
   return v;
 }
 
+std::string wgmma_unavailable_reason() {
+#if !defined(SOMBRERO_HAVE_SM90A)
+  return str("this build's CUDA architectures (", SOMBRERO_CUDA_ARCHS,
+             ") do not include 90a, which wgmma needs");
+#else
+  int device = 0;
+  cudaDeviceProp props{};
+  if (cudaGetDevice(&device) != cudaSuccess ||
+      cudaGetDeviceProperties(&props, device) != cudaSuccess) {
+    cudaGetLastError();
+    return "no usable CUDA device";
+  }
+  if (props.major != 9 || props.minor != 0)
+    return str("device ", device, " (", props.name, ") has compute capability ", props.major, ".",
+               props.minor, "; wgmma runs on 9.0 (H100, H200) only");
+  return "";
+#endif
+}
+
 #else  // no CUDA backend
 
-std::vector<DeviceInfo> cuda_devices() { return {}; }
-std::string cuda_unavailable_reason() { return "this build has no CUDA backend"; }
-CudaLibraryVersions cuda_library_versions() { return {}; }
+std::vector<DeviceInfo> cuda_devices() {
+  return {};
+}
+std::string cuda_unavailable_reason() {
+  return "this build has no CUDA backend";
+}
+CudaLibraryVersions cuda_library_versions() {
+  return {};
+}
+std::string wgmma_unavailable_reason() {
+  return "this build has no CUDA backend";
+}
 
 #endif
 

@@ -125,6 +125,12 @@ __device__ __forceinline__ void ldmatrix_x4_trans(std::uint32_t (&r)[4], const v
 
 #else  // SOMBRERO_SIMT: the emulation in runtime/warp_mma_simt.h
 
+// The byte offset of a pointer in the block's dynamic shared memory (what the PTX shared
+// state space calls its address); throws for a pointer outside it.
+inline std::uint32_t shared_address(const void* pointer) {
+  return simt::detail::shared_address(pointer);
+}
+
 using simt_mma::float_to_tf32;
 using simt_mma::ldmatrix_x1;
 using simt_mma::ldmatrix_x1_trans;

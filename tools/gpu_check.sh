@@ -58,7 +58,7 @@ configure() {
     [ -d "$nvidia/nccl" ] && extra+=("-DNCCL_ROOT=$nvidia/nccl")
   fi
   cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-    -DCMAKE_PREFIX_PATH=/opt/deps/usr -DCMAKE_CUDA_ARCHITECTURES=90 \
+    -DCMAKE_PREFIX_PATH=/opt/deps/usr -DCMAKE_CUDA_ARCHITECTURES=90a \
     -DSOMBRERO_MPI=AUTO "${extra[@]}"
 }
 

@@ -6,6 +6,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build} tools/build.sh \
-  -DCMAKE_CUDA_ARCHITECTURES="${CMAKE_CUDA_ARCHITECTURES:-90}" -DSOMBRERO_WERROR=ON
+  -DCMAKE_CUDA_ARCHITECTURES="${CMAKE_CUDA_ARCHITECTURES:-90a}" -DSOMBRERO_WERROR=ON
 cd "${BUILD_DIR:-build}"
 ctest --output-on-failure -j "$(nproc)" "$@"

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -113,8 +114,10 @@ struct ThreadSlot {
   std::source_location barrier_site;
   WarpCall* call = nullptr;
   std::exception_ptr error;
-  std::vector<AsyncCopy> copies;         // in flight, oldest first
-  std::vector<std::size_t> group_sizes;  // committed groups (oldest first); the rest uncommitted
+  std::vector<AsyncCopy> copies;            // in flight, oldest first
+  std::vector<std::size_t> group_sizes;     // committed groups (oldest first); the rest uncommitted
+  std::vector<std::function<void()>> work;  // deferred async work (wgmma), oldest first
+  std::vector<std::size_t> work_group_sizes;  // its committed groups, as for the copies
 
   // Lands the oldest `count` copies.
   void complete_copies(std::size_t count) {
@@ -147,6 +150,7 @@ class BlockRunner {
   ThreadSlot& current_thread() { return threads_[current_]; }
   unsigned current_active_mask() const;
   void* shared() { return shared_; }
+  std::size_t shared_bytes() const { return shared_ != nullptr ? launch_->shared_bytes : 0; }
   bool active() const { return active_; }
 
  private:
@@ -187,6 +191,9 @@ void BlockRunner::fiber_main() {
     self.launch_->entry.run(self.launch_->entry.bound);
     // Copies still in flight when a thread exits land all the same.
     self.threads_[me].complete_copies(self.threads_[me].copies.size());
+    // Deferred work writes registers of the exited thread's frame: a kernel bug.
+    SOMBRERO_CHECK(self.threads_[me].work.empty(), "exited with ", self.threads_[me].work.size(),
+                   " wgmma operation(s) still in flight (a missing wgmma.wait_group)");
     self.threads_[me].state = State::exited;
   } catch (...) {
     self.threads_[me].error = std::current_exception();
@@ -510,6 +517,51 @@ unsigned active_mask() {
 
 void* dynamic_shared_memory() {
   return active_runner("dynamic shared memory").shared();
+}
+
+void async_work(std::function<void()> work) {
+  active_runner("wgmma").current_thread().work.push_back(std::move(work));
+}
+
+void async_work_commit() {
+  ThreadSlot& thread = active_runner("wgmma.commit_group").current_thread();
+  std::size_t committed = 0;
+  for (const std::size_t size : thread.work_group_sizes) committed += size;
+  thread.work_group_sizes.push_back(thread.work.size() - committed);
+}
+
+void async_work_wait(unsigned pending) {
+  ThreadSlot& thread = active_runner("wgmma.wait_group").current_thread();
+  while (thread.work_group_sizes.size() > pending) {
+    const std::size_t count = thread.work_group_sizes.front();
+    // Moved out first: the work may queue nothing, but must not see itself half-erased.
+    std::vector<std::function<void()>> group(
+        std::make_move_iterator(thread.work.begin()),
+        std::make_move_iterator(thread.work.begin() + static_cast<std::ptrdiff_t>(count)));
+    thread.work.erase(thread.work.begin(),
+                      thread.work.begin() + static_cast<std::ptrdiff_t>(count));
+    thread.work_group_sizes.erase(thread.work_group_sizes.begin());
+    for (auto& work : group) work();
+  }
+}
+
+std::uint32_t shared_address(const void* pointer) {
+  BlockRunner& block = active_runner("shared address");
+  const auto* window = static_cast<const std::byte*>(block.shared());
+  const auto* p = static_cast<const std::byte*>(pointer);
+  SOMBRERO_CHECK(window != nullptr && p >= window && p <= window + block.shared_bytes(),
+                 "simt: shared address of ", pointer,
+                 ", which is not in the block's dynamic shared memory");
+  return static_cast<std::uint32_t>(p - window);
+}
+
+const void* shared_pointer(std::uint32_t address, std::size_t bytes) {
+  BlockRunner& block = active_runner("shared address");
+  SOMBRERO_CHECK(block.shared() != nullptr && address + bytes <= block.shared_bytes(),
+                 "simt: shared address ", address, " (+", bytes,
+                 " bytes) lies outside the block's ", block.shared_bytes(),
+                 " bytes of dynamic shared memory");
+  return static_cast<const std::byte*>(block.shared()) + address;
 }
 
 void async_copy(void* shared_destination, const void* source, std::size_t bytes) {

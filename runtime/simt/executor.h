@@ -12,6 +12,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <source_location>
 
 #include "runtime/simt/vector_types.h"
@@ -87,6 +89,20 @@ void warp_collective(WarpCall& call);
 unsigned lane_id();             // this fiber's lane: linear thread id % 32
 unsigned active_mask();         // lanes of this fiber's warp that exist and have not exited
 void* dynamic_shared_memory();  // this block's dynamic shared memory (launch's shared_bytes)
+
+// Asynchronous work of the calling CUDA thread (wgmma.mma_async), emulated lazily: queued
+// by async_work, grouped by async_work_commit, run on the thread, oldest group first, by
+// async_work_wait(pending) until at most `pending` groups remain. A thread that exits with
+// work queued fails the launch (the work would write its registers after it ended).
+void async_work(std::function<void()> work);
+void async_work_commit();
+void async_work_wait(unsigned pending);
+
+// The shared-memory "address" of a pointer into the block's dynamic shared memory: its
+// byte offset from the window's start (the PTX shared state space, as the descriptors of
+// wgmma see it), and back; both throw for a pointer or a range outside the window.
+std::uint32_t shared_address(const void* pointer);
+const void* shared_pointer(std::uint32_t address, std::size_t bytes);
 
 }  // namespace detail
 }  // namespace sombrero::simt

@@ -12,6 +12,15 @@ namespace sombrero::simt_test {
 // async_copy_pipeline's variants: the correct pipeline, and the planted bugs.
 enum class AsyncCopyMode { correct, zero_fill_odd_tiles, missing_wait, early_overwrite };
 
+// wgmma_gemm's shared-memory layout, and its planted bugs.
+enum class WgmmaLayout { swizzle128, core_matrices };
+enum class WgmmaBug {
+  none,
+  accumulators_read_before_wait,
+  tile_overwritten_before_wait,
+  exits_with_wgmma_in_flight
+};
+
 #define SOMBRERO_SIMT_TEST_KERNELS                                                               \
   /* Per-block sums of x (blocks of 256), shared-memory tree; racy: a barrier left out. */       \
   void block_sum(const int* x, int blocks, int* sums, bool racy);                                \
@@ -50,6 +59,10 @@ enum class AsyncCopyMode { correct, zero_fill_odd_tiles, missing_wait, early_ove
   void read_global(const int* x, int index, int* out);                                           \
   /* out[0..3] = x[0..3] by one 16-byte vector load: x must be 16-byte aligned. */               \
   void vector_load(const float* x, float* out);                                                  \
+  /* D (m x n, f32) = A (m x k, bf16 row-major) * B^T (B n x k, bf16 row-major) with */          \
+  /* wgmma m64nNk16 (runtime/warpgroup_mma.h); m % 64 == 0, n 64 or 128, k % 64 == 0. */         \
+  void wgmma_gemm(const std::uint16_t* a, const std::uint16_t* b, float* d, int m, int n, int k, \
+                  WgmmaLayout layout, WgmmaBug bug);                                             \
   /* A kernel with `barriers` __syncthreads, for timing the executor. */                         \
   void barrier_loop(int blocks, int threads, int barriers, int* out);
 
