@@ -12,7 +12,9 @@
 // (bf16) or C % 4 == 0 (f32) and 16-byte aligned x and w; otherwise every element is
 // loaded with its own predicate (the RGB stem, C = 3, goes that way).
 // Tiles: bf16 128x128x32 (8 warps) or 64x64x32 (4 warps) of mma.m16n8k16; f32 128x128x8
-// or 64x64x16 FFMA (256 threads); 128x128 when that still gives >= 132 blocks.
+// or 64x64x16 FFMA (256 threads); 128x128 when that still gives >= 132 blocks. On request
+// (Conv2dTile::warpgroup), bf16 with vectorized operands: 128x128x64 on wgmma m64n128k16,
+// 2 warpgroups, 3 cp.async stages of 128B-swizzled tiles (97 KB of shared memory).
 // Floors: 2 N OH OW K R S C flops; compulsory DRAM bytes (N H W C + K R S C + N OH OW K) *
 // sizeof(T); the tiles re-read x and w from L2: K_gemm (M ceil(K / BN) + K ceil(M / BM))
 // elements in all.
@@ -117,7 +119,9 @@ void forward(const Conv2dShape& shape, const T* x, const T* w, T* y, cudaStream_
   const ForwardProblem<T> problem{
       input, {w, K, depth}, M, K, depth, y, K % V == 0 && aligned16(y), statistics};
   const bool vectorized = g.C % V == 0 && aligned16(x) && aligned16(w);
-  launch(problem, plan.large_tile, vectorized, 1, 0, stream);
+  const bool warpgroup = plan.warpgroup && wgmma_capable<ForwardProblem<T>>() && vectorized;
+  if (warpgroup) check_wgmma_available("conv2d_forward");
+  launch(problem, plan.large_tile, vectorized, 1, 0, stream, warpgroup);
 }
 
 }  // namespace

@@ -39,14 +39,19 @@
 
 #include <cstdint>
 #include <cstring>
+#include <map>
+#include <mutex>
+#include <string>
 #include <type_traits>
 
 #include "kernels/common/numeric.cuh"
 #include "kernels/common/vector16.cuh"
 #include "kernels/conv/conv2d_kernels.h"
 #include "runtime/async_copy.h"
+#include "runtime/device_info.h"
 #include "runtime/kernel_api.h"
 #include "runtime/warp_mma.h"
+#include "runtime/warpgroup_mma.h"
 
 namespace sombrero::kernels::SOMBRERO_EXEC::conv_igemm {
 
@@ -78,25 +83,59 @@ inline bool aligned16(const void* p) {
   return reinterpret_cast<std::uintptr_t>(p) % 16 == 0;
 }
 
+// Throws unless the current device can run the wgmma tile (an sm_90a build on a compute 9.0
+// device; always in the SIMT build, which emulates it). Asked once per device.
+inline void check_wgmma_available(const char* pass) {
+#if defined(__CUDACC__)
+  static std::mutex mutex;
+  static std::map<int, std::string> reasons;
+  int device = 0;
+  SOMBRERO_CHECK_CUDA(cudaGetDevice(&device));
+  std::string reason;
+  {
+    const std::lock_guard<std::mutex> lock(mutex);
+    auto it = reasons.find(device);
+    if (it == reasons.end())
+      it = reasons.emplace(device, runtime::wgmma_unavailable_reason()).first;
+    reason = it->second;
+  }
+  SOMBRERO_CHECK(reason.empty(), pass, ": the warpgroup (wgmma) tile cannot run here: ", reason);
+#else
+  (void)pass;
+#endif
+}
+
 // --- tile configurations ------------------------------------------------------------------
 
 // Stages: depth of the cp.async pipeline (vectorized operands; the element path keeps two
-// register-staged buffers).
+// register-staged buffers). Wgmma: the math is warpgroup MMA (sm_90a) on 128B-swizzled
+// tiles, else mma.sync / FFMA on padded tiles.
 struct MmaLarge {  // bf16 tensor cores, 8 warps
   static constexpr int BM = 128, BN = 128, BK = 32, WarpsM = 2, WarpsN = 4, Stages = 4;
   static constexpr int Threads = 32 * WarpsM * WarpsN;
+  static constexpr bool Wgmma = false;
 };
 struct MmaSmall {  // bf16 tensor cores, 4 warps
   static constexpr int BM = 64, BN = 64, BK = 32, WarpsM = 2, WarpsN = 2, Stages = 4;
   static constexpr int Threads = 32 * WarpsM * WarpsN;
+  static constexpr bool Wgmma = false;
+};
+// bf16 wgmma, 2 warpgroups each owning 64 rows x 128 columns (m64n128k16, 64 accumulators
+// per thread); BK = 64 is one 128-byte swizzled row per operand row; 3 stages of 32 KB.
+struct WgmmaLarge {
+  static constexpr int BM = 128, BN = 128, BK = 64, Warpgroups = 2, Stages = 3;
+  static constexpr int Threads = 128 * Warpgroups;
+  static constexpr bool Wgmma = true;
 };
 struct FfmaLarge {  // f32 CUDA cores
   static constexpr int BM = 128, BN = 128, BK = 8, TM = 8, TN = 8, Stages = 4;
   static constexpr int Threads = (BM / TM) * (BN / TN);
+  static constexpr bool Wgmma = false;
 };
 struct FfmaSmall {
   static constexpr int BM = 64, BN = 64, BK = 16, TM = 4, TN = 4, Stages = 4;
   static constexpr int Threads = (BM / TM) * (BN / TN);
+  static constexpr bool Wgmma = false;
 };
 
 // --- 16-byte moves (kernels/common/vector16.cuh: __ldg / plain under nvcc, memcpy with an
@@ -132,15 +171,20 @@ __device__ __forceinline__ std::uint32_t element_bits(const __nv_bfloat16* p) {
 
 // Moves a Rows x BK tile of one operand. `Access` gives `Row row(int)` and
 // `const T* address(const Row&, int k)`; ContiguousK says along which dimension the
-// operand's 16-byte vectors run (k, or rows).
+// operand's 16-byte vectors run (k, or rows). Swizzled: the wgmma layout instead of the
+// padded one, [Rows][64] bf16 with 16-byte chunk j of row r at chunk j ^ (r % 8)
+// (runtime/warpgroup_mma.h; the tile 1024-byte aligned), for k-major operands.
 template <typename T, class Access, int Rows, int BK, int Threads, bool ContiguousK,
-          bool Vectorized>
+          bool Vectorized, bool Swizzled = false>
 struct TileLoader {
   static constexpr int V = 16 / static_cast<int>(sizeof(T));  // elements per vector
   static constexpr int Vectors = Rows * BK / V;
   static constexpr int Loads = Vectors / Threads;  // vectors per thread per K step
   static_assert(Vectors % Threads == 0, "tile must split evenly into 16-byte vectors");
-  static constexpr int Stride = (ContiguousK ? BK : Rows) + V;  // padded leading dimension
+  static_assert(!Swizzled || (ContiguousK && sizeof(T) == 2 && BK == 64),
+                "the 128B-swizzled layout holds k-major bf16 rows of 64");
+  // Leading dimension: padded by one vector (ldmatrix rows conflict-free), or none.
+  static constexpr int Stride = Swizzled ? BK : (ContiguousK ? BK : Rows) + V;
   static constexpr int Elements = (ContiguousK ? Rows : BK) * Stride;
 
   typename Access::Row rows[Loads];
@@ -189,8 +233,12 @@ struct TileLoader {
     }
   }
 
-  // Where vector i of this thread goes in a shared tile.
+  // Where vector i of this thread goes in a shared tile (elements).
   __device__ __forceinline__ int shared_offset(int i) const {
+    if constexpr (Swizzled)
+      return static_cast<int>(runtime::swizzle128_offset(static_cast<std::uint32_t>(row_offset[i]),
+                                                         static_cast<std::uint32_t>(k_offset[i]))) /
+             2;
     return ContiguousK ? row_offset[i] * Stride + k_offset[i]
                        : k_offset[i] * Stride + row_offset[i];
   }
@@ -315,6 +363,74 @@ struct MmaMath {
   }
 };
 
+// bf16 wgmma (sm_90a): warpgroup wg owns rows 64 wg .. 64 wg + 63 and all BN columns of the
+// block tile, one m64n128k16 per 16 k; the operands are the swizzled tiles themselves (no
+// fragments in registers). Synchronous per K step (issue 4, commit, wait 0): the stage a
+// step read is free once every thread passed the next step's barrier, as for mma.sync.
+// Accumulator register i of thread (warp w of the warpgroup, lane g * 4 + t): row
+// 64 wg + 16 w + g + 8 ((i / 2) % 2), column 8 (i / 4) + 2 t + i % 2.
+template <class Config>
+struct WgmmaMath {
+  static_assert(Config::BM == 64 * Config::Warpgroups && Config::BN == 128 && Config::BK == 64,
+                "one m64n128 wgmma per warpgroup and 16 k");
+  float acc[Config::BN / 2];
+  int warpgroup, warp, lane;
+
+  __device__ __forceinline__ void init(int thread) {
+    warpgroup = thread / 128;
+    warp = (thread / 32) % 4;
+    lane = thread % 32;
+#pragma unroll
+    for (int i = 0; i < Config::BN / 2; ++i) acc[i] = 0.0f;
+  }
+
+  __device__ __forceinline__ void compute(const __nv_bfloat16* a_tile,
+                                          const __nv_bfloat16* b_tile) {
+    // Rows are 128 bytes; a 16-wide k slice starts 32 bytes further; SBO: 8 rows = 1024 B.
+    const std::uint32_t a = runtime::shared_address(a_tile) + warpgroup * 64 * 128;
+    const std::uint32_t b = runtime::shared_address(b_tile);
+    runtime::wgmma_fence_accumulators(acc);
+    runtime::wgmma_fence();
+#pragma unroll
+    for (int slice = 0; slice < Config::BK / 16; ++slice)
+      runtime::wgmma_m64n128k16_bf16(
+          acc, runtime::wgmma_descriptor(a + 32 * slice, 16, 1024, runtime::WgmmaSwizzle::bytes128),
+          runtime::wgmma_descriptor(b + 32 * slice, 16, 1024, runtime::WgmmaSwizzle::bytes128), 1);
+    runtime::wgmma_commit();
+    runtime::wgmma_wait<0>();
+    runtime::wgmma_fence_accumulators(acc);
+  }
+
+  __device__ __forceinline__ int row(int i) const {
+    return 64 * warpgroup + 16 * warp + lane / 4 + 8 * ((i / 2) % 2);
+  }
+  __device__ __forceinline__ int column(int i) const {
+    return 8 * (i / 4) + 2 * (lane % 4);
+  }
+
+  // As MmaMath::stage: column pairs as float2 stores into an f32 [BM][Stride] tile.
+  template <int Stride>
+  __device__ __forceinline__ void stage(float* tile) const {
+#pragma unroll
+    for (int i = 0; i < Config::BN / 2; i += 2)
+      store_two_floats(tile + row(i) * Stride + column(i), acc[i], acc[i + 1]);
+  }
+
+  template <class Out>
+  __device__ __forceinline__ void epilogue(Out& out) const {
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {  // rows g and g + 8
+      const long long base = out.row(row(2 * half));
+      if (base < 0) continue;
+#pragma unroll
+      for (int i = 2 * half; i < Config::BN / 2; i += 4) {
+        out.store(base, column(i), acc[i]);
+        out.store(base, column(i) + 1, acc[i + 1]);
+      }
+    }
+  }
+};
+
 // f32 FFMA: thread (ty, tx) of a 16 x 16 grid owns rows ty + 16 i and columns tx + 16 j.
 template <class Config, bool AContiguousK, bool BContiguousK, int StrideA, int StrideB>
 struct FfmaMath {
@@ -369,7 +485,8 @@ template <typename T, class Config, bool AContiguousK, bool BContiguousK, int St
 struct MathFor;
 template <class Config, bool AK, bool BK, int SA, int SB>
 struct MathFor<__nv_bfloat16, Config, AK, BK, SA, SB> {
-  using type = MmaMath<Config, AK, BK, SA, SB>;
+  using type =
+      std::conditional_t<Config::Wgmma, WgmmaMath<Config>, MmaMath<Config, AK, BK, SA, SB>>;
 };
 template <class Config, bool AK, bool BK, int SA, int SB>
 struct MathFor<float, Config, AK, BK, SA, SB> {
@@ -474,29 +591,55 @@ template <>
 struct StagedEpilogueBytes<MmaSmall> {
   static constexpr std::size_t value = StagedEpilogue<MmaSmall>::SharedBytes;
 };
+template <>
+struct StagedEpilogueBytes<WgmmaLarge> {
+  static constexpr std::size_t value = StagedEpilogue<WgmmaLarge>::SharedBytes;
+};
 
 // --- the kernel ---------------------------------------------------------------------------
 
 template <class Problem, class Config>
 struct KernelTraits {
   using T = typename Problem::Element;
+  template <bool Vectorized>
   using LoaderA = TileLoader<T, typename Problem::AAccess, Config::BM, Config::BK, Config::Threads,
-                             Problem::AContiguousK, true>;
+                             Problem::AContiguousK, Vectorized, Config::Wgmma>;
+  template <bool Vectorized>
   using LoaderB = TileLoader<T, typename Problem::BAccess, Config::BN, Config::BK, Config::Threads,
-                             Problem::BContiguousK, true>;
-  static constexpr int StageElements = LoaderA::Elements + LoaderB::Elements;
+                             Problem::BContiguousK, Vectorized, Config::Wgmma>;
+  static constexpr int AElements = LoaderA<true>::Elements;
+  static constexpr int StageElements = LoaderA<true>::Elements + LoaderB<true>::Elements;
+  // wgmma tiles start on a 1024-byte boundary of the shared state space (the swizzle
+  // pattern's period): the pipeline starts up to 1008 bytes into the allocation.
+  static constexpr std::size_t AlignmentSlack = Config::Wgmma ? 1024 : 0;
+  static_assert(!Config::Wgmma || ((StageElements * sizeof(T)) % 1024 == 0 &&
+                                   (AElements * sizeof(T)) % 1024 == 0),
+                "every wgmma tile must stay 1024-byte aligned");
   // cp.async pipeline of Config::Stages stages when vectorized, else two buffers.
   static constexpr int stages(bool vectorized) { return vectorized ? Config::Stages : 2; }
   // The pipeline's stages, or the staged epilogue's tile (tensor-core configs) if larger.
   static constexpr std::size_t shared_bytes(bool vectorized) {
     const std::size_t pipeline =
-        static_cast<std::size_t>(stages(vectorized)) * StageElements * sizeof(T);
+        static_cast<std::size_t>(stages(vectorized)) * StageElements * sizeof(T) + AlignmentSlack;
     return pipeline > StagedEpilogueBytes<Config>::value ? pipeline
                                                          : StagedEpilogueBytes<Config>::value;
   }
   using Math = typename MathFor<T, Config, Problem::AContiguousK, Problem::BContiguousK,
-                                LoaderA::Stride, LoaderB::Stride>::type;
+                                LoaderA<true>::Stride, LoaderB<true>::Stride>::type;
 };
+
+// The pipeline's start in dynamic shared memory: the allocation's start, or for wgmma
+// configs the first 1024-byte boundary of the shared state space in it.
+template <class Config, typename T>
+__device__ __forceinline__ T* pipeline_start(uint4* shared) {
+  if constexpr (Config::Wgmma) {
+    const std::uint32_t address = runtime::shared_address(shared);
+    return reinterpret_cast<T*>(reinterpret_cast<std::uint8_t*>(shared) +
+                                (1024u - address % 1024u) % 1024u);
+  } else {
+    return reinterpret_cast<T*>(shared);
+  }
+}
 
 // Writes the block's tile: staged through shared memory as 16-byte vectors when the
 // problem allows it and the config is a tensor-core one, else straight from registers.
@@ -518,12 +661,11 @@ template <class Problem, class Config, bool Vectorized>
 __global__ void __launch_bounds__(Config::Threads) conv_gemm_kernel(Problem problem, int k_chunk) {
   using Traits = KernelTraits<Problem, Config>;
   using T = typename Traits::T;
-  using LoaderA = TileLoader<T, typename Problem::AAccess, Config::BM, Config::BK, Config::Threads,
-                             Problem::AContiguousK, Vectorized>;
-  using LoaderB = TileLoader<T, typename Problem::BAccess, Config::BN, Config::BK, Config::Threads,
-                             Problem::BContiguousK, Vectorized>;
+  using LoaderA = typename Traits::template LoaderA<Vectorized>;
+  using LoaderB = typename Traits::template LoaderB<Vectorized>;
+  static_assert(!Config::Wgmma || Vectorized, "wgmma tiles are filled by cp.async only");
   SOMBRERO_DYNAMIC_SHARED(uint4, shared);
-  T* const stages = reinterpret_cast<T*>(shared);  // stages of StageElements: A, then B
+  T* const stages = pipeline_start<Config, T>(shared);  // stages of StageElements: A, then B
 
   const int thread = static_cast<int>(threadIdx.x);
   const int m0 = static_cast<int>(blockIdx.x) * Config::BM;
@@ -558,6 +700,8 @@ __global__ void __launch_bounds__(Config::Threads) conv_gemm_kernel(Problem prob
     for (int s = 0; s < Stages - 1; ++s) copy_step(s);
     for (int step = 0; step < steps; ++step) {
       runtime::cp_async_wait<Stages - 2>();  // this thread's copies of `step` have landed
+      // wgmma reads shared memory through the async proxy: order the landed copies first.
+      if constexpr (Config::Wgmma) runtime::fence_proxy_async_shared();
       __syncthreads();
       copy_step(step + Stages - 1);
       const T* tile = stage(step);
@@ -619,11 +763,29 @@ void launch_config(const Problem& problem, bool vectorized, int splits, int k_ch
     launch_kernel<Problem, Config, false>(problem, grid, k_chunk, stream);
 }
 
-// Launches `problem` with the tile the plan chose, for its element type.
+// Whether `problem` can take the wgmma tile: bf16, both operands k-major.
+template <class Problem>
+constexpr bool wgmma_capable() {
+  return std::is_same_v<typename Problem::Element, __nv_bfloat16> && Problem::AContiguousK &&
+         Problem::BContiguousK;
+}
+
+// Launches `problem` with the tile the plan chose, for its element type; `warpgroup` (the
+// plan's wgmma tile) applies where wgmma_capable and vectorized, else the large tile runs.
 template <class Problem>
 void launch(const Problem& problem, bool large_tile, bool vectorized, int splits, int k_chunk,
-            cudaStream_t stream) {
+            cudaStream_t stream, bool warpgroup = false) {
   if (problem.gemm_m <= 0 || problem.gemm_n <= 0) return;
+  if constexpr (wgmma_capable<Problem>()) {
+    if (warpgroup && vectorized) {
+      const dim3 grid(static_cast<unsigned>((problem.gemm_m + WgmmaLarge::BM - 1) / WgmmaLarge::BM),
+                      static_cast<unsigned>((problem.gemm_n + WgmmaLarge::BN - 1) / WgmmaLarge::BN),
+                      static_cast<unsigned>(splits));
+      launch_kernel<Problem, WgmmaLarge, true>(
+          problem, grid, k_chunk > 0 ? k_chunk : (problem.gemm_k > 0 ? problem.gemm_k : 1), stream);
+      return;
+    }
+  }
   if constexpr (std::is_same_v<typename Problem::Element, __nv_bfloat16>) {
     if (large_tile)
       launch_config<Problem, MmaLarge>(problem, vectorized, splits, k_chunk, stream);

@@ -19,7 +19,8 @@
 // device: every choice below is a function of the shape and the options only.
 //
 // Options (defaults are what a caller wants; tests force the others to cover every path):
-//   tile     automatic | small (64x64 output tiles) | large (128x128)
+//   tile     automatic | small (64x64 output tiles) | large (128x128) | warpgroup (128x128 on
+//            wgmma where the pass has it, else large)
 //   split_k  backward-filter only: 0 = heuristic, n >= 1 = at most n splits (1 = none).
 // The workspace size must be computed with the same options as the call.
 #pragma once
@@ -34,7 +35,11 @@
 
 namespace sombrero::kernels {
 
-enum class Conv2dTile { automatic, small, large };
+// warpgroup: 128x128 tiles on Hopper's wgmma (runtime/warpgroup_mma.h) where a pass has that
+// kernel (bf16 forward with vectorized operands; needs an sm_90a build on a compute 9.0
+// device, or the SIMT build), the large mma.sync tile elsewhere. Not chosen automatically
+// until it has been measured on a GPU (docs/conv.md).
+enum class Conv2dTile { automatic, small, large, warpgroup };
 
 struct Conv2dKernelOptions {
   Conv2dTile tile = Conv2dTile::automatic;
@@ -47,6 +52,7 @@ enum class Conv2dPass { forward, backward_data, backward_filter };
 struct Conv2dGemmPlan {
   long long gemm_m = 0, gemm_n = 0, gemm_k = 0;  // the implicit GEMM's sizes
   bool large_tile = false;                       // 128x128 block tiles, else 64x64
+  bool warpgroup = false;                        // the 128x128 wgmma tile where it applies
   int splits = 1;                                // backward-filter: blocks along gemm_k
   long long split_chunk = 0;                     // gemm_k elements per split (multiple of 32)
 };
@@ -87,7 +93,8 @@ inline Conv2dGemmPlan conv2d_gemm_plan(Conv2dPass pass, const Conv2dShape& s,
     const long long wave = pass == Conv2dPass::backward_filter ? 16 : kConv2dWaveBlocks;
     plan.large_tile = tiles(kConv2dLargeTile) >= wave;
   } else {
-    plan.large_tile = options.tile == Conv2dTile::large;
+    plan.large_tile = options.tile == Conv2dTile::large || options.tile == Conv2dTile::warpgroup;
+    plan.warpgroup = options.tile == Conv2dTile::warpgroup && pass == Conv2dPass::forward;
   }
   if (pass == Conv2dPass::backward_filter) {
     const long long blocks = tiles(plan.large_tile ? kConv2dLargeTile : kConv2dSmallTile);

@@ -163,6 +163,28 @@ TEST_P(Conv2dSimt, LargeTilesAndSplitReductionAreBitExact) {
   }
 }
 
+// The wgmma tile (Conv2dTile::warpgroup: bf16 forward with vectorized operands; the other
+// passes, f32 and unvectorizable shapes take the large tile) through the wgmma emulation,
+// bit-exact under every schedule.
+TEST_P(Conv2dSimt, WarpgroupTileIsBitExactUnderEverySchedule) {
+  const Conv2dShape s = GetParam();
+  const auto x = small_integers(s.input_elements(), 13),
+             w = small_integers(s.weight_elements(), 14);
+  const auto dy = small_integers(s.output_elements(), 15);
+  const References want = references(s, x, w, dy);
+  Conv2dKernelOptions warpgroup;
+  warpgroup.tile = Conv2dTile::warpgroup;
+  for (Precision precision : {Precision::f32, Precision::bf16})
+    for (int i = 0; i < sombrero::simt::kTestScheduleCount; ++i) {
+      const sombrero::simt::ScopedSchedule schedule(sombrero::simt::test_schedule(i));
+      const std::string what = std::string(precision == Precision::f32 ? "f32" : "bf16") +
+                               " warpgroup " + sombrero::simt::test_schedule(i).name() + " " +
+                               s.to_string();
+      const Gradients got = run_simt(s, precision, x, w, dy, /*accumulate=*/true, 2.0f, warpgroup);
+      expect_exact_gradients(got, want, precision, 2.0, what);
+    }
+}
+
 std::string shape_name(const testing::TestParamInfo<Conv2dShape>& info) {
   const Conv2dShape& s = info.param;
   return "N" + std::to_string(s.batch) + "_" + std::to_string(s.in_height) + "x" +
@@ -201,6 +223,27 @@ std::vector<Conv2dShape> phase_cases() {
 
 INSTANTIATE_TEST_SUITE_P(StridePhases, Conv2dSimt, testing::ValuesIn(phase_cases()), shape_name);
 
+// Shapes for the wgmma tile's edges: K_gemm not a multiple of its BK (64) with a step that
+// spans taps (C = 8, 3x3: 72), more than one column tile (K = 136), stride 2, 1x1.
+std::vector<Conv2dShape> warpgroup_cases() {
+  auto shape = [](int n, int hw, int c, int k, int kernel, int stride) {
+    Conv2dShape s;
+    s.batch = n;
+    s.in_height = s.in_width = hw;
+    s.in_channels = c;
+    s.out_channels = k;
+    s.kernel_h = s.kernel_w = kernel;
+    s.stride_h = s.stride_w = stride;
+    s.pad_top = s.pad_bottom = s.pad_left = s.pad_right = kernel / 2;
+    return s;
+  };
+  return {shape(2, 6, 8, 16, 3, 1), shape(1, 9, 64, 136, 3, 1), shape(2, 7, 32, 128, 3, 2),
+          shape(1, 8, 72, 40, 1, 1)};
+}
+
+INSTANTIATE_TEST_SUITE_P(WarpgroupEdges, Conv2dSimt, testing::ValuesIn(warpgroup_cases()),
+                         shape_name);
+
 TEST(Conv2dSimtPlan, SplitCountsAndWorkspaceFollowTheOptions) {
   Conv2dShape s = test::conv_edge_cases()[0];  // N=2 9x9: K_gemm = 162 output pixels
   Conv2dKernelOptions options;
@@ -217,15 +260,15 @@ TEST(Conv2dSimtPlan, SplitCountsAndWorkspaceFollowTheOptions) {
 // The BatchNorm statistics of the forward's epilogue, against the stored y itself: per row
 // tile and channel, the sum (bf16 values that are small integers: exact) and the centred sum
 // of squares (f32 around an f32 mean: within 1e-5 of the double value), on both tile shapes
-// with a last tile that is partial (M = 2 * 9 * 9 = 162 pixels), and the same y as the plain
-// forward. Channels that are not a multiple of 8 are refused.
+// with a last tile that is partial (M = 2 * 9 * 9 = 162 pixels), the wgmma tile too, and the same y
+// as the plain forward. Channels that are not a multiple of 8 are refused.
 TEST(Conv2dSimtStatistics, EpilogueStatisticsDescribeTheStoredOutput) {
   Conv2dShape s;
   s.batch = 2, s.in_height = s.in_width = 9, s.in_channels = 16, s.out_channels = 24;
   s.kernel_h = s.kernel_w = 3, s.pad_top = s.pad_bottom = s.pad_left = s.pad_right = 1;
   const std::vector<bf16> x = to_bf16(small_integers(s.input_elements(), 3)),
                           w = to_bf16(small_integers(s.weight_elements(), 4));
-  for (const Conv2dTile tile : {Conv2dTile::small, Conv2dTile::large}) {
+  for (const Conv2dTile tile : {Conv2dTile::small, Conv2dTile::large, Conv2dTile::warpgroup}) {
     Conv2dKernelOptions options;
     options.tile = tile;
     std::vector<bf16> y(s.output_elements()), y_plain(s.output_elements());
