@@ -52,9 +52,9 @@ enum class Conv2dPass { forward, backward_data, backward_filter };
 struct Conv2dGemmPlan {
   long long gemm_m = 0, gemm_n = 0, gemm_k = 0;  // the implicit GEMM's sizes
   bool large_tile = false;                       // 128x128 block tiles, else 64x64
-  bool warpgroup = false;                        // the 128x128 wgmma tile where it applies
   int splits = 1;                                // backward-filter: blocks along gemm_k
   long long split_chunk = 0;                     // gemm_k elements per split (multiple of 32)
+  bool warpgroup = false;                        // the 128x128 wgmma tile where it applies
 };
 
 inline constexpr int kConv2dLargeTile = 128;

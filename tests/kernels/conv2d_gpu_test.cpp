@@ -177,5 +177,52 @@ TEST(Conv2dGpu, EpilogueStatisticsDescribeTheStoredOutput) {
   }
 }
 
+// The wgmma tile (Conv2dTile::warpgroup; bf16 forward, the statistics epilogue included) on
+// every ResNet-50 shape: bit-exact on small integers (and the statistics' sums exact), within
+// the bf16 rounding on random values. Skips where wgmma cannot run (not an H100/H200, or a
+// build without CUDA architecture 90a).
+TEST(Conv2dGpu, TheWarpgroupTileMatchesTheCpuBackendOnEveryResNet50Shape) {
+  if (runtime::cuda_devices().empty())
+    GTEST_SKIP() << "no CUDA device: " << runtime::cuda_unavailable_reason();
+  if (const std::string reason = runtime::wgmma_unavailable_reason(); !reason.empty())
+    GTEST_SKIP() << reason;
+  Conv2dKernelOptions warpgroup;
+  warpgroup.tile = Conv2dTile::warpgroup;
+  for (const NamedConvShape& named : resnet50_conv_shapes(kBatch)) {
+    const Conv2dShape& s = named.shape;
+    for (const bool integers : {true, false}) {
+      const auto x = integers ? small_integers(s.input_elements(), 4)
+                              : random_bf16_values(s.input_elements(), 1);
+      const auto w = integers ? small_integers(s.weight_elements(), 5)
+                              : random_bf16_values(s.weight_elements(), 2);
+      std::vector<float> want(s.output_elements());
+      cpu::conv2d_forward(s, x.data(), w.data(), want.data());
+      test::DeviceBuffer<bf16> d_x(to_bf16(x)), d_w(to_bf16(w)),
+          d_y(std::vector<bf16>(s.output_elements(), float_to_bf16(NAN)));
+      test::DeviceBuffer<float> stats(
+          std::vector<float>(std::size_t(conv2d_statistics_floats(s, warpgroup)), NAN));
+      cuda::conv2d_forward_with_statistics(s, d_x.get(), d_w.get(), d_y.get(), stats.get(), nullptr,
+                                           warpgroup);
+      SOMBRERO_CHECK_CUDA(cudaGetLastError());
+      const std::vector<float> y = to_float(d_y.download());
+      if (!integers) {
+        EXPECT_LT(relative_error(y, want), 1e-2) << "warpgroup y " << named.name;
+        continue;
+      }
+      expect_exact(y, want, true, "warpgroup y " + named.name);
+      const int K = s.out_channels, pixels = s.batch * s.out_height() * s.out_width();
+      const std::vector<double> sums =
+          test::tile_statistics(y, pixels, K, conv2d_statistics_tile_rows(s, warpgroup));
+      const std::vector<float> got = stats.download();
+      int mismatches = 0;
+      for (std::size_t i = 0; i < sums.size(); ++i)
+        if ((i / K) % 2 == 0 && got[i] != float(sums[i]) && mismatches++ < 3)
+          ADD_FAILURE() << named.name << " warpgroup sum " << i << ": " << got[i] << " want "
+                        << sums[i];
+      EXPECT_EQ(mismatches, 0) << named.name;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace sombrero::kernels

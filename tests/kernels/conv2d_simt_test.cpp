@@ -244,6 +244,19 @@ std::vector<Conv2dShape> warpgroup_cases() {
 INSTANTIATE_TEST_SUITE_P(WarpgroupEdges, Conv2dSimt, testing::ValuesIn(warpgroup_cases()),
                          shape_name);
 
+TEST(Conv2dSimtPlan, TheWarpgroupTileIsOnlyEverChosenOnRequestAndForTheForward) {
+  const Conv2dShape s = warpgroup_cases()[1];
+  for (const Conv2dPass pass :
+       {Conv2dPass::forward, Conv2dPass::backward_data, Conv2dPass::backward_filter}) {
+    EXPECT_FALSE(conv2d_gemm_plan(pass, s).warpgroup);
+    Conv2dKernelOptions options;
+    options.tile = Conv2dTile::warpgroup;
+    const Conv2dGemmPlan plan = conv2d_gemm_plan(pass, s, options);
+    EXPECT_EQ(plan.warpgroup, pass == Conv2dPass::forward);
+    EXPECT_TRUE(plan.large_tile);  // 128 rows, as the epilogue statistics' tiles assume
+  }
+}
+
 TEST(Conv2dSimtPlan, SplitCountsAndWorkspaceFollowTheOptions) {
   Conv2dShape s = test::conv_edge_cases()[0];  // N=2 9x9: K_gemm = 162 output pixels
   Conv2dKernelOptions options;
