@@ -11,6 +11,7 @@
 #include "benchmarks/benchmarks.h"
 #include "kernels/conv/conv2d.h"
 #include "kernels/conv/resnet_conv_shapes.h"
+#include "runtime/device_info.h"
 #include "runtime/error.h"
 #include "runtime/generator.h"
 #include "runtime/tensor.h"
@@ -129,6 +130,11 @@ void bench_conv([[maybe_unused]] const ConvBenchOptions& options, [[maybe_unused
   const DType dtype = options.precision;
   const Device gpu = Device::cuda(options.timing.device);
   const char* precision = runtime::dtype_name(dtype);
+  // The bf16 forward also on the wgmma tile (conv.algo wgmma), where this device can run it.
+  const std::string no_wgmma = dtype != DType::bf16 ? std::string("the wgmma tile is bf16 only")
+                               : !have_hand         ? std::string("no hand-written kernels")
+                                                    : runtime::wgmma_unavailable_reason();
+  const bool have_wgmma = no_wgmma.empty();
   Table table(out,
               str("conv: ", options.model, " unique shapes, batch ", options.batch, ", ", precision,
                   " (dw f32), median of ", options.timing.iters, " after ", options.timing.warmup,
@@ -141,11 +147,15 @@ void bench_conv([[maybe_unused]] const ConvBenchOptions& options, [[maybe_unused
                {"cuDNN ms", 9},
                {"cuDNN TF/s", 10},
                {"hand/cuDNN", 10},
-               {"max err", 9}});
+               {"max err", 9},
+               {"wgmma ms", 9},
+               {"wgmma/cuDNN", 11}});
   if (!have_hand) table.note("the hand-written kernels are not built in yet: cuDNN alone");
+  if (!have_wgmma) table.note(str("no wgmma column: ", no_wgmma));
   if (!have_cudnn) table.note("this build has no cuDNN: hand-written kernels alone");
 
-  std::vector<double> ratios[3];
+  std::vector<double> ratios[3], wgmma_ratios;
+  double wgmma_total = 0;
   double hand_total[3] = {0, 0, 0}, cudnn_total[3] = {0, 0, 0};
   runtime::Generator generator(2024);
   for (const auto& named : shapes) {
@@ -179,6 +189,16 @@ void bench_conv([[maybe_unused]] const ConvBenchOptions& options, [[maybe_unused
       };
       if (have_cudnn) cudnn_ms = time_algo(ConvAlgo::cudnn, cudnn_out);
       if (have_hand) hand_ms = time_algo(ConvAlgo::hand, hand_out);
+      double wgmma_ms = NAN, wgmma_error = NAN;
+      if (have_wgmma && pass == 0) {
+        Tensor wgmma_out;
+        wgmma_ms = time_algo(ConvAlgo::wgmma, wgmma_out);
+        const Tensor& baseline = cudnn_out.defined() ? cudnn_out : hand_out;
+        if (wgmma_out.defined() && baseline.defined())
+          wgmma_error = relative_difference(wgmma_out, baseline);
+        if (std::isfinite(wgmma_ms)) wgmma_total += wgmma_ms;
+        if (std::isfinite(cudnn_ms / wgmma_ms)) wgmma_ratios.push_back(cudnn_ms / wgmma_ms);
+      }
       if (hand_out.defined() && cudnn_out.defined()) {
         // The last timed run of each wrote its output from the same inputs: compare them.
         error = relative_difference(hand_out, cudnn_out);
@@ -195,7 +215,9 @@ void bench_conv([[maybe_unused]] const ConvBenchOptions& options, [[maybe_unused
       const double hand_tflops = flops / (hand_ms * 1e9), cudnn_tflops = flops / (cudnn_ms * 1e9);
       table.row({named.name, geometry(s), kPasses[pass], fixed(hand_ms, 3), fixed(hand_tflops, 1),
                  fixed(cudnn_ms, 3), fixed(cudnn_tflops, 1), fixed(ratio, 2),
-                 std::isnan(error) ? "-" : str(std::scientific, std::setprecision(1), error)});
+                 std::isnan(error) ? "-" : str(std::scientific, std::setprecision(1), error),
+                 std::isnan(wgmma_ms) ? "-" : fixed(wgmma_ms, 3),
+                 std::isnan(wgmma_ms) ? "-" : fixed(cudnn_ms / wgmma_ms, 2)});
       report.add({{"bench", "conv"},
                   {"model", options.model},
                   {"shape", named.name},
@@ -209,7 +231,10 @@ void bench_conv([[maybe_unused]] const ConvBenchOptions& options, [[maybe_unused
                   {"cudnn_tflops", cudnn_tflops},
                   {"cudnn_algorithm", cudnn_algorithm},
                   {"hand_over_cudnn", ratio},
-                  {"max_relative_difference", error}});
+                  {"max_relative_difference", error},
+                  {"wgmma_ms", wgmma_ms},
+                  {"wgmma_over_cudnn", cudnn_ms / wgmma_ms},
+                  {"wgmma_max_relative_difference", wgmma_error}});
     }
   }
   Table summary(out, "conv summary: geometric mean of hand/cuDNN per pass (> 1: hand faster)",
@@ -235,6 +260,23 @@ void bench_conv([[maybe_unused]] const ConvBenchOptions& options, [[maybe_unused
                 {"min_hand_over_cudnn", worst},
                 {"hand_ms_total", hand_total[pass]},
                 {"cudnn_ms_total", cudnn_total[pass]}});
+  }
+  if (have_wgmma) {
+    const double mean = geometric_mean(wgmma_ratios);
+    const double worst =
+        wgmma_ratios.empty() ? NAN : *std::min_element(wgmma_ratios.begin(), wgmma_ratios.end());
+    summary.row({"forward wgmma", fixed(mean, 2), fixed(worst, 2),
+                 std::to_string(wgmma_ratios.size()), fixed(wgmma_total, 2),
+                 fixed(cudnn_total[0], 2)});
+    report.add({{"bench", "conv_summary"},
+                {"model", options.model},
+                {"precision", precision},
+                {"batch", options.batch},
+                {"pass", "forward_wgmma"},
+                {"geomean_hand_over_cudnn", mean},
+                {"min_hand_over_cudnn", worst},
+                {"hand_ms_total", wgmma_total},
+                {"cudnn_ms_total", cudnn_total[0]}});
   }
 #endif
 }

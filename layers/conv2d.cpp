@@ -61,7 +61,7 @@ double Conv2d::forward_flops(const Shape& input) const {
 
 int Conv2d::kernel_channels(const Context& ctx, const Tensor& x) const {
   const int channels = options_.in_channels;
-  if (x.device().is_cpu() || ctx.conv_algo != kernels::ConvAlgo::hand) return channels;
+  if (x.device().is_cpu() || !kernels::is_hand_written(ctx.conv_algo)) return channels;
   const int vector = 16 / int(runtime::dtype_size(x.dtype()));
   return (channels + vector - 1) / vector * vector;
 }

@@ -51,7 +51,9 @@ std::string describe_execution(const layers::Context& ctx) {
                          ctx.precision == layers::Precision::bf16 ? "bf16" : "f32");
   if (ctx.device.is_cuda())
     text += ctx.conv_algo == kernels::ConvAlgo::cudnn ? ", cuDNN convolutions"
-                                                      : ", hand-written convolutions";
+            : ctx.conv_algo == kernels::ConvAlgo::wgmma
+                ? ", hand-written convolutions (wgmma forward)"
+                : ", hand-written convolutions";
   if (ctx.device.is_simt()) text += ", CUDA kernels executed on the CPU";
   return text + ")";
 }

@@ -24,13 +24,29 @@ using runtime::Shape;
 
 ConvAlgo parse_conv_algo(const std::string& name) {
   if (name == "hand") return ConvAlgo::hand;
+  if (name == "wgmma") return ConvAlgo::wgmma;
   if (name == "cudnn") return ConvAlgo::cudnn;
   throw Error(str("unknown convolution algorithm '", name, "'",
-                  did_you_mean(name, {"hand", "cudnn"}), " (choose hand or cudnn)"));
+                  did_you_mean(name, {"hand", "wgmma", "cudnn"}),
+                  " (choose hand, wgmma or cudnn)"));
 }
 
 const char* to_string(ConvAlgo algo) {
-  return algo == ConvAlgo::hand ? "hand" : "cudnn";
+  switch (algo) {
+    case ConvAlgo::hand:
+      return "hand";
+    case ConvAlgo::wgmma:
+      return "wgmma";
+    case ConvAlgo::cudnn:
+      return "cudnn";
+  }
+  return "?";
+}
+
+Conv2dKernelOptions kernel_options(ConvAlgo algo) {
+  Conv2dKernelOptions options;
+  if (algo == ConvAlgo::wgmma) options.tile = Conv2dTile::warpgroup;
+  return options;
 }
 
 Conv2dParams Conv2dParams::symmetric(int stride, int pad, ConvAlgo algo) {
@@ -191,14 +207,16 @@ void conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const Conv2dPar
     cpu::conv2d_forward(s, x.data<float>(), w.data<float>(), y.data<float>());
     return;
   }
-  if (params.algo == ConvAlgo::hand) {
+  if (is_hand_written(params.algo)) {
     check_hand_built(op);
 #if defined(SOMBRERO_HAVE_HAND_CONV2D)
     runtime::DeviceGuard guard(x.device().index);
+    const Conv2dKernelOptions options = kernel_options(params.algo);
     if (x.dtype() == DType::f32)
-      cuda::conv2d_forward(s, x.data<float>(), w.data<float>(), y.data<float>(), x.stream());
+      cuda::conv2d_forward(s, x.data<float>(), w.data<float>(), y.data<float>(), x.stream(),
+                           options);
     else
-      cuda::conv2d_forward(s, x.data<bf16>(), w.data<bf16>(), y.data<bf16>(), x.stream());
+      cuda::conv2d_forward(s, x.data<bf16>(), w.data<bf16>(), y.data<bf16>(), x.stream(), options);
 #endif
     return;
   }
@@ -225,7 +243,7 @@ void conv2d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx,
     cpu::conv2d_backward_data(s, dy.data<float>(), w.data<float>(), dx.data<float>());
     return;
   }
-  if (params.algo == ConvAlgo::hand) {
+  if (is_hand_written(params.algo)) {
     check_hand_built(op);
 #if defined(SOMBRERO_HAVE_HAND_CONV2D)
     runtime::DeviceGuard guard(dy.device().index);
@@ -267,7 +285,7 @@ void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw,
     cpu::conv2d_backward_filter(s, x.data<float>(), dy.data<float>(), dw.data<float>(), accumulate);
     return;
   }
-  if (params.algo == ConvAlgo::hand) {
+  if (is_hand_written(params.algo)) {
     check_hand_built(op);
 #if defined(SOMBRERO_HAVE_HAND_CONV2D)
     runtime::DeviceGuard guard(x.device().index);

@@ -17,6 +17,7 @@
 
 #include <string>
 
+#include "kernels/conv/conv2d_kernels.h"
 #include "kernels/conv/conv2d_shape.h"
 #include "runtime/tensor.h"
 
@@ -25,12 +26,19 @@ namespace sombrero::kernels {
 using runtime::Shape;
 
 // Which CUDA implementation runs a convolution (`conv.algo` in run configs). The CPU has one
-// backend and uses it for either.
-enum class ConvAlgo { hand, cudnn };
+// backend and uses it for all. wgmma: the hand-written kernels with the forward on Hopper's
+// warpgroup MMA (Conv2dTile::warpgroup: bf16, needs an H100/H200 and an sm_90a build; the
+// simt device emulates it); the backward passes as hand.
+enum class ConvAlgo { hand, wgmma, cudnn };
 
-// "hand" | "cudnn"; anything else throws sombrero::Error with a "did you mean" suggestion.
+// "hand" | "wgmma" | "cudnn"; anything else throws sombrero::Error with a "did you mean".
 ConvAlgo parse_conv_algo(const std::string& name);
 const char* to_string(ConvAlgo algo);
+// hand and wgmma: the hand-written kernels, with these options.
+inline bool is_hand_written(ConvAlgo algo) {
+  return algo != ConvAlgo::cudnn;
+}
+Conv2dKernelOptions kernel_options(ConvAlgo algo);
 
 struct Conv2dParams {
   int stride_h = 1, stride_w = 1;

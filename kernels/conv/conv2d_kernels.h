@@ -19,8 +19,8 @@
 // device: every choice below is a function of the shape and the options only.
 //
 // Options (defaults are what a caller wants; tests force the others to cover every path):
-//   tile     automatic | small (64x64 output tiles) | large (128x128) | warpgroup (128x128 on
-//            wgmma where the pass has it, else large)
+//   tile     automatic | small (64x64 output tiles) | large (128x128) | warpgroup (forward:
+//            128x128 on wgmma where it can, else large; backward passes: automatic)
 //   split_k  backward-filter only: 0 = heuristic, n >= 1 = at most n splits (1 = none).
 // The workspace size must be computed with the same options as the call.
 #pragma once
@@ -35,10 +35,10 @@
 
 namespace sombrero::kernels {
 
-// warpgroup: 128x128 tiles on Hopper's wgmma (runtime/warpgroup_mma.h) where a pass has that
-// kernel (bf16 forward with vectorized operands; needs an sm_90a build on a compute 9.0
-// device, or the SIMT build), the large mma.sync tile elsewhere. Not chosen automatically
-// until it has been measured on a GPU (docs/conv.md).
+// warpgroup: the forward in 128x128 tiles on Hopper's wgmma (runtime/warpgroup_mma.h) where
+// it has that kernel (bf16 with vectorized operands; needs an sm_90a build on a compute 9.0
+// device, or the SIMT build), else in the large mma.sync tile; the backward passes choose
+// as automatic. Not chosen automatically until it has been measured on a GPU (docs/conv.md).
 enum class Conv2dTile { automatic, small, large, warpgroup };
 
 struct Conv2dKernelOptions {
@@ -88,13 +88,18 @@ inline Conv2dGemmPlan conv2d_gemm_plan(Conv2dPass pass, const Conv2dShape& s,
   auto tiles = [&](long long tile) {
     return ((plan.gemm_m + tile - 1) / tile) * ((plan.gemm_n + tile - 1) / tile);
   };
-  if (options.tile == Conv2dTile::automatic) {
+  // The wgmma tile is the forward's (128 rows: large); the other passes choose as automatic.
+  Conv2dTile tile = options.tile;
+  if (tile == Conv2dTile::warpgroup) {
+    plan.warpgroup = pass == Conv2dPass::forward;
+    tile = plan.warpgroup ? Conv2dTile::large : Conv2dTile::automatic;
+  }
+  if (tile == Conv2dTile::automatic) {
     // Large tiles when they still give a full wave (backward-filter: split-K adds blocks).
     const long long wave = pass == Conv2dPass::backward_filter ? 16 : kConv2dWaveBlocks;
     plan.large_tile = tiles(kConv2dLargeTile) >= wave;
   } else {
-    plan.large_tile = options.tile == Conv2dTile::large || options.tile == Conv2dTile::warpgroup;
-    plan.warpgroup = options.tile == Conv2dTile::warpgroup && pass == Conv2dPass::forward;
+    plan.large_tile = tile == Conv2dTile::large;
   }
   if (pass == Conv2dPass::backward_filter) {
     const long long blocks = tiles(plan.large_tile ? kConv2dLargeTile : kConv2dSmallTile);

@@ -18,9 +18,9 @@ kernels::Conv2dParams params_of(const Context& ctx, const kernels::Conv2dShape& 
 void check_hand_kernel_call(const char* op, const Context& ctx, const kernels::Conv2dShape& s,
                             std::initializer_list<NamedTensor> activations, const runtime::Shape& x,
                             const runtime::Shape& w, const runtime::Shape& y) {
-  SOMBRERO_CHECK(ctx.conv_algo == kernels::ConvAlgo::hand, op,
+  SOMBRERO_CHECK(kernels::is_hand_written(ctx.conv_algo), op,
                  ": conv.algo cudnn has no simt execution (cuDNN runs on a GPU only); use "
-                 "conv.algo: hand");
+                 "conv.algo: hand (or wgmma)");
   check_same_device(op, activations);
   check_dtype(op, activations.begin()->tensor->dtype(), activations);
   const kernels::Conv2dParams p = params_of(ctx, s);
@@ -40,22 +40,26 @@ void conv2d_forward(const Context& ctx, const kernels::Conv2dShape& shape, const
                          w.shape(), y.shape());
   with_element_type(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    kernels::simt::conv2d_forward(shape, x.data<T>(), w.data<T>(), y.data<T>(), nullptr);
+    kernels::simt::conv2d_forward(shape, x.data<T>(), w.data<T>(), y.data<T>(), nullptr,
+                                  kernels::kernel_options(ctx.conv_algo));
   });
 }
 
 bool conv2d_forward_with_statistics(const Context& ctx, const kernels::Conv2dShape& shape,
                                     const Tensor& x, const Tensor& w, Tensor& y, Tensor& statistics,
                                     int& tile_rows) {
-  if (x.is_cpu() || ctx.conv_algo != kernels::ConvAlgo::hand ||
+  if (x.is_cpu() || !kernels::is_hand_written(ctx.conv_algo) ||
       !kernels::conv2d_statistics_fusable(shape, x.dtype() == DType::bf16, y.raw_data()))
     return false;
   check_hand_kernel_call("conv2d_forward", ctx, shape, {{"x", &x}, {"w", &w}, {"y", &y}}, x.shape(),
                          w.shape(), y.shape());
-  statistics = Tensor::empty({kernels::conv2d_statistics_floats(shape)}, DType::f32, x.device());
-  tile_rows = kernels::conv2d_statistics_tile_rows(shape);
+  const kernels::Conv2dKernelOptions options = kernels::kernel_options(ctx.conv_algo);
+  statistics =
+      Tensor::empty({kernels::conv2d_statistics_floats(shape, options)}, DType::f32, x.device());
+  tile_rows = kernels::conv2d_statistics_tile_rows(shape, options);
   SOMBRERO_DEVICE_KERNEL(x.device(), conv2d_forward_with_statistics, shape, x.data<bf16>(),
-                         w.data<bf16>(), y.data<bf16>(), statistics.data<float>(), x.stream());
+                         w.data<bf16>(), y.data<bf16>(), statistics.data<float>(), x.stream(),
+                         options);
   return true;
 }
 

@@ -89,6 +89,8 @@ std::vector<ConvAlgo> algos() {
   list.push_back(ConvAlgo::cudnn);
 #endif
   if (hand_conv2d_available()) list.push_back(ConvAlgo::hand);
+  if (hand_conv2d_available() && runtime::wgmma_unavailable_reason().empty())
+    list.push_back(ConvAlgo::wgmma);
   return list;
 }
 

@@ -59,11 +59,16 @@ void expect_exact(const std::vector<float>& got, const std::vector<double>& want
 TEST(ConvAlgo, ParsesNamesAndSuggestsOnTypos) {
   EXPECT_EQ(parse_conv_algo("hand"), ConvAlgo::hand);
   EXPECT_EQ(parse_conv_algo("cudnn"), ConvAlgo::cudnn);
+  EXPECT_EQ(parse_conv_algo("wgmma"), ConvAlgo::wgmma);
   EXPECT_STREQ(to_string(ConvAlgo::hand), "hand");
+  EXPECT_STREQ(to_string(ConvAlgo::wgmma), "wgmma");
+  EXPECT_EQ(kernel_options(ConvAlgo::wgmma).tile, Conv2dTile::warpgroup);
+  EXPECT_EQ(kernel_options(ConvAlgo::hand).tile, Conv2dTile::automatic);
   EXPECT_STREQ(to_string(ConvAlgo::cudnn), "cudnn");
   EXPECT_THAT(error_of([] { parse_conv_algo("cudn"); }),
               HasSubstr("unknown convolution algorithm 'cudn', did you mean 'cudnn'?"));
-  EXPECT_THAT(error_of([] { parse_conv_algo("winograd"); }), HasSubstr("choose hand or cudnn"));
+  EXPECT_THAT(error_of([] { parse_conv_algo("winograd"); }),
+              HasSubstr("choose hand, wgmma or cudnn"));
 }
 
 TEST(Conv2dShapeOfTensors, GivesPyTorchOutputShape) {
@@ -169,7 +174,7 @@ TEST_P(Conv2dCpuDispatch, AllPassesMatchReferenceBitForBit) {
   const auto want_y = test::reference_conv_forward(s, xv, wv);
   const auto want_dx = test::reference_conv_backward_data(s, dyv, wv);
   const auto want_dw = test::reference_conv_backward_filter(s, xv, dyv);
-  for (ConvAlgo algo : {ConvAlgo::hand, ConvAlgo::cudnn}) {
+  for (ConvAlgo algo : {ConvAlgo::hand, ConvAlgo::wgmma, ConvAlgo::cudnn}) {
     SCOPED_TRACE(to_string(algo));
     const Conv2dParams p = params_of(s, algo);
     Tensor y = Tensor::full(y_shape(s), NAN);

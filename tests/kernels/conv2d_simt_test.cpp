@@ -246,15 +246,22 @@ INSTANTIATE_TEST_SUITE_P(WarpgroupEdges, Conv2dSimt, testing::ValuesIn(warpgroup
 
 TEST(Conv2dSimtPlan, TheWarpgroupTileIsOnlyEverChosenOnRequestAndForTheForward) {
   const Conv2dShape s = warpgroup_cases()[1];
+  Conv2dKernelOptions options;
+  options.tile = Conv2dTile::warpgroup;
   for (const Conv2dPass pass :
        {Conv2dPass::forward, Conv2dPass::backward_data, Conv2dPass::backward_filter}) {
-    EXPECT_FALSE(conv2d_gemm_plan(pass, s).warpgroup);
-    Conv2dKernelOptions options;
-    options.tile = Conv2dTile::warpgroup;
+    const Conv2dGemmPlan automatic = conv2d_gemm_plan(pass, s);
+    EXPECT_FALSE(automatic.warpgroup);
     const Conv2dGemmPlan plan = conv2d_gemm_plan(pass, s, options);
     EXPECT_EQ(plan.warpgroup, pass == Conv2dPass::forward);
-    EXPECT_TRUE(plan.large_tile);  // 128 rows, as the epilogue statistics' tiles assume
+    if (pass == Conv2dPass::forward) {
+      EXPECT_TRUE(plan.large_tile);  // 128 rows, as the epilogue statistics' tiles assume
+    } else {
+      EXPECT_EQ(plan.large_tile, automatic.large_tile);
+      EXPECT_EQ(plan.splits, automatic.splits);
+    }
   }
+  EXPECT_EQ(conv2d_statistics_tile_rows(s, options), 128);
 }
 
 TEST(Conv2dSimtPlan, SplitCountsAndWorkspaceFollowTheOptions) {

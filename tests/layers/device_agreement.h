@@ -97,9 +97,11 @@ inline void move_to(layers::Layer& layer, Device device) {
 
 inline LayerRun run_layer(layers::Layer& layer, Device device, DType dtype,
                           const runtime::Shape& input_shape, const std::vector<float>& x,
-                          const std::vector<float>& dy, bool training) {
+                          const std::vector<float>& dy, bool training,
+                          kernels::ConvAlgo conv_algo = kernels::ConvAlgo::hand) {
   layers::Context ctx;
   ctx.device = device;
+  ctx.conv_algo = conv_algo;
   ctx.training = training;
   ctx.precision = dtype == DType::bf16 ? layers::Precision::bf16 : layers::Precision::f32;
   LayerRun run;
