@@ -8,10 +8,10 @@
 //
 //   wgmma_fence()                 wgmma.fence: before the first wgmma of a batch, ordering
 //                                 earlier register accesses of the accumulators before it
-//   wgmma_m64n{64,128}k16_bf16(d, desc_a, desc_b, scale_d)
-//                                 d = A * B + (scale_d ? d : 0); A, B "K-major": element
-//                                 (m, k) of A and (n, k) of B have k contiguous (16 bytes
-//                                 = 8 k per row of a core matrix); no transposition
+//   wgmma_m64n{64,128}k16_bf16<TransA, TransB>(d, desc_a, desc_b, scale_d)
+//                                 d = A * B + (scale_d ? d : 0); an operand is "K-major"
+//                                 (Trans 0: element (m, k) of A, (n, k) of B with k
+//                                 contiguous) or "MN-major" (Trans 1: m, n contiguous)
 //   wgmma_commit()                closes this thread's current group of wgmmas
 //   wgmma_wait<n>()               waits until at most n groups are in flight
 //   fence_proxy_async_shared()    orders this thread's generic-proxy writes to shared memory
@@ -30,6 +30,10 @@
 //          XORed with bits 7-9); SBO = 1024 between 8-row groups; LBO unused (1). The k-th
 //          16-wide slice of a row starts 32 k bytes after the row's start, so a descriptor
 //          for it adds 32 k bytes to the start address (the XOR then does the rest).
+// An MN-major operand with the 128B swizzle: a row of 128 bytes holds 64 consecutive m (n)
+// of one k; 8 rows (k .. k + 7) form a 1024-byte atom, swizzled as above; SBO = bytes between
+// atoms adjacent along k (8-k groups), LBO = bytes between atoms adjacent along m (n), i.e.
+// per 64 m (n). A 16-wide k slice is two 8-k groups: its descriptor starts at the first.
 // Accumulators (PTX ISA, "wgmma register fragment: D"): thread T of the warpgroup, warp
 // w = T / 32, lane l, g = l / 4, t = l % 4; register i (0 .. N/2 - 1) holds
 //   row 16 w + g + 8 ((i / 2) % 2),  column 8 (i / 4) + 2 t + (i % 2),
@@ -73,6 +77,15 @@ SOMBRERO_HOST_DEVICE constexpr std::uint32_t swizzle128_offset(std::uint32_t row
   return row * 128u + ((((k / 8u) ^ (row % 8u)) & 7u) * 16u) + (k % 8u) * 2u;
 }
 
+// Byte offset of bf16 element (k, mn) in an MN-major tile with the 128B swizzle: atoms of
+// 8 k x 64 mn (1024 bytes; chunk j of row k at chunk j ^ (k % 8)), the 8-k groups of one
+// 64-wide mn range contiguous (SBO 1024), mn ranges `atom_stride` bytes apart (LBO).
+SOMBRERO_HOST_DEVICE constexpr std::uint32_t swizzle128_mn_offset(std::uint32_t k, std::uint32_t mn,
+                                                                  std::uint32_t atom_stride) {
+  return (mn / 64u) * atom_stride + (k / 8u) * 1024u + (k % 8u) * 128u +
+         (((((mn % 64u) / 8u) ^ (k % 8u)) & 7u) * 16u) + (mn % 8u) * 2u;
+}
+
 #if defined(__CUDACC__)
 
 __device__ __forceinline__ void wgmma_fence() {
@@ -108,8 +121,10 @@ __device__ __forceinline__ void wgmma_fence_accumulators(float (&d)[Count]) {
   for (int i = 0; i < Count; ++i) asm volatile("" : "+f"(d[i])::"memory");
 }
 
+template <int TransA = 0, int TransB = 0>
 __device__ __forceinline__ void wgmma_m64n64k16_bf16(float (&d)[32], std::uint64_t desc_a,
                                                      std::uint64_t desc_b, int scale_d) {
+  static_assert((TransA == 0 || TransA == 1) && (TransB == 0 || TransB == 1));
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   asm volatile(
       "{\n.reg .pred p;\n"
@@ -118,21 +133,23 @@ __device__ __forceinline__ void wgmma_m64n64k16_bf16(float (&d)[32], std::uint64
       "{"
       "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
       "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31"
-      "}, %32, %33, p, 1, 1, 0, 0;\n}\n"
+      "}, %32, %33, p, 1, 1, %35, %36;\n}\n"
       : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]),
         "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]),
         "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]),
         "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]),
         "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
-      : "l"(desc_a), "l"(desc_b), "r"(scale_d));
+      : "l"(desc_a), "l"(desc_b), "r"(scale_d), "n"(TransA), "n"(TransB));
 #else
   (void)d, (void)desc_a, (void)desc_b, (void)scale_d;
-  __trap();  // built without sm_90a: the host never launches this (wgmma_compiled())
+  __trap();  // built without sm_90a: the host never launches this (wgmma_unavailable_reason)
 #endif
 }
 
+template <int TransA = 0, int TransB = 0>
 __device__ __forceinline__ void wgmma_m64n128k16_bf16(float (&d)[64], std::uint64_t desc_a,
                                                       std::uint64_t desc_b, int scale_d) {
+  static_assert((TransA == 0 || TransA == 1) && (TransB == 0 || TransB == 1));
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   asm volatile(
       "{\n.reg .pred p;\n"
@@ -143,7 +160,7 @@ __device__ __forceinline__ void wgmma_m64n128k16_bf16(float (&d)[64], std::uint6
       "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
       "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
       "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63"
-      "}, %64, %65, p, 1, 1, 0, 0;\n}\n"
+      "}, %64, %65, p, 1, 1, %67, %68;\n}\n"
       : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]),
         "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]),
         "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]),
@@ -154,10 +171,10 @@ __device__ __forceinline__ void wgmma_m64n128k16_bf16(float (&d)[64], std::uint6
         "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
         "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]),
         "+f"(d[63])
-      : "l"(desc_a), "l"(desc_b), "r"(scale_d));
+      : "l"(desc_a), "l"(desc_b), "r"(scale_d), "n"(TransA), "n"(TransB));
 #else
   (void)d, (void)desc_a, (void)desc_b, (void)scale_d;
-  __trap();  // built without sm_90a: the host never launches this (wgmma_compiled())
+  __trap();  // built without sm_90a: the host never launches this (wgmma_unavailable_reason)
 #endif
 }
 

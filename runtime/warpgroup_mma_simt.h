@@ -3,7 +3,8 @@
 // descriptors name, so no data moves between the warpgroup's threads; the work is queued at
 // issue and run at the thread's wgmma_wait (runtime/simt/executor.h, async_work), which is
 // when the tiles are read. Descriptors are decoded as the PTX ISA describes them; swizzle
-// modes other than none and 128B, and a nonzero base offset, are refused (not used here).
+// modes other than none and 128B, MN-major operands without a swizzle, and a nonzero base
+// offset are refused (not used here).
 // Include runtime/warpgroup_mma.h, not this file.
 #pragma once
 
@@ -32,18 +33,24 @@ inline Descriptor decode(std::uint64_t bits, const std::source_location& site) {
   return d;
 }
 
-// Shared-memory address of bf16 element (row, k) (k < 16) of a K-major operand.
-inline std::uint32_t element_address(const Descriptor& d, std::uint32_t row, std::uint32_t k) {
-  if (d.swizzle == 0)  // core matrices of 8 rows x 16 bytes
+// Shared-memory address of bf16 element (row, k) (k < 16) of an operand, row being m (A)
+// or n (B); K-major (core matrices, or 128B rows along k) or MN-major (128B rows along m/n).
+inline std::uint32_t element_address(const Descriptor& d, bool mn_major, std::uint32_t row,
+                                     std::uint32_t k) {
+  std::uint32_t linear;
+  if (mn_major)  // rows of 64 m (n) per k; 8-k groups `stride` apart, 64-m ranges `leading`
+    linear = d.start + (row / 64) * d.leading + (k / 8) * d.stride + (k % 8) * 128 + (row % 64) * 2;
+  else if (d.swizzle == 0)  // core matrices of 8 rows x 16 bytes
     return d.start + (row / 8) * d.stride + (k / 8) * d.leading + (row % 8) * 16 + (k % 8) * 2;
-  // 128B: rows of 128 bytes, 8-row atoms `stride` apart; address bits 4-6 ^= bits 7-9.
-  const std::uint32_t linear = d.start + (row / 8) * d.stride + (row % 8) * 128 + k * 2;
-  return linear ^ (((linear >> 7) & 7u) << 4);
+  else  // rows of 128 bytes along k, 8-row atoms `stride` apart
+    linear = d.start + (row / 8) * d.stride + (row % 8) * 128 + k * 2;
+  return linear ^ (((linear >> 7) & 7u) << 4);  // 128B swizzle: bits 4-6 ^= bits 7-9
 }
 
-inline float element(const Descriptor& d, std::uint32_t row, std::uint32_t k) {
+inline float element(const Descriptor& d, bool mn_major, std::uint32_t row, std::uint32_t k) {
   std::uint16_t bits;
-  std::memcpy(&bits, ::sombrero::simt::detail::shared_pointer(element_address(d, row, k), 2), 2);
+  std::memcpy(&bits,
+              ::sombrero::simt::detail::shared_pointer(element_address(d, mn_major, row, k), 2), 2);
   return std::bit_cast<float>(static_cast<std::uint32_t>(bits) << 16);
 }
 
@@ -55,39 +62,45 @@ inline unsigned warpgroup_thread(const std::source_location& site) {
   return (threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z)) % 128;
 }
 
-template <int N>
+template <int N, int TransA, int TransB>
 void multiply(float* d, std::uint64_t a_bits, std::uint64_t b_bits, bool accumulate,
               unsigned thread, const std::source_location& site) {
   const Descriptor a = decode(a_bits, site), b = decode(b_bits, site);
+  SOMBRERO_CHECK((!TransA || a.swizzle == 1) && (!TransB || b.swizzle == 1), "wgmma at ",
+                 site.file_name(), ":", site.line(),
+                 ": the SIMT build emulates MN-major operands with the 128B swizzle only");
   const unsigned warp = thread / 32, lane = thread % 32;
   for (int i = 0; i < N / 2; ++i) {
     const unsigned row = 16 * warp + lane / 4 + 8 * ((i / 2) % 2);
     const unsigned column = 8 * (i / 4) + 2 * (lane % 4) + (i % 2);
     double sum = accumulate ? static_cast<double>(d[i]) : 0.0;  // bf16 products: exact
     for (unsigned k = 0; k < 16; ++k)
-      sum += static_cast<double>(element(a, row, k)) * element(b, column, k);
+      sum +=
+          static_cast<double>(element(a, TransA != 0, row, k)) * element(b, TransB != 0, column, k);
     d[i] = static_cast<float>(sum);
   }
 }
 
-template <int N>
+template <int N, int TransA, int TransB>
 void wgmma_bf16(float (&d)[N / 2], std::uint64_t desc_a, std::uint64_t desc_b, int scale_d,
                 std::source_location site) {
+  static_assert((TransA == 0 || TransA == 1) && (TransB == 0 || TransB == 1));
   const unsigned thread = warpgroup_thread(site);
   float* const accumulators = d;
-  ::sombrero::simt::detail::async_work(
-      [=] { multiply<N>(accumulators, desc_a, desc_b, scale_d != 0, thread, site); });
+  ::sombrero::simt::detail::async_work([=] {
+    multiply<N, TransA, TransB>(accumulators, desc_a, desc_b, scale_d != 0, thread, site);
+  });
 }
 
-inline void wgmma_m64n64k16_bf16(float (&d)[32], std::uint64_t desc_a, std::uint64_t desc_b,
-                                 int scale_d,
-                                 std::source_location site = std::source_location::current()) {
-  wgmma_bf16<64>(d, desc_a, desc_b, scale_d, site);
+template <int TransA = 0, int TransB = 0>
+void wgmma_m64n64k16_bf16(float (&d)[32], std::uint64_t desc_a, std::uint64_t desc_b, int scale_d,
+                          std::source_location site = std::source_location::current()) {
+  wgmma_bf16<64, TransA, TransB>(d, desc_a, desc_b, scale_d, site);
 }
-inline void wgmma_m64n128k16_bf16(float (&d)[64], std::uint64_t desc_a, std::uint64_t desc_b,
-                                  int scale_d,
-                                  std::source_location site = std::source_location::current()) {
-  wgmma_bf16<128>(d, desc_a, desc_b, scale_d, site);
+template <int TransA = 0, int TransB = 0>
+void wgmma_m64n128k16_bf16(float (&d)[64], std::uint64_t desc_a, std::uint64_t desc_b, int scale_d,
+                           std::source_location site = std::source_location::current()) {
+  wgmma_bf16<128, TransA, TransB>(d, desc_a, desc_b, scale_d, site);
 }
 
 inline void wgmma_fence() {}

@@ -1,5 +1,6 @@
 // wgmma emulation (runtime/warpgroup_mma.h): a GEMM through wgmma m64n64k16 and m64n128k16,
-// with operands in the 128B-swizzled and the unswizzled core-matrix layouts, equals the
+// with operands K-major (128B-swizzled, or unswizzled core matrices) and MN-major (128B-
+// swizzled, transposed: B alone, and both), equals the
 // reference bit for bit (small integers) under every schedule; the planted pipeline bugs
 // (accumulators read before the wait, a tile overwritten before it) give wrong results, and
 // a thread that exits with a wgmma in flight fails the launch. The same kernel runs on a
@@ -34,10 +35,11 @@ std::vector<float> expected(const Case& c) {
                            small_integer_bf16(std::size_t(c.n) * c.k, 2), c.m, c.n, c.k);
 }
 
-TEST(SimtWgmma, GemmMatchesTheReferenceInBothLayoutsUnderEverySchedule) {
+TEST(SimtWgmma, GemmMatchesTheReferenceInEveryLayoutUnderEverySchedule) {
   for (const Case c : {Case{64, 64, 64}, Case{128, 128, 128}, Case{64, 128, 192}}) {
     const std::vector<float> want = expected(c);
-    for (const WgmmaLayout layout : {WgmmaLayout::swizzle128, WgmmaLayout::core_matrices})
+    for (const WgmmaLayout layout : {WgmmaLayout::swizzle128, WgmmaLayout::core_matrices,
+                                     WgmmaLayout::swizzle128_b_mn, WgmmaLayout::swizzle128_mn})
       for (const auto& got : under_all_schedules([&] { return run(c, layout, WgmmaBug::none); }))
         EXPECT_EQ(got, want) << c.m << "x" << c.n << "x" << c.k << " layout "
                              << static_cast<int>(layout);

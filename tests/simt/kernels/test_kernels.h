@@ -12,8 +12,9 @@ namespace sombrero::simt_test {
 // async_copy_pipeline's variants: the correct pipeline, and the planted bugs.
 enum class AsyncCopyMode { correct, zero_fill_odd_tiles, missing_wait, early_overwrite };
 
-// wgmma_gemm's shared-memory layout, and its planted bugs.
-enum class WgmmaLayout { swizzle128, core_matrices };
+// wgmma_gemm's shared-memory layouts (A and B K-major swizzled, K-major core matrices; B, or
+// both, MN-major swizzled), and its planted bugs.
+enum class WgmmaLayout { swizzle128, core_matrices, swizzle128_b_mn, swizzle128_mn };
 enum class WgmmaBug {
   none,
   accumulators_read_before_wait,

@@ -1,7 +1,8 @@
 // wgmma test kernel: D (M x N, f32) = A (M x K) * B^T (B given N x K), bf16, one warpgroup
 // (128 threads) per 64 rows of D, K in steps of 64 staged in shared memory by plain stores,
-// in the 128B-swizzled or the unswizzled core-matrix layout (runtime/warpgroup_mma.h), and
-// multiplied by four wgmma m64nNk16 per step. Two planted pipeline bugs show what the
+// each operand K-major (128B-swizzled or unswizzled core matrices) or MN-major (128B-swizzled,
+// transposed wgmma) as runtime/warpgroup_mma.h lays them out, and multiplied by four wgmma
+// m64nNk16 per step. Two planted pipeline bugs show what the
 // emulation catches: accumulators read before the wait, a tile zeroed before the wait, and
 // a thread exiting with a wgmma in flight.
 #include "runtime/kernel_api.h"
@@ -13,24 +14,62 @@ namespace {
 
 constexpr int kStepK = 64;  // k per shared-memory step: one 128-byte row of bf16
 
-// Byte offset of element (row, k) of a rows x 64 K-major tile in `layout`.
-__device__ __forceinline__ std::uint32_t tile_offset(WgmmaLayout layout, int row, int k) {
-  if (layout == WgmmaLayout::swizzle128)
-    return runtime::swizzle128_offset(static_cast<std::uint32_t>(row),
-                                      static_cast<std::uint32_t>(k));
+// How one operand's rows x 64 tile is stored.
+enum class Operand { k_swizzled, k_core_matrices, mn_swizzled };
+
+__device__ __forceinline__ Operand a_operand(WgmmaLayout layout) {
+  return layout == WgmmaLayout::core_matrices   ? Operand::k_core_matrices
+         : layout == WgmmaLayout::swizzle128_mn ? Operand::mn_swizzled
+                                                : Operand::k_swizzled;
+}
+__device__ __forceinline__ Operand b_operand(WgmmaLayout layout) {
+  return layout == WgmmaLayout::core_matrices ? Operand::k_core_matrices
+         : layout == WgmmaLayout::swizzle128  ? Operand::k_swizzled
+                                              : Operand::mn_swizzled;
+}
+
+// Byte offset of element (row, k) of a rows x 64 tile (row: m of A, n of B).
+__device__ __forceinline__ std::uint32_t tile_offset(Operand operand, int row, int k) {
+  const auto r = static_cast<std::uint32_t>(row), q = static_cast<std::uint32_t>(k);
+  if (operand == Operand::k_swizzled) return runtime::swizzle128_offset(r, q);
+  if (operand == Operand::mn_swizzled)  // 64-row ranges 8 k-groups (8 KB) apart
+    return runtime::swizzle128_mn_offset(q, r, kStepK * 128);
   // Core matrices (8 rows x 8 k, 128 contiguous bytes) ordered k-fastest: 8 per 8 rows.
-  return static_cast<std::uint32_t>(((row / 8) * (kStepK / 8) + k / 8) * 128 + (row % 8) * 16 +
-                                    (k % 8) * 2);
+  return ((r / 8) * (kStepK / 8) + q / 8) * 128 + (r % 8) * 16 + (q % 8) * 2;
 }
 
 // Descriptor of the 16-wide k slice `slice` (0..3) of a tile at shared address `address`.
-__device__ __forceinline__ std::uint64_t slice_descriptor(WgmmaLayout layout, std::uint32_t address,
+__device__ __forceinline__ std::uint64_t slice_descriptor(Operand operand, std::uint32_t address,
                                                           int slice) {
-  if (layout == WgmmaLayout::swizzle128)  // 32 bytes per slice within each 128-byte row
+  if (operand == Operand::k_swizzled)  // 32 bytes per slice within each 128-byte row
     return runtime::wgmma_descriptor(address + 32u * slice, 16, 1024,
+                                     runtime::WgmmaSwizzle::bytes128);
+  if (operand == Operand::mn_swizzled)  // two 8-k groups (2 KB) per slice; LBO per 64 rows
+    return runtime::wgmma_descriptor(address + 2048u * slice, kStepK * 128, 1024,
                                      runtime::WgmmaSwizzle::bytes128);
   // Two core matrices per slice along k (LBO 128); 8-row groups 8 core matrices apart.
   return runtime::wgmma_descriptor(address + 256u * slice, 128, 1024, runtime::WgmmaSwizzle::none);
+}
+
+// One wgmma m64nNk16 with the layout's transposition flags (1: MN-major).
+template <int N, int TransA, int TransB>
+__device__ __forceinline__ void multiply_as(float (&acc)[N / 2], std::uint64_t da, std::uint64_t db,
+                                            int accumulate) {
+  if constexpr (N == 64)
+    runtime::wgmma_m64n64k16_bf16<TransA, TransB>(acc, da, db, accumulate);
+  else
+    runtime::wgmma_m64n128k16_bf16<TransA, TransB>(acc, da, db, accumulate);
+}
+
+template <int N>
+__device__ __forceinline__ void multiply(float (&acc)[N / 2], WgmmaLayout layout, std::uint64_t da,
+                                         std::uint64_t db, int accumulate) {
+  if (layout == WgmmaLayout::swizzle128_mn)
+    multiply_as<N, 1, 1>(acc, da, db, accumulate);
+  else if (layout == WgmmaLayout::swizzle128_b_mn)
+    multiply_as<N, 0, 1>(acc, da, db, accumulate);
+  else
+    multiply_as<N, 0, 0>(acc, da, db, accumulate);
 }
 
 template <int N>
@@ -52,12 +91,12 @@ __global__ void __launch_bounds__(128)
   for (int k0 = 0; k0 < k; k0 += kStepK) {
     for (int e = thread; e < 64 * kStepK; e += 128) {
       const int row = e / kStepK, kk = e % kStepK;
-      *reinterpret_cast<std::uint16_t*>(a_tile + tile_offset(layout, row, kk)) =
+      *reinterpret_cast<std::uint16_t*>(a_tile + tile_offset(a_operand(layout), row, kk)) =
           a[(row0 + row) * k + k0 + kk];
     }
     for (int e = thread; e < N * kStepK; e += 128) {
       const int row = e / kStepK, kk = e % kStepK;
-      *reinterpret_cast<std::uint16_t*>(b_tile + tile_offset(layout, row, kk)) =
+      *reinterpret_cast<std::uint16_t*>(b_tile + tile_offset(b_operand(layout), row, kk)) =
           b[row * k + k0 + kk];
     }
     runtime::fence_proxy_async_shared();
@@ -65,13 +104,9 @@ __global__ void __launch_bounds__(128)
     runtime::wgmma_fence_accumulators(acc);
     runtime::wgmma_fence();
     for (int slice = 0; slice < kStepK / 16; ++slice) {
-      const std::uint64_t da = slice_descriptor(layout, a_address, slice);
-      const std::uint64_t db = slice_descriptor(layout, b_address, slice);
-      const int accumulate = k0 > 0 || slice > 0;
-      if constexpr (N == 64)
-        runtime::wgmma_m64n64k16_bf16(acc, da, db, accumulate);
-      else
-        runtime::wgmma_m64n128k16_bf16(acc, da, db, accumulate);
+      const std::uint64_t da = slice_descriptor(a_operand(layout), a_address, slice);
+      const std::uint64_t db = slice_descriptor(b_operand(layout), b_address, slice);
+      multiply<N>(acc, layout, da, db, k0 > 0 || slice > 0);
     }
     runtime::wgmma_commit();
     if (bug == WgmmaBug::tile_overwritten_before_wait)
