@@ -130,7 +130,7 @@ void bench_conv([[maybe_unused]] const ConvBenchOptions& options, [[maybe_unused
   const DType dtype = options.precision;
   const Device gpu = Device::cuda(options.timing.device);
   const char* precision = runtime::dtype_name(dtype);
-  // The bf16 forward also on the wgmma tile (conv.algo wgmma), where this device can run it.
+  // bf16 also on the wgmma tile (conv.algo wgmma), where this device can run it.
   const std::string no_wgmma = dtype != DType::bf16 ? std::string("the wgmma tile is bf16 only")
                                : !have_hand         ? std::string("no hand-written kernels")
                                                     : runtime::wgmma_unavailable_reason();
@@ -154,8 +154,8 @@ void bench_conv([[maybe_unused]] const ConvBenchOptions& options, [[maybe_unused
   if (!have_wgmma) table.note(str("no wgmma column: ", no_wgmma));
   if (!have_cudnn) table.note("this build has no cuDNN: hand-written kernels alone");
 
-  std::vector<double> ratios[3], wgmma_ratios;
-  double wgmma_total = 0;
+  std::vector<double> ratios[3], wgmma_ratios[3];
+  double wgmma_total[3] = {0, 0, 0};
   double hand_total[3] = {0, 0, 0}, cudnn_total[3] = {0, 0, 0};
   runtime::Generator generator(2024);
   for (const auto& named : shapes) {
@@ -190,14 +190,14 @@ void bench_conv([[maybe_unused]] const ConvBenchOptions& options, [[maybe_unused
       if (have_cudnn) cudnn_ms = time_algo(ConvAlgo::cudnn, cudnn_out);
       if (have_hand) hand_ms = time_algo(ConvAlgo::hand, hand_out);
       double wgmma_ms = NAN, wgmma_error = NAN;
-      if (have_wgmma && pass == 0) {
+      if (have_wgmma) {
         Tensor wgmma_out;
         wgmma_ms = time_algo(ConvAlgo::wgmma, wgmma_out);
         const Tensor& baseline = cudnn_out.defined() ? cudnn_out : hand_out;
         if (wgmma_out.defined() && baseline.defined())
           wgmma_error = relative_difference(wgmma_out, baseline);
-        if (std::isfinite(wgmma_ms)) wgmma_total += wgmma_ms;
-        if (std::isfinite(cudnn_ms / wgmma_ms)) wgmma_ratios.push_back(cudnn_ms / wgmma_ms);
+        if (std::isfinite(wgmma_ms)) wgmma_total[pass] += wgmma_ms;
+        if (std::isfinite(cudnn_ms / wgmma_ms)) wgmma_ratios[pass].push_back(cudnn_ms / wgmma_ms);
       }
       if (hand_out.defined() && cudnn_out.defined()) {
         // The last timed run of each wrote its output from the same inputs: compare them.
@@ -261,22 +261,22 @@ void bench_conv([[maybe_unused]] const ConvBenchOptions& options, [[maybe_unused
                 {"hand_ms_total", hand_total[pass]},
                 {"cudnn_ms_total", cudnn_total[pass]}});
   }
-  if (have_wgmma) {
-    const double mean = geometric_mean(wgmma_ratios);
-    const double worst =
-        wgmma_ratios.empty() ? NAN : *std::min_element(wgmma_ratios.begin(), wgmma_ratios.end());
-    summary.row({"forward wgmma", fixed(mean, 2), fixed(worst, 2),
-                 std::to_string(wgmma_ratios.size()), fixed(wgmma_total, 2),
-                 fixed(cudnn_total[0], 2)});
+  for (int pass = 0; pass < 3 && have_wgmma; ++pass) {
+    const std::vector<double>& r = wgmma_ratios[pass];
+    const double mean = geometric_mean(r);
+    const double worst = r.empty() ? NAN : *std::min_element(r.begin(), r.end());
+    summary.row({str(kPasses[pass], " wgmma"), fixed(mean, 2), fixed(worst, 2),
+                 std::to_string(r.size()), fixed(wgmma_total[pass], 2),
+                 fixed(cudnn_total[pass], 2)});
     report.add({{"bench", "conv_summary"},
                 {"model", options.model},
                 {"precision", precision},
                 {"batch", options.batch},
-                {"pass", "forward_wgmma"},
+                {"pass", str(kPasses[pass], "_wgmma")},
                 {"geomean_hand_over_cudnn", mean},
                 {"min_hand_over_cudnn", worst},
-                {"hand_ms_total", wgmma_total},
-                {"cudnn_ms_total", cudnn_total[0]}});
+                {"hand_ms_total", wgmma_total[pass]},
+                {"cudnn_ms_total", cudnn_total[pass]}});
   }
 #endif
 }

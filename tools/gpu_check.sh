@@ -142,7 +142,7 @@ phase_bench-train() {
   # workers): is the GPU starved? The data-wait column says.
   step bench-train-step-jpeg sh -c "'$build/sombrero' bench loader --data '$out/jpegs' --generate 2048 --batches 1 >/dev/null && '$build/sombrero' bench train-step --model resnet50 --batch 256 --iters 10 --warmup 3 --data '$out/jpegs' --json '$out/bench-train-step-jpeg.json'; rc=\$?; rm -rf '$out/jpegs'; exit \$rc"
   step bench-pytorch python3 tools/bench_pytorch.py --iters 10 --warmup 3 --json "$out/bench-pytorch.json"
-  # ResNet-50 one-hot with the bf16 forward convolutions on wgmma (conv.algo wgmma), last:
+  # ResNet-50 one-hot with the bf16 convolutions on wgmma (conv.algo wgmma), last:
   # the newest kernel, whose failure should not hide the rows above.
   step bench-train-step-wgmma "$build/sombrero" bench train-step --model resnet50 --u1 0 \
     --algo wgmma --iters 10 --warmup 3 --json "$out/bench-train-step-wgmma.json"

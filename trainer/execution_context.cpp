@@ -49,11 +49,14 @@ layers::Context execution_context(const runtime::Config& config, int local_rank,
 std::string describe_execution(const layers::Context& ctx) {
   std::string text = str(runtime::to_string(ctx.device), " (",
                          ctx.precision == layers::Precision::bf16 ? "bf16" : "f32");
-  if (ctx.device.is_cuda())
-    text += ctx.conv_algo == kernels::ConvAlgo::cudnn ? ", cuDNN convolutions"
-            : ctx.conv_algo == kernels::ConvAlgo::wgmma
-                ? ", hand-written convolutions (wgmma forward)"
-                : ", hand-written convolutions";
+  if (ctx.device.is_cuda()) {
+    if (ctx.conv_algo == kernels::ConvAlgo::cudnn)
+      text += ", cuDNN convolutions";
+    else if (ctx.conv_algo == kernels::ConvAlgo::wgmma)
+      text += ", hand-written convolutions on wgmma";
+    else
+      text += ", hand-written convolutions";
+  }
   if (ctx.device.is_simt()) text += ", CUDA kernels executed on the CPU";
   return text + ")";
 }

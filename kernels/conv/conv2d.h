@@ -26,9 +26,9 @@ namespace sombrero::kernels {
 using runtime::Shape;
 
 // Which CUDA implementation runs a convolution (`conv.algo` in run configs). The CPU has one
-// backend and uses it for all. wgmma: the hand-written kernels with the forward on Hopper's
-// warpgroup MMA (Conv2dTile::warpgroup: bf16, needs an H100/H200 and an sm_90a build; the
-// simt device emulates it); the backward passes as hand.
+// backend and uses it for all. wgmma: the hand-written kernels on Hopper's warpgroup MMA
+// (Conv2dTile::warpgroup: bf16, all three passes; needs an H100/H200 and an sm_90a build;
+// the simt device emulates it); f32 runs as hand.
 enum class ConvAlgo { hand, wgmma, cudnn };
 
 // "hand" | "wgmma" | "cudnn"; anything else throws sombrero::Error with a "did you mean".

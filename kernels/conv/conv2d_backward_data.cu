@@ -16,7 +16,8 @@
 //   A[m][q] = dy[n, oh, ow, k] (0 outside), contiguous along k ("k-major" tile);
 //   B[q][j] = w[k, r, s, c], contiguous along c (rows of the tile are j: row-major tile).
 // 16-byte vectors need K and C multiples of 8 (bf16) / 4 (f32) and aligned pointers.
-// Tiles as conv2d_forward.cu (chosen on the whole N*H*W x C problem).
+// Tiles as conv2d_forward.cu (chosen on the whole N*H*W x C problem); on the wgmma tile
+// (Conv2dTile::warpgroup) A is a k-major and B an MN-major (transposed) 128B-swizzled tile.
 // Floors: 2 N OH OW K R S C flops (no wasted taps); compulsory DRAM bytes (N OH OW K +
 // K R S C + N H W C) * sizeof(T).
 // Precision: as forward: f32 FFMA in a fixed order, or bf16 tensor cores accumulating in
@@ -178,6 +179,8 @@ void backward_data(const Conv2dShape& shape, const T* dy, const T* w, T* dx, cud
   const Geometry g = make_geometry(shape);
   constexpr int V = 16 / static_cast<int>(sizeof(T));
   const bool vectorized = g.K % V == 0 && g.C % V == 0 && aligned16(dy) && aligned16(w);
+  const bool warpgroup = plan.warpgroup && wgmma_capable<BackwardDataProblem<T>>() && vectorized;
+  if (warpgroup) check_wgmma_available("conv2d_backward_data");
   for (int ph = 0; ph < g.stride_h; ++ph)
     for (int pw = 0; pw < g.stride_w; ++pw) {
       Phase p{ph,
@@ -196,7 +199,7 @@ void backward_data(const Conv2dShape& shape, const T* dy, const T* w, T* dx, cud
       const BackwardDataProblem<T> problem{
           {g, p, divisors, dy, M, depth}, {g, p, divisors, w, depth}, M, g.C, depth, dx,
           g.C % V == 0 && aligned16(dx)};
-      launch(problem, plan.large_tile, vectorized, 1, 0, stream);
+      launch(problem, plan.large_tile, vectorized, 1, 0, stream, warpgroup);
     }
 }
 

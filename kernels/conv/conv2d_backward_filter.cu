@@ -16,6 +16,8 @@
 // adds the splits in order 0, 1, ... and then to dw: deterministic, no float atomics. The
 // split count (conv2d_gemm_plan) aims at two waves of 132 blocks with >= 512 terms each.
 // 16-byte vectors need K and C multiples of 8 (bf16) / 4 (f32) and aligned pointers.
+// Tiles as conv2d_forward.cu; on the wgmma tile (Conv2dTile::warpgroup) both operands are
+// MN-major (transposed) 128B-swizzled tiles and split chunks are multiples of 64.
 // Floors: 2 N OH OW K R S C flops; compulsory DRAM bytes (N H W C + N OH OW K) * sizeof(T)
 // + 4 K R S C (dw, f32), plus 8 splits K R S C for the workspace round trip when split.
 // Precision: dw is f32 for both input precisions; f32 FFMA in a fixed order, or bf16
@@ -150,8 +152,10 @@ void backward_filter(const Conv2dShape& shape, const T* x, const T* dy, float* d
                                          dw,       partials, accumulate, vector_output};
   constexpr int V = 16 / static_cast<int>(sizeof(T));
   const bool vectorized = g.K % V == 0 && g.C % V == 0 && aligned16(x) && aligned16(dy);
+  const bool warpgroup = plan.warpgroup && wgmma_capable<BackwardFilterProblem<T>>() && vectorized;
+  if (warpgroup) check_wgmma_available("conv2d_backward_filter");
   launch(problem, plan.large_tile, vectorized, plan.splits, static_cast<int>(plan.split_chunk),
-         stream);
+         stream, warpgroup);
   if (partials) {
     const long long count = plan.gemm_m * plan.gemm_n;
     const long long blocks =

@@ -14,7 +14,7 @@
 // Tiles: bf16 128x128x32 (8 warps) or 64x64x32 (4 warps) of mma.m16n8k16; f32 128x128x8
 // or 64x64x16 FFMA (256 threads); 128x128 when that still gives >= 132 blocks. On request
 // (Conv2dTile::warpgroup), bf16 with vectorized operands: 128x128x64 on wgmma m64n128k16,
-// 2 warpgroups, 3 cp.async stages of 128B-swizzled tiles (97 KB of shared memory).
+// 2 warpgroups, 3 cp.async stages of 128B-swizzled k-major tiles (97 KB of shared memory).
 // Floors: 2 N OH OW K R S C flops; compulsory DRAM bytes (N H W C + K R S C + N OH OW K) *
 // sizeof(T); the tiles re-read x and w from L2: K_gemm (M ceil(K / BN) + K ceil(M / BM))
 // elements in all.

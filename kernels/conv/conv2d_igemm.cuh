@@ -181,11 +181,12 @@ struct TileLoader {
   static constexpr int Vectors = Rows * BK / V;
   static constexpr int Loads = Vectors / Threads;  // vectors per thread per K step
   static_assert(Vectors % Threads == 0, "tile must split evenly into 16-byte vectors");
-  static_assert(!Swizzled || (ContiguousK && sizeof(T) == 2 && BK == 64),
-                "the 128B-swizzled layout holds k-major bf16 rows of 64");
+  static_assert(!Swizzled || (sizeof(T) == 2 && BK == 64 && Rows % 64 == 0),
+                "the 128B-swizzled layouts hold bf16 rows of 64 (k-major) or 64-wide atoms");
   // Leading dimension: padded by one vector (ldmatrix rows conflict-free), or none.
-  static constexpr int Stride = Swizzled ? BK : (ContiguousK ? BK : Rows) + V;
-  static constexpr int Elements = (ContiguousK ? Rows : BK) * Stride;
+  static constexpr int Stride =
+      Swizzled ? (ContiguousK ? BK : Rows) : (ContiguousK ? BK : Rows) + V;
+  static constexpr int Elements = Rows * BK + (Swizzled ? 0 : (ContiguousK ? Rows : BK) * V);
 
   typename Access::Row rows[Loads];
   int row_offset[Loads], k_offset[Loads];
@@ -235,10 +236,14 @@ struct TileLoader {
 
   // Where vector i of this thread goes in a shared tile (elements).
   __device__ __forceinline__ int shared_offset(int i) const {
-    if constexpr (Swizzled)
-      return static_cast<int>(runtime::swizzle128_offset(static_cast<std::uint32_t>(row_offset[i]),
-                                                         static_cast<std::uint32_t>(k_offset[i]))) /
+    if constexpr (Swizzled) {
+      const auto row = static_cast<std::uint32_t>(row_offset[i]);
+      const auto k = static_cast<std::uint32_t>(k_offset[i]);
+      // k-major: rows of 64 k; MN-major: 8 k x 64 rows atoms, 64-row ranges BK * 128 B apart.
+      return static_cast<int>(ContiguousK ? runtime::swizzle128_offset(row, k)
+                                          : runtime::swizzle128_mn_offset(k, row, BK * 128)) /
              2;
+    }
     return ContiguousK ? row_offset[i] * Stride + k_offset[i]
                        : k_offset[i] * Stride + row_offset[i];
   }
@@ -365,14 +370,18 @@ struct MmaMath {
 
 // bf16 wgmma (sm_90a): warpgroup wg owns rows 64 wg .. 64 wg + 63 and all BN columns of the
 // block tile, one m64n128k16 per 16 k; the operands are the swizzled tiles themselves (no
-// fragments in registers). Synchronous per K step (issue 4, commit, wait 0): the stage a
-// step read is free once every thread passed the next step's barrier, as for mma.sync.
-// Accumulator register i of thread (warp w of the warpgroup, lane g * 4 + t): row
+// fragments in registers), each k-major (AK / BK: rows of 64 k; a 16-wide k slice starts 32
+// bytes further in every row) or MN-major (transposed: atoms of 8 k x 64 rows, a k slice is
+// two atoms, 2 KB further; 64-row ranges BK * 128 bytes apart, the descriptor's LBO); 8-row
+// (8-k) groups 1024 bytes apart (SBO). Synchronous per K step (issue 4, commit, wait 0): the
+// stage a step read is free once every thread passed the next step's barrier, as for
+// mma.sync. Accumulator register i of thread (warp w of the warpgroup, lane g * 4 + t): row
 // 64 wg + 16 w + g + 8 ((i / 2) % 2), column 8 (i / 4) + 2 t + i % 2.
-template <class Config>
+template <class Config, bool AContiguousK, bool BContiguousK>
 struct WgmmaMath {
   static_assert(Config::BM == 64 * Config::Warpgroups && Config::BN == 128 && Config::BK == 64,
                 "one m64n128 wgmma per warpgroup and 16 k");
+  static constexpr std::uint32_t AtomStride = Config::BK * 128;  // bytes per 64 MN-major rows
   float acc[Config::BN / 2];
   int warpgroup, warp, lane;
 
@@ -384,18 +393,29 @@ struct WgmmaMath {
     for (int i = 0; i < Config::BN / 2; ++i) acc[i] = 0.0f;
   }
 
+  // Descriptor of k slice `slice` of a tile at shared address `tile`.
+  template <bool ContiguousK>
+  __device__ __forceinline__ static std::uint64_t descriptor(std::uint32_t tile, int slice) {
+    if constexpr (ContiguousK)
+      return runtime::wgmma_descriptor(tile + 32 * slice, 16, 1024,
+                                       runtime::WgmmaSwizzle::bytes128);
+    else
+      return runtime::wgmma_descriptor(tile + 2048 * slice, AtomStride, 1024,
+                                       runtime::WgmmaSwizzle::bytes128);
+  }
+
   __device__ __forceinline__ void compute(const __nv_bfloat16* a_tile,
                                           const __nv_bfloat16* b_tile) {
-    // Rows are 128 bytes; a 16-wide k slice starts 32 bytes further; SBO: 8 rows = 1024 B.
-    const std::uint32_t a = runtime::shared_address(a_tile) + warpgroup * 64 * 128;
+    // This warpgroup's 64 rows of A: 64 k-major rows of 128 bytes, or one MN-major range.
+    const std::uint32_t a =
+        runtime::shared_address(a_tile) + warpgroup * (AContiguousK ? 64 * 128 : AtomStride);
     const std::uint32_t b = runtime::shared_address(b_tile);
     runtime::wgmma_fence_accumulators(acc);
     runtime::wgmma_fence();
 #pragma unroll
     for (int slice = 0; slice < Config::BK / 16; ++slice)
-      runtime::wgmma_m64n128k16_bf16(
-          acc, runtime::wgmma_descriptor(a + 32 * slice, 16, 1024, runtime::WgmmaSwizzle::bytes128),
-          runtime::wgmma_descriptor(b + 32 * slice, 16, 1024, runtime::WgmmaSwizzle::bytes128), 1);
+      runtime::wgmma_m64n128k16_bf16<AContiguousK ? 0 : 1, BContiguousK ? 0 : 1>(
+          acc, descriptor<AContiguousK>(a, slice), descriptor<BContiguousK>(b, slice), 1);
     runtime::wgmma_commit();
     runtime::wgmma_wait<0>();
     runtime::wgmma_fence_accumulators(acc);
@@ -486,7 +506,7 @@ struct MathFor;
 template <class Config, bool AK, bool BK, int SA, int SB>
 struct MathFor<__nv_bfloat16, Config, AK, BK, SA, SB> {
   using type =
-      std::conditional_t<Config::Wgmma, WgmmaMath<Config>, MmaMath<Config, AK, BK, SA, SB>>;
+      std::conditional_t<Config::Wgmma, WgmmaMath<Config, AK, BK>, MmaMath<Config, AK, BK, SA, SB>>;
 };
 template <class Config, bool AK, bool BK, int SA, int SB>
 struct MathFor<float, Config, AK, BK, SA, SB> {
@@ -763,11 +783,10 @@ void launch_config(const Problem& problem, bool vectorized, int splits, int k_ch
     launch_kernel<Problem, Config, false>(problem, grid, k_chunk, stream);
 }
 
-// Whether `problem` can take the wgmma tile: bf16, both operands k-major.
+// Whether `problem` can take the wgmma tile: bf16 (either operand k-major or MN-major).
 template <class Problem>
 constexpr bool wgmma_capable() {
-  return std::is_same_v<typename Problem::Element, __nv_bfloat16> && Problem::AContiguousK &&
-         Problem::BContiguousK;
+  return std::is_same_v<typename Problem::Element, __nv_bfloat16>;
 }
 
 // Launches `problem` with the tile the plan chose, for its element type; `warpgroup` (the

@@ -19,8 +19,8 @@
 // device: every choice below is a function of the shape and the options only.
 //
 // Options (defaults are what a caller wants; tests force the others to cover every path):
-//   tile     automatic | small (64x64 output tiles) | large (128x128) | warpgroup (forward:
-//            128x128 on wgmma where it can, else large; backward passes: automatic)
+//   tile     automatic | small (64x64 output tiles) | large (128x128) | warpgroup (128x128
+//            on wgmma where it can, else large)
 //   split_k  backward-filter only: 0 = heuristic, n >= 1 = at most n splits (1 = none).
 // The workspace size must be computed with the same options as the call.
 #pragma once
@@ -35,10 +35,10 @@
 
 namespace sombrero::kernels {
 
-// warpgroup: the forward in 128x128 tiles on Hopper's wgmma (runtime/warpgroup_mma.h) where
-// it has that kernel (bf16 with vectorized operands; needs an sm_90a build on a compute 9.0
-// device, or the SIMT build), else in the large mma.sync tile; the backward passes choose
-// as automatic. Not chosen automatically until it has been measured on a GPU (docs/conv.md).
+// warpgroup: 128x128 tiles on Hopper's wgmma (runtime/warpgroup_mma.h) for bf16 with
+// vectorized operands, all three passes (needs an sm_90a build on a compute 9.0 device, or
+// the SIMT build); f32 and unvectorizable shapes run the large tile. Not chosen
+// automatically until it has been measured on a GPU (docs/conv.md).
 enum class Conv2dTile { automatic, small, large, warpgroup };
 
 struct Conv2dKernelOptions {
@@ -53,8 +53,8 @@ struct Conv2dGemmPlan {
   long long gemm_m = 0, gemm_n = 0, gemm_k = 0;  // the implicit GEMM's sizes
   bool large_tile = false;                       // 128x128 block tiles, else 64x64
   int splits = 1;                                // backward-filter: blocks along gemm_k
-  long long split_chunk = 0;                     // gemm_k elements per split (multiple of 32)
-  bool warpgroup = false;                        // the 128x128 wgmma tile where it applies
+  long long split_chunk = 0;  // gemm_k elements per split (multiple of 32; wgmma: of 64)
+  bool warpgroup = false;     // the 128x128 wgmma tile where it applies
 };
 
 inline constexpr int kConv2dLargeTile = 128;
@@ -62,7 +62,8 @@ inline constexpr int kConv2dSmallTile = 64;
 // Blocks that fill an H100 once (132 SMs); used by the heuristics only, never queried, so
 // the plan (and with it the summation order) is the same on every machine.
 inline constexpr long long kConv2dWaveBlocks = 132;
-inline constexpr long long kConv2dSplitGranule = 32;  // a multiple of every tile's BK
+inline constexpr long long kConv2dSplitGranule = 32;       // a multiple of the mma tiles' BK
+inline constexpr long long kConv2dWgmmaSplitGranule = 64;  // the wgmma tile's BK
 
 inline Conv2dGemmPlan conv2d_gemm_plan(Conv2dPass pass, const Conv2dShape& s,
                                        const Conv2dKernelOptions& options = {}) {
@@ -88,11 +89,11 @@ inline Conv2dGemmPlan conv2d_gemm_plan(Conv2dPass pass, const Conv2dShape& s,
   auto tiles = [&](long long tile) {
     return ((plan.gemm_m + tile - 1) / tile) * ((plan.gemm_n + tile - 1) / tile);
   };
-  // The wgmma tile is the forward's (128 rows: large); the other passes choose as automatic.
+  // The wgmma tile is 128x128 (large) and takes 64 k per step.
   Conv2dTile tile = options.tile;
   if (tile == Conv2dTile::warpgroup) {
-    plan.warpgroup = pass == Conv2dPass::forward;
-    tile = plan.warpgroup ? Conv2dTile::large : Conv2dTile::automatic;
+    plan.warpgroup = true;
+    tile = Conv2dTile::large;
   }
   if (tile == Conv2dTile::automatic) {
     // Large tiles when they still give a full wave (backward-filter: split-K adds blocks).
@@ -109,7 +110,8 @@ inline Conv2dGemmPlan conv2d_gemm_plan(Conv2dPass pass, const Conv2dShape& s,
                                       (plan.gemm_k + 511) / 512);  // >= 512 terms per split
     splits = std::max<long long>(splits, 1);
     long long chunk = (plan.gemm_k + splits - 1) / splits;
-    chunk = (chunk + kConv2dSplitGranule - 1) / kConv2dSplitGranule * kConv2dSplitGranule;
+    const long long granule = plan.warpgroup ? kConv2dWgmmaSplitGranule : kConv2dSplitGranule;
+    chunk = (chunk + granule - 1) / granule * granule;
     plan.split_chunk = chunk;
     plan.splits = static_cast<int>((plan.gemm_k + chunk - 1) / chunk);  // none empty
   }

@@ -143,8 +143,8 @@ void declare_train(ObjectSchema& train) {
 
 void declare_conv(ObjectSchema& conv) {
   conv.choice("algo", {"hand", "wgmma", "cudnn"}, "hand",
-              "convolution implementation on the GPU: the hand-written kernels, the same with "
-              "the bf16 forward on Hopper's wgmma (H100/H200), or cuDNN");
+              "convolution implementation on the GPU: the hand-written kernels, the same on "
+              "Hopper's wgmma for bf16 (H100/H200), or cuDNN");
 }
 
 void declare_checkpoint(ObjectSchema& checkpoint) {

@@ -73,7 +73,8 @@ Results cpu_results(const Conv2dShape& s, const std::vector<float>& x, const std
 // dw_start when `accumulate`, else starts as NaN.
 template <typename T>
 Results gpu_results(const Conv2dShape& s, const std::vector<float>& x, const std::vector<float>& w,
-                    const std::vector<float>& dy, bool accumulate, float dw_start) {
+                    const std::vector<float>& dy, bool accumulate, float dw_start,
+                    const Conv2dKernelOptions& options = {}) {
   auto convert = [](const std::vector<float>& v) {
     if constexpr (std::is_same_v<T, float>)
       return v;
@@ -98,11 +99,11 @@ Results gpu_results(const Conv2dShape& s, const std::vector<float>& x, const std
   test::DeviceBuffer<float> d_dw(
       std::vector<float>(s.weight_elements(), accumulate ? dw_start : NAN));
   test::DeviceBuffer<float> workspace(
-      std::vector<float>(conv2d_backward_filter_workspace_bytes(s) / sizeof(float), NAN));
-  cuda::conv2d_forward(s, d_x.get(), d_w.get(), d_y.get(), nullptr);
-  cuda::conv2d_backward_data(s, d_dy.get(), d_w.get(), d_dx.get(), nullptr);
+      std::vector<float>(conv2d_backward_filter_workspace_bytes(s, options) / sizeof(float), NAN));
+  cuda::conv2d_forward(s, d_x.get(), d_w.get(), d_y.get(), nullptr, options);
+  cuda::conv2d_backward_data(s, d_dy.get(), d_w.get(), d_dx.get(), nullptr, options);
   cuda::conv2d_backward_filter(s, d_x.get(), d_dy.get(), d_dw.get(), accumulate, workspace.get(),
-                               nullptr);
+                               nullptr, options);
   SOMBRERO_CHECK_CUDA(cudaGetLastError());
   return {back(d_y.download()), back(d_dx.download()), d_dw.download()};
 }
@@ -177,10 +178,10 @@ TEST(Conv2dGpu, EpilogueStatisticsDescribeTheStoredOutput) {
   }
 }
 
-// The wgmma tile (Conv2dTile::warpgroup; bf16 forward, the statistics epilogue included) on
-// every ResNet-50 shape: bit-exact on small integers (and the statistics' sums exact), within
-// the bf16 rounding on random values. Skips where wgmma cannot run (not an H100/H200, or a
-// build without CUDA architecture 90a).
+// The wgmma tile (Conv2dTile::warpgroup; bf16, all three passes, the forward's statistics
+// epilogue included) on every ResNet-50 shape: bit-exact on small integers (and the
+// statistics' sums exact), within the bf16 rounding on random values. Skips where wgmma
+// cannot run (not an H100/H200, or a build without CUDA architecture 90a).
 TEST(Conv2dGpu, TheWarpgroupTileMatchesTheCpuBackendOnEveryResNet50Shape) {
   if (runtime::cuda_devices().empty())
     GTEST_SKIP() << "no CUDA device: " << runtime::cuda_unavailable_reason();
@@ -190,37 +191,44 @@ TEST(Conv2dGpu, TheWarpgroupTileMatchesTheCpuBackendOnEveryResNet50Shape) {
   warpgroup.tile = Conv2dTile::warpgroup;
   for (const NamedConvShape& named : resnet50_conv_shapes(kBatch)) {
     const Conv2dShape& s = named.shape;
-    for (const bool integers : {true, false}) {
-      const auto x = integers ? small_integers(s.input_elements(), 4)
-                              : random_bf16_values(s.input_elements(), 1);
-      const auto w = integers ? small_integers(s.weight_elements(), 5)
-                              : random_bf16_values(s.weight_elements(), 2);
-      std::vector<float> want(s.output_elements());
-      cpu::conv2d_forward(s, x.data(), w.data(), want.data());
-      test::DeviceBuffer<bf16> d_x(to_bf16(x)), d_w(to_bf16(w)),
-          d_y(std::vector<bf16>(s.output_elements(), float_to_bf16(NAN)));
-      test::DeviceBuffer<float> stats(
-          std::vector<float>(std::size_t(conv2d_statistics_floats(s, warpgroup)), NAN));
-      cuda::conv2d_forward_with_statistics(s, d_x.get(), d_w.get(), d_y.get(), stats.get(), nullptr,
-                                           warpgroup);
-      SOMBRERO_CHECK_CUDA(cudaGetLastError());
-      const std::vector<float> y = to_float(d_y.download());
-      if (!integers) {
-        EXPECT_LT(relative_error(y, want), 1e-2) << "warpgroup y " << named.name;
-        continue;
-      }
-      expect_exact(y, want, true, "warpgroup y " + named.name);
-      const int K = s.out_channels, pixels = s.batch * s.out_height() * s.out_width();
-      const std::vector<double> sums =
-          test::tile_statistics(y, pixels, K, conv2d_statistics_tile_rows(s, warpgroup));
-      const std::vector<float> got = stats.download();
-      int mismatches = 0;
-      for (std::size_t i = 0; i < sums.size(); ++i)
-        if ((i / K) % 2 == 0 && got[i] != float(sums[i]) && mismatches++ < 3)
-          ADD_FAILURE() << named.name << " warpgroup sum " << i << ": " << got[i] << " want "
-                        << sums[i];
-      EXPECT_EQ(mismatches, 0) << named.name;
+    {
+      const auto x = small_integers(s.input_elements(), 4);
+      const auto w = small_integers(s.weight_elements(), 5);
+      const auto dy = small_integers(s.output_elements(), 6);
+      const Results want = cpu_results(s, x, w, dy, 1.0f);
+      const Results got = gpu_results<bf16>(s, x, w, dy, true, 1.0f, warpgroup);
+      expect_exact(got.y, want.y, true, "warpgroup y " + named.name);
+      expect_exact(got.dx, want.dx, true, "warpgroup dx " + named.name);
+      expect_exact(got.dw, want.dw, false, "warpgroup dw " + named.name);
     }
+    {
+      const auto x = random_bf16_values(s.input_elements(), 1);
+      const auto w = random_bf16_values(s.weight_elements(), 2);
+      const auto dy = random_bf16_values(s.output_elements(), 3);
+      const Results want = cpu_results(s, x, w, dy, 0.0f);
+      const Results got = gpu_results<bf16>(s, x, w, dy, false, 0.0f, warpgroup);
+      EXPECT_LT(relative_error(got.y, want.y), 1e-2) << "warpgroup y " << named.name;
+      EXPECT_LT(relative_error(got.dx, want.dx), 1e-2) << "warpgroup dx " << named.name;
+      EXPECT_LT(relative_error(got.dw, want.dw), 1e-5) << "warpgroup dw " << named.name;
+    }
+    // The statistics epilogue on the wgmma tile: sums of the stored y, exact on integers.
+    test::DeviceBuffer<bf16> x(to_bf16(small_integers(s.input_elements(), 4))),
+        w(to_bf16(small_integers(s.weight_elements(), 5))),
+        y(std::vector<bf16>(s.output_elements()));
+    test::DeviceBuffer<float> stats(
+        std::vector<float>(std::size_t(conv2d_statistics_floats(s, warpgroup)), NAN));
+    cuda::conv2d_forward_with_statistics(s, x.get(), w.get(), y.get(), stats.get(), nullptr,
+                                         warpgroup);
+    const std::vector<float> yf = to_float(y.download()), got = stats.download();
+    const int K = s.out_channels, pixels = s.batch * s.out_height() * s.out_width();
+    const std::vector<double> want =
+        test::tile_statistics(yf, pixels, K, conv2d_statistics_tile_rows(s, warpgroup));
+    int mismatches = 0;
+    for (std::size_t i = 0; i < want.size(); ++i)
+      if ((i / K) % 2 == 0 && got[i] != float(want[i]) && mismatches++ < 3)
+        ADD_FAILURE() << named.name << " warpgroup sum " << i << ": " << got[i] << " want "
+                      << want[i];
+    EXPECT_EQ(mismatches, 0) << named.name;
   }
 }
 

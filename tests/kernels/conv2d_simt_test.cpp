@@ -163,9 +163,9 @@ TEST_P(Conv2dSimt, LargeTilesAndSplitReductionAreBitExact) {
   }
 }
 
-// The wgmma tile (Conv2dTile::warpgroup: bf16 forward with vectorized operands; the other
-// passes, f32 and unvectorizable shapes take the large tile) through the wgmma emulation,
-// bit-exact under every schedule.
+// The wgmma tile (Conv2dTile::warpgroup: bf16 with vectorized operands, all three passes;
+// f32 and unvectorizable shapes take the large tile) through the wgmma emulation, bit-exact
+// under every schedule, with a split reduction in backward-filter where the shape has one.
 TEST_P(Conv2dSimt, WarpgroupTileIsBitExactUnderEverySchedule) {
   const Conv2dShape s = GetParam();
   const auto x = small_integers(s.input_elements(), 13),
@@ -174,6 +174,7 @@ TEST_P(Conv2dSimt, WarpgroupTileIsBitExactUnderEverySchedule) {
   const References want = references(s, x, w, dy);
   Conv2dKernelOptions warpgroup;
   warpgroup.tile = Conv2dTile::warpgroup;
+  warpgroup.split_k = 2;
   for (Precision precision : {Precision::f32, Precision::bf16})
     for (int i = 0; i < sombrero::simt::kTestScheduleCount; ++i) {
       const sombrero::simt::ScopedSchedule schedule(sombrero::simt::test_schedule(i));
@@ -244,7 +245,7 @@ std::vector<Conv2dShape> warpgroup_cases() {
 INSTANTIATE_TEST_SUITE_P(WarpgroupEdges, Conv2dSimt, testing::ValuesIn(warpgroup_cases()),
                          shape_name);
 
-TEST(Conv2dSimtPlan, TheWarpgroupTileIsOnlyEverChosenOnRequestAndForTheForward) {
+TEST(Conv2dSimtPlan, TheWarpgroupTileIsOnlyEverChosenOnRequest) {
   const Conv2dShape s = warpgroup_cases()[1];
   Conv2dKernelOptions options;
   options.tile = Conv2dTile::warpgroup;
@@ -253,13 +254,9 @@ TEST(Conv2dSimtPlan, TheWarpgroupTileIsOnlyEverChosenOnRequestAndForTheForward) 
     const Conv2dGemmPlan automatic = conv2d_gemm_plan(pass, s);
     EXPECT_FALSE(automatic.warpgroup);
     const Conv2dGemmPlan plan = conv2d_gemm_plan(pass, s, options);
-    EXPECT_EQ(plan.warpgroup, pass == Conv2dPass::forward);
-    if (pass == Conv2dPass::forward) {
-      EXPECT_TRUE(plan.large_tile);  // 128 rows, as the epilogue statistics' tiles assume
-    } else {
-      EXPECT_EQ(plan.large_tile, automatic.large_tile);
-      EXPECT_EQ(plan.splits, automatic.splits);
-    }
+    EXPECT_TRUE(plan.warpgroup);
+    EXPECT_TRUE(plan.large_tile);         // 128 rows, as the epilogue statistics' tiles assume
+    EXPECT_EQ(plan.split_chunk % 64, 0);  // whole wgmma K steps per split
   }
   EXPECT_EQ(conv2d_statistics_tile_rows(s, options), 128);
 }

@@ -403,7 +403,8 @@ int run_train_step(const std::vector<std::string>& args) {
       .option("--batch", "N", "images per step; 0 = 256 for resnet50/18, 64 otherwise", "0")
       .option("--image-size", "N", "square input size", "224")
       .option("--precision", "P", "bf16 or f32", "bf16")
-      .option("--algo", "A", "convolutions: hand, wgmma (hand, forward on wgmma) or cudnn", "hand")
+      .option("--algo", "A", "convolutions: hand, wgmma (hand on Hopper's wgmma, bf16) or cudnn",
+              "hand")
       .option("--u1", "LIST", "comma-separated U(1) weights; 0 = one-hot", "0,0.1")
       .option("--data", "DIR",
               "feed the steps from the input pipeline over a folder of class folders of "
