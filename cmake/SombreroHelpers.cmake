@@ -34,8 +34,10 @@ function(sombrero_add_gtest name)
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_LINK} GTest::gtest GTest::gtest_main)
   sombrero_target_defaults(${name})
-  # Several labels are one list value: escape the ';' so PROPERTIES keeps them together.
-  string(REPLACE ";" "\\;" _labels "${ARG_LABELS}")
+  # Several labels become one, joined by '+' ("cpu+simt"): gtest_discover_tests' generated
+  # script splits escaped lists again (a test kept only its first label), and ctest -L takes
+  # a regular expression, so -L simt and -L cpu both select such a test.
+  string(REPLACE ";" "+" _labels "${ARG_LABELS}")
   gtest_discover_tests(${name}
     TEST_PREFIX "${name}."
     PROPERTIES LABELS "${_labels}" TIMEOUT ${ARG_TIMEOUT}

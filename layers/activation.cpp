@@ -14,6 +14,10 @@ Tensor ReLU::forward(const Context& ctx, const Tensor& x) {
   return y;
 }
 
+void ReLU::adopt_output(const Context& ctx, const Tensor& y) {
+  cached_output_ = ctx.training ? y : Tensor();
+}
+
 Tensor ReLU::backward(const Context&, const Tensor& dy) {
   check_cached(cached_output_, "ReLU");
   SOMBRERO_CHECK(dy.shape() == cached_output_.shape(), "ReLU: output gradient has shape ",

@@ -12,6 +12,9 @@ class ReLU : public Layer {
   double forward_flops(const Shape& input) const override { return double(input.numel()); }
   Tensor forward(const Context& ctx, const Tensor& x) override;
   Tensor backward(const Context& ctx, const Tensor& dy) override;
+  // Takes y, computed by a kernel that fused this ReLU (BatchNorm2d::forward_add_relu), as the
+  // output of a forward: backward then masks by it.
+  void adopt_output(const Context& ctx, const Tensor& y);
 
  private:
   Tensor cached_output_;

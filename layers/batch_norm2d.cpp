@@ -1,6 +1,7 @@
 #include "layers/batch_norm2d.h"
 
 #include "layers/ops/batch_norm_ops.h"
+#include "layers/ops/pointwise_ops.h"
 #include "layers/sync_batch_norm.h"
 #include "runtime/error.h"
 
@@ -39,8 +40,23 @@ double BatchNorm2d::forward_flops(const Shape& input) const {
 }
 
 Tensor BatchNorm2d::forward(const Context& ctx, const Tensor& x) {
+  return run_forward(ctx, x, nullptr);
+}
+
+Tensor BatchNorm2d::forward_add_relu(const Context& ctx, const Tensor& x, const Tensor& residual) {
+  SOMBRERO_CHECK(!options_.relu, describe(),
+                 ": forward_add_relu needs a BatchNorm without its own ReLU");
+  SOMBRERO_CHECK(residual.defined() && residual.shape() == x.shape() &&
+                     residual.dtype() == x.dtype() && residual.device() == x.device(),
+                 describe(), ": the residual must match the input ", to_string(x.shape()));
+  return run_forward(ctx, x, &residual);
+}
+
+// y = bn(x), then max(y, 0) with options_.relu; with a residual, max(bn(x) + residual, 0).
+Tensor BatchNorm2d::run_forward(const Context& ctx, const Tensor& x, const Tensor* residual) {
   check_input(x, 4, describe());
   output_shape(x.shape());
+  const bool relu = options_.relu || residual != nullptr;
   const std::int64_t rows = x.numel() / options_.channels;
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   if (ctx.training) {
@@ -53,19 +69,24 @@ Tensor BatchNorm2d::forward(const Context& ctx, const Tensor& x) {
     const bool precomputed = offered_statistics_.defined() &&
                              offered_for_.raw_data() == x.raw_data() &&
                              offered_for_.shape() == x.shape() && offered_for_.dtype() == x.dtype();
-    if (sync_ != nullptr)
+    if (sync_ != nullptr) {
       sync_batch_norm_forward(*sync_, {options_.eps, options_.momentum, options_.relu}, x,
                               weight_->value, bias_->value, y, running_mean_, running_var_,
                               save_mean_, save_invstd_);
-    else if (precomputed)
+      if (residual != nullptr) {  // not fused across ranks: the sum and ReLU in two passes
+        ops::add_inplace(*residual, y);
+        ops::relu_forward(y, y);
+      }
+    } else if (precomputed) {
       ops::batch_norm_forward_training_from_statistics(
           x, offered_statistics_, offered_tile_rows_, weight_->value, bias_->value, options_.eps,
-          options_.momentum, y, running_mean_, running_var_, save_mean_, save_invstd_,
-          options_.relu);
-    else
+          options_.momentum, y, running_mean_, running_var_, save_mean_, save_invstd_, relu,
+          residual);
+    } else {
       ops::batch_norm_forward_training(x, weight_->value, bias_->value, options_.eps,
                                        options_.momentum, y, running_mean_, running_var_,
-                                       save_mean_, save_invstd_, options_.relu);
+                                       save_mean_, save_invstd_, relu, residual);
+    }
     used_offered_statistics_ = precomputed && sync_ == nullptr;
     offered_for_ = offered_statistics_ = Tensor();
     ++num_batches_tracked_;
@@ -73,7 +94,7 @@ Tensor BatchNorm2d::forward(const Context& ctx, const Tensor& x) {
     cached_output_ = options_.relu ? y : Tensor();
   } else {
     ops::batch_norm_forward_inference(x, weight_->value, bias_->value, running_mean_, running_var_,
-                                      options_.eps, y, options_.relu);
+                                      options_.eps, y, relu, residual);
     cached_input_ = Tensor();
     cached_output_ = Tensor();
   }

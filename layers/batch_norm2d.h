@@ -30,6 +30,10 @@ class BatchNorm2d : public Layer {
   double forward_flops(const Shape& input) const override;
   Tensor forward(const Context& ctx, const Tensor& x) override;
   Tensor backward(const Context& ctx, const Tensor& dy) override;
+  // y = max(bn(x) + residual, 0): a residual block's last BatchNorm, its sum and ReLU in one
+  // pass on a device. For a BatchNorm without its own ReLU; backward then takes the gradient
+  // already masked by that ReLU (the caller's), as after forward.
+  Tensor forward_add_relu(const Context& ctx, const Tensor& x, const Tensor& residual);
 
   Parameter& weight() { return *weight_; }
   Parameter& bias() { return *bias_; }
@@ -45,6 +49,8 @@ class BatchNorm2d : public Layer {
   bool used_offered_statistics() const { return used_offered_statistics_; }
 
  private:
+  Tensor run_forward(const Context& ctx, const Tensor& x, const Tensor* residual);
+
   BatchNorm2dOptions options_;
   Parameter* weight_ = nullptr;
   Parameter* bias_ = nullptr;

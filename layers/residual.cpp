@@ -111,11 +111,17 @@ double ResidualBlock::forward_flops(const Shape& input) const {
   return flops + 2.0 * double(shape.numel());  // the sum and the final ReLU
 }
 
+// The branch up to its last BatchNorm, the shortcut, then that BatchNorm, the sum and the
+// final ReLU in one pass (BatchNorm2d::forward_add_relu; the ReLU adopts its output for
+// backward): on a device, three reads/writes of the block's output size instead of seven.
 Tensor ResidualBlock::forward(const Context& ctx, const Tensor& x) {
   Tensor out = x;
-  for (Layer* layer : branch_) out = layer->forward(ctx, out);
+  for (std::size_t i = 0; i + 1 < branch_.size(); ++i) out = branch_[i]->forward(ctx, out);
   const Tensor identity = shortcut_ != nullptr ? shortcut_->forward(ctx, x) : x;
-  return relu_out_.forward(ctx, Add::forward(out, identity));
+  auto& last = dynamic_cast<BatchNorm2d&>(*branch_.back());  // every block ends in one
+  const Tensor y = last.forward_add_relu(ctx, out, identity);
+  relu_out_.adopt_output(ctx, y);
+  return y;
 }
 
 Tensor ResidualBlock::backward(const Context& ctx, const Tensor& dy) {

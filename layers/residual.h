@@ -8,7 +8,8 @@
 //                He et al.: subsample by the stride and zero-pad the new channels; no
 //                parameters; the channel placement of the common CIFAR implementation,
 //                padding (out - in) / 2 channels on each side).
-// The ReLUs inside the branch run fused into the BatchNorm before them (BatchNorm2dOptions::relu).
+// The ReLUs inside the branch run fused into the BatchNorm before them (BatchNorm2dOptions::relu);
+// the last BatchNorm, the sum and the final ReLU run as one (BatchNorm2d::forward_add_relu).
 // zero_init_residual sets the last BN's weight (bn2 / bn3) to 0, as torchvision's option.
 // Add: the residual sum y = a + b; its backward hands dy to both branches.
 #pragma once

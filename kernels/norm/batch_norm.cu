@@ -8,12 +8,14 @@
 //                                           rather than E[x^2] - mean^2: no cancellation)
 //   4. var_c = ss_c / M, invstd, save_invstd, running_var (unbiased), and the affine
 //      coefficients scale_c = gamma_c invstd_c, shift_c = beta_c - mean_c scale_c (double)
-//   5. y = x scale_c + shift_c, then max(y, 0) when relu
+//   5. y = x scale_c + shift_c (+ residual), then max(y, 0) when relu
 // Backward, three launches (g = dy, or dy where the forward output is > 0 with relu):
 //   1. sum_r g and sum_r g (x - mean_c)     two sums per channel in one partial-sum pass
 //   2. dbeta += sum g, dgamma += sum g xhat = invstd sum g (x - mean); the coefficients of
 //      dx = a_c g + b_c xhat + d_c, a = gamma invstd, b = -a sum(g xhat) / M, d = -a sum(g) / M
 //   3. dx (the mask recomputed from the forward output; dx may alias dy)
+// With a residual (a residual block's BatchNorm, sum and ReLU in one pass) step 5 and
+// inference also read it: one more read, and the sum's write and re-read saved.
 // Inference: one launch, y = x scale_c + shift_c from the running statistics, each thread
 // computing its channel's coefficients in its prologue.
 //
@@ -235,18 +237,23 @@ __global__ void __launch_bounds__(kFinalizeThreads)
   }
 }
 
-// y = x scale + shift (then max(y, 0)), rounded as the CPU backend's `x * scale + shift`.
+// y = x scale + shift (+ residual) (then max(y, 0)), rounded as the CPU backend's
+// `x * scale + shift`, then `+ residual` in f32: a residual block's BatchNorm, sum and ReLU
+// in one pass (residual: nullptr for none).
 template <typename T, int V>
 __device__ __forceinline__ void apply_affine(std::int64_t rows, int channels,
                                              const ChannelThread& me, const float (&scale)[V],
                                              const float (&shift)[V], const T* __restrict__ x,
-                                             T* __restrict__ y, bool relu) {
+                                             const T* __restrict__ residual, T* __restrict__ y,
+                                             bool relu) {
   for (std::int64_t r = me.first_row; r < rows; r += me.row_step) {
     const std::int64_t i = r * channels + me.c0;
-    float v[V];
+    float v[V], add[V] = {};
     load_readonly_as_f32<V>(x + i, v);
+    if (residual != nullptr) load_readonly_as_f32<V>(residual + i, add);
     for (int j = 0; j < V; ++j) {
       v[j] = __fadd_rn(__fmul_rn(v[j], scale[j]), shift[j]);
+      if (residual != nullptr) v[j] = __fadd_rn(v[j], add[j]);
       if (relu && v[j] < 0.0f) v[j] = 0.0f;  // NaN passes, as torch's ReLU
     }
     store_from_f32<V>(y + i, v);
@@ -257,12 +264,12 @@ template <typename T, int V>
 __global__ void __launch_bounds__(kChannelBlockThreads)
     affine_kernel(std::int64_t rows, int channels, ChannelTiling tiling, const T* __restrict__ x,
                   const float* __restrict__ scale, const float* __restrict__ shift,
-                  T* __restrict__ y, bool relu) {
+                  const T* __restrict__ residual, T* __restrict__ y, bool relu) {
   const ChannelThread me(tiling);
   if (!me.active) return;
   float scale_c[V], shift_c[V];
   for (int j = 0; j < V; ++j) scale_c[j] = scale[me.c0 + j], shift_c[j] = shift[me.c0 + j];
-  apply_affine<T, V>(rows, channels, me, scale_c, shift_c, x, y, relu);
+  apply_affine<T, V>(rows, channels, me, scale_c, shift_c, x, residual, y, relu);
 }
 
 template <typename T, int V>
@@ -270,7 +277,7 @@ __global__ void __launch_bounds__(kChannelBlockThreads)
     inference_kernel(std::int64_t rows, int channels, ChannelTiling tiling, const T* __restrict__ x,
                      const float* __restrict__ gamma, const float* __restrict__ beta,
                      const float* __restrict__ running_mean, const float* __restrict__ running_var,
-                     float eps, T* __restrict__ y, bool relu) {
+                     float eps, const T* __restrict__ residual, T* __restrict__ y, bool relu) {
   const ChannelThread me(tiling);
   if (!me.active) return;
   float scale[V], shift[V];
@@ -280,7 +287,7 @@ __global__ void __launch_bounds__(kChannelBlockThreads)
     scale[j] = static_cast<float>(gamma[c] * invstd);
     shift[j] = affine_shift(beta[c], __fmul_rn(running_mean[c], gamma[c]), invstd);
   }
-  apply_affine<T, V>(rows, channels, me, scale, shift, x, y, relu);
+  apply_affine<T, V>(rows, channels, me, scale, shift, x, residual, y, relu);
 }
 
 // coefficients: [a | b | d], channels each.
@@ -350,28 +357,29 @@ ChannelTiling tiling_for(int channels, std::initializer_list<const void*> tensor
                         rows_split_into_16_byte_vectors(channels, sizeof(T), tensors));
 }
 
-// y = x scale + shift (+ ReLU) with the tiling's vector width.
+// y = x scale + shift (+ residual) (+ ReLU) with the tiling's vector width.
 template <typename T>
 void launch_affine(const BatchNormShape& s, const ChannelTiling& tiling, const T* x,
-                   const float* scale, const float* shift, T* y, bool relu, cudaStream_t stream) {
+                   const float* scale, const float* shift, const T* residual, T* y, bool relu,
+                   cudaStream_t stream) {
   const dim3 grid = channel_elementwise_grid(s.rows, tiling);
   if (tiling.vector > 1)
     SOMBRERO_LAUNCH((affine_kernel<T, kVector16<T>>), grid, channel_tile_block(), 0, stream, s.rows,
-                    s.channels, tiling, x, scale, shift, y, relu);
+                    s.channels, tiling, x, scale, shift, residual, y, relu);
   else
     SOMBRERO_LAUNCH((affine_kernel<T, 1>), grid, channel_tile_block(), 0, stream, s.rows,
-                    s.channels, tiling, x, scale, shift, y, relu);
+                    s.channels, tiling, x, scale, shift, residual, y, relu);
 }
 
 template <typename T>
 void forward_training(const BatchNormShape& s, const T* x, const float* gamma, const float* beta,
                       float eps, float momentum, T* y, float* running_mean, float* running_var,
                       float* save_mean, float* save_invstd, float* workspace, cudaStream_t stream,
-                      bool relu) {
+                      bool relu, const T* residual) {
   check(s);
   const int C = s.channels;
   const int row_blocks = channel_row_blocks(s.rows);
-  const ChannelTiling tiling = tiling_for<T>(C, {x, y});
+  const ChannelTiling tiling = tiling_for<T>(C, {x, y, residual});
   float* sums = workspace;
   float* centred = workspace + std::int64_t(row_blocks) * C;
   float* scale = workspace + 2 * std::int64_t(row_blocks) * C;
@@ -384,7 +392,7 @@ void forward_training(const BatchNormShape& s, const T* x, const float* gamma, c
   SOMBRERO_LAUNCH(variance_kernel, finalize_grid(C), dim3(kFinalizeThreads), 0, stream, s.rows, C,
                   row_blocks, sums, gamma, beta, eps, momentum, running_var, save_invstd, scale,
                   shift);
-  launch_affine(s, tiling, x, scale, shift, y, relu, stream);
+  launch_affine(s, tiling, x, scale, shift, residual, y, relu, stream);
 }
 
 template <typename T>
@@ -393,34 +401,35 @@ void forward_training_from_statistics(const BatchNormShape& s, const float* stat
                                       const float* beta, float eps, float momentum, T* y,
                                       float* running_mean, float* running_var, float* save_mean,
                                       float* save_invstd, float* workspace, cudaStream_t stream,
-                                      bool relu) {
+                                      bool relu, const T* residual) {
   check(s);
   SOMBRERO_CHECK(tile_rows > 0, "batch_norm_forward_training_from_statistics: tile_rows ",
                  tile_rows);
   const int C = s.channels;
-  const ChannelTiling tiling = tiling_for<T>(C, {x, y});
+  const ChannelTiling tiling = tiling_for<T>(C, {x, y, residual});
   float* scale = workspace + 2 * std::int64_t(channel_row_blocks(s.rows)) * C;
   float* shift = scale + C;
   SOMBRERO_LAUNCH(statistics_finalize_kernel, finalize_grid(C), dim3(kFinalizeThreads), 0, stream,
                   s.rows, C, tile_rows, statistics, gamma, beta, eps, momentum, running_mean,
                   running_var, save_mean, save_invstd, scale, shift);
-  launch_affine(s, tiling, x, scale, shift, y, relu, stream);
+  launch_affine(s, tiling, x, scale, shift, residual, y, relu, stream);
 }
 
 template <typename T>
 void forward_inference(const BatchNormShape& s, const T* x, const float* gamma, const float* beta,
                        const float* running_mean, const float* running_var, float eps, T* y,
-                       cudaStream_t stream, bool relu) {
+                       cudaStream_t stream, bool relu, const T* residual) {
   check(s);
-  const ChannelTiling tiling = tiling_for<T>(s.channels, {x, y});
+  const ChannelTiling tiling = tiling_for<T>(s.channels, {x, y, residual});
   const dim3 grid = channel_elementwise_grid(s.rows, tiling);
   if (tiling.vector > 1)
     SOMBRERO_LAUNCH((inference_kernel<T, kVector16<T>>), grid, channel_tile_block(), 0, stream,
-                    s.rows, s.channels, tiling, x, gamma, beta, running_mean, running_var, eps, y,
-                    relu);
+                    s.rows, s.channels, tiling, x, gamma, beta, running_mean, running_var, eps,
+                    residual, y, relu);
   else
     SOMBRERO_LAUNCH((inference_kernel<T, 1>), grid, channel_tile_block(), 0, stream, s.rows,
-                    s.channels, tiling, x, gamma, beta, running_mean, running_var, eps, y, relu);
+                    s.channels, tiling, x, gamma, beta, running_mean, running_var, eps, residual, y,
+                    relu);
 }
 
 template <typename T>
@@ -455,43 +464,43 @@ void batch_norm_forward_training(const BatchNormShape& shape, const float* x, co
                                  const float* beta, float eps, float momentum, float* y,
                                  float* running_mean, float* running_var, float* save_mean,
                                  float* save_invstd, float* workspace, cudaStream_t stream,
-                                 bool relu) {
+                                 bool relu, const float* residual) {
   forward_training(shape, x, gamma, beta, eps, momentum, y, running_mean, running_var, save_mean,
-                   save_invstd, workspace, stream, relu);
+                   save_invstd, workspace, stream, relu, residual);
 }
 void batch_norm_forward_training(const BatchNormShape& shape, const bf16* x, const float* gamma,
                                  const float* beta, float eps, float momentum, bf16* y,
                                  float* running_mean, float* running_var, float* save_mean,
                                  float* save_invstd, float* workspace, cudaStream_t stream,
-                                 bool relu) {
+                                 bool relu, const bf16* residual) {
   forward_training(shape, device_bf16(x), gamma, beta, eps, momentum, device_bf16(y), running_mean,
-                   running_var, save_mean, save_invstd, workspace, stream, relu);
+                   running_var, save_mean, save_invstd, workspace, stream, relu,
+                   device_bf16(residual));
 }
 
-void batch_norm_forward_training_from_statistics(const BatchNormShape& shape,
-                                                 const float* statistics, int tile_rows,
-                                                 const bf16* x, const float* gamma,
-                                                 const float* beta, float eps, float momentum,
-                                                 bf16* y, float* running_mean, float* running_var,
-                                                 float* save_mean, float* save_invstd,
-                                                 float* workspace, cudaStream_t stream, bool relu) {
+void batch_norm_forward_training_from_statistics(
+    const BatchNormShape& shape, const float* statistics, int tile_rows, const bf16* x,
+    const float* gamma, const float* beta, float eps, float momentum, bf16* y, float* running_mean,
+    float* running_var, float* save_mean, float* save_invstd, float* workspace, cudaStream_t stream,
+    bool relu, const bf16* residual) {
   forward_training_from_statistics(shape, statistics, tile_rows, device_bf16(x), gamma, beta, eps,
                                    momentum, device_bf16(y), running_mean, running_var, save_mean,
-                                   save_invstd, workspace, stream, relu);
+                                   save_invstd, workspace, stream, relu, device_bf16(residual));
 }
 
 void batch_norm_forward_inference(const BatchNormShape& shape, const float* x, const float* gamma,
                                   const float* beta, const float* running_mean,
                                   const float* running_var, float eps, float* y,
-                                  cudaStream_t stream, bool relu) {
-  forward_inference(shape, x, gamma, beta, running_mean, running_var, eps, y, stream, relu);
+                                  cudaStream_t stream, bool relu, const float* residual) {
+  forward_inference(shape, x, gamma, beta, running_mean, running_var, eps, y, stream, relu,
+                    residual);
 }
 void batch_norm_forward_inference(const BatchNormShape& shape, const bf16* x, const float* gamma,
                                   const float* beta, const float* running_mean,
                                   const float* running_var, float eps, bf16* y, cudaStream_t stream,
-                                  bool relu) {
+                                  bool relu, const bf16* residual) {
   forward_inference(shape, device_bf16(x), gamma, beta, running_mean, running_var, eps,
-                    device_bf16(y), stream, relu);
+                    device_bf16(y), stream, relu, device_bf16(residual));
 }
 
 void batch_norm_backward_training(const BatchNormShape& shape, const float* x, const float* dy,

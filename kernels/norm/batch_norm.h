@@ -56,20 +56,24 @@ void batch_norm_backward_training(const BatchNormShape& shape, const float* x, c
 // Activations (x, y, dy, dx, relu_output) are f32 or bf16; statistics, parameters and their
 // gradients are f32. Same contracts as the cpu:: functions above, plus a device workspace of
 // batch_norm_workspace_floats(shape) floats for the training passes. dx may alias dy.
+// residual (forward passes; nullptr: none): y = max?(x scale + shift + residual), a
+// residual block's last BatchNorm, its sum and ReLU in one pass (residual like x; y may not
+// alias it).
 // Layout: per-row-block partial sums [row_blocks][2][channels], then 3 coefficient vectors.
 inline std::size_t batch_norm_workspace_floats(const BatchNormShape& shape) {
   return (2 * std::size_t(channel_row_blocks(shape.rows)) + 3) * std::size_t(shape.channels);
 }
 
 #define SOMBRERO_BATCH_NORM_KERNEL_API(T)                                                        \
-  void batch_norm_forward_training(                                                              \
-      const BatchNormShape& shape, const T* x, const float* gamma, const float* beta, float eps, \
-      float momentum, T* y, float* running_mean, float* running_var, float* save_mean,           \
-      float* save_invstd, float* workspace, cudaStream_t stream, bool relu = false);             \
-  void batch_norm_forward_inference(const BatchNormShape& shape, const T* x, const float* gamma, \
-                                    const float* beta, const float* running_mean,                \
-                                    const float* running_var, float eps, T* y,                   \
-                                    cudaStream_t stream, bool relu = false);                     \
+  void batch_norm_forward_training(const BatchNormShape& shape, const T* x, const float* gamma,  \
+                                   const float* beta, float eps, float momentum, T* y,           \
+                                   float* running_mean, float* running_var, float* save_mean,    \
+                                   float* save_invstd, float* workspace, cudaStream_t stream,    \
+                                   bool relu = false, const T* residual = nullptr);              \
+  void batch_norm_forward_inference(                                                             \
+      const BatchNormShape& shape, const T* x, const float* gamma, const float* beta,            \
+      const float* running_mean, const float* running_var, float eps, T* y, cudaStream_t stream, \
+      bool relu = false, const T* residual = nullptr);                                           \
   void batch_norm_backward_training(                                                             \
       const BatchNormShape& shape, const T* x, const T* dy, const float* gamma,                  \
       const float* save_mean, const float* save_invstd, T* dx, float* dgamma, float* dbeta,      \
@@ -83,7 +87,7 @@ inline std::size_t batch_norm_workspace_floats(const BatchNormShape& shape) {
       const BatchNormShape& shape, const float* statistics, int tile_rows, const T* x,             \
       const float* gamma, const float* beta, float eps, float momentum, T* y, float* running_mean, \
       float* running_var, float* save_mean, float* save_invstd, float* workspace,                  \
-      cudaStream_t stream, bool relu = false);
+      cudaStream_t stream, bool relu = false, const T* residual = nullptr);
 namespace cuda {
 SOMBRERO_BATCH_NORM_KERNEL_API(float)
 SOMBRERO_BATCH_NORM_KERNEL_API(bf16)

@@ -29,12 +29,36 @@ kernels::BatchNormShape check_batch_norm(const char* op,
   return kernels::BatchNormShape{x.numel() / channels, int(channels)};
 }
 
+// The residual's checks (like x; y must not alias it).
+void check_residual(const char* op, const Tensor& x, const Tensor& y, const Tensor* residual) {
+  if (residual == nullptr) return;
+  check_batch_norm(op, {{"x", &x}, {"residual", residual}}, {});
+  SOMBRERO_CHECK(residual->raw_data() != y.raw_data(), op, ": y may not alias the residual");
+}
+
+// The residual's elements, or null.
+template <typename T>
+const T* residual_of(const Tensor* residual) {
+  return residual != nullptr ? residual->data<T>() : nullptr;
+}
+
+// The CPU backend's residual sum and ReLU after its BatchNorm (y = bn(x) without ReLU):
+// y = max?(y + residual, 0) in f32, as the device kernels round it.
+void add_residual_on_cpu(const Tensor* residual, Tensor& y, bool relu) {
+  float* out = y.data<float>();
+  const float* add = residual->data<float>();
+  for (std::int64_t i = 0; i < y.numel(); ++i) {
+    const float v = out[i] + add[i];
+    out[i] = relu && v < 0.0f ? 0.0f : v;  // NaN passes, as torch's ReLU
+  }
+}
+
 }  // namespace
 
 void batch_norm_forward_training(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                  float eps, float momentum, Tensor& y, Tensor& running_mean,
                                  Tensor& running_var, Tensor& save_mean, Tensor& save_invstd,
-                                 bool relu) {
+                                 bool relu, const Tensor* residual) {
   const kernels::BatchNormShape s =
       check_batch_norm("batch_norm_forward_training", {{"x", &x}, {"y", &y}},
                        {{"gamma", &gamma},
@@ -43,11 +67,13 @@ void batch_norm_forward_training(const Tensor& x, const Tensor& gamma, const Ten
                         {"running_var", &running_var},
                         {"save_mean", &save_mean},
                         {"save_invstd", &save_invstd}});
+  check_residual("batch_norm_forward_training", x, y, residual);
   if (x.is_cpu()) {
     kernels::cpu::batch_norm_forward_training(
         s, x.data<float>(), gamma.data<float>(), beta.data<float>(), eps, momentum, y.data<float>(),
         running_mean.data<float>(), running_var.data<float>(), save_mean.data<float>(),
-        save_invstd.data<float>(), relu);
+        save_invstd.data<float>(), relu && residual == nullptr);
+    if (residual != nullptr) add_residual_on_cpu(residual, y, relu);
     return;
   }
   Tensor workspace = workspace_floats(x, kernels::batch_norm_workspace_floats(s));
@@ -57,7 +83,7 @@ void batch_norm_forward_training(const Tensor& x, const Tensor& gamma, const Ten
                            gamma.data<float>(), beta.data<float>(), eps, momentum, y.data<T>(),
                            running_mean.data<float>(), running_var.data<float>(),
                            save_mean.data<float>(), save_invstd.data<float>(),
-                           workspace.data<float>(), x.stream(), relu);
+                           workspace.data<float>(), x.stream(), relu, residual_of<T>(residual));
   });
 }
 
@@ -66,7 +92,8 @@ void batch_norm_forward_training_from_statistics(const Tensor& x, const Tensor& 
                                                  const Tensor& beta, float eps, float momentum,
                                                  Tensor& y, Tensor& running_mean,
                                                  Tensor& running_var, Tensor& save_mean,
-                                                 Tensor& save_invstd, bool relu) {
+                                                 Tensor& save_invstd, bool relu,
+                                                 const Tensor* residual) {
   const kernels::BatchNormShape s =
       check_batch_norm("batch_norm_forward_training_from_statistics", {{"x", &x}, {"y", &y}},
                        {{"gamma", &gamma},
@@ -78,6 +105,7 @@ void batch_norm_forward_training_from_statistics(const Tensor& x, const Tensor& 
   constexpr const char* op = "batch_norm_forward_training_from_statistics";
   SOMBRERO_CHECK(!x.is_cpu() && x.dtype() == DType::bf16, op,
                  ": bf16 activations on a device only");
+  check_residual(op, x, y, residual);
   check_same_device(op, {{"x", &x}, {"statistics", &statistics}});
   check_dtype(op, DType::f32, {{"statistics", &statistics}});
   const std::int64_t tiles = (s.rows + tile_rows - 1) / std::max(tile_rows, 1);
@@ -85,34 +113,37 @@ void batch_norm_forward_training_from_statistics(const Tensor& x, const Tensor& 
                  statistics.numel(), " statistics for ", tiles, " tiles of ", tile_rows,
                  " rows and ", s.channels, " channels, expected ", 2 * tiles * s.channels);
   Tensor workspace = workspace_floats(x, kernels::batch_norm_workspace_floats(s));
-  SOMBRERO_DEVICE_KERNEL(x.device(), batch_norm_forward_training_from_statistics, s,
-                         statistics.data<float>(), tile_rows, x.data<bf16>(), gamma.data<float>(),
-                         beta.data<float>(), eps, momentum, y.data<bf16>(),
-                         running_mean.data<float>(), running_var.data<float>(),
-                         save_mean.data<float>(), save_invstd.data<float>(),
-                         workspace.data<float>(), x.stream(), relu);
+  SOMBRERO_DEVICE_KERNEL(
+      x.device(), batch_norm_forward_training_from_statistics, s, statistics.data<float>(),
+      tile_rows, x.data<bf16>(), gamma.data<float>(), beta.data<float>(), eps, momentum,
+      y.data<bf16>(), running_mean.data<float>(), running_var.data<float>(),
+      save_mean.data<float>(), save_invstd.data<float>(), workspace.data<float>(), x.stream(), relu,
+      residual != nullptr ? residual->data<bf16>() : nullptr);
 }
 
 void batch_norm_forward_inference(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                   const Tensor& running_mean, const Tensor& running_var, float eps,
-                                  Tensor& y, bool relu) {
+                                  Tensor& y, bool relu, const Tensor* residual) {
   const kernels::BatchNormShape s =
       check_batch_norm("batch_norm_forward_inference", {{"x", &x}, {"y", &y}},
                        {{"gamma", &gamma},
                         {"beta", &beta},
                         {"running_mean", &running_mean},
                         {"running_var", &running_var}});
+  check_residual("batch_norm_forward_inference", x, y, residual);
   if (x.is_cpu()) {
     kernels::cpu::batch_norm_forward_inference(
         s, x.data<float>(), gamma.data<float>(), beta.data<float>(), running_mean.data<float>(),
-        running_var.data<float>(), eps, y.data<float>(), relu);
+        running_var.data<float>(), eps, y.data<float>(), relu && residual == nullptr);
+    if (residual != nullptr) add_residual_on_cpu(residual, y, relu);
     return;
   }
   with_element_type(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
     SOMBRERO_DEVICE_KERNEL(x.device(), batch_norm_forward_inference, s, x.data<T>(),
                            gamma.data<float>(), beta.data<float>(), running_mean.data<float>(),
-                           running_var.data<float>(), eps, y.data<T>(), x.stream(), relu);
+                           running_var.data<float>(), eps, y.data<T>(), x.stream(), relu,
+                           residual_of<T>(residual));
   });
 }
 

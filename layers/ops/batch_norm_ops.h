@@ -10,11 +10,15 @@
 
 namespace sombrero::layers::ops {
 
+// The forward passes take an optional residual (like x): y = max?(bn(x) + residual, 0), a
+// residual block's last BatchNorm, sum and ReLU in one pass on a device (composed on the CPU
+// backend, with the same f32 roundings).
+
 // Writes y, save_mean and save_invstd; updates running_mean / running_var in place.
 void batch_norm_forward_training(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                  float eps, float momentum, Tensor& y, Tensor& running_mean,
                                  Tensor& running_var, Tensor& save_mean, Tensor& save_invstd,
-                                 bool relu);
+                                 bool relu, const Tensor* residual = nullptr);
 // The training forward from a convolution epilogue's per-tile statistics of x
 // (conv2d_forward_with_statistics): x bf16 on a device; reads x once.
 void batch_norm_forward_training_from_statistics(const Tensor& x, const Tensor& statistics,
@@ -22,11 +26,12 @@ void batch_norm_forward_training_from_statistics(const Tensor& x, const Tensor& 
                                                  const Tensor& beta, float eps, float momentum,
                                                  Tensor& y, Tensor& running_mean,
                                                  Tensor& running_var, Tensor& save_mean,
-                                                 Tensor& save_invstd, bool relu);
+                                                 Tensor& save_invstd, bool relu,
+                                                 const Tensor* residual = nullptr);
 
 void batch_norm_forward_inference(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                   const Tensor& running_mean, const Tensor& running_var, float eps,
-                                  Tensor& y, bool relu);
+                                  Tensor& y, bool relu, const Tensor* residual = nullptr);
 // Overwrites dx, accumulates dgamma and dbeta. relu_output: the forward's output when it ran
 // with relu (dy counts only where it is > 0), else null.
 void batch_norm_backward_training(const Tensor& x, const Tensor& dy, const Tensor& gamma,
