@@ -117,6 +117,16 @@ Tensor Conv2d::forward(const Context& ctx, const Tensor& x) {
 }
 
 Tensor Conv2d::backward(const Context& ctx, const Tensor& dy) {
+  return run_backward(ctx, dy, nullptr);
+}
+
+void Conv2d::backward_adding_to(const Context& ctx, const Tensor& dy, Tensor& input_grad) {
+  SOMBRERO_CHECK(input_grad_needed_, describe(),
+                 ": backward_adding_to on a layer that computes no input gradient");
+  run_backward(ctx, dy, &input_grad);
+}
+
+Tensor Conv2d::run_backward(const Context& ctx, const Tensor& dy, Tensor* input_grad) {
   check_cached(cached_input_, describe());
   const Shape& input = cached_input_.shape();
   const int channels = int(input[3]);  // > in_channels when the forward padded them
@@ -134,11 +144,21 @@ Tensor Conv2d::backward(const Context& ctx, const Tensor& dy) {
   }
   if (bias_ != nullptr) ops::bias_backward(dy, bias_->grad);
   Tensor dx;
-  if (input_grad_needed_) {
+  const Tensor& w = cached_weight_.defined() ? cached_weight_ : weight_->value;
+  if (input_grad != nullptr && channels == options_.in_channels) {
+    SOMBRERO_CHECK(input_grad->shape() == input && input_grad->dtype() == dy.dtype() &&
+                       input_grad->device() == dy.device(),
+                   describe(), ": the input gradient to add to is ", to_string(input_grad->shape()),
+                   ", expected ", to_string(input), " like the input");
+    ops::conv2d_backward_data_accumulate(ctx, s, dy, w, *input_grad);
+  } else if (input_grad_needed_) {
     dx = Tensor::empty(input, dy.dtype(), dy.device());
-    ops::conv2d_backward_data(ctx, s, dy,
-                              cached_weight_.defined() ? cached_weight_ : weight_->value, dx);
+    ops::conv2d_backward_data(ctx, s, dy, w, dx);
     if (channels != options_.in_channels) dx = unpad_channels(dx, options_.in_channels);
+    if (input_grad != nullptr) {  // channel-padded input: added after unpadding
+      ops::add_inplace(dx, *input_grad);
+      dx = Tensor();
+    }
   }
   cached_input_ = Tensor();
   cached_weight_ = Tensor();

@@ -33,6 +33,10 @@ class Conv2d : public Layer {
   double forward_flops(const Shape& input) const override;
   Tensor forward(const Context& ctx, const Tensor& x) override;
   Tensor backward(const Context& ctx, const Tensor& dy) override;
+  // backward, with the input gradient added to `input_grad` (dL/dx of the same shape, e.g. a
+  // residual block's shortcut gradient) instead of returned: in the kernel's epilogue on a
+  // device, one pass less each way than a separate add.
+  void backward_adding_to(const Context& ctx, const Tensor& dy, Tensor& input_grad);
 
   const Conv2dOptions& options() const { return options_; }
   Parameter& weight() { return *weight_; }
@@ -49,6 +53,8 @@ class Conv2d : public Layer {
   kernels::Conv2dShape conv_shape(const Shape& input) const;
   // Channels the kernels see for x: in_channels, or that rounded up to a 16-byte vector.
   int kernel_channels(const Context& ctx, const Tensor& x) const;
+  // backward's work; the input gradient returned, or added to *input_grad when given.
+  Tensor run_backward(const Context& ctx, const Tensor& dy, Tensor* input_grad);
 
   Conv2dOptions options_;
   Parameter* weight_ = nullptr;

@@ -124,12 +124,16 @@ Tensor ResidualBlock::forward(const Context& ctx, const Tensor& x) {
   return y;
 }
 
+// The shortcut's input gradient first; the branch's first convolution then adds its own
+// into it in its backward-data epilogue (Conv2d::backward_adding_to) instead of a separate
+// sum. For an identity shortcut that gradient is g itself, which the branch has finished
+// reading by then (stream order).
 Tensor ResidualBlock::backward(const Context& ctx, const Tensor& dy) {
   const Tensor g = relu_out_.backward(ctx, dy);
-  Tensor dx = g;
-  for (auto it = branch_.rbegin(); it != branch_.rend(); ++it) dx = (*it)->backward(ctx, dx);
-  const Tensor dshortcut = shortcut_ != nullptr ? shortcut_->backward(ctx, g) : g;
-  ops::add_inplace(dshortcut, dx);
+  Tensor dx = shortcut_ != nullptr ? shortcut_->backward(ctx, g) : g;
+  Tensor d = g;
+  for (std::size_t i = branch_.size(); i-- > 1;) d = branch_[i]->backward(ctx, d);
+  dynamic_cast<Conv2d&>(*branch_.front()).backward_adding_to(ctx, d, dx);  // blocks start so
   return dx;
 }
 

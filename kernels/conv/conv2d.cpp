@@ -247,11 +247,13 @@ void conv2d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx,
     check_hand_built(op);
 #if defined(SOMBRERO_HAVE_HAND_CONV2D)
     runtime::DeviceGuard guard(dy.device().index);
+    const Conv2dKernelOptions options = kernel_options(params.algo);
     if (dy.dtype() == DType::f32)
       cuda::conv2d_backward_data(s, dy.data<float>(), w.data<float>(), dx.data<float>(),
-                                 dy.stream());
+                                 dy.stream(), options);
     else
-      cuda::conv2d_backward_data(s, dy.data<bf16>(), w.data<bf16>(), dx.data<bf16>(), dy.stream());
+      cuda::conv2d_backward_data(s, dy.data<bf16>(), w.data<bf16>(), dx.data<bf16>(), dy.stream(),
+                                 options);
 #endif
     return;
   }
@@ -290,17 +292,18 @@ void conv2d_backward_filter(const Tensor& x, const Tensor& dy, Tensor& dw,
 #if defined(SOMBRERO_HAVE_HAND_CONV2D)
     runtime::DeviceGuard guard(x.device().index);
     // Split-K workspace as stream-ordered memory on the tensors' stream.
-    const std::size_t bytes = conv2d_backward_filter_workspace_bytes(s);
+    const Conv2dKernelOptions options = kernel_options(params.algo);
+    const std::size_t bytes = conv2d_backward_filter_workspace_bytes(s, options);
     Tensor workspace;
     if (bytes > 0)
       workspace = Tensor::empty({std::int64_t((bytes + 3) / 4)}, DType::f32, x.device());
     void* scratch = bytes > 0 ? workspace.raw_data() : nullptr;
     if (x.dtype() == DType::f32)
       cuda::conv2d_backward_filter(s, x.data<float>(), dy.data<float>(), dw.data<float>(),
-                                   accumulate, scratch, x.stream());
+                                   accumulate, scratch, x.stream(), options);
     else
       cuda::conv2d_backward_filter(s, x.data<bf16>(), dy.data<bf16>(), dw.data<float>(), accumulate,
-                                   scratch, x.stream());
+                                   scratch, x.stream(), options);
 #endif
     return;
   }

@@ -152,6 +152,7 @@ struct BackwardDataProblem {
   int gemm_m, gemm_n, gemm_k;
   T* dx;
   bool vector_output;  // C % (16 / sizeof(T)) == 0 and dx 16-byte aligned
+  bool accumulate;     // dx += the gradient (read-modify-write in the epilogue)
 
   __device__ __forceinline__ long long output_row(int m, int /*split*/) const {
     const Geometry& g = a.g;
@@ -161,17 +162,26 @@ struct BackwardDataProblem {
     return ((static_cast<long long>(pixel.n) * g.H + h) * g.W + w) * g.C;
   }
   __device__ __forceinline__ void store(long long row, int c, float value) const {
+    if (accumulate) value += to_float(dx[row + c]);
     dx[row + c] = from_float<T>(value);
   }
   __device__ __forceinline__ void store_vector(long long row, int c,
                                                const float (&values)[16 / sizeof(T)]) const {
-    store_from_f32<16 / sizeof(T)>(dx + row + c, values);
+    constexpr int V = 16 / sizeof(T);
+    if (!accumulate) {
+      store_from_f32<V>(dx + row + c, values);
+      return;
+    }
+    float sum[V];
+    load_as_f32<V>(dx + row + c, sum);
+    for (int e = 0; e < V; ++e) sum[e] += values[e];
+    store_from_f32<V>(dx + row + c, sum);
   }
 };
 
 template <typename T>
 void backward_data(const Conv2dShape& shape, const T* dy, const T* w, T* dx, cudaStream_t stream,
-                   const Conv2dKernelOptions& options) {
+                   const Conv2dKernelOptions& options, bool accumulate) {
   check_shape(shape, "conv2d_backward_data");
   const Conv2dGemmPlan plan = conv2d_gemm_plan(Conv2dPass::backward_data, shape, options);
   SOMBRERO_CHECK(plan.gemm_m < (1ll << 31) && plan.gemm_k < (1ll << 31),
@@ -196,9 +206,14 @@ void backward_data(const Conv2dShape& shape, const T* dy, const T* w, T* dx, cud
       const PhaseDivisors divisors{FastDivmod(g.K),        FastDivmod(p.taps_w.count),
                                    FastDivmod(p.rows_w),   FastDivmod(p.rows_h),
                                    FastDivmod(g.stride_h), FastDivmod(g.stride_w)};
-      const BackwardDataProblem<T> problem{
-          {g, p, divisors, dy, M, depth}, {g, p, divisors, w, depth}, M, g.C, depth, dx,
-          g.C % V == 0 && aligned16(dx)};
+      const BackwardDataProblem<T> problem{{g, p, divisors, dy, M, depth},
+                                           {g, p, divisors, w, depth},
+                                           M,
+                                           g.C,
+                                           depth,
+                                           dx,
+                                           g.C % V == 0 && aligned16(dx),
+                                           accumulate};
       launch(problem, plan.large_tile, vectorized, 1, 0, stream, warpgroup);
     }
 }
@@ -207,14 +222,16 @@ void backward_data(const Conv2dShape& shape, const T* dy, const T* w, T* dx, cud
 }  // namespace conv_igemm
 
 void conv2d_backward_data(const Conv2dShape& shape, const float* dy, const float* w, float* dx,
-                          cudaStream_t stream, const Conv2dKernelOptions& options) {
-  conv_igemm::backward_data(shape, dy, w, dx, stream, options);
+                          cudaStream_t stream, const Conv2dKernelOptions& options,
+                          bool accumulate) {
+  conv_igemm::backward_data(shape, dy, w, dx, stream, options, accumulate);
 }
 
 void conv2d_backward_data(const Conv2dShape& shape, const bf16* dy, const bf16* w, bf16* dx,
-                          cudaStream_t stream, const Conv2dKernelOptions& options) {
+                          cudaStream_t stream, const Conv2dKernelOptions& options,
+                          bool accumulate) {
   conv_igemm::backward_data(shape, device_bf16(dy), device_bf16(w), device_bf16(dx), stream,
-                            options);
+                            options, accumulate);
 }
 
 }  // namespace sombrero::kernels::SOMBRERO_EXEC

@@ -152,7 +152,9 @@ inline std::int64_t conv2d_statistics_floats(const Conv2dShape& s,
 // pointers).
 //   conv2d_forward:         y = conv(x, w).
 //   conv2d_backward_data:   dx = conv_transpose(dy, w), the gradient of sum(y * dy) with
-//                           respect to x. Overwrites dx.
+//                           respect to x. Overwrites dx, or with accumulate adds to it in
+//                           the epilogue (a residual block's two input gradients; bf16:
+//                           the f32 sum rounded once).
 //   conv2d_backward_filter: dw = (accumulate ? dw : 0) + the gradient of sum(y * dy) with
 //                           respect to w, summed over the batch. workspace:
 //                           conv2d_backward_filter_workspace_bytes(shape, options) bytes.
@@ -166,9 +168,11 @@ inline std::int64_t conv2d_statistics_floats(const Conv2dShape& s,
                                       bf16* y, float* statistics, cudaStream_t stream,            \
                                       const Conv2dKernelOptions& options = {});                   \
   void conv2d_backward_data(const Conv2dShape& shape, const float* dy, const float* w, float* dx, \
-                            cudaStream_t stream, const Conv2dKernelOptions& options = {});        \
+                            cudaStream_t stream, const Conv2dKernelOptions& options = {},         \
+                            bool accumulate = false);                                             \
   void conv2d_backward_data(const Conv2dShape& shape, const bf16* dy, const bf16* w, bf16* dx,    \
-                            cudaStream_t stream, const Conv2dKernelOptions& options = {});        \
+                            cudaStream_t stream, const Conv2dKernelOptions& options = {},         \
+                            bool accumulate = false);                                             \
   void conv2d_backward_filter(const Conv2dShape& shape, const float* x, const float* dy,          \
                               float* dw, bool accumulate, void* workspace, cudaStream_t stream,   \
                               const Conv2dKernelOptions& options = {});                           \

@@ -3,6 +3,7 @@
 #include "kernels/conv/conv2d.h"
 #include "kernels/conv/conv2d_kernels.h"
 #include "layers/ops/dispatch.h"
+#include "layers/ops/pointwise_ops.h"
 #include "runtime/error.h"
 
 namespace sombrero::layers::ops {
@@ -73,7 +74,27 @@ void conv2d_backward_data(const Context& ctx, const kernels::Conv2dShape& shape,
                          dx.shape(), w.shape(), dy.shape());
   with_element_type(dy.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    kernels::simt::conv2d_backward_data(shape, dy.data<T>(), w.data<T>(), dx.data<T>(), nullptr);
+    kernels::simt::conv2d_backward_data(shape, dy.data<T>(), w.data<T>(), dx.data<T>(), nullptr,
+                                        kernels::kernel_options(ctx.conv_algo));
+  });
+}
+
+void conv2d_backward_data_accumulate(const Context& ctx, const kernels::Conv2dShape& shape,
+                                     const Tensor& dy, const Tensor& w, Tensor& dx) {
+  if (dy.is_cpu() || !kernels::is_hand_written(ctx.conv_algo)) {
+    Tensor gradient = Tensor::empty(dx.shape(), dx.dtype(), dx.device());
+    conv2d_backward_data(ctx, shape, dy, w, gradient);
+    add_inplace(gradient, dx);
+    return;
+  }
+  check_hand_kernel_call("conv2d_backward_data", ctx, shape, {{"dy", &dy}, {"w", &w}, {"dx", &dx}},
+                         dx.shape(), w.shape(), dy.shape());
+  const kernels::Conv2dKernelOptions options = kernels::kernel_options(ctx.conv_algo);
+  with_element_type(dy.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    SOMBRERO_DEVICE_KERNEL(dy.device(), conv2d_backward_data, shape, dy.template data<T>(),
+                           w.template data<T>(), dx.template data<T>(), dy.stream(), options,
+                           /*accumulate=*/true);
   });
 }
 
@@ -87,13 +108,14 @@ void conv2d_backward_filter_accumulate(const Context& ctx, const kernels::Conv2d
                          dw.shape(), dy.shape());
   check_same_device("conv2d_backward_filter", {{"x", &x}, {"dw", &dw}});
   check_dtype("conv2d_backward_filter", DType::f32, {{"dw", &dw}});
-  const std::size_t bytes = kernels::conv2d_backward_filter_workspace_bytes(shape);
+  const kernels::Conv2dKernelOptions options = kernels::kernel_options(ctx.conv_algo);
+  const std::size_t bytes = kernels::conv2d_backward_filter_workspace_bytes(shape, options);
   Tensor workspace = workspace_floats(x, (bytes + 3) / 4);
   void* scratch = bytes > 0 ? workspace.raw_data() : nullptr;
   with_element_type(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
     kernels::simt::conv2d_backward_filter(shape, x.data<T>(), dy.data<T>(), dw.data<float>(),
-                                          /*accumulate=*/true, scratch, nullptr);
+                                          /*accumulate=*/true, scratch, nullptr, options);
   });
 }
 

@@ -14,6 +14,10 @@ void conv2d_forward(const Context& ctx, const kernels::Conv2dShape& shape, const
                     const Tensor& w, Tensor& y);
 void conv2d_backward_data(const Context& ctx, const kernels::Conv2dShape& shape, const Tensor& dy,
                           const Tensor& w, Tensor& dx);
+// dx += the input gradient: in the hand-written kernels' epilogue (cuda, simt), else through a
+// temporary and an add (cpu backend, cuDNN).
+void conv2d_backward_data_accumulate(const Context& ctx, const kernels::Conv2dShape& shape,
+                                     const Tensor& dy, const Tensor& w, Tensor& dx);
 // y = conv(x, w) and, in `statistics`, the per-row-tile sums and centred sums of squares of y
 // for a BatchNorm that follows (kernels/conv/conv2d_kernels.h): returns false, doing nothing,
 // where that fusion does not exist (cpu, cuDNN, f32, K not a multiple of 8, unaligned y).

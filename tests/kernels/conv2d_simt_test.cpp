@@ -186,6 +186,32 @@ TEST_P(Conv2dSimt, WarpgroupTileIsBitExactUnderEverySchedule) {
     }
 }
 
+// Backward-data with accumulate adds the gradient to dx in its epilogue: dx = start + the
+// reference, exact on small integers, on every tile (the wgmma one included) and in both
+// precisions (bf16: the f32 sum rounded once, exact here), the zero phases of a stride
+// included (they must leave dx as it was).
+TEST_P(Conv2dSimt, BackwardDataAccumulatesIntoDx) {
+  const Conv2dShape s = GetParam();
+  const auto w = small_integers(s.weight_elements(), 16),
+             dy = small_integers(s.output_elements(), 17);
+  const auto start = small_integers(s.input_elements(), 18);
+  const std::vector<double> gradient = test::reference_conv_backward_data(s, dy, w);
+  std::vector<double> want(gradient.size());
+  for (std::size_t i = 0; i < want.size(); ++i) want[i] = gradient[i] + start[i];
+  for (const Conv2dTile tile : {Conv2dTile::small, Conv2dTile::large, Conv2dTile::warpgroup}) {
+    Conv2dKernelOptions options;
+    options.tile = tile;
+    const std::string what = "tile " + std::to_string(int(tile)) + " " + s.to_string();
+    std::vector<float> dx = start;
+    simt::conv2d_backward_data(s, dy.data(), w.data(), dx.data(), nullptr, options, true);
+    expect_exact(dx, want, false, "f32 dx " + what);
+    std::vector<bf16> dx16 = to_bf16(start);
+    simt::conv2d_backward_data(s, to_bf16(dy).data(), to_bf16(w).data(), dx16.data(), nullptr,
+                               options, true);
+    expect_exact(to_float(dx16), want, true, "bf16 dx " + what);
+  }
+}
+
 std::string shape_name(const testing::TestParamInfo<Conv2dShape>& info) {
   const Conv2dShape& s = info.param;
   return "N" + std::to_string(s.batch) + "_" + std::to_string(s.in_height) + "x" +

@@ -273,6 +273,16 @@ inline std::vector<LayerCase> layer_cases() {
        {2, 6, 6, 4},
        true,
        true},
+      // 8 channels: bf16 vectors too, so the fused block tail runs its 16-byte path (bf16
+      // blocks compare the forward; the backward-data epilogue's add of the shortcut's
+      // gradient is checked bit for bit in tests/kernels/conv2d_simt_test.cpp).
+      {"BasicBlockIdentity8",
+       [] {
+         return std::make_unique<BasicBlock>(BlockOptions{8, 8, 1, ShortcutKind::B});
+       },
+       {2, 6, 6, 8},
+       true,
+       true},
   };
 }
 
