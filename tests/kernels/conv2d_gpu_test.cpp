@@ -178,6 +178,34 @@ TEST(Conv2dGpu, EpilogueStatisticsDescribeTheStoredOutput) {
   }
 }
 
+// Backward-data adding into dx (a residual block's two input gradients) on every ResNet-50
+// shape, default and wgmma tiles where available: dx = start + the gradient, exact on small
+// integers in both precisions.
+TEST(Conv2dGpu, BackwardDataAccumulatesIntoDxOnEveryResNet50Shape) {
+  if (runtime::cuda_devices().empty())
+    GTEST_SKIP() << "no CUDA device: " << runtime::cuda_unavailable_reason();
+  std::vector<Conv2dKernelOptions> tiles(1);
+  if (runtime::wgmma_unavailable_reason().empty()) tiles.push_back({Conv2dTile::warpgroup, 0});
+  for (const NamedConvShape& named : resnet50_conv_shapes(kBatch)) {
+    const Conv2dShape& s = named.shape;
+    const auto w = small_integers(s.weight_elements(), 5),
+               dy = small_integers(s.output_elements(), 6);
+    const auto start = small_integers(s.input_elements(), 7);
+    std::vector<float> want(s.input_elements());
+    cpu::conv2d_backward_data(s, dy.data(), w.data(), want.data());
+    for (std::size_t i = 0; i < want.size(); ++i) want[i] += start[i];
+    for (const Conv2dKernelOptions& options : tiles) {
+      const std::string what = named.name + (options.tile == Conv2dTile::warpgroup ? " wgmma" : "");
+      test::DeviceBuffer<float> d_w(w), d_dy(dy), d_dx(start);
+      cuda::conv2d_backward_data(s, d_dy.get(), d_w.get(), d_dx.get(), nullptr, options, true);
+      expect_exact(d_dx.download(), want, false, "f32 dx += " + what);
+      test::DeviceBuffer<bf16> b_w(to_bf16(w)), b_dy(to_bf16(dy)), b_dx(to_bf16(start));
+      cuda::conv2d_backward_data(s, b_dy.get(), b_w.get(), b_dx.get(), nullptr, options, true);
+      expect_exact(to_float(b_dx.download()), want, true, "bf16 dx += " + what);
+    }
+  }
+}
+
 // The wgmma tile (Conv2dTile::warpgroup; bf16, all three passes, the forward's statistics
 // epilogue included) on every ResNet-50 shape: bit-exact on small integers (and the
 // statistics' sums exact), within the bf16 rounding on random values. Skips where wgmma
