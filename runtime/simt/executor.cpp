@@ -107,6 +107,39 @@ struct AsyncCopy {
   std::byte data[16];
 };
 
+// One thread's asynchronous operations of one kind, oldest first, grouped by commit:
+// `group_sizes` are the committed groups (oldest first); the items after them form the open
+// group. wait(pending, complete) retires the oldest groups until at most `pending` remain,
+// handing each retired item to complete(item) in issue order.
+template <typename Item>
+struct AsyncGroups {
+  std::vector<Item> items;
+  std::vector<std::size_t> group_sizes;
+
+  void commit() {
+    std::size_t committed = 0;
+    for (const std::size_t size : group_sizes) committed += size;
+    group_sizes.push_back(items.size() - committed);
+  }
+
+  template <class Complete>
+  void wait(unsigned pending, Complete complete) {
+    while (group_sizes.size() > pending) {
+      const auto count = static_cast<std::ptrdiff_t>(group_sizes.front());
+      // Moved out first: complete() may queue more (into the open group).
+      std::vector<Item> retired(std::make_move_iterator(items.begin()),
+                                std::make_move_iterator(items.begin() + count));
+      items.erase(items.begin(), items.begin() + count);
+      group_sizes.erase(group_sizes.begin());
+      for (Item& item : retired) complete(item);
+    }
+  }
+};
+
+void land(AsyncCopy& copy) {
+  std::memcpy(copy.destination, copy.data, copy.bytes);
+}
+
 struct ThreadSlot {
   uint3 index{};
   State state = State::runnable;
@@ -114,17 +147,8 @@ struct ThreadSlot {
   std::source_location barrier_site;
   WarpCall* call = nullptr;
   std::exception_ptr error;
-  std::vector<AsyncCopy> copies;            // in flight, oldest first
-  std::vector<std::size_t> group_sizes;     // committed groups (oldest first); the rest uncommitted
-  std::vector<std::function<void()>> work;  // deferred async work (wgmma), oldest first
-  std::vector<std::size_t> work_group_sizes;  // its committed groups, as for the copies
-
-  // Lands the oldest `count` copies.
-  void complete_copies(std::size_t count) {
-    for (std::size_t i = 0; i < count; ++i)
-      std::memcpy(copies[i].destination, copies[i].data, copies[i].bytes);
-    copies.erase(copies.begin(), copies.begin() + static_cast<std::ptrdiff_t>(count));
-  }
+  AsyncGroups<AsyncCopy> copies;            // cp.async, landed at the wait
+  AsyncGroups<std::function<void()>> work;  // deferred async work (wgmma), run at the wait
 };
 
 struct Launch {
@@ -190,9 +214,11 @@ void BlockRunner::fiber_main() {
   try {
     self.launch_->entry.run(self.launch_->entry.bound);
     // Copies still in flight when a thread exits land all the same.
-    self.threads_[me].complete_copies(self.threads_[me].copies.size());
+    ThreadSlot& slot = self.threads_[me];
+    slot.copies.commit();
+    slot.copies.wait(0, land);
     // Deferred work writes registers of the exited thread's frame: a kernel bug.
-    SOMBRERO_CHECK(self.threads_[me].work.empty(), "exited with ", self.threads_[me].work.size(),
+    SOMBRERO_CHECK(slot.work.items.empty(), "exited with ", slot.work.items.size(),
                    " wgmma operation(s) still in flight (a missing wgmma.wait_group)");
     self.threads_[me].state = State::exited;
   } catch (...) {
@@ -520,29 +546,17 @@ void* dynamic_shared_memory() {
 }
 
 void async_work(std::function<void()> work) {
-  active_runner("wgmma").current_thread().work.push_back(std::move(work));
+  active_runner("wgmma").current_thread().work.items.push_back(std::move(work));
 }
 
 void async_work_commit() {
-  ThreadSlot& thread = active_runner("wgmma.commit_group").current_thread();
-  std::size_t committed = 0;
-  for (const std::size_t size : thread.work_group_sizes) committed += size;
-  thread.work_group_sizes.push_back(thread.work.size() - committed);
+  active_runner("wgmma.commit_group").current_thread().work.commit();
 }
 
 void async_work_wait(unsigned pending) {
-  ThreadSlot& thread = active_runner("wgmma.wait_group").current_thread();
-  while (thread.work_group_sizes.size() > pending) {
-    const std::size_t count = thread.work_group_sizes.front();
-    // Moved out first: the work may queue nothing, but must not see itself half-erased.
-    std::vector<std::function<void()>> group(
-        std::make_move_iterator(thread.work.begin()),
-        std::make_move_iterator(thread.work.begin() + static_cast<std::ptrdiff_t>(count)));
-    thread.work.erase(thread.work.begin(),
-                      thread.work.begin() + static_cast<std::ptrdiff_t>(count));
-    thread.work_group_sizes.erase(thread.work_group_sizes.begin());
-    for (auto& work : group) work();
-  }
+  active_runner("wgmma.wait_group")
+      .current_thread()
+      .work.wait(pending, [](std::function<void()>& work) { work(); });
 }
 
 std::uint32_t shared_address(const void* pointer) {
@@ -575,22 +589,15 @@ void async_copy(void* shared_destination, const void* source, std::size_t bytes)
   AsyncCopy copy{static_cast<std::byte*>(shared_destination), bytes, {}};
   if (source != nullptr) std::memcpy(copy.data, source, bytes);
   std::memset(shared_destination, 0xff, bytes);  // undefined until the wait
-  thread.copies.push_back(copy);
+  thread.copies.items.push_back(copy);
 }
 
 void async_copy_commit() {
-  ThreadSlot& thread = active_runner("cp.async.commit_group").current_thread();
-  std::size_t committed = 0;
-  for (const std::size_t size : thread.group_sizes) committed += size;
-  thread.group_sizes.push_back(thread.copies.size() - committed);
+  active_runner("cp.async.commit_group").current_thread().copies.commit();
 }
 
 void async_copy_wait(unsigned pending) {
-  ThreadSlot& thread = active_runner("cp.async.wait_group").current_thread();
-  while (thread.group_sizes.size() > pending) {
-    thread.complete_copies(thread.group_sizes.front());
-    thread.group_sizes.erase(thread.group_sizes.begin());
-  }
+  active_runner("cp.async.wait_group").current_thread().copies.wait(pending, land);
 }
 
 }  // namespace detail

@@ -127,19 +127,28 @@ TEST_P(Conv2dSimt, RandomInputsMatchReferenceInBf16) {
   EXPECT_LT(relative_error(got.dw, want.dw), 1e-5) << s.to_string();  // dw stays f32
 }
 
-TEST_P(Conv2dSimt, SmallIntegersAreBitExactUnderEverySchedule) {
-  const Conv2dShape s = GetParam();
-  const auto x = small_integers(s.input_elements(), 7), w = small_integers(s.weight_elements(), 8);
-  const auto dy = small_integers(s.output_elements(), 9);
+// Small-integer inputs (seeds seed .. seed + 2) through the three passes with `options`,
+// both precisions, every SIMT schedule, dw accumulating onto dw_start: bit-exact.
+void expect_bit_exact_under_every_schedule(const Conv2dShape& s, unsigned seed,
+                                           const Conv2dKernelOptions& options, float dw_start,
+                                           const std::string& label) {
+  const auto x = small_integers(s.input_elements(), seed),
+             w = small_integers(s.weight_elements(), seed + 1);
+  const auto dy = small_integers(s.output_elements(), seed + 2);
   const References want = references(s, x, w, dy);
   for (Precision precision : {Precision::f32, Precision::bf16})
     for (int i = 0; i < sombrero::simt::kTestScheduleCount; ++i) {
       const sombrero::simt::ScopedSchedule schedule(sombrero::simt::test_schedule(i));
-      const std::string what = std::string(precision == Precision::f32 ? "f32" : "bf16") + " " +
+      const std::string what = std::string(precision == Precision::f32 ? "f32 " : "bf16 ") + label +
                                sombrero::simt::test_schedule(i).name() + " " + s.to_string();
-      const Gradients got = run_simt(s, precision, x, w, dy, /*accumulate=*/true, 1.0f);
-      expect_exact_gradients(got, want, precision, 1.0, what);
+      const Gradients got =
+          run_simt(s, precision, x, w, dy, /*accumulate=*/true, dw_start, options);
+      expect_exact_gradients(got, want, precision, dw_start, what);
     }
+}
+
+TEST_P(Conv2dSimt, SmallIntegersAreBitExactUnderEverySchedule) {
+  expect_bit_exact_under_every_schedule(GetParam(), 7, {}, 1.0f, "");
 }
 
 TEST_P(Conv2dSimt, LargeTilesAndSplitReductionAreBitExact) {
@@ -167,23 +176,10 @@ TEST_P(Conv2dSimt, LargeTilesAndSplitReductionAreBitExact) {
 // f32 and unvectorizable shapes take the large tile) through the wgmma emulation, bit-exact
 // under every schedule, with a split reduction in backward-filter where the shape has one.
 TEST_P(Conv2dSimt, WarpgroupTileIsBitExactUnderEverySchedule) {
-  const Conv2dShape s = GetParam();
-  const auto x = small_integers(s.input_elements(), 13),
-             w = small_integers(s.weight_elements(), 14);
-  const auto dy = small_integers(s.output_elements(), 15);
-  const References want = references(s, x, w, dy);
   Conv2dKernelOptions warpgroup;
   warpgroup.tile = Conv2dTile::warpgroup;
   warpgroup.split_k = 2;
-  for (Precision precision : {Precision::f32, Precision::bf16})
-    for (int i = 0; i < sombrero::simt::kTestScheduleCount; ++i) {
-      const sombrero::simt::ScopedSchedule schedule(sombrero::simt::test_schedule(i));
-      const std::string what = std::string(precision == Precision::f32 ? "f32" : "bf16") +
-                               " warpgroup " + sombrero::simt::test_schedule(i).name() + " " +
-                               s.to_string();
-      const Gradients got = run_simt(s, precision, x, w, dy, /*accumulate=*/true, 2.0f, warpgroup);
-      expect_exact_gradients(got, want, precision, 2.0, what);
-    }
+  expect_bit_exact_under_every_schedule(GetParam(), 13, warpgroup, 2.0f, "warpgroup ");
 }
 
 // Backward-data with accumulate adds the gradient to dx in its epilogue: dx = start + the

@@ -29,7 +29,8 @@ layers::BatchNorm2d& batch_norm_of(layers::Sequential& seq) {
   return dynamic_cast<layers::BatchNorm2d&>(seq.at(1));
 }
 
-TEST(ConvBatchNormFusion, LinkedPairUsesEpilogueStatisticsAndAgreesWithTwoPasses) {
+// A linked pair run with `algo` against the same pair unlinked on the mma.sync tiles.
+void expect_linked_pair_agrees_with_two_passes(kernels::ConvAlgo algo) {
   const runtime::Shape input{2, 8, 8, 16};
   const std::vector<float> x = rounded_to_bf16(random_values(std::size_t(input.numel()), 5));
   const std::vector<float> dy = rounded_to_bf16(random_values(2 * 8 * 8 * 24, 6));
@@ -40,7 +41,7 @@ TEST(ConvBatchNormFusion, LinkedPairUsesEpilogueStatisticsAndAgreesWithTwoPasses
     move_to(*seq, Device::simt());
   }
   EXPECT_EQ(layers::link_conv_batch_norm_pairs(*fused), 1);
-  const LayerRun got = run_layer(*fused, Device::simt(), DType::bf16, input, x, dy, true);
+  const LayerRun got = run_layer(*fused, Device::simt(), DType::bf16, input, x, dy, true, algo);
   EXPECT_TRUE(batch_norm_of(*fused).used_offered_statistics());
   const LayerRun want = run_layer(*plain, Device::simt(), DType::bf16, input, x, dy, true);
   EXPECT_FALSE(batch_norm_of(*plain).used_offered_statistics());
@@ -52,29 +53,13 @@ TEST(ConvBatchNormFusion, LinkedPairUsesEpilogueStatisticsAndAgreesWithTwoPasses
     expect_close(want.grads[i].first, got.grads[i].second, want.grads[i].second, 1e-2);
 }
 
-// conv.algo wgmma: the forward (and its statistics epilogue) on the emulated wgmma tile,
-// against the same pair on the mma.sync tiles, unlinked: the same tolerances.
-TEST(ConvBatchNormFusion, TheWgmmaForwardAgreesWithTheMmaSyncOne) {
-  const runtime::Shape input{2, 8, 8, 16};
-  const std::vector<float> x = rounded_to_bf16(random_values(std::size_t(input.numel()), 5));
-  const std::vector<float> dy = rounded_to_bf16(random_values(2 * 8 * 8 * 24, 6));
-  auto fused = conv_bn(false), plain = conv_bn(false);
-  for (layers::Sequential* seq : {fused.get(), plain.get()}) {
-    initialize(*seq, 3);
-    round_parameters_to_bf16(*seq);
-    move_to(*seq, Device::simt());
-  }
-  EXPECT_EQ(layers::link_conv_batch_norm_pairs(*fused), 1);
-  const LayerRun got =
-      run_layer(*fused, Device::simt(), DType::bf16, input, x, dy, true, kernels::ConvAlgo::wgmma);
-  EXPECT_TRUE(batch_norm_of(*fused).used_offered_statistics());
-  const LayerRun want = run_layer(*plain, Device::simt(), DType::bf16, input, x, dy, true);
-  expect_close("y", got.y, want.y, 4e-3);
-  for (std::size_t i = 0; i < want.buffers.size(); ++i)
-    expect_close(want.buffers[i].first, got.buffers[i].second, want.buffers[i].second, 1e-5);
-  expect_close("dx", got.dx, want.dx, 1e-2);
-  for (std::size_t i = 0; i < want.grads.size(); ++i)
-    expect_close(want.grads[i].first, got.grads[i].second, want.grads[i].second, 1e-2);
+TEST(ConvBatchNormFusion, LinkedPairUsesEpilogueStatisticsAndAgreesWithTwoPasses) {
+  expect_linked_pair_agrees_with_two_passes(kernels::ConvAlgo::hand);
+}
+
+// conv.algo wgmma: the convolution (and its statistics epilogue) on the emulated wgmma tile.
+TEST(ConvBatchNormFusion, TheWgmmaTileAgreesWithTheMmaSyncOne) {
+  expect_linked_pair_agrees_with_two_passes(kernels::ConvAlgo::wgmma);
 }
 
 TEST(ConvBatchNormFusion, FallsBackWhereTheEpilogueCannotServe) {

@@ -19,6 +19,7 @@
 #include "runtime/error.h"
 #include "runtime/generator.h"
 #include "tests/support/mirror_communicator.h"
+#include "tests/support/test_values.h"
 
 namespace sombrero::layers {
 namespace {
@@ -27,14 +28,9 @@ using runtime::Device;
 using runtime::DType;
 using runtime::Tensor;
 
+// ||a - b|| / ||b|| (tests/support/test_values.h).
 double relative_norm_difference(const Tensor& a, const Tensor& b) {
-  const std::vector<float> x = a.to_floats(), y = b.to_floats();
-  double diff = 0, norm = 0;
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    diff += (double(x[i]) - y[i]) * (double(x[i]) - y[i]);
-    norm += double(x[i]) * x[i];
-  }
-  return std::sqrt(diff / std::max(norm, 1e-30));
+  return test::relative_error(a.to_floats(), b.to_floats());
 }
 
 void prepare(BatchNorm2d& bn, Device device) {
