@@ -53,6 +53,10 @@ GradientBuckets::GradientBuckets(const std::vector<layers::NamedParameter>& para
   }
 }
 
+void GradientBuckets::zero_grads() {
+  for (Bucket& bucket : buckets_) bucket.flat.fill(0.0f);
+}
+
 void GradientBuckets::all_reduce_mean(runtime::Communicator& comm) {
   finish(comm);
 }

@@ -42,6 +42,10 @@ class GradientBuckets {
   void layer_done(layers::Layer& layer, runtime::Communicator& comm);
   void finish(runtime::Communicator& comm);
 
+  // Zeroes every bucketed gradient: one fill per bucket (ResNet-50: 5 launches on a device)
+  // instead of Model::zero_grad's one per tensor (161).
+  void zero_grads();
+
   struct Bucket {
     runtime::Tensor flat;            // the gradients of the bucket's parameters, back to back
     std::vector<std::string> names;  // in bucket order (reverse parameter order)

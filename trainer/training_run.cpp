@@ -244,7 +244,7 @@ int run_training(const TrainOptions& options) {
       // say where the data stands after this step.
       const ModelInput batch = input.take();
       const std::vector<std::int32_t>& labels = batch.labels;
-      model->zero_grad();
+      gradient_buckets.zero_grads();  // every parameter's gradient lives in a bucket
       const runtime::Tensor logits = model->forward(ctx, batch.images);
       const losses::LossOutput outcome =
           loss.compute(logits, labels, model->bottleneck(),

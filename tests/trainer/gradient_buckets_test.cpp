@@ -50,6 +50,12 @@ TEST(GradientBuckets, ReverseOrderCutAtTheLimitAndGradientsBecomeViews) {
   params.named[3].parameter->grad.fill(7.0f);  // as backward would write
   EXPECT_EQ(buckets.buckets()[0].flat.to_floats()[0], 7.0f);
   EXPECT_EQ(buckets.describe(), "2 buckets (<= 0.002 MB), 4 tensors");
+  // zero_grads clears every gradient through the buckets.
+  buckets.zero_grads();
+  for (const NamedParameter& p : params.named)
+    EXPECT_EQ(p.parameter->grad.to_floats(),
+              std::vector<float>(std::size_t(p.parameter->grad.numel()), 0.0f))
+        << p.name;
 }
 
 TEST(GradientBuckets, MeanOverRanksIsOneCollectivePerBucket) {
