@@ -83,6 +83,9 @@ int run_info(const std::vector<std::string>& args) {
     print_row("  L2", str(d.l2_bytes / 1024 / 1024, " MiB"));
     print_row("  smem/block", str(d.shared_memory_per_block_optin / 1024, " KiB (opt-in)"));
   }
+  // Whether conv.algo: wgmma (Hopper's warpgroup MMA) can run on the current device.
+  const std::string no_wgmma = runtime::wgmma_unavailable_reason();
+  print_row("wgmma", no_wgmma.empty() ? "available (conv.algo: wgmma)" : no_wgmma);
   return 0;
 }
 
