@@ -13,6 +13,7 @@
 #include <cmath>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/conv/conv2d_cpu.h"
@@ -108,23 +109,73 @@ Results gpu_results(const Conv2dShape& s, const std::vector<float>& x, const std
   return {back(d_y.download()), back(d_dx.download()), d_dw.download()};
 }
 
+// Random bf16-valued inputs through the three passes in precision T with `options`, against
+// the CPU backend: f32 within 1e-5 norm-wise, bf16 y and dx within 1e-2 (dw stays f32: 1e-5).
+template <typename T>
+void expect_close_on_random_values(const NamedConvShape& named, const Conv2dKernelOptions& options,
+                                   const std::string& label) {
+  const Conv2dShape& s = named.shape;
+  const auto x = random_bf16_values(s.input_elements(), 1);
+  const auto w = random_bf16_values(s.weight_elements(), 2);
+  const auto dy = random_bf16_values(s.output_elements(), 3);
+  const Results want = cpu_results(s, x, w, dy, 0.0f);
+  const Results got = gpu_results<T>(s, x, w, dy, false, 0.0f, options);
+  const double activations = std::is_same_v<T, float> ? 1e-5 : 1e-2;
+  EXPECT_LT(relative_error(got.y, want.y), activations) << label << " y " << named.name;
+  EXPECT_LT(relative_error(got.dx, want.dx), activations) << label << " dx " << named.name;
+  EXPECT_LT(relative_error(got.dw, want.dw), 1e-5) << label << " dw (f32) " << named.name;
+}
+
+// Small integers through the three passes in precision T with `options`, dw accumulating
+// onto 1: bit-exact against the CPU backend (bf16 y and dx: its bf16 rounding).
+template <typename T>
+void expect_exact_on_small_integers(const NamedConvShape& named, const Conv2dKernelOptions& options,
+                                    const std::string& label) {
+  const Conv2dShape& s = named.shape;
+  const auto x = small_integers(s.input_elements(), 4);
+  const auto w = small_integers(s.weight_elements(), 5);
+  const auto dy = small_integers(s.output_elements(), 6);
+  const Results want = cpu_results(s, x, w, dy, 1.0f);
+  const Results got = gpu_results<T>(s, x, w, dy, true, 1.0f, options);
+  constexpr bool bf16_output = !std::is_same_v<T, float>;
+  expect_exact(got.y, want.y, bf16_output, label + " y " + named.name);
+  expect_exact(got.dx, want.dx, bf16_output, label + " dx " + named.name);
+  expect_exact(got.dw, want.dw, false, label + " dw " + named.name);
+}
+
+// The forward's BatchNorm statistics with `options`: the same y as the plain forward, and per
+// row tile the sum of the stored y (small integers: exact) and the centred sum of squares
+// (within 1e-5 of the double value).
+void expect_epilogue_statistics(const NamedConvShape& named, const Conv2dKernelOptions& options) {
+  const Conv2dShape& s = named.shape;
+  test::DeviceBuffer<bf16> x(to_bf16(small_integers(s.input_elements(), 4))),
+      w(to_bf16(small_integers(s.weight_elements(), 5))), y(std::vector<bf16>(s.output_elements())),
+      y_plain(std::vector<bf16>(s.output_elements()));
+  test::DeviceBuffer<float> stats(
+      std::vector<float>(std::size_t(conv2d_statistics_floats(s, options)), NAN));
+  cuda::conv2d_forward_with_statistics(s, x.get(), w.get(), y.get(), stats.get(), nullptr, options);
+  cuda::conv2d_forward(s, x.get(), w.get(), y_plain.get(), nullptr, options);
+  const std::vector<float> yf = to_float(y.download()), got = stats.download();
+  EXPECT_EQ(yf, to_float(y_plain.download())) << named.name;
+  const int K = s.out_channels, pixels = s.batch * s.out_height() * s.out_width();
+  const std::vector<double> want =
+      test::tile_statistics(yf, pixels, K, conv2d_statistics_tile_rows(s, options));
+  int mismatches = 0;
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    const bool sum = (i / K) % 2 == 0;  // sums of small integers: exact
+    if ((sum ? got[i] != float(want[i]) : std::abs(got[i] - want[i]) > 1e-5 * want[i] + 1e-3) &&
+        mismatches++ < 3)
+      ADD_FAILURE() << named.name << " statistic " << i << ": " << got[i] << " want " << want[i];
+  }
+  EXPECT_EQ(mismatches, 0) << named.name;
+}
+
 TEST(Conv2dGpu, EveryResNet50ShapeMatchesTheCpuBackend) {
   if (runtime::cuda_devices().empty())
     GTEST_SKIP() << "no CUDA device: " << runtime::cuda_unavailable_reason();
   for (const NamedConvShape& named : resnet50_conv_shapes(kBatch)) {
-    const Conv2dShape& s = named.shape;
-    const auto x = random_bf16_values(s.input_elements(), 1);
-    const auto w = random_bf16_values(s.weight_elements(), 2);
-    const auto dy = random_bf16_values(s.output_elements(), 3);
-    const Results want = cpu_results(s, x, w, dy, 0.0f);
-    const Results f32 = gpu_results<float>(s, x, w, dy, false, 0.0f);
-    EXPECT_LT(relative_error(f32.y, want.y), 1e-5) << "f32 y " << named.name;
-    EXPECT_LT(relative_error(f32.dx, want.dx), 1e-5) << "f32 dx " << named.name;
-    EXPECT_LT(relative_error(f32.dw, want.dw), 1e-5) << "f32 dw " << named.name;
-    const Results b16 = gpu_results<bf16>(s, x, w, dy, false, 0.0f);
-    EXPECT_LT(relative_error(b16.y, want.y), 1e-2) << "bf16 y " << named.name;
-    EXPECT_LT(relative_error(b16.dx, want.dx), 1e-2) << "bf16 dx " << named.name;
-    EXPECT_LT(relative_error(b16.dw, want.dw), 1e-5) << "bf16 dw (f32) " << named.name;
+    expect_close_on_random_values<float>(named, {}, "f32");
+    expect_close_on_random_values<bf16>(named, {}, "bf16");
   }
 }
 
@@ -132,50 +183,17 @@ TEST(Conv2dGpu, EveryResNet50ShapeIsBitExactOnSmallIntegers) {
   if (runtime::cuda_devices().empty())
     GTEST_SKIP() << "no CUDA device: " << runtime::cuda_unavailable_reason();
   for (const NamedConvShape& named : resnet50_conv_shapes(kBatch)) {
-    const Conv2dShape& s = named.shape;
-    const auto x = small_integers(s.input_elements(), 4);
-    const auto w = small_integers(s.weight_elements(), 5);
-    const auto dy = small_integers(s.output_elements(), 6);
-    const Results want = cpu_results(s, x, w, dy, 1.0f);
-    const Results f32 = gpu_results<float>(s, x, w, dy, true, 1.0f);
-    expect_exact(f32.y, want.y, false, "f32 y " + named.name);
-    expect_exact(f32.dx, want.dx, false, "f32 dx " + named.name);
-    expect_exact(f32.dw, want.dw, false, "f32 dw " + named.name);
-    const Results b16 = gpu_results<bf16>(s, x, w, dy, true, 1.0f);
-    expect_exact(b16.y, want.y, true, "bf16 y " + named.name);
-    expect_exact(b16.dx, want.dx, true, "bf16 dx " + named.name);
-    expect_exact(b16.dw, want.dw, false, "bf16 dw " + named.name);
+    expect_exact_on_small_integers<float>(named, {}, "f32");
+    expect_exact_on_small_integers<bf16>(named, {}, "bf16");
   }
 }
 
-// The forward's BatchNorm statistics on every ResNet-50 shape with K a multiple of 8 (all):
-// the same y as the plain forward, and per row tile the sum of the stored y (small integers:
-// exact) and the centred sum of squares (within 1e-5 of the double value).
+// The forward's BatchNorm statistics on every ResNet-50 shape with K a multiple of 8 (all).
 TEST(Conv2dGpu, EpilogueStatisticsDescribeTheStoredOutput) {
   if (runtime::cuda_devices().empty())
     GTEST_SKIP() << "no CUDA device: " << runtime::cuda_unavailable_reason();
-  for (const NamedConvShape& named : resnet50_conv_shapes(kBatch)) {
-    const Conv2dShape& s = named.shape;
-    test::DeviceBuffer<bf16> x(to_bf16(small_integers(s.input_elements(), 4))),
-        w(to_bf16(small_integers(s.weight_elements(), 5))),
-        y(std::vector<bf16>(s.output_elements())), y_plain(std::vector<bf16>(s.output_elements()));
-    test::DeviceBuffer<float> stats(std::vector<float>(std::size_t(conv2d_statistics_floats(s))));
-    cuda::conv2d_forward_with_statistics(s, x.get(), w.get(), y.get(), stats.get(), nullptr);
-    cuda::conv2d_forward(s, x.get(), w.get(), y_plain.get(), nullptr);
-    const std::vector<float> yf = to_float(y.download()), got = stats.download();
-    EXPECT_EQ(yf, to_float(y_plain.download())) << named.name;
-    const int K = s.out_channels, pixels = s.batch * s.out_height() * s.out_width();
-    const std::vector<double> want =
-        test::tile_statistics(yf, pixels, K, conv2d_statistics_tile_rows(s));
-    int mismatches = 0;
-    for (std::size_t i = 0; i < want.size(); ++i) {
-      const bool sum = (i / K) % 2 == 0;  // sums of small integers: exact
-      if ((sum ? got[i] != float(want[i]) : std::abs(got[i] - want[i]) > 1e-5 * want[i] + 1e-3) &&
-          mismatches++ < 3)
-        ADD_FAILURE() << named.name << " statistic " << i << ": " << got[i] << " want " << want[i];
-    }
-    EXPECT_EQ(mismatches, 0) << named.name;
-  }
+  for (const NamedConvShape& named : resnet50_conv_shapes(kBatch))
+    expect_epilogue_statistics(named, {});
 }
 
 // Backward-data adding into dx (a residual block's two input gradients) on every ResNet-50
@@ -207,9 +225,8 @@ TEST(Conv2dGpu, BackwardDataAccumulatesIntoDxOnEveryResNet50Shape) {
 }
 
 // The wgmma tile (Conv2dTile::warpgroup; bf16, all three passes, the forward's statistics
-// epilogue included) on every ResNet-50 shape: bit-exact on small integers (and the
-// statistics' sums exact), within the bf16 rounding on random values. Skips where wgmma
-// cannot run (not an H100/H200, or a build without CUDA architecture 90a).
+// epilogue included) on every ResNet-50 shape, held to the same checks as the mma.sync tiles. Skips
+// where wgmma cannot run (not an H100/H200, or a build without CUDA architecture 90a).
 TEST(Conv2dGpu, TheWarpgroupTileMatchesTheCpuBackendOnEveryResNet50Shape) {
   if (runtime::cuda_devices().empty())
     GTEST_SKIP() << "no CUDA device: " << runtime::cuda_unavailable_reason();
@@ -218,45 +235,9 @@ TEST(Conv2dGpu, TheWarpgroupTileMatchesTheCpuBackendOnEveryResNet50Shape) {
   Conv2dKernelOptions warpgroup;
   warpgroup.tile = Conv2dTile::warpgroup;
   for (const NamedConvShape& named : resnet50_conv_shapes(kBatch)) {
-    const Conv2dShape& s = named.shape;
-    {
-      const auto x = small_integers(s.input_elements(), 4);
-      const auto w = small_integers(s.weight_elements(), 5);
-      const auto dy = small_integers(s.output_elements(), 6);
-      const Results want = cpu_results(s, x, w, dy, 1.0f);
-      const Results got = gpu_results<bf16>(s, x, w, dy, true, 1.0f, warpgroup);
-      expect_exact(got.y, want.y, true, "warpgroup y " + named.name);
-      expect_exact(got.dx, want.dx, true, "warpgroup dx " + named.name);
-      expect_exact(got.dw, want.dw, false, "warpgroup dw " + named.name);
-    }
-    {
-      const auto x = random_bf16_values(s.input_elements(), 1);
-      const auto w = random_bf16_values(s.weight_elements(), 2);
-      const auto dy = random_bf16_values(s.output_elements(), 3);
-      const Results want = cpu_results(s, x, w, dy, 0.0f);
-      const Results got = gpu_results<bf16>(s, x, w, dy, false, 0.0f, warpgroup);
-      EXPECT_LT(relative_error(got.y, want.y), 1e-2) << "warpgroup y " << named.name;
-      EXPECT_LT(relative_error(got.dx, want.dx), 1e-2) << "warpgroup dx " << named.name;
-      EXPECT_LT(relative_error(got.dw, want.dw), 1e-5) << "warpgroup dw " << named.name;
-    }
-    // The statistics epilogue on the wgmma tile: sums of the stored y, exact on integers.
-    test::DeviceBuffer<bf16> x(to_bf16(small_integers(s.input_elements(), 4))),
-        w(to_bf16(small_integers(s.weight_elements(), 5))),
-        y(std::vector<bf16>(s.output_elements()));
-    test::DeviceBuffer<float> stats(
-        std::vector<float>(std::size_t(conv2d_statistics_floats(s, warpgroup)), NAN));
-    cuda::conv2d_forward_with_statistics(s, x.get(), w.get(), y.get(), stats.get(), nullptr,
-                                         warpgroup);
-    const std::vector<float> yf = to_float(y.download()), got = stats.download();
-    const int K = s.out_channels, pixels = s.batch * s.out_height() * s.out_width();
-    const std::vector<double> want =
-        test::tile_statistics(yf, pixels, K, conv2d_statistics_tile_rows(s, warpgroup));
-    int mismatches = 0;
-    for (std::size_t i = 0; i < want.size(); ++i)
-      if ((i / K) % 2 == 0 && got[i] != float(want[i]) && mismatches++ < 3)
-        ADD_FAILURE() << named.name << " warpgroup sum " << i << ": " << got[i] << " want "
-                      << want[i];
-    EXPECT_EQ(mismatches, 0) << named.name;
+    expect_exact_on_small_integers<bf16>(named, warpgroup, "warpgroup");
+    expect_close_on_random_values<bf16>(named, warpgroup, "warpgroup");
+    expect_epilogue_statistics(named, warpgroup);
   }
 }
 
