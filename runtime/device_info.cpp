@@ -1,5 +1,8 @@
 #include "runtime/device_info.h"
 
+#include <map>
+#include <mutex>
+
 #include "runtime/error.h"
 
 #if defined(SOMBRERO_HAVE_CUDA)
@@ -108,16 +111,27 @@ std::string wgmma_unavailable_reason() {
              ") do not include 90a, which wgmma needs");
 #else
   int device = 0;
-  cudaDeviceProp props{};
-  if (cudaGetDevice(&device) != cudaSuccess ||
-      cudaGetDeviceProperties(&props, device) != cudaSuccess) {
+  if (cudaGetDevice(&device) != cudaSuccess) {
     cudaGetLastError();
     return "no usable CUDA device";
   }
-  if (props.major != 9 || props.minor != 0)
-    return str("device ", device, " (", props.name, ") has compute capability ", props.major, ".",
-               props.minor, "; wgmma runs on 9.0 (H100, H200) only");
-  return "";
+  // Asked before every wgmma launch: the device's answer is kept (properties are fixed).
+  static std::mutex mutex;
+  static std::map<int, std::string> reasons;
+  const std::lock_guard<std::mutex> lock(mutex);
+  if (const auto it = reasons.find(device); it != reasons.end()) return it->second;
+  cudaDeviceProp props{};
+  if (cudaGetDeviceProperties(&props, device) != cudaSuccess) {
+    cudaGetLastError();
+    return "no usable CUDA device";
+  }
+  const std::string reason =
+      props.major == 9 && props.minor == 0
+          ? std::string()
+          : str("device ", device, " (", props.name, ") has compute capability ", props.major, ".",
+                props.minor, "; wgmma runs on 9.0 (H100, H200) only");
+  reasons.emplace(device, reason);
+  return reason;
 #endif
 }
 

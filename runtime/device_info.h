@@ -41,6 +41,7 @@ CudaLibraryVersions cuda_library_versions();
 
 // Why the current CUDA device cannot run wgmma kernels (runtime/warpgroup_mma.h): the build
 // lacks CUDA architecture 90a, or the device is not compute capability 9.0; "" when it can.
+// Cheap after the first call per device (the answer is kept).
 std::string wgmma_unavailable_reason();
 
 }  // namespace sombrero::runtime

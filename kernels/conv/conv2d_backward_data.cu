@@ -189,8 +189,6 @@ void backward_data(const Conv2dShape& shape, const T* dy, const T* w, T* dx, cud
   const Geometry g = make_geometry(shape);
   constexpr int V = 16 / static_cast<int>(sizeof(T));
   const bool vectorized = g.K % V == 0 && g.C % V == 0 && aligned16(dy) && aligned16(w);
-  const bool warpgroup = plan.warpgroup && wgmma_capable<BackwardDataProblem<T>>() && vectorized;
-  if (warpgroup) check_wgmma_available("conv2d_backward_data");
   for (int ph = 0; ph < g.stride_h; ++ph)
     for (int pw = 0; pw < g.stride_w; ++pw) {
       Phase p{ph,
@@ -214,7 +212,7 @@ void backward_data(const Conv2dShape& shape, const T* dy, const T* w, T* dx, cud
                                            dx,
                                            g.C % V == 0 && aligned16(dx),
                                            accumulate};
-      launch(problem, plan.large_tile, vectorized, 1, 0, stream, warpgroup);
+      launch(problem, plan.large_tile, vectorized, 1, 0, stream, plan.warpgroup);
     }
 }
 

@@ -152,10 +152,8 @@ void backward_filter(const Conv2dShape& shape, const T* x, const T* dy, float* d
                                          dw,       partials, accumulate, vector_output};
   constexpr int V = 16 / static_cast<int>(sizeof(T));
   const bool vectorized = g.K % V == 0 && g.C % V == 0 && aligned16(x) && aligned16(dy);
-  const bool warpgroup = plan.warpgroup && wgmma_capable<BackwardFilterProblem<T>>() && vectorized;
-  if (warpgroup) check_wgmma_available("conv2d_backward_filter");
   launch(problem, plan.large_tile, vectorized, plan.splits, static_cast<int>(plan.split_chunk),
-         stream, warpgroup);
+         stream, plan.warpgroup);
   if (partials) {
     const long long count = plan.gemm_m * plan.gemm_n;
     const long long blocks =

@@ -119,9 +119,7 @@ void forward(const Conv2dShape& shape, const T* x, const T* w, T* y, cudaStream_
   const ForwardProblem<T> problem{
       input, {w, K, depth}, M, K, depth, y, K % V == 0 && aligned16(y), statistics};
   const bool vectorized = g.C % V == 0 && aligned16(x) && aligned16(w);
-  const bool warpgroup = plan.warpgroup && wgmma_capable<ForwardProblem<T>>() && vectorized;
-  if (warpgroup) check_wgmma_available("conv2d_forward");
-  launch(problem, plan.large_tile, vectorized, 1, 0, stream, warpgroup);
+  launch(problem, plan.large_tile, vectorized, 1, 0, stream, plan.warpgroup);
 }
 
 }  // namespace

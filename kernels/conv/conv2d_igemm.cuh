@@ -39,8 +39,6 @@
 
 #include <cstdint>
 #include <cstring>
-#include <map>
-#include <mutex>
 #include <string>
 #include <type_traits>
 
@@ -81,28 +79,6 @@ inline void check_shape(const Conv2dShape& s, const char* pass) {
 
 inline bool aligned16(const void* p) {
   return reinterpret_cast<std::uintptr_t>(p) % 16 == 0;
-}
-
-// Throws unless the current device can run the wgmma tile (an sm_90a build on a compute 9.0
-// device; always in the SIMT build, which emulates it). Asked once per device.
-inline void check_wgmma_available(const char* pass) {
-#if defined(__CUDACC__)
-  static std::mutex mutex;
-  static std::map<int, std::string> reasons;
-  int device = 0;
-  SOMBRERO_CHECK_CUDA(cudaGetDevice(&device));
-  std::string reason;
-  {
-    const std::lock_guard<std::mutex> lock(mutex);
-    auto it = reasons.find(device);
-    if (it == reasons.end())
-      it = reasons.emplace(device, runtime::wgmma_unavailable_reason()).first;
-    reason = it->second;
-  }
-  SOMBRERO_CHECK(reason.empty(), pass, ": the warpgroup (wgmma) tile cannot run here: ", reason);
-#else
-  (void)pass;
-#endif
 }
 
 // --- tile configurations ------------------------------------------------------------------
@@ -184,9 +160,8 @@ struct TileLoader {
   static_assert(!Swizzled || (sizeof(T) == 2 && BK == 64 && Rows % 64 == 0),
                 "the 128B-swizzled layouts hold bf16 rows of 64 (k-major) or 64-wide atoms");
   // Leading dimension: padded by one vector (ldmatrix rows conflict-free), or none.
-  static constexpr int Stride =
-      Swizzled ? (ContiguousK ? BK : Rows) : (ContiguousK ? BK : Rows) + V;
-  static constexpr int Elements = Rows * BK + (Swizzled ? 0 : (ContiguousK ? Rows : BK) * V);
+  static constexpr int Stride = (ContiguousK ? BK : Rows) + (Swizzled ? 0 : V);
+  static constexpr int Elements = (ContiguousK ? Rows : BK) * Stride;
 
   typename Access::Row rows[Loads];
   int row_offset[Loads], k_offset[Loads];
@@ -770,6 +745,7 @@ void launch_kernel(const Problem& problem, dim3 grid, int k_chunk, cudaStream_t 
                   bytes, stream, problem, k_chunk);
 }
 
+// One Config's launch: its block grid, k_chunk <= 0 meaning the whole of gemm_k.
 template <class Problem, class Config>
 void launch_config(const Problem& problem, bool vectorized, int splits, int k_chunk,
                    cudaStream_t stream) {
@@ -777,31 +753,32 @@ void launch_config(const Problem& problem, bool vectorized, int splits, int k_ch
                   static_cast<unsigned>((problem.gemm_n + Config::BN - 1) / Config::BN),
                   static_cast<unsigned>(splits));
   if (k_chunk <= 0) k_chunk = problem.gemm_k > 0 ? problem.gemm_k : 1;
-  if (vectorized)
+  if constexpr (Config::Wgmma) {  // cp.async-filled tiles only: the caller checked vectorized
     launch_kernel<Problem, Config, true>(problem, grid, k_chunk, stream);
-  else
-    launch_kernel<Problem, Config, false>(problem, grid, k_chunk, stream);
+  } else {
+    if (vectorized)
+      launch_kernel<Problem, Config, true>(problem, grid, k_chunk, stream);
+    else
+      launch_kernel<Problem, Config, false>(problem, grid, k_chunk, stream);
+  }
 }
 
-// Whether `problem` can take the wgmma tile: bf16 (either operand k-major or MN-major).
-template <class Problem>
-constexpr bool wgmma_capable() {
-  return std::is_same_v<typename Problem::Element, __nv_bfloat16>;
-}
-
-// Launches `problem` with the tile the plan chose, for its element type; `warpgroup` (the
-// plan's wgmma tile) applies where wgmma_capable and vectorized, else the large tile runs.
+// Launches `problem` with the tile the plan chose, for its element type. `warpgroup` (the
+// plan's wgmma tile) applies to bf16 with vectorized operands, after checking that the
+// device can run it (an sm_90a build on compute 9.0; always in the SIMT build, which
+// emulates it); otherwise the large tile runs.
 template <class Problem>
 void launch(const Problem& problem, bool large_tile, bool vectorized, int splits, int k_chunk,
             cudaStream_t stream, bool warpgroup = false) {
   if (problem.gemm_m <= 0 || problem.gemm_n <= 0) return;
-  if constexpr (wgmma_capable<Problem>()) {
+  if constexpr (std::is_same_v<typename Problem::Element, __nv_bfloat16>) {
     if (warpgroup && vectorized) {
-      const dim3 grid(static_cast<unsigned>((problem.gemm_m + WgmmaLarge::BM - 1) / WgmmaLarge::BM),
-                      static_cast<unsigned>((problem.gemm_n + WgmmaLarge::BN - 1) / WgmmaLarge::BN),
-                      static_cast<unsigned>(splits));
-      launch_kernel<Problem, WgmmaLarge, true>(
-          problem, grid, k_chunk > 0 ? k_chunk : (problem.gemm_k > 0 ? problem.gemm_k : 1), stream);
+#if defined(__CUDACC__)
+      const std::string reason = runtime::wgmma_unavailable_reason();
+      SOMBRERO_CHECK(reason.empty(),
+                     "conv2d: the warpgroup (wgmma) tile cannot run here: ", reason);
+#endif
+      launch_config<Problem, WgmmaLarge>(problem, true, splits, k_chunk, stream);
       return;
     }
   }
