@@ -113,12 +113,12 @@ void batch_norm_forward_training_from_statistics(const Tensor& x, const Tensor& 
                  statistics.numel(), " statistics for ", tiles, " tiles of ", tile_rows,
                  " rows and ", s.channels, " channels, expected ", 2 * tiles * s.channels);
   Tensor workspace = workspace_floats(x, kernels::batch_norm_workspace_floats(s));
-  SOMBRERO_DEVICE_KERNEL(
-      x.device(), batch_norm_forward_training_from_statistics, s, statistics.data<float>(),
-      tile_rows, x.data<bf16>(), gamma.data<float>(), beta.data<float>(), eps, momentum,
-      y.data<bf16>(), running_mean.data<float>(), running_var.data<float>(),
-      save_mean.data<float>(), save_invstd.data<float>(), workspace.data<float>(), x.stream(), relu,
-      residual != nullptr ? residual->data<bf16>() : nullptr);
+  SOMBRERO_DEVICE_KERNEL(x.device(), batch_norm_forward_training_from_statistics, s,
+                         statistics.data<float>(), tile_rows, x.data<bf16>(), gamma.data<float>(),
+                         beta.data<float>(), eps, momentum, y.data<bf16>(),
+                         running_mean.data<float>(), running_var.data<float>(),
+                         save_mean.data<float>(), save_invstd.data<float>(),
+                         workspace.data<float>(), x.stream(), relu, residual_of<bf16>(residual));
 }
 
 void batch_norm_forward_inference(const Tensor& x, const Tensor& gamma, const Tensor& beta,
