@@ -42,4 +42,7 @@ function(sombrero_add_gtest name)
     TEST_PREFIX "${name}."
     PROPERTIES LABELS "${_labels}" TIMEOUT ${ARG_TIMEOUT}
     DISCOVERY_TIMEOUT 60)
+  if("gpu" IN_LIST ARG_LABELS)
+    set_property(GLOBAL APPEND PROPERTY SOMBRERO_GPU_TESTS ${name})
+  endif()
 endfunction()

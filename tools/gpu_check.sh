@@ -1,13 +1,25 @@
 #!/usr/bin/env bash
 # One scripted pass on a CUDA machine (see ../shared/GPU.md): unpack the brought Debian
 # packages, configure (finding cuDNN/NCCL in the system or in Python's nvidia/* wheels),
-# build with all cores, run the `gpu` tests, compute-sanitizer over the kernel tests,
-# `sombrero info`, then `sombrero bench` (conv, energy, loss, memory, train-step) and
-# tools/bench_pytorch.py on the same models. Logs and a markdown results
-# table go to $OUT (or ./gpu-results); the table is printed last. Stops with a clear message at the first failing step.
+# build the CLI and the `gpu` tests with all cores, run the `gpu` tests, `sombrero info`,
+# then `sombrero bench` (conv, energy, loss, memory, train-step) and tools/bench_pytorch.py
+# on the same models, then compute-sanitizer over the kernel tests. Logs and a markdown
+# results table go to $OUT (or ./gpu-results); the table is printed last. Stops with a clear
+# message at the first failing step, unless GPU_CHECK_KEEP_GOING=1.
 #
 #   tools/gpu_check.sh                 # all phases; expects .gpu-deps/*.deb (fetch-deps.sh)
 #   tools/gpu_check.sh build test      # some phases (see "Phases" below)
+#
+# Environment:
+#   GPU_DEPS=DIR               the .deb files (default .gpu-deps); DEPS_PREFIX where they are
+#                              unpacked (default /opt/deps)
+#   GPU_CHECK_DEADLINE=SECONDS no step starts after this many seconds of the pass, and each
+#                              step is stopped when they run out (a lease's command limit:
+#                              set it below the limit so the table and logs are still written)
+#   GPU_CHECK_KEEP_GOING=1     a failed step is recorded and the pass goes on (one-shot leases)
+#   GPU_CHECK_TORCH_COMPILE=1  bench-pytorch also times torch.compile (minutes of compiling);
+#                              by default PyTorch eager only, the baseline of issue #10
+#   SANITIZE_TIMEOUT=SECONDS   each compute-sanitizer tool's limit (default 240)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -16,27 +28,48 @@ mkdir -p "$out"
 table="$out/results.md"
 build=${BUILD_DIR:-build-gpu}
 jobs=$(nproc)
+deps_prefix=${DEPS_PREFIX:-/opt/deps}
+deadline=${GPU_CHECK_DEADLINE:-0}
+keep_going=${GPU_CHECK_KEEP_GOING:-0}
+failures=0
 export PATH=/usr/local/cuda/bin:$PATH
 
 echo "| step | result | seconds | log |" >"$table"
 echo "|---|---|---|---|" >>"$table"
 
-# step NAME COMMAND...: runs COMMAND with its output in $out/NAME.log, records a table row,
-# and stops the pass (printing the table) when it fails.
+# step NAME COMMAND...: runs COMMAND with its output in $out/NAME.log and records a table
+# row. A failure stops the pass (printing the table) unless keep-going is set. Under a
+# deadline, a step with under 20 seconds left is skipped and a command (not a shell
+# function) is stopped when the time runs out.
 step() {
   local name=$1
   shift
   local start=$SECONDS
-  echo "== $name: $*"
-  if "$@" >"$out/$name.log" 2>&1; then
-    echo "| $name | ok | $((SECONDS - start)) | $name.log |" >>"$table"
-  else
-    echo "| $name | FAILED | $((SECONDS - start)) | $name.log |" >>"$table"
-    echo "gpu_check: step '$name' failed; last lines of $out/$name.log:" >&2
-    tail -n 40 "$out/$name.log" >&2
-    cat "$table"
-    exit 1
+  local limit=()
+  if [ "$deadline" -gt 0 ]; then
+    local left=$((deadline - SECONDS))
+    if [ "$left" -lt 20 ]; then
+      echo "| $name | skipped: deadline | 0 | |" >>"$table"
+      return 0
+    fi
+    [ "$(type -t "$1")" = function ] || limit=(timeout --kill-after=5 "$left")
   fi
+  echo "== $name: $*"
+  "${limit[@]}" "$@" >"$out/$name.log" 2>&1
+  local rc=$?
+  if [ $rc -eq 0 ]; then
+    echo "| $name | ok | $((SECONDS - start)) | $name.log |" >>"$table"
+    return 0
+  fi
+  local result=FAILED
+  [ $rc -eq 124 ] || [ $rc -eq 137 ] && [ ${#limit[@]} -gt 0 ] && result="FAILED: deadline"
+  echo "| $name | $result | $((SECONDS - start)) | $name.log |" >>"$table"
+  echo "gpu_check: step '$name' failed (exit $rc); last lines of $out/$name.log:" >&2
+  tail -n 40 "$out/$name.log" >&2
+  failures=$((failures + 1))
+  [ "$keep_going" = 1 ] && return 1
+  cat "$table"
+  exit 1
 }
 
 unpack_deps() {
@@ -45,8 +78,22 @@ unpack_deps() {
     echo "no .deb files in $deps: run ../shared/gpu/fetch-deps.sh $deps on a machine with apt" >&2
     return 1
   fi
-  mkdir -p /opt/deps
-  for f in "$deps"/*.deb; do dpkg -x "$f" /opt/deps; done
+  mkdir -p "$deps_prefix"
+  for f in "$deps"/*.deb; do dpkg -x "$f" "$deps_prefix" || return 1; done
+  # What dpkg's scripts would have done: absolute links (zlib1g-dev's libz.so) point into
+  # the prefix, and the libopenblas.so alternative names the pthread build.
+  local link target
+  while IFS= read -r link; do
+    target=$(readlink "$link")
+    if [ "${target#/}" != "$target" ] && [ -e "$deps_prefix$target" ]; then
+      ln -sfn "$deps_prefix$target" "$link"
+    fi
+  done < <(find "$deps_prefix" -type l)
+  local multiarch=$deps_prefix/usr/lib/x86_64-linux-gnu
+  for lib in libopenblas.so libopenblas.so.0 libblas.so libblas.so.3; do
+    [ -e "$multiarch/openblas-pthread/$lib" ] && ln -sfn "openblas-pthread/$lib" "$multiarch/$lib"
+  done
+  echo "unpacked $(ls "$deps"/*.deb | wc -l) packages into $deps_prefix"
 }
 
 configure() {
@@ -58,13 +105,13 @@ configure() {
     [ -d "$nvidia/nccl" ] && extra+=("-DNCCL_ROOT=$nvidia/nccl")
   fi
   cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-    -DCMAKE_PREFIX_PATH=/opt/deps/usr -DCMAKE_CUDA_ARCHITECTURES=90a \
+    -DCMAKE_PREFIX_PATH="$deps_prefix/usr" -DCMAKE_CUDA_ARCHITECTURES=90a \
     -DSOMBRERO_MPI=AUTO "${extra[@]}"
 }
 
 # Library paths for the unpacked packages and the pip-installed CUDA libraries.
 lib_path() {
-  local paths=/opt/deps/usr/lib/x86_64-linux-gnu
+  local paths=$deps_prefix/usr/lib/x86_64-linux-gnu
   local nvidia
   nvidia=$(python3 -c "import nvidia, os; print(nvidia.__path__[0])" 2>/dev/null || true)
   for lib in cudnn nccl cublas; do
@@ -86,19 +133,23 @@ sanitize() {
 
 # Phases, in this order unless named on the command line (a warm machine keeps the build
 # between calls, so a session may run `build test` in one call and `bench` in the next):
-#   build     unpack the packages, configure, build, `sombrero info`
-#   test      the gpu tests, then every test
+#   build     unpack the packages, configure, build the CLI and the gpu tests, `sombrero info`
+#   test      the gpu tests
 #   bench     kernels beside cuDNN / copy bandwidth, training steps beside PyTorch; the same
-#             as two phases, for a 10-minute command limit: bench-kernels, then bench-train
+#             as three phases, for a 10-minute command limit: bench-kernels (bf16),
+#             bench-train, bench-f32
 #   sanitize  compute-sanitizer memcheck and racecheck over the kernel tests (slowest: last;
 #             each limited to SANITIZE_TIMEOUT seconds, default 240)
+# and on request only:
+#   test-all  build everything (the SIMT tests too) and run every test (CI runs the CPU ones)
 phases=("$@")
 [ ${#phases[@]} -eq 0 ] && phases=(build test bench sanitize)
 for phase in "${phases[@]}"; do
-  case $phase in build | test | bench | bench-kernels | bench-train | sanitize) ;;
+  case $phase in build | test | test-all | bench | bench-kernels | bench-train | bench-f32 | \
+    sanitize) ;;
   *)
-    echo "gpu_check: unknown phase '$phase' (build, test, bench, bench-kernels, bench-train," \
-      "sanitize)" >&2
+    echo "gpu_check: unknown phase '$phase' (build, test, test-all, bench, bench-kernels," \
+      "bench-train, bench-f32, sanitize)" >&2
     exit 2
     ;;
   esac
@@ -108,28 +159,38 @@ export LD_LIBRARY_PATH="$(lib_path):${LD_LIBRARY_PATH:-}"
 phase_build() {
   step unpack-deps unpack_deps
   step configure configure
-  step build cmake --build "$build" -j "$jobs"
+  step build cmake --build "$build" -j "$jobs" --target gpu_tests
   step info "$build/sombrero" info
 }
 
 phase_test() {
   step gpu-tests ctest --test-dir "$build" -L gpu --output-on-failure -j 4
+}
+
+phase_test-all() {
+  step build-all cmake --build "$build" -j "$jobs"
   step all-tests ctest --test-dir "$build" --output-on-failure -j "$jobs"
 }
 
 phase_bench() {
   phase_bench-kernels
   phase_bench-train
+  phase_bench-f32
 }
 
 phase_bench-kernels() {
-  # Hand-written kernels beside cuDNN / copy bandwidth / the unfused loss, one process each.
+  # Hand-written kernels beside cuDNN / copy bandwidth / the unfused loss, one process each,
+  # the issues' targets first (under a deadline the last ones are the ones skipped).
   step bench-conv "$build/sombrero" bench conv --json "$out/bench-conv-bf16.json"
-  step bench-conv-f32 "$build/sombrero" bench conv --precision f32 --json "$out/bench-conv-f32.json"
   step bench-energy "$build/sombrero" bench energy --json "$out/bench-energy.json"
   step bench-loss "$build/sombrero" bench loss --json "$out/bench-loss.json"
   # BatchNorm / ReLU / add / pooling in GB/s against copy bandwidth, BatchNorm beside cuDNN's.
   step bench-memory "$build/sombrero" bench memory --json "$out/bench-memory-bf16.json"
+}
+
+phase_bench-f32() {
+  # The same kernels on f32 tensors (the tf32-free FMA path) beside cuDNN's.
+  step bench-conv-f32 "$build/sombrero" bench conv --precision f32 --json "$out/bench-conv-f32.json"
   step bench-memory-f32 "$build/sombrero" bench memory --precision f32 \
     --json "$out/bench-memory-f32.json"
 }
@@ -138,19 +199,23 @@ phase_bench-train() {
   # End to end: sombrero's training step, then PyTorch's on the same models and batch.
   step bench-train-step "$build/sombrero" bench train-step --iters 10 --warmup 3 \
     --json "$out/bench-train-step.json"
+  local compile=(--no-compile)
+  [ "${GPU_CHECK_TORCH_COMPILE:-0}" = 1 ] && compile=()
+  step bench-pytorch python3 tools/bench_pytorch.py --iters 10 --warmup 3 "${compile[@]}" \
+    --json "$out/bench-pytorch.json"
+  # ResNet-50 one-hot with the bf16 convolutions on wgmma (conv.algo wgmma): the newest
+  # kernel, whose failure should not hide the rows above.
+  step bench-train-step-wgmma "$build/sombrero" bench train-step --model resnet50 --u1 0 \
+    --algo wgmma --iters 10 --warmup 3 --json "$out/bench-train-step-wgmma.json"
   # The same steps fed by the input pipeline (JPEG decode + RandomResizedCrop on the CPU
   # workers): is the GPU starved? The data-wait column says.
   step bench-train-step-jpeg sh -c "'$build/sombrero' bench loader --data '$out/jpegs' --generate 2048 --batches 1 >/dev/null && '$build/sombrero' bench train-step --model resnet50 --batch 256 --iters 10 --warmup 3 --data '$out/jpegs' --json '$out/bench-train-step-jpeg.json'; rc=\$?; rm -rf '$out/jpegs'; exit \$rc"
-  step bench-pytorch python3 tools/bench_pytorch.py --iters 10 --warmup 3 --json "$out/bench-pytorch.json"
-  # ResNet-50 one-hot with the bf16 convolutions on wgmma (conv.algo wgmma), last:
-  # the newest kernel, whose failure should not hide the rows above.
-  step bench-train-step-wgmma "$build/sombrero" bench train-step --model resnet50 --u1 0 \
-    --algo wgmma --iters 10 --warmup 3 --json "$out/bench-train-step-wgmma.json"
 }
 
 phase_sanitize() {
-  step memcheck timeout "${SANITIZE_TIMEOUT:-240}" bash -c "$(declare -f sanitize); build='$build'; sanitize memcheck"
-  step racecheck timeout "${SANITIZE_TIMEOUT:-240}" bash -c "$(declare -f sanitize); build='$build'; sanitize racecheck"
+  local limit=${SANITIZE_TIMEOUT:-240}
+  step memcheck timeout "$limit" bash -c "$(declare -f sanitize); build='$build'; sanitize memcheck"
+  step racecheck timeout "$limit" bash -c "$(declare -f sanitize); build='$build'; sanitize racecheck"
 }
 
 for phase in "${phases[@]}"; do "phase_$phase"; done
@@ -190,3 +255,7 @@ PY
 } >>"$table"
 echo
 cat "$table"
+[ "$failures" -eq 0 ] || {
+  echo "gpu_check: $failures step(s) failed (see the table)" >&2
+  exit 1
+}
