@@ -12,6 +12,7 @@
 // device (layers/ops/ dispatches each kernel call).
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>

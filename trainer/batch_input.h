@@ -6,6 +6,7 @@
 // equal on every device.
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
 #include "datasets/loader.h"

@@ -3,6 +3,7 @@
 // counts are summed over ranks (each rank evaluates its shard).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 

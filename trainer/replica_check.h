@@ -4,6 +4,8 @@
 // over ranks (zero variance), checked on 16-bit halves so the sums are exact.
 #pragma once
 
+#include <cstdint>
+
 #include "layers/model.h"
 #include "runtime/communicator.h"
 

@@ -6,6 +6,7 @@
 // SIGINT/SIGTERM (finish the step, checkpoint, exit 0).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
