@@ -2,7 +2,9 @@
 
 #include <chrono>
 #include <ostream>
+#include <sstream>
 
+#include "benchmarks/step_profile.h"
 #include "kernels/u1loss/class_angles.h"
 #include "layers/sgd.h"
 #include "layers/zoo.h"
@@ -74,12 +76,21 @@ double next_input(StepRig& rig, const TrainStepBenchOptions& options) {
 }
 
 void train_step(StepRig& rig, const layers::Context& ctx) {
-  rig.model->zero_grad();
+  namespace kp = runtime::kernel_profiler;  // scopes for --profile; nothing otherwise
+  {
+    const kp::Scope scope("zero_grad");
+    rig.model->zero_grad();
+  }
   const runtime::Tensor logits = rig.model->forward(ctx, rig.images);
-  const losses::LossOutput out = rig.loss->compute(
-      logits, rig.labels, rig.model->bottleneck(),
-      rig.loss->needs_bottleneck_grad() ? &rig.model->bottleneck_grad() : nullptr);
+  losses::LossOutput out;
+  {
+    const kp::Scope scope("loss");
+    out = rig.loss->compute(
+        logits, rig.labels, rig.model->bottleneck(),
+        rig.loss->needs_bottleneck_grad() ? &rig.model->bottleneck_grad() : nullptr);
+  }
   rig.model->backward(ctx, out.dlogits);
+  const kp::Scope scope("sgd");
   rig.sgd->step(0.01f);
 }
 
@@ -103,6 +114,7 @@ void bench_train_step(const TrainStepBenchOptions& options, Report& report, std:
                {"U(1) cost", 9},
                {"data wait", 9}});
   if (!on_cuda) table.note("no CUDA device in use: host timings (steady clock), no peak memory");
+  std::ostringstream profiles;  // printed after the throughput table
   for (const std::string& name : options.models) {
     const int batch =
         options.batch > 0 ? options.batch : (name == "resnet50" || name == "resnet18" ? 256 : 64);
@@ -155,8 +167,21 @@ void bench_train_step(const TrainStepBenchOptions& options, Report& report, std:
       if (options.input) row["data_wait"] = wait_share;
       row["input"] = options.input_name;
       report.add(row);
+      if (options.profile && weight == options.u1_weights.front()) {
+        std::function<void()> wait = [] {};
+#if defined(SOMBRERO_HAVE_CUDA)
+        if (on_cuda) wait = [&] { runtime::CudaContext::get(ctx.device.index).synchronize(); };
+#endif
+        const StepProfile profile = profile_steps(options.timing.iters, step, wait);
+        nlohmann::json base = {{"model", name}, {"batch", batch}, {"u1_weight", weight}};
+        print_step_profile(profile,
+                           str("profile of ", name, ", batch ", batch, ", ", loss, " (",
+                               runtime::to_string(ctx.device), ", ", precision, ")"),
+                           /*scope_depth=*/2, /*top=*/20, profiles, report, base);
+      }
     }
   }
+  out << profiles.str();
 }
 
 }  // namespace sombrero::benchmarks

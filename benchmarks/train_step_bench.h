@@ -32,6 +32,9 @@ struct TrainStepBenchOptions {
   // the labels. The host time spent inside it is reported as the data-wait share.
   std::function<runtime::Tensor(std::vector<std::int32_t>& labels)> input;
   std::string input_name = "synthetic images already on the device";
+  // After each model's first configuration, `timing.iters` more steps kernel by kernel
+  // (benchmarks/step_profile.h), printed after the throughput table.
+  bool profile = false;
 };
 
 void bench_train_step(const TrainStepBenchOptions& options, Report& report, std::ostream& out);

@@ -9,6 +9,7 @@
 #include "layers/conv_batch_norm_link.h"
 #include "layers/ops/dispatch.h"
 #include "runtime/error.h"
+#include "runtime/kernel_profiler.h"
 
 namespace sombrero::layers {
 
@@ -82,8 +83,10 @@ Tensor Model::forward(const Context& ctx, const Tensor& images) {
                  runtime::to_string(device_),
                  "; move the batch there (Tensor::to) or the model (Model::to)");
   check_context_supported(ctx);
+  const runtime::kernel_profiler::Scope forward_scope("forward");  // bench train-step --profile
   Tensor y = images;
   for (std::size_t i = 0; i < trunk_->size(); ++i) {
+    const runtime::kernel_profiler::Scope scope(trunk_->name_at(i));
     y = trunk_->at(i).forward(ctx, y);
     if (i == tap_index_) bottleneck_ = y;
   }
@@ -129,8 +132,10 @@ void Model::backward(const Context& ctx, const Tensor& dlogits,
                  "::backward: dlogits must be on the model's device ", runtime::to_string(device_));
   check_context_supported(ctx);
   // dlogits are f32 (the loss's); the trunk continues in the forward's activation dtype.
+  const runtime::kernel_profiler::Scope backward_scope("backward");
   Tensor g = dlogits.dtype() == activation_dtype_ ? dlogits : dlogits.to_dtype(activation_dtype_);
   for (std::size_t i = trunk_->size(); i-- > 0;) {
+    const runtime::kernel_profiler::Scope scope(trunk_->name_at(i));
     if (i == tap_index_ && bottleneck_grad_.defined()) {
       SOMBRERO_CHECK(bottleneck_grad_.shape() == g.shape() &&
                          bottleneck_grad_.dtype() == g.dtype() &&

@@ -1,6 +1,7 @@
 #include "layers/sequential.h"
 
 #include "runtime/error.h"
+#include "runtime/kernel_profiler.h"
 
 namespace sombrero::layers {
 
@@ -26,7 +27,10 @@ double Sequential::forward_flops(const Shape& input) const {
 
 Tensor Sequential::forward(const Context& ctx, const Tensor& x) {
   Tensor y = x;
-  for (const auto& [name, layer] : children()) y = layer->forward(ctx, y);
+  for (const auto& [name, layer] : children()) {
+    const runtime::kernel_profiler::Scope scope(name);  // bench train-step --profile
+    y = layer->forward(ctx, y);
+  }
   return y;
 }
 
@@ -38,6 +42,7 @@ Tensor Sequential::backward(const Context& ctx, const Tensor& dy,
                             const std::function<void(Layer&)>& after_child) {
   Tensor g = dy;
   for (auto it = children().rbegin(); it != children().rend(); ++it) {
+    const runtime::kernel_profiler::Scope scope(it->first);
     g = it->second->backward(ctx, g);
     if (after_child) after_child(*it->second);
   }

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "runtime/error.h"
+#include "runtime/kernel_profiler.h"
 
 #if defined(__CUDACC__)
 #include <cuda_bf16.h>
@@ -28,7 +29,12 @@ template <typename... Params, typename... Args>
 void launch_kernel(const char* name, const char* file, int line, void (*kernel)(Params...),
                    dim3 grid, dim3 block, std::size_t shared_bytes, cudaStream_t stream,
                    Args&&... args) {
-  kernel<<<grid, block, shared_bytes, stream>>>(std::forward<Args>(args)...);
+  if (runtime::kernel_profiler::on()) {  // `bench train-step --profile`: timed by CUDA events
+    runtime::kernel_profiler::Launch timed(name, file, line, stream, /*on_device=*/true);
+    kernel<<<grid, block, shared_bytes, stream>>>(std::forward<Args>(args)...);
+  } else {
+    kernel<<<grid, block, shared_bytes, stream>>>(std::forward<Args>(args)...);
+  }
   const cudaError_t status = cudaGetLastError();
   if (status != cudaSuccess)
     throw_error(str("launch of kernel ", name, " <<<(", grid.x, ",", grid.y, ",", grid.z, "), (",
@@ -64,6 +70,8 @@ template <typename... Params, typename... Args>
 void launch_kernel(const char* name, const char* file, int line, void (*kernel)(Params...),
                    dim3 grid, dim3 block, std::size_t shared_bytes, cudaStream_t /*stream*/,
                    Args&&... args) {
+  // Under `bench train-step --profile`: the launch runs on the CPU, timed by the host clock.
+  runtime::kernel_profiler::Launch timed(name, file, line, nullptr, /*on_device=*/false);
   ::sombrero::simt::launch(name, file, line, kernel, grid, block, shared_bytes,
                            std::forward<Args>(args)...);
 }
@@ -85,3 +93,9 @@ bool allow_dynamic_shared_memory(void (*)(Params...), std::size_t) {
 #define SOMBRERO_LAUNCH(kernel, grid, block, shared_bytes, stream, ...)               \
   ::sombrero::detail::launch_kernel(#kernel, __FILE__, __LINE__, kernel, grid, block, \
                                     shared_bytes, stream __VA_OPT__(, ) __VA_ARGS__)
+// The same with the name errors and the kernel profiler give it (a const char* that outlives
+// the launch), where the kernel expression alone says too little ("conv_gemm_kernel<Problem,
+// ...>").
+#define SOMBRERO_LAUNCH_NAMED(name, kernel, grid, block, shared_bytes, stream, ...)              \
+  ::sombrero::detail::launch_kernel(name, __FILE__, __LINE__, kernel, grid, block, shared_bytes, \
+                                    stream __VA_OPT__(, ) __VA_ARGS__)

@@ -142,6 +142,7 @@ struct TransposedWeights {
 
 template <typename T>
 struct BackwardDataProblem {
+  static constexpr const char* kName = "backward_data";
   using Element = T;
   using Output = T;
   using AAccess = OutputGradient<T>;

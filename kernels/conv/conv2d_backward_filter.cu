@@ -77,6 +77,7 @@ struct FilterInput {
 
 template <typename T>
 struct BackwardFilterProblem {
+  static constexpr const char* kName = "backward_filter";
   using Element = T;
   using Output = float;
   using AAccess = FilterOutputGradient<T>;

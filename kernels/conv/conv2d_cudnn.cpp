@@ -15,6 +15,7 @@
 #include "runtime/cuda_check.h"
 #include "runtime/cuda_context.h"
 #include "runtime/error.h"
+#include "runtime/kernel_profiler.h"
 #include "runtime/tensor_kernels.h"
 
 namespace sombrero::kernels::cudnn {
@@ -276,9 +277,13 @@ void forward(const Conv2dShape& s, const void* x, const void* w, void* y, bool b
   StreamBuffer workspace(plan.workspace_bytes, stream);
   const float alpha = 1.0f, beta = 0.0f;
   const Descriptors& d = plan.descriptors;
-  SOMBRERO_CHECK_CUDNN(cudnnConvolutionForward(
-      handle, &alpha, d.x, x, d.w, w, d.conv, cudnnConvolutionFwdAlgo_t(plan.algo), workspace.get(),
-      plan.workspace_bytes, &beta, d.y, y));
+  {
+    runtime::kernel_profiler::Launch timed("cudnnConvolutionForward", __FILE__, __LINE__, stream,
+                                           true);
+    SOMBRERO_CHECK_CUDNN(cudnnConvolutionForward(
+        handle, &alpha, d.x, x, d.w, w, d.conv, cudnnConvolutionFwdAlgo_t(plan.algo),
+        workspace.get(), plan.workspace_bytes, &beta, d.y, y));
+  }
 }
 
 void backward_data(const Conv2dShape& s, const void* dy, const void* w, void* dx, bool bf16_data,
@@ -292,9 +297,13 @@ void backward_data(const Conv2dShape& s, const void* dy, const void* w, void* dx
   StreamBuffer workspace(plan.workspace_bytes, stream);
   const float alpha = 1.0f, beta = 0.0f;
   const Descriptors& d = plan.descriptors;
-  SOMBRERO_CHECK_CUDNN(cudnnConvolutionBackwardData(
-      handle, &alpha, d.w, w, d.y, dy, d.conv, cudnnConvolutionBwdDataAlgo_t(plan.algo),
-      workspace.get(), plan.workspace_bytes, &beta, d.x, padded.get() ? padded.get() : dx));
+  {
+    runtime::kernel_profiler::Launch timed("cudnnConvolutionBackwardData", __FILE__, __LINE__,
+                                           stream, true);
+    SOMBRERO_CHECK_CUDNN(cudnnConvolutionBackwardData(
+        handle, &alpha, d.w, w, d.y, dy, d.conv, cudnnConvolutionBwdDataAlgo_t(plan.algo),
+        workspace.get(), plan.workspace_bytes, &beta, d.x, padded.get() ? padded.get() : dx));
+  }
   if (padded.get()) copy_padded(s, element_bytes, padded.get(), dx, false, stream);
 }
 
@@ -318,9 +327,13 @@ void backward_filter(const Conv2dShape& s, const void* x, const void* dy, float*
   StreamBuffer workspace(plan.workspace_bytes, stream);
   const float alpha = 1.0f, beta = accumulate && !bf16_data ? 1.0f : 0.0f;
   const Descriptors& d = plan.descriptors;
-  SOMBRERO_CHECK_CUDNN(cudnnConvolutionBackwardFilter(
-      handle, &alpha, d.x, x, d.y, dy, d.conv, cudnnConvolutionBwdFilterAlgo_t(plan.algo),
-      workspace.get(), plan.workspace_bytes, &beta, d.w, bf16_data ? dw_bf16.get() : dw));
+  {
+    runtime::kernel_profiler::Launch timed("cudnnConvolutionBackwardFilter", __FILE__, __LINE__,
+                                           stream, true);
+    SOMBRERO_CHECK_CUDNN(cudnnConvolutionBackwardFilter(
+        handle, &alpha, d.x, x, d.y, dy, d.conv, cudnnConvolutionBwdFilterAlgo_t(plan.algo),
+        workspace.get(), plan.workspace_bytes, &beta, d.w, bf16_data ? dw_bf16.get() : dw));
+  }
   if (!bf16_data) return;
   const auto* gradient = static_cast<const std::uint16_t*>(dw_bf16.get());
   if (!accumulate) {

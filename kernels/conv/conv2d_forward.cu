@@ -80,6 +80,7 @@ struct ForwardWeights {
 
 template <typename T>
 struct ForwardProblem {
+  static constexpr const char* kName = "forward";
   using Element = T;
   using Output = T;
   using AAccess = ForwardInput<T>;

@@ -741,8 +741,12 @@ void launch_kernel(const Problem& problem, dim3 grid, int k_chunk, cudaStream_t 
   static const bool allowed =
       runtime::allow_dynamic_shared_memory(conv_gemm_kernel<Problem, Config, Vectorized>, bytes);
   (void)allowed;
-  SOMBRERO_LAUNCH((conv_gemm_kernel<Problem, Config, Vectorized>), grid, dim3(Config::Threads),
-                  bytes, stream, problem, k_chunk);
+  // "conv_gemm_kernel forward 128x128 wgmma": which pass and tile, for errors and profiles.
+  static const std::string name =
+      str("conv_gemm_kernel ", Problem::kName, " ", Config::BM, "x", Config::BN,
+          Config::Wgmma ? " wgmma" : "", Vectorized ? "" : " unvectorized");
+  SOMBRERO_LAUNCH_NAMED(name.c_str(), (conv_gemm_kernel<Problem, Config, Vectorized>), grid,
+                        dim3(Config::Threads), bytes, stream, problem, k_chunk);
 }
 
 // One Config's launch: its block grid, k_chunk <= 0 meaning the whole of gemm_k.

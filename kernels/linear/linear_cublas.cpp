@@ -13,6 +13,7 @@
 #include "kernels/linear/linear.h"
 #include "kernels/pointwise/pointwise.h"
 #include "runtime/cuda_check.h"
+#include "runtime/kernel_profiler.h"
 
 namespace sombrero::kernels::cuda {
 namespace {
@@ -34,6 +35,7 @@ void gemm(cublasHandle_t handle, cudaStream_t stream, cublasOperation_t op_a,
   SOMBRERO_CHECK_CUBLAS(cublasSetMathMode(
       handle,
       cublasMath_t(CUBLAS_DEFAULT_MATH | CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION)));
+  runtime::kernel_profiler::Launch timed("cublasGemmEx", __FILE__, __LINE__, stream, true);
   SOMBRERO_CHECK_CUBLAS(cublasGemmEx(handle, op_a, op_b, m, n, k, &alpha, a, data_type<T>(), lda, b,
                                      data_type<T>(), ldb, &beta, c, c_type, ldc, CUBLAS_COMPUTE_32F,
                                      CUBLAS_GEMM_DEFAULT));

@@ -411,9 +411,14 @@ int run_train_step(const std::vector<std::string>& args) {
               "JPEGs (RandomResizedCrop + flip) instead of synthetic data on the device")
       .option("--workers", "N", "with --data: decoding threads; -1 = cores - 1", "-1")
       .flag("--cpu", "the CPU backend (f32) instead of a CUDA device")
-      .flag("--simt", "the CUDA kernels executed on the CPU (tiny shapes only: very slow)");
+      .flag("--simt", "the CUDA kernels executed on the CPU (tiny shapes only: very slow)")
+      .flag("--profile",
+            "after each model's first configuration, --iters more steps kernel by kernel: "
+            "time by scope (forward/layer3, loss, sgd, ...), the most expensive kernels, and "
+            "the share of the step no kernel accounts for");
   if (!parser.parse(args)) return 0;
   benchmarks::TrainStepBenchOptions options;
+  options.profile = parser.has("--profile");
   options.timing = common_options(parser);
   options.models = split_list(parser.get("--model"));
   SOMBRERO_CHECK(!options.models.empty(), "--model needs at least one model name");
