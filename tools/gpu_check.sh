@@ -20,6 +20,13 @@
 #   GPU_CHECK_TORCH_COMPILE=1  bench-pytorch also times torch.compile (minutes of compiling);
 #                              by default PyTorch eager only, the baseline of issue #10
 #   SANITIZE_TIMEOUT=SECONDS   each compute-sanitizer tool's limit (default 240)
+#   GPU_CHECK_PACK=FILE        when the pass ends (failed or not), every log, JSON file and the
+#                              table packed into FILE (.tar.gz), for leases that return few files
+#
+# A one-shot lease of 10-minute commands, results packed into the lease's own $OUT (named
+# before OUT is reassigned: the assignments expand left to right):
+#   GPU_CHECK_PACK=$OUT/gpu-results.tar.gz OUT=/tmp/g GPU_CHECK_KEEP_GOING=1 \
+#     GPU_CHECK_DEADLINE=540 tools/gpu_check.sh build test bench-kernels bench-train
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -34,6 +41,10 @@ keep_going=${GPU_CHECK_KEEP_GOING:-0}
 failures=0
 export PATH=/usr/local/cuda/bin:$PATH
 
+if [ -n "${GPU_CHECK_PACK:-}" ]; then
+  # shellcheck disable=SC2064 # expanded now: the paths are fixed for the pass
+  trap "tar czf '$GPU_CHECK_PACK' --exclude=./jpegs -C '$out' . 2>/dev/null" EXIT
+fi
 echo "| step | result | seconds | log |" >"$table"
 echo "|---|---|---|---|" >>"$table"
 
