@@ -209,6 +209,28 @@ TEST(U1LossSimtEdges, AllZeroActivationIsFinite) {
   for (float g : out.dactivation) ASSERT_TRUE(std::isfinite(g));
 }
 
+// The angle readout is a block-wide argmin (each thread scans every 256th class): equal
+// distances in different threads and warps must still go to the lowest class, as the CPU
+// backend's serial scan gives.
+TEST(U1LossSimtEdges, ReadoutTiesGoToTheLowestClassAcrossThreads) {
+  Inputs in = make_inputs({2, 1000, 3, 3, 16}, {0.5f, 1e-3f, U1Space::joint, 0.0f}, 9);
+  const Outputs first = run<float>(in, true);
+  for (int b = 0; b < 2; ++b) {
+    const float angle = std::atan2(first.z[2 * b + 1], first.z[2 * b]);
+    for (int round = 0; round < 2; ++round) {
+      // Every class opposite the sample's angle, except three equal nearest ones (round 0)
+      // or all of them equal (round 1).
+      std::fill(in.angles.begin(), in.angles.end(),
+                round == 0 ? angle + float(std::numbers::pi) : angle + 0.25f);
+      if (round == 0) in.angles[700] = in.angles[999] = in.angles[300] = angle + 0.125f;
+      const Outputs got = run<float>(in, true);
+      const Outputs cpu = run<float>(in, false);
+      EXPECT_EQ(got.prediction[std::size_t(b)], round == 0 ? 300 : 0) << "sample " << b;
+      EXPECT_EQ(got.prediction, cpu.prediction);
+    }
+  }
+}
+
 TEST(U1LossSimtEdges, OutOfRangeLabelGivesNaNLossNotACrash) {
   Inputs in = make_inputs({2, 3, 2, 2, 4}, {0.5f, 1e-3f, U1Space::joint, 0.0f}, 6);
   in.labels[1] = 7;
