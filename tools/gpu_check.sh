@@ -20,6 +20,7 @@
 #   GPU_CHECK_TORCH_COMPILE=1  bench-pytorch also times torch.compile (minutes of compiling);
 #                              by default PyTorch eager only, the baseline of issue #10
 #   SANITIZE_TIMEOUT=SECONDS   each compute-sanitizer tool's limit (default 240)
+#   NCU_TIMEOUT=SECONDS        each Nsight Compute run's limit (phase ncu; default 180)
 #   GPU_CHECK_PACK=FILE        when the pass ends (failed or not), every log, JSON file and the
 #                              table packed into FILE (.tar.gz), for leases that return few files
 #
@@ -163,14 +164,17 @@ sanitize() {
 #             each limited to SANITIZE_TIMEOUT seconds, default 240)
 # and on request only:
 #   test-all  build everything (the SIMT tests too) and run every test (CI runs the CPU ones)
+#   ncu       Nsight Compute's full sections on a few launches of the kernels behind the
+#             open targets (the conv tiles on one 3x3 shape, the fused loss, the energy
+#             forward): throughputs, occupancy, stall reasons; reports and text in $OUT
 phases=("$@")
 [ ${#phases[@]} -eq 0 ] && phases=(build test bench sanitize)
 for phase in "${phases[@]}"; do
   case $phase in build | test | test-all | bench | bench-kernels | bench-train | bench-f32 | \
-    sanitize) ;;
+    sanitize | ncu) ;;
   *)
     echo "gpu_check: unknown phase '$phase' (build, test, test-all, bench, bench-kernels," \
-      "bench-train, bench-f32, sanitize)" >&2
+      "bench-train, bench-f32, sanitize, ncu)" >&2
     exit 2
     ;;
   esac
@@ -235,6 +239,27 @@ phase_bench-train() {
   # The same steps fed by the input pipeline (JPEG decode + RandomResizedCrop on the CPU
   # workers): is the GPU starved? The data-wait column says.
   step bench-train-step-jpeg sh -c "'$build/sombrero' bench loader --data '$out/jpegs' --generate 2048 --batches 1 >/dev/null && '$build/sombrero' bench train-step --model resnet50 --batch 256 --iters 10 --warmup 3 --data '$out/jpegs' --json '$out/bench-train-step-jpeg.json'; rc=\$?; rm -rf '$out/jpegs'; exit \$rc"
+}
+
+# ncu-<name>: profiles the first `count` launches matching `kernels` in `command...` (clocks
+# left alone, as on the device machine's advice; at most NCU_TIMEOUT seconds, default 180),
+# then writes the report's details page as text beside it.
+ncu_profile() {
+  local name=$1 kernels=$2 count=$3
+  shift 3
+  timeout "${NCU_TIMEOUT:-180}" ncu --set full --clock-control none \
+    --kernel-name "regex:$kernels" --launch-count "$count" --force-overwrite \
+    --export "$out/ncu-$name" "$@" && ncu --import "$out/ncu-$name.ncu-rep" --page details
+}
+
+phase_ncu() {
+  # One 3x3 shape of layer3, every pass, the mma.sync tile then the wgmma tile (one run each).
+  step ncu-conv ncu_profile conv conv_gemm_kernel 6 "$build/sombrero" bench conv \
+    --filter layer3.1.conv2 --iters 1 --warmup 0
+  step ncu-loss ncu_profile loss "u1_loss_kernel|energy_forward_kernel" 4 "$build/sombrero" \
+    bench loss --precision bf16 --iters 1 --warmup 0
+  step ncu-energy ncu_profile energy energy_forward_kernel 2 "$build/sombrero" bench energy \
+    --precision bf16 --iters 1 --warmup 0
 }
 
 phase_sanitize() {
