@@ -15,6 +15,7 @@
 // Arithmetic in f32, as in the fused kernel (kernels/u1loss/u1_loss.cu), which it matches up
 // to summation order.
 #include <cfloat>
+#include <cstdint>
 
 #include "benchmarks/bench_kernels.h"
 #include "kernels/common/numeric.cuh"

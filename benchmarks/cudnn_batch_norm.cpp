@@ -3,6 +3,7 @@
 // or first call fails is skipped and its status kept as the reason.
 #include "benchmarks/cudnn_batch_norm.h"
 
+#include <cstdint>
 #include <vector>
 
 #include "runtime/cuda_check.h"

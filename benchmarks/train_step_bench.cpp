@@ -1,6 +1,7 @@
 #include "benchmarks/train_step_bench.h"
 
 #include <chrono>
+#include <cstdint>
 #include <ostream>
 #include <sstream>
 

@@ -1,5 +1,6 @@
 #include "datasets/cifar_dataset.h"
 
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <iterator>

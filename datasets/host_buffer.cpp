@@ -1,5 +1,6 @@
 #include "datasets/host_buffer.h"
 
+#include <cstdint>
 #include <cstdlib>
 #include <utility>
 

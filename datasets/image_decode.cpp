@@ -1,5 +1,6 @@
 #include "datasets/image_decode.h"
 
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <vector>

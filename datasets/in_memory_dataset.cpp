@@ -1,5 +1,6 @@
 #include "datasets/in_memory_dataset.h"
 
+#include <cstdint>
 #include <utility>
 
 namespace sombrero::datasets {

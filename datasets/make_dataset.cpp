@@ -1,6 +1,7 @@
 #include "datasets/make_dataset.h"
 
 #include <cmath>
+#include <cstdint>
 #include <string>
 
 #include "datasets/cifar_dataset.h"

@@ -1,5 +1,7 @@
 #include "datasets/normalize.h"
 
+#include <cstdint>
+
 #include "kernels/input/normalize.h"
 #include "runtime/error.h"
 

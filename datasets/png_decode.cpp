@@ -1,6 +1,7 @@
 #include "datasets/png_decode.h"
 
 #include <png.h>
+#include <cstdint>
 
 #include "datasets/dataset.h"
 

@@ -1,5 +1,6 @@
 #include "datasets/sampler.h"
 
+#include <cstdint>
 #include <numeric>
 #include <utility>
 

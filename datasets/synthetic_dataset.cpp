@@ -1,5 +1,7 @@
 #include "datasets/synthetic_dataset.h"
 
+#include <cstdint>
+
 #include "datasets/sample_random.h"
 
 namespace sombrero::datasets {

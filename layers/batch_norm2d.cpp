@@ -1,5 +1,7 @@
 #include "layers/batch_norm2d.h"
 
+#include <cstdint>
+
 #include "layers/ops/batch_norm_ops.h"
 #include "layers/ops/pointwise_ops.h"
 #include "layers/sync_batch_norm.h"

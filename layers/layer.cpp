@@ -1,5 +1,7 @@
 #include "layers/layer.h"
 
+#include <cstdint>
+
 #include "layers/ops/dispatch.h"
 #include "runtime/error.h"
 

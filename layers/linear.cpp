@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 #include "layers/ops/linear_ops.h"
 #include "runtime/error.h"

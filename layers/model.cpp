@@ -1,6 +1,7 @@
 #include "layers/model.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <sstream>
 

@@ -1,5 +1,7 @@
 #include "layers/pooling.h"
 
+#include <cstdint>
+
 #include "layers/ops/pool_ops.h"
 #include "runtime/error.h"
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 #include "kernels/optim/sgd.h"
 #include "kernels/reduce/sum_squares.h"

@@ -1,5 +1,6 @@
 #include "layers/weights.h"
 
+#include <cstdint>
 #include <cstring>
 #include <set>
 

@@ -1,5 +1,7 @@
 #include "losses/combined_loss.h"
 
+#include <cstdint>
+
 #include "kernels/u1loss/class_angles.h"
 #include "layers/ops/dispatch.h"
 #include "runtime/device_array.h"

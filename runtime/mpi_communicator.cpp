@@ -7,6 +7,7 @@
 #if defined(SOMBRERO_HAVE_MPI)
 #include <mpi.h>
 
+#include <cstdint>
 #include <cstdlib>
 
 namespace sombrero::runtime {

@@ -1,5 +1,7 @@
 #include "runtime/shape.h"
 
+#include <cstdint>
+
 #include "runtime/error.h"
 
 namespace sombrero::runtime {

@@ -1,6 +1,7 @@
 #include "runtime/tensor.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <ostream>
 
 #include "runtime/error.h"

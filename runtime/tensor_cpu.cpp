@@ -1,6 +1,7 @@
 #include "runtime/tensor_cpu.h"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace sombrero::runtime::cpu {
 

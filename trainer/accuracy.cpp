@@ -1,6 +1,7 @@
 #include "trainer/accuracy.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <numeric>
 
 #include "runtime/error.h"

@@ -1,5 +1,7 @@
 #include "trainer/batch_input.h"
 
+#include <cstdint>
+
 #include "datasets/normalize.h"
 #include "kernels/input/normalize.h"
 #include "layers/ops/dispatch.h"

@@ -1,5 +1,6 @@
 #include "trainer/checkpoint.h"
 
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 

@@ -1,5 +1,7 @@
 #include "trainer/device_input.h"
 
+#include <cstdint>
+
 #include "layers/ops/dispatch.h"
 #include "runtime/error.h"
 #include "trainer/batch_input.h"

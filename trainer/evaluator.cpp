@@ -1,6 +1,7 @@
 #include "trainer/evaluator.h"
 
 #include <chrono>
+#include <cstdint>
 #include <fstream>
 
 #include "runtime/error.h"

@@ -1,5 +1,7 @@
 #include "trainer/gradient_buckets.h"
 
+#include <cstdint>
+
 #include "runtime/error.h"
 
 namespace sombrero::trainer {

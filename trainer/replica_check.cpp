@@ -1,5 +1,7 @@
 #include "trainer/replica_check.h"
 
+#include <cstdint>
+
 namespace sombrero::trainer {
 
 std::uint32_t parameter_hash(layers::Model& model) {

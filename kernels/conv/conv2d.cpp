@@ -3,6 +3,7 @@
 #include "kernels/conv/conv2d.h"
 
 #include <climits>
+#include <cstdint>
 #include <vector>
 
 #include "kernels/conv/conv2d_cpu.h"

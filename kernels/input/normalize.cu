@@ -9,6 +9,8 @@
 // Precision: the product and the sum are rounded separately (__fmul_rn, __fadd_rn: no FMA
 // contraction), as the CPU's `in * scale + shift`, so f32 outputs equal
 // datasets::normalize_to_f32 bit for bit; bf16 outputs are their rounding (once).
+#include <cstdint>
+
 #include "kernels/common/numeric.cuh"
 #include "kernels/input/normalize.h"
 #include "runtime/kernel_api.h"

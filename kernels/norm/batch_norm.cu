@@ -39,6 +39,8 @@
 // expressions, so with the same sums the SIMT execution equals the CPU backend bit for bit
 // (small-integer inputs make the sums exact) and the GPU equals both. bf16 activations are
 // widened exactly and the outputs rounded once (to nearest even).
+#include <cstdint>
+
 #include "kernels/common/channel_tiles.cuh"
 #include "kernels/common/numeric.cuh"
 #include "kernels/norm/batch_norm.h"

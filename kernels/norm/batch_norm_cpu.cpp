@@ -2,6 +2,7 @@
 // centred sum of squares, normalise) and two in backward (both sums in one, then dx).
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <vector>
 
 #include "kernels/common/parallel.h"

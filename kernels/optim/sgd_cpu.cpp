@@ -3,6 +3,7 @@
 #include "kernels/optim/sgd.h"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace sombrero::kernels {
 

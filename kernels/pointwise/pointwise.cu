@@ -30,6 +30,8 @@
 // against the CPU's double).
 // Registers (ptxas, sm_90): at most 29 per thread for the elementwise and bias_add kernels, no
 // spills (sm_80 too).
+#include <cstdint>
+
 #include "kernels/common/channel_tiles.cuh"
 #include "kernels/common/elementwise.cuh"
 #include "kernels/common/numeric.cuh"

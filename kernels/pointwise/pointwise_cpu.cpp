@@ -1,5 +1,6 @@
 // CPU backend of the elementwise layer operations (pointwise.h).
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 

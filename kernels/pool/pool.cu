@@ -33,6 +33,8 @@
 // Registers (ptxas, sm_90): at most 64 per thread (max backward, bf16 vectors), no spills
 // (sm_80 too); the max forward's per-channel update is written as selects, which kept ptxas
 // from spilling the bf16 vector path.
+#include <cstdint>
+
 #include "kernels/common/elementwise.cuh"
 #include "kernels/common/numeric.cuh"
 #include "kernels/common/vector16.cuh"

@@ -1,5 +1,6 @@
 // CPU backend of pooling (pool.h).
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 

@@ -1,5 +1,6 @@
 #include "kernels/u1loss/class_angles.h"
 
+#include <cstdint>
 #include <numbers>
 
 #include "runtime/error.h"

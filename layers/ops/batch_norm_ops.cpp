@@ -1,5 +1,7 @@
 #include "layers/ops/batch_norm_ops.h"
 
+#include <cstdint>
+
 #include "kernels/norm/batch_norm.h"
 #include "layers/ops/dispatch.h"
 #include "runtime/error.h"

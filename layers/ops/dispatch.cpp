@@ -1,5 +1,7 @@
 #include "layers/ops/dispatch.h"
 
+#include <cstdint>
+
 #include "runtime/error.h"
 
 namespace sombrero::layers::ops {

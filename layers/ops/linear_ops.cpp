@@ -1,5 +1,7 @@
 #include "layers/ops/linear_ops.h"
 
+#include <cstdint>
+
 #include "kernels/linear/linear.h"
 #include "kernels/pointwise/pointwise.h"
 #include "layers/ops/dispatch.h"

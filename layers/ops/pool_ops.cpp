@@ -1,5 +1,7 @@
 #include "layers/ops/pool_ops.h"
 
+#include <cstdint>
+
 #include "layers/ops/dispatch.h"
 #include "runtime/error.h"
 

@@ -8,6 +8,7 @@
 #include <omp.h>
 
 #include <cmath>
+#include <cstdint>
 
 #include "kernels/u1loss/class_angles.h"
 #include "layers/linear.h"

@@ -3,6 +3,7 @@
 // replacement, and one clear error for each kind of broken file.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>

@@ -3,6 +3,7 @@
 // conversion. Both run on the host with the same libm, so they must agree bit for bit.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <cstring>
 #include <vector>
 

@@ -6,6 +6,7 @@
 // build without architecture 90a).
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 

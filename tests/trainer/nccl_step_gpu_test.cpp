@@ -3,6 +3,7 @@
 // 1, so the parameters must stay bitwise equal to a model trained without a communicator.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 

@@ -3,6 +3,7 @@
 // allreduce, loader or train-step; without it, conv, energy and loss in turn. Without a CUDA
 // device it says so and exits 0, except the CPU modes (`bench conv --cpu`, `bench memory
 // --simt`, ...).
+#include <cstdint>
 #include <filesystem>
 #include <iostream>
 #include <sstream>

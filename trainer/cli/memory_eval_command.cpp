@@ -5,6 +5,7 @@
 // then classified by its k nearest memory vectors (cosine) and by the nearest class-mean
 // angle of z (trainer/science/memory_classifier.h; docs/science.md).
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 
 #include "runtime/error.h"

@@ -1,6 +1,7 @@
 #include "trainer/metrics/crc32c.h"
 
 #include <array>
+#include <cstdint>
 
 namespace sombrero::trainer {
 

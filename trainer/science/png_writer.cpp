@@ -1,6 +1,7 @@
 #include "trainer/science/png_writer.h"
 
 #include <png.h>
+#include <cstdint>
 
 #include "runtime/error.h"
 

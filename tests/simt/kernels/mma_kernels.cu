@@ -1,5 +1,7 @@
 // Tensor-core test kernels: a bf16 GEMM built from ldmatrix + mma.m16n8k16, one tf32
 // m16n8k8 tile with fragments loaded by the documented layout, and every ldmatrix variant.
+#include <cstdint>
+
 #include "runtime/kernel_api.h"
 #include "runtime/warp_mma.h"
 #include "tests/simt/kernels/test_kernels.h"

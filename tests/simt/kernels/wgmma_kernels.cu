@@ -5,6 +5,8 @@
 // m64nNk16 per step. Two planted pipeline bugs show what the
 // emulation catches: accumulators read before the wait, a tile zeroed before the wait, and
 // a thread exiting with a wgmma in flight.
+#include <cstdint>
+
 #include "runtime/kernel_api.h"
 #include "runtime/warpgroup_mma.h"
 #include "tests/simt/kernels/test_kernels.h"
