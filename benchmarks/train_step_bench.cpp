@@ -50,6 +50,9 @@ StepRig make_rig(const std::string& name, int batch, int image_size, float u1_we
   rig.sgd = std::make_unique<layers::Sgd>(rig.model->parameters(), sgd);
   losses::CombinedLossOptions loss;
   loss.u1.weight = u1_weight;
+  // The one-hot rows are the plain baseline (no angle readout: the bottleneck is never read),
+  // so the U(1) cost column is the whole cost of the U(1) term and its readout.
+  loss.readout = u1_weight > 0.0f;
   loss.u1.label_smoothing = 0.1f;
   loss.class_angles =
       kernels::class_angle_table(kernels::ClassAngles::uniform, kClasses, /*seed=*/0);

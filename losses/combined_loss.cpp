@@ -37,6 +37,7 @@ kernels::U1LossResult run_on_device(const kernels::U1LossShape& shape,
   const runtime::DeviceArray<std::int32_t> device_labels(labels, device);
   const runtime::DeviceArray<float> device_angles(class_angles, device);
   const std::int64_t batch = shape.batch;
+  const bool readout = !out.z.empty();  // compute() sized it when the readout is asked for
   Tensor z = Tensor::empty({batch, 2}, runtime::DType::f32, device);
   Tensor sample_losses = Tensor::empty({batch, 2}, runtime::DType::f32, device);
   runtime::DeviceArray<std::int32_t> angle_prediction(std::size_t(batch), device);
@@ -47,12 +48,14 @@ kernels::U1LossResult run_on_device(const kernels::U1LossShape& shape,
   args.class_angles = device_angles.data();
   args.dlogits = out.dlogits.data<float>();
   args.dactivation = dbottleneck != nullptr ? dbottleneck->data<Activation>() : nullptr;
-  args.z = z.data<float>();
-  args.angle_prediction = angle_prediction.data();
+  args.z = readout ? z.data<float>() : nullptr;
+  args.angle_prediction = readout ? angle_prediction.data() : nullptr;
   args.sample_losses = sample_losses.data<float>();
   SOMBRERO_DEVICE_KERNEL(device, u1_loss_forward_backward, shape, config, args, logits.stream());
-  out.z = z.to_floats();
-  out.angle_prediction = angle_prediction.to_vector();
+  if (readout) {
+    out.z = z.to_floats();
+    out.angle_prediction = angle_prediction.to_vector();
+  }
   out.sample_losses = sample_losses.to_floats();
   return kernels::mean_of_sample_losses(out.sample_losses.data(), shape.batch, config.weight);
 }
@@ -91,10 +94,13 @@ LossOutput CombinedLoss::compute(const Tensor& logits, const std::vector<std::in
   const int batch = int(logits.dim(0));
   kernels::U1LossShape shape{batch, int(logits.dim(1)), int(bottleneck.dim(1)),
                              int(bottleneck.dim(2)), int(bottleneck.dim(3))};
+  const bool readout = options_.readout || options_.u1.weight > 0.0f;
   LossOutput out;
   out.dlogits = Tensor::empty(logits.shape(), runtime::DType::f32, logits.device());
-  out.z.resize(std::size_t(batch) * 2);
-  out.angle_prediction.resize(std::size_t(batch));
+  if (readout) {
+    out.z.resize(std::size_t(batch) * 2);
+    out.angle_prediction.resize(std::size_t(batch));
+  }
   out.sample_losses.resize(std::size_t(batch) * 2);
   // Validated on the host (labels, config); only non-null is checked of the other pointers.
   kernels::U1LossArgs args;
@@ -105,8 +111,8 @@ LossOutput CombinedLoss::compute(const Tensor& logits, const std::vector<std::in
   args.dlogits = out.dlogits.data<float>();
   args.dactivation =
       dbottleneck != nullptr ? static_cast<float*>(dbottleneck->raw_data()) : nullptr;
-  args.z = out.z.data();
-  args.angle_prediction = out.angle_prediction.data();
+  args.z = readout ? out.z.data() : nullptr;
+  args.angle_prediction = readout ? out.angle_prediction.data() : nullptr;
   args.sample_losses = out.sample_losses.data();
   kernels::check_u1_loss_inputs(shape, options_.u1, args);
   if (logits.is_cpu()) {

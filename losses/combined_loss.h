@@ -31,6 +31,10 @@ namespace sombrero::losses {
 struct CombinedLossOptions {
   kernels::U1LossConfig u1;         // weight (lambda), eps, space, label_smoothing
   std::vector<float> class_angles;  // theta_c [classes]
+  // z and the angle readout in every LossOutput (the trainer's angle accuracy). false with
+  // u1.weight 0 is the plain one-hot loss: the kernel never reads the bottleneck, and
+  // LossOutput's z and angle_prediction stay empty (bench train-step's one-hot baseline).
+  bool readout = true;
 };
 
 // loss.label_smoothing, u1.weight/eps/space/targets/seed.

@@ -102,6 +102,40 @@ losses::CombinedLossOptions loss_options(float u1_weight) {
   return o;
 }
 
+// readout = false with weight 0 is the plain one-hot loss: the bottleneck is never read (a
+// NaN bottleneck changes nothing), z and the readout are not returned, and the cross-entropy
+// and dlogits are those of the run with the readout. On the CPU backend and through the
+// SIMT execution of the CUDA kernel.
+TEST(CombinedLossReadout, OffWithWeightZeroNeverReadsTheBottleneck) {
+  const std::vector<float> logits = {0.5f, -1.0f, 2.0f, 0.0f, 1.5f, -0.5f};
+  const std::vector<std::int32_t> labels = {2, 0};
+  for (const runtime::Device device : {runtime::Device::cpu(), runtime::Device::simt()}) {
+    SCOPED_TRACE(runtime::to_string(device));
+    const Tensor logit_tensor =
+        Tensor::from_floats({2, kClasses}, logits, runtime::DType::f32, device);
+    const Tensor nan_bottleneck = Tensor::full({2, 2, 2, 4}, NAN, runtime::DType::f32, device);
+    losses::CombinedLossOptions options = loss_options(0.0f);
+    const losses::LossOutput with_readout =
+        losses::CombinedLoss(options).compute(logit_tensor, labels, nan_bottleneck, nullptr);
+    options.readout = false;
+    const losses::LossOutput plain =
+        losses::CombinedLoss(options).compute(logit_tensor, labels, nan_bottleneck, nullptr);
+    ASSERT_EQ(with_readout.z.size(), 4u);
+    EXPECT_TRUE(std::isnan(with_readout.z[0]));  // the readout did read the bottleneck
+    EXPECT_TRUE(plain.z.empty());
+    EXPECT_TRUE(plain.angle_prediction.empty());
+    EXPECT_EQ(plain.mean.ce, with_readout.mean.ce);
+    EXPECT_TRUE(std::isfinite(plain.mean.loss));
+    EXPECT_EQ(plain.dlogits.to_floats(), with_readout.dlogits.to_floats());
+    // A U(1) weight > 0 needs the moments: the readout comes back whatever `readout` says.
+    options.u1.weight = 0.5f;
+    Tensor gradient = Tensor::zeros({2, 2, 2, 4}, runtime::DType::f32, device);
+    const Tensor ones = Tensor::full({2, 2, 2, 4}, 1.0f, runtime::DType::f32, device);
+    EXPECT_EQ(losses::CombinedLoss(options).compute(logit_tensor, labels, ones, &gradient).z.size(),
+              4u);
+  }
+}
+
 TEST_F(TrainStep, OneSgdStepEqualsAnIndependentDoubleReference) {
   auto model = small_resnet();
   const Batch batch = fixed_batch(4);
