@@ -93,13 +93,17 @@ void print_step_profile(const StepProfile& profile, const std::string& title, in
       << share(kernel_ms) << "); no kernel " << fixed(rest_ms, 2) << " ms (" << share(rest_ms)
       << ": the device idle while the host issues work, copies, memsets)"
       << "; the host issued a step in " << fixed(profile.host_ms, 2) << " ms\n";
-  nlohmann::json totals = row_base;
-  totals.update({{"bench", "train-step-profile"},
-                 {"step_ms", profile.step_ms},
-                 {"kernel_ms", kernel_ms},
-                 {"host_issue_ms", profile.host_ms},
-                 {"launches_per_step", double(profile.launches.size()) / steps}});
-  report.add(totals);
+  // Every JSON row: row_base, the bench's name, and `fields`.
+  const auto add_row = [&](const nlohmann::json& fields) {
+    nlohmann::json row = row_base;
+    row["bench"] = "train-step-profile";
+    row.update(fields);
+    report.add(row);
+  };
+  add_row({{"step_ms", profile.step_ms},
+           {"kernel_ms", kernel_ms},
+           {"host_issue_ms", profile.host_ms},
+           {"launches_per_step", double(profile.launches.size()) / steps}});
 
   Table scopes(out, "by scope", {{"scope", 28}, {"launches", 9}, {"ms/step", 9}, {"of step", 8}});
   for (const auto& [scope, sum] : sum_by(profile.launches, [&](const kp::KernelTime& t) {
@@ -107,12 +111,9 @@ void print_step_profile(const StepProfile& profile, const std::string& title, in
        })) {
     scopes.row(
         {scope, fixed(sum.launches / steps, 0), fixed(sum.ms / steps, 3), share(sum.ms / steps)});
-    nlohmann::json row = row_base;
-    row.update({{"bench", "train-step-profile"},
-                {"scope", scope},
-                {"ms_per_step", sum.ms / steps},
-                {"launches_per_step", sum.launches / steps}});
-    report.add(row);
+    add_row({{"scope", scope},
+             {"ms_per_step", sum.ms / steps},
+             {"launches_per_step", sum.launches / steps}});
   }
 
   auto kernels = sum_by(profile.launches, [](const kp::KernelTime& t) {
@@ -132,12 +133,9 @@ void print_step_profile(const StepProfile& profile, const std::string& title, in
   for (const auto& [kernel, sum] : kernels) {
     table.row({kernel, fixed(sum.launches / steps, 0), fixed(sum.ms / steps, 3),
                share(sum.ms / steps), fixed(1e3 * sum.ms / double(sum.launches), 1)});
-    nlohmann::json row = row_base;
-    row.update({{"bench", "train-step-profile"},
-                {"kernel", kernel},
-                {"ms_per_step", sum.ms / steps},
-                {"launches_per_step", sum.launches / steps}});
-    report.add(row);
+    add_row({{"kernel", kernel},
+             {"ms_per_step", sum.ms / steps},
+             {"launches_per_step", sum.launches / steps}});
   }
 }
 

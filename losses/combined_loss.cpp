@@ -31,13 +31,12 @@ kernels::U1LossResult run_on_device(const kernels::U1LossShape& shape,
                                     const kernels::U1LossConfig& config, const Tensor& logits,
                                     const std::vector<std::int32_t>& labels,
                                     const std::vector<float>& class_angles,
-                                    const Tensor& bottleneck, Tensor* dbottleneck,
+                                    const Tensor& bottleneck, Tensor* dbottleneck, bool readout,
                                     LossOutput& out) {
   const runtime::Device device = logits.device();
   const runtime::DeviceArray<std::int32_t> device_labels(labels, device);
   const runtime::DeviceArray<float> device_angles(class_angles, device);
   const std::int64_t batch = shape.batch;
-  const bool readout = !out.z.empty();  // compute() sized it when the readout is asked for
   Tensor z = Tensor::empty({batch, 2}, runtime::DType::f32, device);
   Tensor sample_losses = Tensor::empty({batch, 2}, runtime::DType::f32, device);
   runtime::DeviceArray<std::int32_t> angle_prediction(std::size_t(batch), device);
@@ -122,7 +121,7 @@ LossOutput CombinedLoss::compute(const Tensor& logits, const std::vector<std::in
   out.mean = layers::ops::with_element_type(bottleneck.dtype(), [&](auto zero) {
     using T = decltype(zero);
     return run_on_device<T>(shape, options_.u1, logits, labels, options_.class_angles, bottleneck,
-                            dbottleneck, out);
+                            dbottleneck, readout, out);
   });
   return out;
 }
