@@ -14,6 +14,7 @@
 // chunks, chunk sums added in order), so results do not depend on the thread count.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -59,9 +60,17 @@ void batch_norm_backward_training(const BatchNormShape& shape, const float* x, c
 // residual (forward passes; nullptr: none): y = max?(x scale + shift + residual), a
 // residual block's last BatchNorm, its sum and ReLU in one pass (residual like x; y may not
 // alias it).
-// Layout: per-row-block partial sums [row_blocks][2][channels], then 3 coefficient vectors.
+// Layout: per-row-block partial sums [row_blocks][2][channels] (or, from a convolution's
+// statistics, per-segment moments [2][segments][channels] in double), then 3 coefficient
+// vectors.
+inline constexpr int kBatchNormStatisticsSegments = 64;
+inline std::size_t batch_norm_partials_floats(const BatchNormShape& shape) {
+  const std::size_t per_channel = std::max<std::size_t>(
+      2 * std::size_t(channel_row_blocks(shape.rows)), 4 * kBatchNormStatisticsSegments);
+  return per_channel * std::size_t(shape.channels);
+}
 inline std::size_t batch_norm_workspace_floats(const BatchNormShape& shape) {
-  return (2 * std::size_t(channel_row_blocks(shape.rows)) + 3) * std::size_t(shape.channels);
+  return batch_norm_partials_floats(shape) + 3 * std::size_t(shape.channels);
 }
 
 #define SOMBRERO_BATCH_NORM_KERNEL_API(T)                                                        \

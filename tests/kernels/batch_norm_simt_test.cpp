@@ -260,13 +260,12 @@ TEST_P(BatchNormSimt, RandomInputsMatchTheCpuBackendWithinTheSummationBound) {
 }
 
 // The training forward from a convolution's per-tile statistics (sum and centred sum of
-// squares per tile of 64 rows, the last tile partial) equals the ordinary training forward
-// within the latter's summation bound (2e-5 normwise, as above): the statistics here are
-// exact (double, rounded once to f32), the combination in double.
-TEST_P(BatchNormSimt, FromEpilogueStatisticsMatchesTheTwoPassForward) {
-  const bool relu = GetParam();
-  const BatchNormShape shape{300, 40};
-  const int tile_rows = 64, C = shape.channels;
+// squares per tile of tile_rows rows, the last tile partial) equals the ordinary training
+// forward within the latter's summation bound (2e-5 normwise, as above): the statistics here
+// are exact (double, rounded once to f32), the combination in double.
+void expect_from_statistics_matches_two_pass(const BatchNormShape& shape, int tile_rows,
+                                             bool relu) {
+  const int C = shape.channels;
   const Inputs in = make_inputs(shape, false, 9);
   const int tiles = (int(shape.rows) + tile_rows - 1) / tile_rows;
   std::vector<float> statistics(std::size_t(2 * tiles * C));
@@ -297,6 +296,17 @@ TEST_P(BatchNormSimt, FromEpilogueStatisticsMatchesTheTwoPassForward) {
   EXPECT_LT(relative_error(invstd, want.save_invstd), 2e-5);
   EXPECT_LT(relative_error(running_mean, want.running_mean), 2e-5);
   EXPECT_LT(relative_error(running_var, want.running_var), 2e-5);
+}
+
+// 5 tiles of 64 rows: one segment, most of the 8 lanes of each segment block empty.
+TEST_P(BatchNormSimt, FromEpilogueStatisticsMatchesTheTwoPassForward) {
+  expect_from_statistics_matches_two_pass({300, 40}, 64, GetParam());
+}
+
+// 1667 tiles of 3 rows (the last of 2): 14 segments of 120 tiles, 15 per lane, the last segment
+// and lane short, 40 channels (a partial 32-channel block): every merge of the two launches.
+TEST_P(BatchNormSimt, FromManyTilesMatchesTheTwoPassForward) {
+  expect_from_statistics_matches_two_pass({5000, 40}, 3, GetParam());
 }
 
 INSTANTIATE_TEST_SUITE_P(WithAndWithoutRelu, BatchNormSimt, ::testing::Bool(),
