@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "benchmarks/step_profile.h"
+#include "kernels/conv/conv2d.h"
 #include "kernels/u1loss/class_angles.h"
 #include "layers/sgd.h"
 #include "layers/zoo.h"
@@ -106,8 +107,9 @@ void bench_train_step(const TrainStepBenchOptions& options, Report& report, std:
   const char* precision = ctx.precision == layers::Precision::bf16 ? "bf16" : "f32";
   Table table(out,
               str("train-step: ", options.image_size, "x", options.image_size, " ",
-                  options.input_name, ", ", runtime::to_string(ctx.device), ", ", precision, ", ",
-                  kClasses, " classes, SGD; median of ", options.timing.iters, " steps after ",
+                  options.input_name, ", ", runtime::to_string(ctx.device), ", ", precision,
+                  on_cuda ? str(", conv ", kernels::to_string(ctx.conv_algo)) : std::string(),
+                  ", ", kClasses, " classes, SGD; median of ", options.timing.iters, " steps after ",
                   options.timing.warmup, " warm-up steps"),
               {{"model", 12},
                {"batch", 6},

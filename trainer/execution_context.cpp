@@ -28,7 +28,6 @@ layers::Context execution_context(const runtime::Config& config, int local_rank,
     ctx.device = runtime::Device::simt();
   }
   ctx.precision = layers::parse_precision(config.get<std::string>("train.precision"));
-  ctx.conv_algo = kernels::parse_conv_algo(config.get<std::string>("conv.algo"));
   if (device == "auto" && ctx.device.is_cpu() && ctx.precision == layers::Precision::bf16) {
     ctx.precision = layers::Precision::f32;
     if (note != nullptr)
@@ -36,6 +35,9 @@ layers::Context execution_context(const runtime::Config& config, int local_rank,
                    "train.precision bf16 asks for a CUDA device and none is present: computing "
                    "in f32 on the CPU backend");
   }
+  ctx.conv_algo = kernels::choose_conv_algo(config.get<std::string>("conv.algo"),
+                                            ctx.device,
+                                            ctx.precision == layers::Precision::bf16);
   SOMBRERO_CHECK(!(ctx.device.is_cpu() && ctx.precision == layers::Precision::bf16),
                  "train.precision: bf16 needs a CUDA device (train.device: cuda), or simt to run "
                  "the CUDA kernels on the CPU; the CPU backend computes in f32 (set "

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels/conv/conv2d_cpu.h"
+#include "runtime/device_info.h"
 #include "runtime/error.h"
 #include "runtime/text.h"
 
@@ -30,6 +31,24 @@ ConvAlgo parse_conv_algo(const std::string& name) {
   throw Error(str("unknown convolution algorithm '", name, "'",
                   did_you_mean(name, {"hand", "wgmma", "cudnn"}),
                   " (choose hand, wgmma or cudnn)"));
+}
+
+ConvAlgo choose_conv_algo(const std::string& name, const runtime::Device& device, bool bf16) {
+  if (name != "auto") {
+    try {
+      return parse_conv_algo(name);
+    } catch (const Error&) {
+      throw Error(str("unknown convolution algorithm '", name, "'",
+                      did_you_mean(name, {"auto", "hand", "wgmma", "cudnn"}),
+                      " (choose auto, hand, wgmma or cudnn)"));
+    }
+  }
+  if (!device.is_cuda() || !bf16) return ConvAlgo::hand;
+#if defined(SOMBRERO_HAVE_HAND_CONV2D)
+  const runtime::DeviceGuard guard(device.index);  // the reason is the current device's
+  if (runtime::wgmma_unavailable_reason().empty()) return ConvAlgo::wgmma;
+#endif
+  return ConvAlgo::hand;
 }
 
 const char* to_string(ConvAlgo algo) {

@@ -33,6 +33,11 @@ enum class ConvAlgo { hand, wgmma, cudnn };
 
 // "hand" | "wgmma" | "cudnn"; anything else throws sombrero::Error with a "did you mean".
 ConvAlgo parse_conv_algo(const std::string& name);
+// As parse_conv_algo, plus "auto" (the default of conv.algo and --algo): wgmma where it can
+// run (bf16 on a CUDA device of compute capability 9.0 with an sm_90a build: faster on an
+// H200, docs/conv.md), else hand. Resolved once, before training, so the kernels' choices
+// (and with them the summation order) stay a function of the shape and the options.
+ConvAlgo choose_conv_algo(const std::string& name, const runtime::Device& device, bool bf16);
 const char* to_string(ConvAlgo algo);
 // hand and wgmma: the hand-written kernels, with these options.
 inline bool is_hand_written(ConvAlgo algo) {

@@ -142,9 +142,10 @@ void declare_train(ObjectSchema& train) {
 }
 
 void declare_conv(ObjectSchema& conv) {
-  conv.choice("algo", {"hand", "wgmma", "cudnn"}, "hand",
-              "convolution implementation on the GPU: the hand-written kernels, the same on "
-              "Hopper's wgmma for bf16 (H100/H200), or cuDNN");
+  conv.choice("algo", {"auto", "hand", "wgmma", "cudnn"}, "auto",
+              "convolution implementation on the GPU: the hand-written kernels (hand), the same "
+              "on Hopper's wgmma for bf16 (wgmma: H100/H200), or cuDNN; auto is wgmma where it "
+              "can run, else hand");
 }
 
 void declare_checkpoint(ObjectSchema& checkpoint) {

@@ -71,6 +71,23 @@ TEST(ConvAlgo, ParsesNamesAndSuggestsOnTypos) {
               HasSubstr("choose hand, wgmma or cudnn"));
 }
 
+// "auto" is wgmma only for bf16 on a CUDA device that runs it; explicit names pass through.
+TEST(ConvAlgo, AutoIsHandOffHopperAndExplicitNamesPassThrough) {
+  const runtime::Device cpu = runtime::Device::cpu(), simt = runtime::Device::simt();
+  EXPECT_EQ(choose_conv_algo("auto", cpu, true), ConvAlgo::hand);
+  EXPECT_EQ(choose_conv_algo("auto", simt, true), ConvAlgo::hand);
+  EXPECT_EQ(choose_conv_algo("wgmma", simt, false), ConvAlgo::wgmma);
+  EXPECT_EQ(choose_conv_algo("cudnn", cpu, true), ConvAlgo::cudnn);
+  if (!runtime::cuda_devices().empty()) {
+    const runtime::Device gpu = runtime::Device::cuda(0);
+    EXPECT_EQ(choose_conv_algo("auto", gpu, false), ConvAlgo::hand);  // f32: no wgmma tile
+    EXPECT_EQ(choose_conv_algo("auto", gpu, true),
+              runtime::wgmma_unavailable_reason().empty() ? ConvAlgo::wgmma : ConvAlgo::hand);
+  }
+  EXPECT_THAT(error_of([] { choose_conv_algo("atuo", runtime::Device::cpu(), true); }),
+              HasSubstr("unknown convolution algorithm 'atuo', did you mean 'auto'?"));
+}
+
 TEST(Conv2dShapeOfTensors, GivesPyTorchOutputShape) {
   EXPECT_EQ(conv2d_output_shape({8, 224, 224, 3}, {64, 7, 7, 3}, Conv2dParams::same(7, 2)),
             Shape({8, 112, 112, 64}));

@@ -73,6 +73,16 @@ TEST(ExecutionContext, SimtRunsEitherPrecision) {
   EXPECT_EQ(describe_execution(ctx), "simt (bf16, CUDA kernels executed on the CPU)");
 }
 
+TEST(ExecutionContext, ConvAlgoAutoIsTheDefaultAndHandOffAGpu) {
+  const runtime::Config config = runtime::parse_config(
+      "model: {name: lenet}\ndata: {dataset: synthetic}\ntrain: {device: simt, precision: bf16}\n",
+      "test.yaml", {}, runtime::run_config_schema());
+  EXPECT_EQ(config.get<std::string>("conv.algo"), "auto");
+  EXPECT_EQ(execution_context(config, 0).conv_algo, layers::ConvAlgo::hand);
+  EXPECT_EQ(execution_context(config_with("{device: simt}", "wgmma"), 0).conv_algo,
+            layers::ConvAlgo::wgmma);
+}
+
 TEST(ExecutionContext, WhatCannotRunIsAClearError) {
   EXPECT_THAT(error_of(config_with("{device: cpu, precision: bf16}")),
               HasSubstr("train.precision: bf16 needs a CUDA device"));

@@ -404,8 +404,10 @@ int run_train_step(const std::vector<std::string>& args) {
       .option("--batch", "N", "images per step; 0 = 256 for resnet50/18, 64 otherwise", "0")
       .option("--image-size", "N", "square input size", "224")
       .option("--precision", "P", "bf16 or f32", "bf16")
-      .option("--algo", "A", "convolutions: hand, wgmma (hand on Hopper's wgmma, bf16) or cudnn",
-              "hand")
+      .option("--algo", "A",
+              "convolutions: hand, wgmma (hand on Hopper's wgmma, bf16), cudnn, or auto "
+              "(wgmma where it can run, else hand)",
+              "auto")
       .option("--u1", "LIST", "comma-separated U(1) weights; 0 = one-hot", "0,0.1")
       .option("--data", "DIR",
               "feed the steps from the input pipeline over a folder of class folders of "
@@ -426,7 +428,12 @@ int run_train_step(const std::vector<std::string>& args) {
   options.batch = positive(parser, "--batch", 0);
   options.image_size = positive(parser, "--image-size", 8);
   options.context.precision = layers::parse_precision(parser.get("--precision"));
-  options.context.conv_algo = kernels::parse_conv_algo(parser.get("--algo"));
+  const std::string algo = parser.get("--algo");
+  const auto choose_algo = [&] {  // after the device is known ("auto" depends on it)
+    options.context.conv_algo = kernels::choose_conv_algo(
+        algo, options.context.device, options.context.precision == layers::Precision::bf16);
+  };
+  choose_algo();  // a typo fails here, before any work
   options.u1_weights.clear();
   for (const std::string& w : split_list(parser.get("--u1"))) {
     std::size_t used = 0;
@@ -478,6 +485,7 @@ int run_train_step(const std::vector<std::string>& args) {
   if (parser.has("--cpu") || parser.has("--simt")) {
     options.context.device =
         parser.has("--simt") ? runtime::Device::simt() : runtime::Device::cpu();
+    choose_algo();
     SOMBRERO_CHECK(!(parser.has("--cpu") && options.context.precision == layers::Precision::bf16),
                    "bench train-step --cpu: the CPU backend computes in f32; add --precision f32");
     report.set_device(runtime::to_string(options.context.device));
@@ -487,6 +495,7 @@ int run_train_step(const std::vector<std::string>& args) {
     benchmarks::bench_train_step(options, report, std::cout);
   } else if (start_gpu_run(options.timing, report)) {
     options.context.device = runtime::Device::cuda(options.timing.device);
+    choose_algo();
     start_input(options.context);
     benchmarks::bench_train_step(options, report, std::cout);
   }
