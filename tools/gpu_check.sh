@@ -232,10 +232,10 @@ phase_bench-train() {
   [ "${GPU_CHECK_TORCH_COMPILE:-0}" = 1 ] && compile=()
   step bench-pytorch python3 tools/bench_pytorch.py --iters 10 --warmup 3 "${compile[@]}" \
     --json "$out/bench-pytorch.json"
-  # ResNet-50 one-hot with the bf16 convolutions on wgmma (conv.algo wgmma): the newest
-  # kernel, whose failure should not hide the rows above.
-  step bench-train-step-wgmma "$build/sombrero" bench train-step --model resnet50 --u1 0 \
-    --algo wgmma --iters 10 --warmup 3 --json "$out/bench-train-step-wgmma.json"
+  # ResNet-50 one-hot with the mma.sync convolutions (conv.algo hand) beside the default
+  # (auto: wgmma on an H100/H200).
+  step bench-train-step-hand "$build/sombrero" bench train-step --model resnet50 --u1 0 \
+    --algo hand --iters 10 --warmup 3 --json "$out/bench-train-step-hand.json"
   # The same steps fed by the input pipeline (JPEG decode + RandomResizedCrop on the CPU
   # workers): is the GPU starved? The data-wait column says.
   step bench-train-step-jpeg sh -c "'$build/sombrero' bench loader --data '$out/jpegs' --generate 2048 --batches 1 >/dev/null && '$build/sombrero' bench train-step --model resnet50 --batch 256 --iters 10 --warmup 3 --data '$out/jpegs' --json '$out/bench-train-step-jpeg.json'; rc=\$?; rm -rf '$out/jpegs'; exit \$rc"
@@ -299,7 +299,7 @@ PY
   train_step_ratio | sed 's/^/- /'
   echo
   for log in bench-conv bench-conv-f32 bench-energy bench-loss bench-memory bench-memory-f32 \
-    bench-train-step bench-train-step-jpeg bench-pytorch bench-train-step-wgmma; do
+    bench-train-step bench-train-step-jpeg bench-pytorch bench-train-step-hand; do
     [ -f "$out/$log.log" ] && { echo "### $log"; echo '```'; tail -n 50 "$out/$log.log"; echo '```'; }
   done
 } >>"$table"
