@@ -35,8 +35,7 @@ layers::Context execution_context(const runtime::Config& config, int local_rank,
                    "train.precision bf16 asks for a CUDA device and none is present: computing "
                    "in f32 on the CPU backend");
   }
-  ctx.conv_algo = kernels::choose_conv_algo(config.get<std::string>("conv.algo"),
-                                            ctx.device,
+  ctx.conv_algo = kernels::choose_conv_algo(config.get<std::string>("conv.algo"), ctx.device,
                                             ctx.precision == layers::Precision::bf16);
   SOMBRERO_CHECK(!(ctx.device.is_cpu() && ctx.precision == layers::Precision::bf16),
                  "train.precision: bf16 needs a CUDA device (train.device: cuda), or simt to run "

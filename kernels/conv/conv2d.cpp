@@ -4,6 +4,7 @@
 
 #include <climits>
 #include <cstdint>
+#include <cstdlib>
 #include <vector>
 
 #include "kernels/conv/conv2d_cpu.h"
@@ -63,9 +64,26 @@ const char* to_string(ConvAlgo algo) {
   return "?";
 }
 
+Conv2dWgmmaTile parse_wgmma_tile(const std::string& name) {
+  if (name.empty() || name == "auto") return Conv2dWgmmaTile::automatic;
+  if (name == "m128_sync") return Conv2dWgmmaTile::m128_sync;
+  if (name == "m128_async") return Conv2dWgmmaTile::m128_async;
+  if (name == "m256_async") return Conv2dWgmmaTile::m256_async;
+  throw Error(str("SOMBRERO_WGMMA_TILE: unknown wgmma tile '", name, "'",
+                  did_you_mean(name, {"auto", "m128_sync", "m128_async", "m256_async"}),
+                  " (choose auto, m128_sync, m128_async or m256_async)"));
+}
+
 Conv2dKernelOptions kernel_options(ConvAlgo algo) {
   Conv2dKernelOptions options;
-  if (algo == ConvAlgo::wgmma) options.tile = Conv2dTile::warpgroup;
+  if (algo == ConvAlgo::wgmma) {
+    options.tile = Conv2dTile::warpgroup;
+    static const Conv2dWgmmaTile from_environment = [] {
+      const char* value = std::getenv("SOMBRERO_WGMMA_TILE");
+      return parse_wgmma_tile(value != nullptr ? value : "");
+    }();
+    options.wgmma = from_environment;
+  }
   return options;
 }
 

@@ -43,7 +43,11 @@ const char* to_string(ConvAlgo algo);
 inline bool is_hand_written(ConvAlgo algo) {
   return algo != ConvAlgo::cudnn;
 }
+// wgmma: Conv2dTile::warpgroup, its shape from the environment variable SOMBRERO_WGMMA_TILE
+// (a tuning knob for benchmarks: auto, m128_sync, m128_async or m256_async; read once).
 Conv2dKernelOptions kernel_options(ConvAlgo algo);
+// "auto" (or empty) | "m128_sync" | "m128_async" | "m256_async"; else a clear error.
+Conv2dWgmmaTile parse_wgmma_tile(const std::string& name);
 
 struct Conv2dParams {
   int stride_h = 1, stride_w = 1;

@@ -213,7 +213,7 @@ void backward_data(const Conv2dShape& shape, const T* dy, const T* w, T* dx, cud
                                            dx,
                                            g.C % V == 0 && aligned16(dx),
                                            accumulate};
-      launch(problem, plan.large_tile, vectorized, 1, 0, stream, plan.warpgroup);
+      launch(problem, plan.large_tile, vectorized, 1, 0, stream, plan.warpgroup, plan.wgmma_tile);
     }
 }
 

@@ -154,7 +154,7 @@ void backward_filter(const Conv2dShape& shape, const T* x, const T* dy, float* d
   constexpr int V = 16 / static_cast<int>(sizeof(T));
   const bool vectorized = g.K % V == 0 && g.C % V == 0 && aligned16(x) && aligned16(dy);
   launch(problem, plan.large_tile, vectorized, plan.splits, static_cast<int>(plan.split_chunk),
-         stream, plan.warpgroup);
+         stream, plan.warpgroup, plan.wgmma_tile);
   if (partials) {
     const long long count = plan.gemm_m * plan.gemm_n;
     const long long blocks =

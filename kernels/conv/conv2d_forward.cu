@@ -120,7 +120,7 @@ void forward(const Conv2dShape& shape, const T* x, const T* w, T* y, cudaStream_
   const ForwardProblem<T> problem{
       input, {w, K, depth}, M, K, depth, y, K % V == 0 && aligned16(y), statistics};
   const bool vectorized = g.C % V == 0 && aligned16(x) && aligned16(w);
-  launch(problem, plan.large_tile, vectorized, 1, 0, stream, plan.warpgroup);
+  launch(problem, plan.large_tile, vectorized, 1, 0, stream, plan.warpgroup, plan.wgmma_tile);
 }
 
 }  // namespace

@@ -86,32 +86,51 @@ inline bool aligned16(const void* p) {
 // Stages: depth of the cp.async pipeline (vectorized operands; the element path keeps two
 // register-staged buffers). Wgmma: the math is warpgroup MMA (sm_90a) on 128B-swizzled
 // tiles, else mma.sync / FFMA on padded tiles.
+// Async (wgmma only): one K step's wgmmas stay in flight while the next step's are issued
+// (wgmma.wait_group 1), so a stage is refilled two steps after it was read, not one.
 struct MmaLarge {  // bf16 tensor cores, 8 warps
   static constexpr int BM = 128, BN = 128, BK = 32, WarpsM = 2, WarpsN = 4, Stages = 4;
   static constexpr int Threads = 32 * WarpsM * WarpsN;
-  static constexpr bool Wgmma = false;
+  static constexpr bool Wgmma = false, Async = false;
 };
 struct MmaSmall {  // bf16 tensor cores, 4 warps
   static constexpr int BM = 64, BN = 64, BK = 32, WarpsM = 2, WarpsN = 2, Stages = 4;
   static constexpr int Threads = 32 * WarpsM * WarpsN;
-  static constexpr bool Wgmma = false;
+  static constexpr bool Wgmma = false, Async = false;
 };
 // bf16 wgmma, 2 warpgroups each owning 64 rows x 128 columns (m64n128k16, 64 accumulators
-// per thread); BK = 64 is one 128-byte swizzled row per operand row; 3 stages of 32 KB.
+// per thread); BK = 64 is one 128-byte swizzled row per operand row; 3 stages of 32 KB
+// (two blocks per SM), each K step's wgmmas waited for before the next (Conv2dWgmmaTile::
+// m128_sync).
 struct WgmmaLarge {
   static constexpr int BM = 128, BN = 128, BK = 64, Warpgroups = 2, Stages = 3;
   static constexpr int Threads = 128 * Warpgroups;
-  static constexpr bool Wgmma = true;
+  static constexpr bool Wgmma = true, Async = false;
+};
+// The same tile with 4 stages (128 KB, one block per SM) and a K step's wgmmas in flight
+// while the next step's are issued (m128_async).
+struct WgmmaLargeAsync {
+  static constexpr int BM = 128, BN = 128, BK = 64, Warpgroups = 2, Stages = 4;
+  static constexpr int Threads = 128 * Warpgroups;
+  static constexpr bool Wgmma = true, Async = true;
+};
+// 256 x 128: each warpgroup owns 128 rows, two m64n128k16 per 16 k (128 accumulators per
+// thread); 4 stages of 48 KB (one block per SM). A 16 KB B tile now serves 256 rows: 85
+// flops per byte moved into shared memory instead of 64 (m256_async).
+struct WgmmaTall {
+  static constexpr int BM = 256, BN = 128, BK = 64, Warpgroups = 2, Stages = 4;
+  static constexpr int Threads = 128 * Warpgroups;
+  static constexpr bool Wgmma = true, Async = true;
 };
 struct FfmaLarge {  // f32 CUDA cores
   static constexpr int BM = 128, BN = 128, BK = 8, TM = 8, TN = 8, Stages = 4;
   static constexpr int Threads = (BM / TM) * (BN / TN);
-  static constexpr bool Wgmma = false;
+  static constexpr bool Wgmma = false, Async = false;
 };
 struct FfmaSmall {
   static constexpr int BM = 64, BN = 64, BK = 16, TM = 4, TN = 4, Stages = 4;
   static constexpr int Threads = (BM / TM) * (BN / TN);
-  static constexpr bool Wgmma = false;
+  static constexpr bool Wgmma = false, Async = false;
 };
 
 // --- 16-byte moves (kernels/common/vector16.cuh: __ldg / plain under nvcc, memcpy with an
@@ -343,21 +362,28 @@ struct MmaMath {
   }
 };
 
-// bf16 wgmma (sm_90a): warpgroup wg owns rows 64 wg .. 64 wg + 63 and all BN columns of the
-// block tile, one m64n128k16 per 16 k; the operands are the swizzled tiles themselves (no
-// fragments in registers), each k-major (AK / BK: rows of 64 k; a 16-wide k slice starts 32
-// bytes further in every row) or MN-major (transposed: atoms of 8 k x 64 rows, a k slice is
-// two atoms, 2 KB further; 64-row ranges BK * 128 bytes apart, the descriptor's LBO); 8-row
-// (8-k) groups 1024 bytes apart (SBO). Synchronous per K step (issue 4, commit, wait 0): the
+// bf16 wgmma (sm_90a): warpgroup wg owns rows 64 MT wg .. 64 MT (wg + 1) - 1 (MT = BM / 64
+// per warpgroup's m64 tiles: 1 or 2) and all BN columns of the block tile, one m64n128k16
+// per m64 tile and 16 k; the operands are the swizzled tiles themselves (no fragments in
+// registers), each k-major (AK / BK: rows of 64 k; a 16-wide k slice starts 32 bytes further
+// in every row) or MN-major (transposed: atoms of 8 k x 64 rows, a k slice is two atoms, 2 KB
+// further; 64-row ranges BK * 128 bytes apart, the descriptor's LBO); 8-row (8-k) groups 1024
+// bytes apart (SBO). Synchronous configs wait for a K step's wgmmas before returning (the
 // stage a step read is free once every thread passed the next step's barrier, as for
-// mma.sync. Accumulator register i of thread (warp w of the warpgroup, lane g * 4 + t): row
-// 64 wg + 16 w + g + 8 ((i / 2) % 2), column 8 (i / 4) + 2 t + i % 2.
+// mma.sync); Async ones leave the step in flight (wait_group 1: the previous step's are done)
+// and finish() waits for the last. Accumulator register i of m64 tile mt of thread (warp w
+// of the warpgroup, lane g * 4 + t): row 64 (MT wg + mt) + 16 w + g + 8 ((i / 2) % 2),
+// column 8 (i / 4) + 2 t + i % 2.
 template <class Config, bool AContiguousK, bool BContiguousK>
 struct WgmmaMath {
-  static_assert(Config::BM == 64 * Config::Warpgroups && Config::BN == 128 && Config::BK == 64,
-                "one m64n128 wgmma per warpgroup and 16 k");
+  static constexpr int MT = Config::BM / (64 * Config::Warpgroups);
+  static_assert(MT >= 1 && Config::BM == 64 * MT * Config::Warpgroups && Config::BN == 128 &&
+                    Config::BK == 64,
+                "m64n128 wgmmas per warpgroup and 16 k");
   static constexpr std::uint32_t AtomStride = Config::BK * 128;  // bytes per 64 MN-major rows
-  float acc[Config::BN / 2];
+  // Bytes from one 64-row range of A to the next: 64 k-major rows, or one MN-major range.
+  static constexpr std::uint32_t ARangeStride = AContiguousK ? 64 * 128 : AtomStride;
+  float acc[MT][Config::BN / 2];
   int warpgroup, warp, lane;
 
   __device__ __forceinline__ void init(int thread) {
@@ -365,7 +391,9 @@ struct WgmmaMath {
     warp = (thread / 32) % 4;
     lane = thread % 32;
 #pragma unroll
-    for (int i = 0; i < Config::BN / 2; ++i) acc[i] = 0.0f;
+    for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+      for (int i = 0; i < Config::BN / 2; ++i) acc[mt][i] = 0.0f;
   }
 
   // Descriptor of k slice `slice` of a tile at shared address `tile`.
@@ -379,25 +407,40 @@ struct WgmmaMath {
                                        runtime::WgmmaSwizzle::bytes128);
   }
 
+  __device__ __forceinline__ void fence_accumulators() {
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt) runtime::wgmma_fence_accumulators(acc[mt]);
+  }
+
   __device__ __forceinline__ void compute(const __nv_bfloat16* a_tile,
                                           const __nv_bfloat16* b_tile) {
-    // This warpgroup's 64 rows of A: 64 k-major rows of 128 bytes, or one MN-major range.
-    const std::uint32_t a =
-        runtime::shared_address(a_tile) + warpgroup * (AContiguousK ? 64 * 128 : AtomStride);
+    // This warpgroup's MT 64-row ranges of A.
+    const std::uint32_t a = runtime::shared_address(a_tile) + warpgroup * MT * ARangeStride;
     const std::uint32_t b = runtime::shared_address(b_tile);
-    runtime::wgmma_fence_accumulators(acc);
+    fence_accumulators();
     runtime::wgmma_fence();
 #pragma unroll
     for (int slice = 0; slice < Config::BK / 16; ++slice)
-      runtime::wgmma_m64n128k16_bf16<AContiguousK ? 0 : 1, BContiguousK ? 0 : 1>(
-          acc, descriptor<AContiguousK>(a, slice), descriptor<BContiguousK>(b, slice), 1);
+#pragma unroll
+      for (int mt = 0; mt < MT; ++mt)
+        runtime::wgmma_m64n128k16_bf16<AContiguousK ? 0 : 1, BContiguousK ? 0 : 1>(
+            acc[mt], descriptor<AContiguousK>(a + mt * ARangeStride, slice),
+            descriptor<BContiguousK>(b, slice), 1);
     runtime::wgmma_commit();
-    runtime::wgmma_wait<0>();
-    runtime::wgmma_fence_accumulators(acc);
+    runtime::wgmma_wait<Config::Async ? 1 : 0>();
+    fence_accumulators();
   }
 
-  __device__ __forceinline__ int row(int i) const {
-    return 64 * warpgroup + 16 * warp + lane / 4 + 8 * ((i / 2) % 2);
+  // Waits for the wgmmas still in flight (Async configs) before the accumulators are read.
+  __device__ __forceinline__ void finish() {
+    if constexpr (Config::Async) {
+      runtime::wgmma_wait<0>();
+      fence_accumulators();
+    }
+  }
+
+  __device__ __forceinline__ int row(int mt, int i) const {
+    return 64 * (MT * warpgroup + mt) + 16 * warp + lane / 4 + 8 * ((i / 2) % 2);
   }
   __device__ __forceinline__ int column(int i) const {
     return 8 * (i / 4) + 2 * (lane % 4);
@@ -407,22 +450,26 @@ struct WgmmaMath {
   template <int Stride>
   __device__ __forceinline__ void stage(float* tile) const {
 #pragma unroll
-    for (int i = 0; i < Config::BN / 2; i += 2)
-      store_two_floats(tile + row(i) * Stride + column(i), acc[i], acc[i + 1]);
+    for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+      for (int i = 0; i < Config::BN / 2; i += 2)
+        store_two_floats(tile + row(mt, i) * Stride + column(i), acc[mt][i], acc[mt][i + 1]);
   }
 
   template <class Out>
   __device__ __forceinline__ void epilogue(Out& out) const {
 #pragma unroll
-    for (int half = 0; half < 2; ++half) {  // rows g and g + 8
-      const long long base = out.row(row(2 * half));
-      if (base < 0) continue;
+    for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-      for (int i = 2 * half; i < Config::BN / 2; i += 4) {
-        out.store(base, column(i), acc[i]);
-        out.store(base, column(i) + 1, acc[i + 1]);
+      for (int half = 0; half < 2; ++half) {  // rows g and g + 8
+        const long long base = out.row(row(mt, 2 * half));
+        if (base < 0) continue;
+#pragma unroll
+        for (int i = 2 * half; i < Config::BN / 2; i += 4) {
+          out.store(base, column(i), acc[mt][i]);
+          out.store(base, column(i) + 1, acc[mt][i + 1]);
+        }
       }
-    }
   }
 };
 
@@ -515,7 +562,9 @@ struct StagedEpilogue {
   // BatchNorm statistics of the tile's output (problem.statistics, conv2d_kernels.h): per
   // column, the sum and the centred sum of squares of the values as stored (rounded to the
   // output type), over the tile's valid rows. Two threads per column (Threads == 2 BN), each
-  // summing half of the rows in order, combined in a fixed order: deterministic.
+  // summing half of the rows in order, combined in a fixed order: deterministic. A 256-row
+  // tile writes two statistics tiles of 128 rows (one per half), so the statistics' tile
+  // rows are 128 for the large and the tall tiles alike.
   template <class Problem>
   __device__ __forceinline__ static void write_statistics(const Problem& problem, const float* tile,
                                                           float* scratch, int m0, int n0,
@@ -527,6 +576,20 @@ struct StagedEpilogue {
     const int begin = half * (Config::BM / 2), end = min(begin + Config::BM / 2, rows);
     float sum = 0.0f;
     for (int m = begin; m < end; ++m) sum += to_float(from_float<Output>(tile[m * Stride + n]));
+    if constexpr (Config::BM == 2 * kConv2dLargeTile) {  // each half its own statistics tile
+      if (end <= begin || n0 + n >= problem.gemm_n) return;
+      const float mean = sum / static_cast<float>(end - begin);
+      float squares = 0.0f;
+      for (int m = begin; m < end; ++m) {
+        const float d = to_float(from_float<Output>(tile[m * Stride + n])) - mean;
+        squares = fmaf(d, d, squares);
+      }
+      float* out =
+          problem.statistics + (2 * std::int64_t(blockIdx.x) + half) * 2 * problem.gemm_n + n0 + n;
+      out[0] = sum;
+      out[problem.gemm_n] = squares;
+      return;
+    }
     scratch[half * Config::BN + n] = sum;
     __syncthreads();
     const float total = scratch[n] + scratch[Config::BN + n];
@@ -589,6 +652,14 @@ struct StagedEpilogueBytes<MmaSmall> {
 template <>
 struct StagedEpilogueBytes<WgmmaLarge> {
   static constexpr std::size_t value = StagedEpilogue<WgmmaLarge>::SharedBytes;
+};
+template <>
+struct StagedEpilogueBytes<WgmmaLargeAsync> {
+  static constexpr std::size_t value = StagedEpilogue<WgmmaLargeAsync>::SharedBytes;
+};
+template <>
+struct StagedEpilogueBytes<WgmmaTall> {
+  static constexpr std::size_t value = StagedEpilogue<WgmmaTall>::SharedBytes;
 };
 
 // --- the kernel ---------------------------------------------------------------------------
@@ -677,7 +748,36 @@ __global__ void __launch_bounds__(Config::Threads) conv_gemm_kernel(Problem prob
   typename Traits::Math math;
   math.init(thread);
 
-  if constexpr (Vectorized) {
+  if constexpr (Config::Async) {
+    // Async wgmma pipeline: step s lives in stage s % Stages; Stages - 2 K steps of copies in
+    // flight while one is multiplied and the previous step's wgmmas may still be running.
+    // The barrier of step s publishes its copies and, as every thread passed step s - 1's
+    // wgmma_wait<1>, frees the stage step s - 2 read: step s + Stages - 2 goes there.
+    constexpr int Stages = Config::Stages;
+    static_assert(Stages >= 3, "two stages in use while the copies of a third land");
+    auto stage = [&](int s) { return stages + (s % Stages) * Traits::StageElements; };
+    auto copy_step = [&](int s) {
+      if (s < steps) {
+        loader_a.copy_async(problem.a, k0 + s * Config::BK, stage(s));
+        loader_b.copy_async(problem.b, k0 + s * Config::BK, stage(s) + LoaderA::Elements);
+      }
+      runtime::cp_async_commit();
+    };
+#pragma unroll
+    for (int s = 0; s < Stages - 2; ++s) copy_step(s);
+    for (int step = 0; step < steps; ++step) {
+      runtime::cp_async_wait<Stages - 3>();  // this thread's copies of `step` have landed
+      runtime::fence_proxy_async_shared();
+      __syncthreads();
+      copy_step(step + Stages - 2);
+      const T* tile = stage(step);
+      math.compute(tile, tile + LoaderA::Elements);
+    }
+    math.finish();
+    runtime::cp_async_wait<0>();  // only empty groups remain; keeps the tile free for sure
+    write_output<Config>(problem, math, reinterpret_cast<float*>(shared), m0, n0, split, thread);
+    return;
+  } else if constexpr (Vectorized) {
     // cp.async pipeline: Stages - 1 K steps in flight while one is multiplied. Step s lives
     // in stage s % Stages; one commit group per step (empty past the end, so the wait
     // count stays uniform); one barrier per step, which both publishes step s and frees
@@ -768,12 +868,13 @@ void launch_config(const Problem& problem, bool vectorized, int splits, int k_ch
 }
 
 // Launches `problem` with the tile the plan chose, for its element type. `warpgroup` (the
-// plan's wgmma tile) applies to bf16 with vectorized operands, after checking that the
-// device can run it (an sm_90a build on compute 9.0; always in the SIMT build, which
-// emulates it); otherwise the large tile runs.
+// plan's wgmma tile, of shape wgmma_tile) applies to bf16 with vectorized operands, after
+// checking that the device can run it (an sm_90a build on compute 9.0; always in the SIMT
+// build, which emulates it); otherwise the large tile runs.
 template <class Problem>
 void launch(const Problem& problem, bool large_tile, bool vectorized, int splits, int k_chunk,
-            cudaStream_t stream, bool warpgroup = false) {
+            cudaStream_t stream, bool warpgroup = false,
+            Conv2dWgmmaTile wgmma_tile = Conv2dWgmmaTile::m128_sync) {
   if (problem.gemm_m <= 0 || problem.gemm_n <= 0) return;
   if constexpr (std::is_same_v<typename Problem::Element, __nv_bfloat16>) {
     if (warpgroup && vectorized) {
@@ -782,7 +883,12 @@ void launch(const Problem& problem, bool large_tile, bool vectorized, int splits
       SOMBRERO_CHECK(reason.empty(),
                      "conv2d: the warpgroup (wgmma) tile cannot run here: ", reason);
 #endif
-      launch_config<Problem, WgmmaLarge>(problem, true, splits, k_chunk, stream);
+      if (wgmma_tile == Conv2dWgmmaTile::m256_async)
+        launch_config<Problem, WgmmaTall>(problem, true, splits, k_chunk, stream);
+      else if (wgmma_tile == Conv2dWgmmaTile::m128_async)
+        launch_config<Problem, WgmmaLargeAsync>(problem, true, splits, k_chunk, stream);
+      else
+        launch_config<Problem, WgmmaLarge>(problem, true, splits, k_chunk, stream);
       return;
     }
   }

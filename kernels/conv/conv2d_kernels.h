@@ -41,9 +41,17 @@ namespace sombrero::kernels {
 // automatically until it has been measured on a GPU (docs/conv.md).
 enum class Conv2dTile { automatic, small, large, warpgroup };
 
+// The warpgroup tile's shape and pipeline (conv2d_igemm.cuh): 128x128 with each K step's
+// wgmmas waited for (3 stages, two blocks per SM), 128x128 with one step in flight (4
+// stages), or 256x128 so (4 stages of 48 KB); all three sum in the same order (bit-identical
+// results). automatic is m128_sync, the one measured so far; 256 rows need gemm_m >= 256
+// (else m128_async runs).
+enum class Conv2dWgmmaTile { automatic, m128_sync, m128_async, m256_async };
+
 struct Conv2dKernelOptions {
   Conv2dTile tile = Conv2dTile::automatic;
   int split_k = 0;
+  Conv2dWgmmaTile wgmma = Conv2dWgmmaTile::automatic;  // with tile warpgroup
 };
 
 enum class Conv2dPass { forward, backward_data, backward_filter };
@@ -54,7 +62,8 @@ struct Conv2dGemmPlan {
   bool large_tile = false;                       // 128x128 block tiles, else 64x64
   int splits = 1;                                // backward-filter: blocks along gemm_k
   long long split_chunk = 0;  // gemm_k elements per split (multiple of 32; wgmma: of 64)
-  bool warpgroup = false;     // the 128x128 wgmma tile where it applies
+  bool warpgroup = false;     // the wgmma tile where it applies
+  Conv2dWgmmaTile wgmma_tile = Conv2dWgmmaTile::m128_sync;  // which one (never automatic)
 };
 
 inline constexpr int kConv2dLargeTile = 128;
@@ -94,6 +103,10 @@ inline Conv2dGemmPlan conv2d_gemm_plan(Conv2dPass pass, const Conv2dShape& s,
   if (tile == Conv2dTile::warpgroup) {
     plan.warpgroup = true;
     tile = Conv2dTile::large;
+    plan.wgmma_tile =
+        options.wgmma == Conv2dWgmmaTile::automatic ? Conv2dWgmmaTile::m128_sync : options.wgmma;
+    if (plan.wgmma_tile == Conv2dWgmmaTile::m256_async && plan.gemm_m < 256)
+      plan.wgmma_tile = Conv2dWgmmaTile::m128_async;
   }
   if (tile == Conv2dTile::automatic) {
     // Large tiles when they still give a full wave (backward-filter: split-K adds blocks).
@@ -103,7 +116,9 @@ inline Conv2dGemmPlan conv2d_gemm_plan(Conv2dPass pass, const Conv2dShape& s,
     plan.large_tile = tile == Conv2dTile::large;
   }
   if (pass == Conv2dPass::backward_filter) {
-    const long long blocks = tiles(plan.large_tile ? kConv2dLargeTile : kConv2dSmallTile);
+    const long long blocks = plan.warpgroup && plan.wgmma_tile == Conv2dWgmmaTile::m256_async
+                                 ? tiles(kConv2dLargeTile) / 2
+                                 : tiles(plan.large_tile ? kConv2dLargeTile : kConv2dSmallTile);
     long long splits = options.split_k > 0
                            ? options.split_k
                            : std::min((2 * kConv2dWaveBlocks + blocks - 1) / blocks,

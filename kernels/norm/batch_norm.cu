@@ -237,9 +237,8 @@ __device__ __forceinline__ double rows_of_tiles(std::int64_t rows, int tile_rows
 constexpr int kStatisticsChannels = 32, kStatisticsLanes = 8;
 
 __global__ void __launch_bounds__(kStatisticsChannels* kStatisticsLanes)
-    statistics_segments_kernel(std::int64_t rows, int channels, int tile_rows,
-                               std::int64_t tiles, std::int64_t tiles_per_segment,
-                               const float* __restrict__ statistics,
+    statistics_segments_kernel(std::int64_t rows, int channels, int tile_rows, std::int64_t tiles,
+                               std::int64_t tiles_per_segment, const float* __restrict__ statistics,
                                double* __restrict__ segment_mean,
                                double* __restrict__ segment_squares) {
   __shared__ Moments lanes[kStatisticsLanes][kStatisticsChannels];
@@ -267,16 +266,13 @@ __global__ void __launch_bounds__(kStatisticsChannels* kStatisticsLanes)
 }
 
 // The variance_kernel's outputs from the segments' moments.
-__global__ void __launch_bounds__(kFinalizeThreads)
-    statistics_finalize_kernel(std::int64_t rows, int channels, int tile_rows,
-                               std::int64_t tiles_per_segment, int segments,
-                               const double* __restrict__ segment_mean,
-                               const double* __restrict__ segment_squares,
-                               const float* __restrict__ gamma, const float* __restrict__ beta,
-                               float eps, float momentum, float* __restrict__ running_mean,
-                               float* __restrict__ running_var, float* __restrict__ save_mean,
-                               float* __restrict__ save_invstd, float* __restrict__ scale,
-                               float* __restrict__ shift) {
+__global__ void __launch_bounds__(kFinalizeThreads) statistics_finalize_kernel(
+    std::int64_t rows, int channels, int tile_rows, std::int64_t tiles_per_segment, int segments,
+    const double* __restrict__ segment_mean, const double* __restrict__ segment_squares,
+    const float* __restrict__ gamma, const float* __restrict__ beta, float eps, float momentum,
+    float* __restrict__ running_mean, float* __restrict__ running_var,
+    float* __restrict__ save_mean, float* __restrict__ save_invstd, float* __restrict__ scale,
+    float* __restrict__ shift) {
   const int c = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
   if (c >= channels) return;
   Moments m{0.0, 0.0, 0.0};

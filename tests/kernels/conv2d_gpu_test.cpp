@@ -203,7 +203,10 @@ TEST(Conv2dGpu, BackwardDataAccumulatesIntoDxOnEveryResNet50Shape) {
   if (runtime::cuda_devices().empty())
     GTEST_SKIP() << "no CUDA device: " << runtime::cuda_unavailable_reason();
   std::vector<Conv2dKernelOptions> tiles(1);
-  if (runtime::wgmma_unavailable_reason().empty()) tiles.push_back({Conv2dTile::warpgroup, 0});
+  if (runtime::wgmma_unavailable_reason().empty())
+    for (const Conv2dWgmmaTile shape :
+         {Conv2dWgmmaTile::m128_sync, Conv2dWgmmaTile::m128_async, Conv2dWgmmaTile::m256_async})
+      tiles.push_back({Conv2dTile::warpgroup, 0, shape});
   for (const NamedConvShape& named : resnet50_conv_shapes(kBatch)) {
     const Conv2dShape& s = named.shape;
     const auto w = small_integers(s.weight_elements(), 5),
@@ -213,7 +216,9 @@ TEST(Conv2dGpu, BackwardDataAccumulatesIntoDxOnEveryResNet50Shape) {
     cpu::conv2d_backward_data(s, dy.data(), w.data(), want.data());
     for (std::size_t i = 0; i < want.size(); ++i) want[i] += start[i];
     for (const Conv2dKernelOptions& options : tiles) {
-      const std::string what = named.name + (options.tile == Conv2dTile::warpgroup ? " wgmma" : "");
+      const std::string what = named.name + (options.tile == Conv2dTile::warpgroup
+                                                 ? " wgmma " + std::to_string(int(options.wgmma))
+                                                 : std::string());
       test::DeviceBuffer<float> d_w(w), d_dy(dy), d_dx(start);
       cuda::conv2d_backward_data(s, d_dy.get(), d_w.get(), d_dx.get(), nullptr, options, true);
       expect_exact(d_dx.download(), want, false, "f32 dx += " + what);
@@ -232,12 +237,16 @@ TEST(Conv2dGpu, TheWarpgroupTileMatchesTheCpuBackendOnEveryResNet50Shape) {
     GTEST_SKIP() << "no CUDA device: " << runtime::cuda_unavailable_reason();
   if (const std::string reason = runtime::wgmma_unavailable_reason(); !reason.empty())
     GTEST_SKIP() << reason;
-  Conv2dKernelOptions warpgroup;
-  warpgroup.tile = Conv2dTile::warpgroup;
-  for (const NamedConvShape& named : resnet50_conv_shapes(kBatch)) {
-    expect_exact_on_small_integers<bf16>(named, warpgroup, "warpgroup");
-    expect_close_on_random_values<bf16>(named, warpgroup, "warpgroup");
-    expect_epilogue_statistics(named, warpgroup);
+  // Every shape of the tile: 128x128 synchronous, with a K step in flight, 256x128.
+  for (const Conv2dWgmmaTile shape :
+       {Conv2dWgmmaTile::m128_sync, Conv2dWgmmaTile::m128_async, Conv2dWgmmaTile::m256_async}) {
+    const Conv2dKernelOptions warpgroup{Conv2dTile::warpgroup, 0, shape};
+    const std::string what = "warpgroup " + std::to_string(int(shape));
+    for (const NamedConvShape& named : resnet50_conv_shapes(kBatch)) {
+      expect_exact_on_small_integers<bf16>(named, warpgroup, what);
+      expect_close_on_random_values<bf16>(named, warpgroup, what);
+      expect_epilogue_statistics(named, warpgroup);
+    }
   }
 }
 

@@ -71,6 +71,16 @@ TEST(ConvAlgo, ParsesNamesAndSuggestsOnTypos) {
               HasSubstr("choose hand, wgmma or cudnn"));
 }
 
+TEST(ConvAlgo, WgmmaTileNamesParseAndTyposAreNamed) {
+  EXPECT_EQ(parse_wgmma_tile(""), Conv2dWgmmaTile::automatic);
+  EXPECT_EQ(parse_wgmma_tile("auto"), Conv2dWgmmaTile::automatic);
+  EXPECT_EQ(parse_wgmma_tile("m128_sync"), Conv2dWgmmaTile::m128_sync);
+  EXPECT_EQ(parse_wgmma_tile("m128_async"), Conv2dWgmmaTile::m128_async);
+  EXPECT_EQ(parse_wgmma_tile("m256_async"), Conv2dWgmmaTile::m256_async);
+  EXPECT_THAT(error_of([] { parse_wgmma_tile("m256"); }),
+              HasSubstr("SOMBRERO_WGMMA_TILE: unknown wgmma tile 'm256'"));
+}
+
 // "auto" is wgmma only for bf16 on a CUDA device that runs it; explicit names pass through.
 TEST(ConvAlgo, AutoIsHandOffHopperAndExplicitNamesPassThrough) {
   const runtime::Device cpu = runtime::Device::cpu(), simt = runtime::Device::simt();

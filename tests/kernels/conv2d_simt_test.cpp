@@ -175,11 +175,19 @@ TEST_P(Conv2dSimt, LargeTilesAndSplitReductionAreBitExact) {
 // The wgmma tile (Conv2dTile::warpgroup: bf16 with vectorized operands, all three passes;
 // f32 and unvectorizable shapes take the large tile) through the wgmma emulation, bit-exact
 // under every schedule, with a split reduction in backward-filter where the shape has one.
+// Every wgmma tile shape: 128x128 synchronous, 128x128 with a K step in flight (the SIMT
+// emulation computes a wgmma at its wait, reading shared memory then, and poisons a stage a
+// cp.async refills until its wait: a stage refilled too early fails here), 256x128.
 TEST_P(Conv2dSimt, WarpgroupTileIsBitExactUnderEverySchedule) {
-  Conv2dKernelOptions warpgroup;
-  warpgroup.tile = Conv2dTile::warpgroup;
-  warpgroup.split_k = 2;
-  expect_bit_exact_under_every_schedule(GetParam(), 13, warpgroup, 2.0f, "warpgroup ");
+  for (const Conv2dWgmmaTile shape :
+       {Conv2dWgmmaTile::m128_sync, Conv2dWgmmaTile::m128_async, Conv2dWgmmaTile::m256_async}) {
+    Conv2dKernelOptions warpgroup;
+    warpgroup.tile = Conv2dTile::warpgroup;
+    warpgroup.split_k = 2;
+    warpgroup.wgmma = shape;
+    expect_bit_exact_under_every_schedule(GetParam(), 13, warpgroup, 2.0f,
+                                          "warpgroup " + std::to_string(int(shape)) + " ");
+  }
 }
 
 // Backward-data with accumulate adds the gradient to dx in its epilogue: dx = start + the
@@ -247,7 +255,9 @@ std::vector<Conv2dShape> phase_cases() {
 INSTANTIATE_TEST_SUITE_P(StridePhases, Conv2dSimt, testing::ValuesIn(phase_cases()), shape_name);
 
 // Shapes for the wgmma tile's edges: K_gemm not a multiple of its BK (64) with a step that
-// spans taps (C = 8, 3x3: 72), more than one column tile (K = 136), stride 2, 1x1.
+// spans taps (C = 8, 3x3: 72), more than one column tile (K = 136), stride 2, 1x1; and two
+// with gemm_m >= 256 for the 256-row tile: 288 output (and input) pixels, the second tile
+// partial, K_gemm 144; and 264 output channels (backward-filter's rows).
 std::vector<Conv2dShape> warpgroup_cases() {
   auto shape = [](int n, int hw, int c, int k, int kernel, int stride) {
     Conv2dShape s;
@@ -260,8 +270,8 @@ std::vector<Conv2dShape> warpgroup_cases() {
     s.pad_top = s.pad_bottom = s.pad_left = s.pad_right = kernel / 2;
     return s;
   };
-  return {shape(2, 6, 8, 16, 3, 1), shape(1, 9, 64, 136, 3, 1), shape(2, 7, 32, 128, 3, 2),
-          shape(1, 8, 72, 40, 1, 1)};
+  return {shape(2, 6, 8, 16, 3, 1),  shape(1, 9, 64, 136, 3, 1), shape(2, 7, 32, 128, 3, 2),
+          shape(1, 8, 72, 40, 1, 1), shape(2, 12, 16, 24, 3, 1), shape(1, 4, 8, 264, 1, 1)};
 }
 
 INSTANTIATE_TEST_SUITE_P(WarpgroupEdges, Conv2dSimt, testing::ValuesIn(warpgroup_cases()),
@@ -281,6 +291,17 @@ TEST(Conv2dSimtPlan, TheWarpgroupTileIsOnlyEverChosenOnRequest) {
     EXPECT_EQ(plan.split_chunk % 64, 0);  // whole wgmma K steps per split
   }
   EXPECT_EQ(conv2d_statistics_tile_rows(s, options), 128);
+  // The 256-row tile where gemm_m reaches 256, else the 128-row one with a step in flight;
+  // the statistics' tiles stay 128 rows (a 256-row tile writes two).
+  options.wgmma = Conv2dWgmmaTile::m256_async;
+  EXPECT_EQ(conv2d_gemm_plan(Conv2dPass::forward, s, options).wgmma_tile,
+            Conv2dWgmmaTile::m128_async);  // 81 pixels
+  const Conv2dShape tall = warpgroup_cases()[4];
+  EXPECT_EQ(conv2d_gemm_plan(Conv2dPass::forward, tall, options).wgmma_tile,
+            Conv2dWgmmaTile::m256_async);
+  EXPECT_EQ(conv2d_statistics_tile_rows(tall, options), 128);
+  EXPECT_EQ(conv2d_gemm_plan(Conv2dPass::forward, tall, {Conv2dTile::warpgroup}).wgmma_tile,
+            Conv2dWgmmaTile::m128_sync);  // automatic
 }
 
 TEST(Conv2dSimtPlan, SplitCountsAndWorkspaceFollowTheOptions) {
@@ -305,29 +326,40 @@ TEST(Conv2dSimtStatistics, EpilogueStatisticsDescribeTheStoredOutput) {
   Conv2dShape s;
   s.batch = 2, s.in_height = s.in_width = 9, s.in_channels = 16, s.out_channels = 24;
   s.kernel_h = s.kernel_w = 3, s.pad_top = s.pad_bottom = s.pad_left = s.pad_right = 1;
-  const std::vector<bf16> x = to_bf16(small_integers(s.input_elements(), 3)),
-                          w = to_bf16(small_integers(s.weight_elements(), 4));
-  for (const Conv2dTile tile : {Conv2dTile::small, Conv2dTile::large, Conv2dTile::warpgroup}) {
-    Conv2dKernelOptions options;
-    options.tile = tile;
-    std::vector<bf16> y(s.output_elements()), y_plain(s.output_elements());
-    std::vector<float> stats(std::size_t(conv2d_statistics_floats(s, options)), NAN);
-    simt::conv2d_forward_with_statistics(s, x.data(), w.data(), y.data(), stats.data(), nullptr,
-                                         options);
-    simt::conv2d_forward(s, x.data(), w.data(), y_plain.data(), nullptr, options);
-    EXPECT_EQ(to_float(y), to_float(y_plain));
-    const int K = s.out_channels, pixels = s.batch * s.out_height() * s.out_width();
-    const std::vector<double> want =
-        test::tile_statistics(to_float(y), pixels, K, conv2d_statistics_tile_rows(s, options));
-    for (std::size_t i = 0; i < want.size(); ++i) {
-      if ((i / K) % 2 == 0)  // sums of small integers: exact
-        EXPECT_EQ(stats[i], float(want[i])) << "statistic " << i;
-      else
-        EXPECT_NEAR(stats[i], want[i], 1e-5 * want[i] + 1e-3) << "statistic " << i;
+  // Batch 4: 324 pixels, two 256-row tiles, the second's upper half empty.
+  for (const int batch : {2, 4})
+    for (const Conv2dKernelOptions options : std::vector<Conv2dKernelOptions>{
+             {Conv2dTile::small},
+             {Conv2dTile::large},
+             {Conv2dTile::warpgroup, 0, Conv2dWgmmaTile::m128_sync},
+             {Conv2dTile::warpgroup, 0, Conv2dWgmmaTile::m128_async},
+             {Conv2dTile::warpgroup, 0, Conv2dWgmmaTile::m256_async}}) {
+      s.batch = batch;
+      const std::vector<bf16> x = to_bf16(small_integers(s.input_elements(), 3)),
+                              w = to_bf16(small_integers(s.weight_elements(), 4));
+      std::vector<bf16> y(s.output_elements()), y_plain(s.output_elements());
+      std::vector<float> stats(std::size_t(conv2d_statistics_floats(s, options)), NAN);
+      simt::conv2d_forward_with_statistics(s, x.data(), w.data(), y.data(), stats.data(), nullptr,
+                                           options);
+      simt::conv2d_forward(s, x.data(), w.data(), y_plain.data(), nullptr, options);
+      EXPECT_EQ(to_float(y), to_float(y_plain));
+      const int K = s.out_channels, pixels = s.batch * s.out_height() * s.out_width();
+      const std::vector<double> want =
+          test::tile_statistics(to_float(y), pixels, K, conv2d_statistics_tile_rows(s, options));
+      for (std::size_t i = 0; i < want.size(); ++i) {
+        if ((i / K) % 2 == 0)  // sums of small integers: exact
+          EXPECT_EQ(stats[i], float(want[i]))
+              << "statistic " << i << " batch " << batch << " tile " << int(options.tile)
+              << " wgmma " << int(options.wgmma);
+        else
+          EXPECT_NEAR(stats[i], want[i], 1e-5 * want[i] + 1e-3)
+              << "statistic " << i << " batch " << batch << " tile " << int(options.tile)
+              << " wgmma " << int(options.wgmma);
+      }
     }
-  }
   Conv2dShape odd = s;
   odd.out_channels = 12;
+  const std::vector<bf16> x = to_bf16(small_integers(odd.input_elements(), 3));
   std::vector<bf16> y(odd.output_elements());
   std::vector<float> stats(std::size_t(conv2d_statistics_floats(odd)));
   std::vector<bf16> w12(odd.weight_elements());
