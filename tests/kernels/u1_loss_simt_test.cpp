@@ -293,6 +293,9 @@ const EnergyCase kEnergyCases[] = {
     {"bottleneck_64", {2, 7, 7, 64}, V, V},
     {"resnet50_bottleneck", {1, 7, 7, 2048}, V, V},
     {"misaligned", {2, 7, 7, 64}, S, S, 1},
+    // 256 threads per site (1024 f32 vectors; 1030 scalars, the last accesses partial).
+    {"wide", {2, 2, 2, 4096}, V, V},
+    {"wide_odd", {1, 2, 3, 1030}, S, S},
 };
 
 INSTANTIATE_TEST_SUITE_P(Shapes, EnergySimt, testing::ValuesIn(kEnergyCases),
