@@ -164,6 +164,9 @@ sanitize() {
 #             each limited to SANITIZE_TIMEOUT seconds, default 240)
 # and on request only:
 #   test-all  build everything (the SIMT tests too) and run every test (CI runs the CPU ones)
+#   tiles     the wgmma tile shapes (SOMBRERO_WGMMA_TILE: m128_sync, m128_async, m256_async):
+#             bench conv and the ResNet-50 one-hot step on each, and the step's profile on the
+#             default; for choosing the automatic shape
 #   ncu       Nsight Compute's full sections on a few launches of the kernels behind the
 #             open targets (the conv tiles on one 3x3 shape, the fused loss, the energy
 #             forward): throughputs, occupancy, stall reasons; reports and text in $OUT
@@ -171,10 +174,10 @@ phases=("$@")
 [ ${#phases[@]} -eq 0 ] && phases=(build test bench sanitize)
 for phase in "${phases[@]}"; do
   case $phase in build | test | test-all | bench | bench-kernels | bench-train | bench-f32 | \
-    sanitize | ncu) ;;
+    sanitize | tiles | ncu) ;;
   *)
     echo "gpu_check: unknown phase '$phase' (build, test, test-all, bench, bench-kernels," \
-      "bench-train, bench-f32, sanitize, ncu)" >&2
+      "bench-train, bench-f32, sanitize, tiles, ncu)" >&2
     exit 2
     ;;
   esac
@@ -212,6 +215,21 @@ phase_bench-kernels() {
   step bench-loss "$build/sombrero" bench loss --json "$out/bench-loss.json"
   # BatchNorm / ReLU / add / pooling in GB/s against copy bandwidth, BatchNorm beside cuDNN's.
   step bench-memory "$build/sombrero" bench memory --json "$out/bench-memory-bf16.json"
+}
+
+phase_tiles() {
+  local tile
+  for tile in m128_sync m128_async m256_async; do
+    step "bench-conv-$tile" env SOMBRERO_WGMMA_TILE=$tile "$build/sombrero" bench conv \
+      --json "$out/bench-conv-$tile.json"
+    step "bench-train-step-$tile" env SOMBRERO_WGMMA_TILE=$tile "$build/sombrero" bench \
+      train-step --model resnet50 --u1 0 --algo wgmma --iters 10 --warmup 3 \
+      --json "$out/bench-train-step-$tile.json"
+  done
+  step bench-energy "$build/sombrero" bench energy --json "$out/bench-energy.json"
+  step bench-loss "$build/sombrero" bench loss --json "$out/bench-loss.json"
+  step bench-train-profile "$build/sombrero" bench train-step --model resnet50 --u1 0 \
+    --iters 5 --warmup 2 --profile --json "$out/bench-train-profile.json"
 }
 
 phase_bench-f32() {
@@ -299,7 +317,8 @@ PY
   train_step_ratio | sed 's/^/- /'
   echo
   for log in bench-conv bench-conv-f32 bench-energy bench-loss bench-memory bench-memory-f32 \
-    bench-train-step bench-train-step-jpeg bench-pytorch bench-train-step-hand; do
+    bench-train-step bench-train-step-jpeg bench-pytorch bench-train-step-hand \
+    bench-train-step-m128_sync bench-train-step-m128_async bench-train-step-m256_async; do
     [ -f "$out/$log.log" ] && { echo "### $log"; echo '```'; tail -n 50 "$out/$log.log"; echo '```'; }
   done
 } >>"$table"
