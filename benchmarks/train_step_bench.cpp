@@ -8,6 +8,7 @@
 #include "benchmarks/step_profile.h"
 #include "kernels/conv/conv2d.h"
 #include "kernels/u1loss/class_angles.h"
+#include "layers/flat_gradients.h"
 #include "layers/sgd.h"
 #include "layers/zoo.h"
 #include "losses/combined_loss.h"
@@ -32,6 +33,8 @@ struct StepRig {
   std::unique_ptr<losses::CombinedLoss> loss;
   runtime::Tensor images;
   std::vector<std::int32_t> labels;
+  runtime::Tensor gradients;  // every parameter's gradient, back to back (as the trainer's
+                              // buckets: zeroed by one fill, not one per tensor)
 };
 
 StepRig make_rig(const std::string& name, int batch, int image_size, float u1_weight,
@@ -43,6 +46,9 @@ StepRig make_rig(const std::string& name, int batch, int image_size, float u1_we
   rig.model =
       layers::build_model(layers::model_options_from_config(config, kClasses, 3, image_size));
   rig.model->to(ctx.device);
+  std::vector<layers::Parameter*> parameters;
+  for (const layers::NamedParameter& p : rig.model->parameters()) parameters.push_back(p.parameter);
+  rig.gradients = layers::bind_flat_gradients(parameters);
   layers::SgdOptions sgd;  // the ImageNet recipe's optimizer: momentum 0.9, Nesterov, decay
   sgd.momentum = 0.9f;
   sgd.nesterov = true;
@@ -84,7 +90,7 @@ void train_step(StepRig& rig, const layers::Context& ctx) {
   namespace kp = runtime::kernel_profiler;  // scopes for --profile; nothing otherwise
   {
     const kp::Scope scope("zero_grad");
-    rig.model->zero_grad();
+    rig.gradients.fill(0.0f);
   }
   const runtime::Tensor logits = rig.model->forward(ctx, rig.images);
   losses::LossOutput out;

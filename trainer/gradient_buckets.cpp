@@ -2,6 +2,7 @@
 
 #include <cstdint>
 
+#include "layers/flat_gradients.h"
 #include "runtime/error.h"
 
 namespace sombrero::trainer {
@@ -34,19 +35,8 @@ GradientBuckets::GradientBuckets(const std::vector<layers::NamedParameter>& para
     filled += grad.numel();
   }
   for (std::size_t b = 0; b < groups.size(); ++b) {
-    std::int64_t total = 0;
-    for (const layers::Parameter* p : groups[b]) total += p->grad.numel();
     Bucket bucket;
-    bucket.flat =
-        runtime::Tensor::empty({total}, runtime::DType::f32, groups[b].front()->grad.device());
-    std::int64_t offset = 0;
-    for (layers::Parameter* p : groups[b]) {
-      const std::int64_t n = p->grad.numel();
-      runtime::Tensor view = bucket.flat.slice(offset, offset + n).reshape(p->grad.shape());
-      view.copy_from(p->grad);
-      p->grad = view;  // backward accumulates straight into the bucket
-      offset += n;
-    }
+    bucket.flat = layers::bind_flat_gradients(groups[b]);  // backward accumulates into it
     for (const layers::Parameter* p : groups[b]) bucket_of_[p] = b;
     size_in_tensors_.push_back(groups[b].size());
     bucket.names = std::move(names[b]);
