@@ -44,8 +44,11 @@ enum class Conv2dTile { automatic, small, large, warpgroup };
 // The warpgroup tile's shape and pipeline (conv2d_igemm.cuh): 128x128 with each K step's
 // wgmmas waited for (3 stages, two blocks per SM), 128x128 with one step in flight (4
 // stages), or 256x128 so (4 stages of 48 KB); all three sum in the same order (bit-identical
-// results). automatic is m128_sync, the one measured so far; 256 rows need gemm_m >= 256
-// (else m128_async runs).
+// results). 256 rows need gemm_m >= 256 (else m128_async runs). automatic, from `bench conv`
+// on an H200 (benchmarks/results/2026-11-26-h200-tiles.md): 256x128 for backward-filter with
+// >= 256 output channels (its gemm_m; 10-35% faster there: the B tile serves twice the
+// rows), else 128x128 synchronous (the one-block-per-SM tiles were 10-40% slower on every
+// forward and backward-data shape of ResNet-50).
 enum class Conv2dWgmmaTile { automatic, m128_sync, m128_async, m256_async };
 
 struct Conv2dKernelOptions {
@@ -98,13 +101,16 @@ inline Conv2dGemmPlan conv2d_gemm_plan(Conv2dPass pass, const Conv2dShape& s,
   auto tiles = [&](long long tile) {
     return ((plan.gemm_m + tile - 1) / tile) * ((plan.gemm_n + tile - 1) / tile);
   };
-  // The wgmma tile is 128x128 (large) and takes 64 k per step.
+  // The wgmma tiles count as large (128-row statistics tiles) and take 64 k per step.
   Conv2dTile tile = options.tile;
   if (tile == Conv2dTile::warpgroup) {
     plan.warpgroup = true;
     tile = Conv2dTile::large;
-    plan.wgmma_tile =
-        options.wgmma == Conv2dWgmmaTile::automatic ? Conv2dWgmmaTile::m128_sync : options.wgmma;
+    plan.wgmma_tile = options.wgmma;
+    if (plan.wgmma_tile == Conv2dWgmmaTile::automatic)
+      plan.wgmma_tile = pass == Conv2dPass::backward_filter && plan.gemm_m >= 256
+                            ? Conv2dWgmmaTile::m256_async
+                            : Conv2dWgmmaTile::m128_sync;
     if (plan.wgmma_tile == Conv2dWgmmaTile::m256_async && plan.gemm_m < 256)
       plan.wgmma_tile = Conv2dWgmmaTile::m128_async;
   }

@@ -300,8 +300,17 @@ TEST(Conv2dSimtPlan, TheWarpgroupTileIsOnlyEverChosenOnRequest) {
   EXPECT_EQ(conv2d_gemm_plan(Conv2dPass::forward, tall, options).wgmma_tile,
             Conv2dWgmmaTile::m256_async);
   EXPECT_EQ(conv2d_statistics_tile_rows(tall, options), 128);
-  EXPECT_EQ(conv2d_gemm_plan(Conv2dPass::forward, tall, {Conv2dTile::warpgroup}).wgmma_tile,
-            Conv2dWgmmaTile::m128_sync);  // automatic
+  // automatic: 256 rows for backward-filter with >= 256 output channels only.
+  const Conv2dKernelOptions automatic{Conv2dTile::warpgroup};
+  EXPECT_EQ(conv2d_gemm_plan(Conv2dPass::forward, tall, automatic).wgmma_tile,
+            Conv2dWgmmaTile::m128_sync);
+  EXPECT_EQ(conv2d_gemm_plan(Conv2dPass::backward_filter, tall, automatic).wgmma_tile,
+            Conv2dWgmmaTile::m128_sync);  // 24 output channels
+  const Conv2dShape wide = warpgroup_cases()[5];
+  EXPECT_EQ(conv2d_gemm_plan(Conv2dPass::backward_filter, wide, automatic).wgmma_tile,
+            Conv2dWgmmaTile::m256_async);  // 264 output channels
+  EXPECT_EQ(conv2d_gemm_plan(Conv2dPass::backward_data, wide, automatic).wgmma_tile,
+            Conv2dWgmmaTile::m128_sync);
 }
 
 TEST(Conv2dSimtPlan, SplitCountsAndWorkspaceFollowTheOptions) {
