@@ -235,6 +235,7 @@ __device__ __forceinline__ double rows_of_tiles(std::int64_t rows, int tile_rows
 //   2. statistics_finalize_kernel: one thread per channel merges the <= 64 segments in order.
 // The order of every merge depends on the shape only: deterministic, GPU = SIMT bit for bit.
 constexpr int kStatisticsChannels = 32, kStatisticsLanes = 8;
+constexpr int kStatisticsBatch = 8;  // loads issued together before their merges
 
 __global__ void __launch_bounds__(kStatisticsChannels* kStatisticsLanes)
     statistics_segments_kernel(std::int64_t rows, int channels, int tile_rows, std::int64_t tiles,
@@ -251,11 +252,21 @@ __global__ void __launch_bounds__(kStatisticsChannels* kStatisticsLanes)
   const std::int64_t lane_end = std::min(end, lane_first + per_lane);
   Moments m{0.0, 0.0, 0.0};
   if (c < channels)
-    for (std::int64_t t = lane_first; t < lane_end; ++t) {
-      const double n = rows_of_tiles(rows, tile_rows, t, t + 1);
-      const double sum = static_cast<double>(statistics[(2 * t) * channels + c]);
-      const double squares = static_cast<double>(statistics[(2 * t + 1) * channels + c]);
-      m = merge(m, Moments{n, sum / n, squares});
+    for (std::int64_t t0 = lane_first; t0 < lane_end; t0 += kStatisticsBatch) {
+      // The batch's loads go out before its merges (a chain of L2 latencies otherwise).
+      float sums[kStatisticsBatch], squares[kStatisticsBatch];
+#pragma unroll
+      for (int i = 0; i < kStatisticsBatch; ++i) {
+        const std::int64_t t = t0 + i < lane_end ? t0 + i : t0;
+        sums[i] = statistics[(2 * t) * channels + c];
+        squares[i] = statistics[(2 * t + 1) * channels + c];
+      }
+#pragma unroll
+      for (int i = 0; i < kStatisticsBatch; ++i) {
+        if (t0 + i >= lane_end) break;
+        const double n = rows_of_tiles(rows, tile_rows, t0 + i, t0 + i + 1);
+        m = merge(m, Moments{n, static_cast<double>(sums[i]) / n, static_cast<double>(squares[i])});
+      }
     }
   lanes[threadIdx.y][threadIdx.x] = m;
   __syncthreads();
@@ -276,11 +287,21 @@ __global__ void __launch_bounds__(kFinalizeThreads) statistics_finalize_kernel(
   const int c = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
   if (c >= channels) return;
   Moments m{0.0, 0.0, 0.0};
-  for (int s = 0; s < segments; ++s) {
-    const std::int64_t first = s * tiles_per_segment;
-    const double n = rows_of_tiles(rows, tile_rows, first, first + tiles_per_segment);
-    const std::int64_t i = std::int64_t(s) * channels + c;
-    m = merge(m, Moments{n, segment_mean[i], segment_squares[i]});
+  for (int s0 = 0; s0 < segments; s0 += kStatisticsBatch) {
+    double means[kStatisticsBatch], squares[kStatisticsBatch];
+#pragma unroll
+    for (int j = 0; j < kStatisticsBatch; ++j) {
+      const std::int64_t i = std::int64_t(s0 + j < segments ? s0 + j : s0) * channels + c;
+      means[j] = segment_mean[i];
+      squares[j] = segment_squares[i];
+    }
+#pragma unroll
+    for (int j = 0; j < kStatisticsBatch; ++j) {
+      if (s0 + j >= segments) break;
+      const std::int64_t first = (s0 + j) * tiles_per_segment;
+      const double n = rows_of_tiles(rows, tile_rows, first, first + tiles_per_segment);
+      m = merge(m, Moments{n, means[j], squares[j]});
+    }
   }
   const double M = static_cast<double>(rows);
   const double var = m.squares / M;
