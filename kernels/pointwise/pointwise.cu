@@ -149,6 +149,28 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
+// The forward without subsampling or front padding (the RGB stem's 3 channels widened to a
+// 16-byte vector for the convolution kernels): one thread per pixel, which reads its
+// in_channels elements and writes whole 16-byte vectors of out_channels (V elements each).
+// The element-wise kernel above decomposed every element's 64-bit index (four divisions)
+// and wrote 2 bytes per store: 750 us for a batch of 256 224x224 images on an H200.
+template <typename T, int V>
+__global__ void __launch_bounds__(kThreads)
+    channel_pad_pixels_kernel(std::int64_t pixels, int in_channels, int out_channels,
+                              const T* __restrict__ x, T* __restrict__ y) {
+  SOMBRERO_FOR_EACH_ELEMENT(p, pixels) {
+    const T* source = x + p * in_channels;
+    T* target = y + p * out_channels;
+    for (int c0 = 0; c0 < out_channels; c0 += V) {
+      float values[V];
+#pragma unroll
+      for (int j = 0; j < V; ++j)
+        values[j] = c0 + j < in_channels ? to_float(source[c0 + j]) : 0.0f;
+      store_from_f32<V>(target + c0, values);  // exact: every value came from a T
+    }
+  }
+}
+
 // dx[n, h, w, c] = dy[n, h / s, w / s, pad + c] where h and w are multiples of s, else 0.
 template <typename T>
 __global__ void __launch_bounds__(kThreads)
@@ -250,9 +272,17 @@ template <typename T>
 void launch_channel_pad_subsample_forward(const ChannelPadShape& s, const T* x, T* y,
                                           cudaStream_t stream) {
   const std::int64_t n = s.output_elements();
-  if (n > 0)
-    SOMBRERO_LAUNCH(channel_pad_subsample_forward_kernel<T>, elementwise_grid(n), dim3(kThreads), 0,
-                    stream, s, x, y);
+  if (n <= 0) return;
+  constexpr int V = kVector16<T>;
+  if (s.stride == 1 && s.pad() == 0 && s.out_channels % V == 0 &&
+      rows_split_into_16_byte_vectors(s.out_channels, sizeof(T), {y})) {
+    const std::int64_t pixels = std::int64_t(s.batch) * s.in_height * s.in_width;
+    SOMBRERO_LAUNCH((channel_pad_pixels_kernel<T, V>), elementwise_grid(pixels), dim3(kThreads), 0,
+                    stream, pixels, s.in_channels, s.out_channels, x, y);
+    return;
+  }
+  SOMBRERO_LAUNCH(channel_pad_subsample_forward_kernel<T>, elementwise_grid(n), dim3(kThreads), 0,
+                  stream, s, x, y);
 }
 template <typename T>
 void launch_channel_pad_subsample_backward(const ChannelPadShape& s, const T* dy, T* dx,

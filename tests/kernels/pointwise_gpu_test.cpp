@@ -124,5 +124,37 @@ TEST(PointwiseGpu, VectorAndScalarPathsMatchTheCpuBackend) {
   }
 }
 
+// The channel padding (Conv2d's RGB stem, 3 -> 8 channels: one 16-byte vector per pixel)
+// and the option-A shortcut (stride 2, channels padded on both sides): pure copies, so bit
+// for bit equal to the CPU backend in both precisions, forward and backward.
+template <typename T>
+void check_channel_pad(const ChannelPadShape& s) {
+  const std::vector<float> x =
+      test::rounded_to_bf16(test::random_values(std::size_t(s.input_elements()), 11));
+  const std::vector<float> dy =
+      test::rounded_to_bf16(test::random_values(std::size_t(s.output_elements()), 12));
+  std::vector<float> y(dy.size()), dx(x.size());
+  cpu::channel_pad_subsample_forward(s, x.data(), y.data());
+  cpu::channel_pad_subsample_backward(s, dy.data(), dx.data());
+  DeviceBuffer<T> d_x(test::as<T>(x)), d_dy(test::as<T>(dy)), d_y{std::vector<T>(dy.size())},
+      d_dx{std::vector<T>(x.size())};
+  cuda::channel_pad_subsample_forward(s, d_x.get(), d_y.get(), nullptr);
+  cuda::channel_pad_subsample_backward(s, d_dy.get(), d_dx.get(), nullptr);
+  const std::string what = std::string(std::is_same_v<T, float> ? "f32" : "bf16") + " " +
+                           std::to_string(s.in_channels) + " -> " + std::to_string(s.out_channels);
+  EXPECT_EQ(test::widen(d_y.download()), y) << "forward " << what;
+  EXPECT_EQ(test::widen(d_dx.download()), dx) << "backward " << what;
+}
+
+TEST(PointwiseGpu, ChannelPaddingEqualsTheCpuBackend) {
+  if (runtime::cuda_devices().empty())
+    GTEST_SKIP() << "no CUDA device: " << runtime::cuda_unavailable_reason();
+  for (const ChannelPadShape s :
+       {ChannelPadShape{4, 224, 224, 3, 8, 1, 0}, ChannelPadShape{8, 56, 56, 64, 128, 2}}) {
+    check_channel_pad<float>(s);
+    check_channel_pad<bf16>(s);
+  }
+}
+
 }  // namespace
 }  // namespace sombrero::kernels

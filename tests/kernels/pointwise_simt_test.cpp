@@ -252,7 +252,8 @@ TEST(PointwiseSimt, ChannelPadSubsampleEqualsItsDefinitionBitForBit) {
   for (const ChannelPadShape s :
        {ChannelPadShape{2, 5, 6, 3, 7, 2}, ChannelPadShape{1, 4, 4, 4, 8, 1},
         ChannelPadShape{3, 7, 5, 2, 2, 3}, ChannelPadShape{2, 8, 8, 16, 32, 2},
-        ChannelPadShape{2, 5, 5, 3, 8, 1, 0}}) {  // the last: Conv2d's stem padding, 3 -> 8
+        ChannelPadShape{2, 5, 5, 3, 8, 1, 0},      // Conv2d's stem padding, 3 -> 8: a vector
+        ChannelPadShape{2, 3, 4, 5, 16, 1, 0}}) {  // per pixel (bf16), then two or four
     const std::vector<float> x =
         test::rounded_to_bf16(test::random_values(std::size_t(s.input_elements()), 7));
     const std::vector<float> dy =
