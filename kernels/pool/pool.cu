@@ -94,6 +94,32 @@ __device__ __forceinline__ void store_int32s(std::int32_t* p, const std::int32_t
   }
 }
 
+// Work item v of `items` (pixels of a [n, height, width] grid, per_pixel items each): its
+// channel offset c (times V), column x, row y and image n. 32-bit divisions when the count
+// fits (every ResNet shape; a 64-bit division by a runtime value is several times the
+// instructions, and these kernels were issue-bound: max-pool backward at 22% of copy
+// bandwidth on an H200), 64-bit otherwise. The branch is uniform across the grid.
+template <int V>
+__device__ __forceinline__ void split_item(std::int64_t v, std::int64_t items, int per_pixel,
+                                           int width, int height, int& c, int& x, int& y,
+                                           std::int64_t& n) {
+  if (items <= 0x7fffffff) {
+    const int item = static_cast<int>(v), pixel = item / per_pixel;
+    c = (item - pixel * per_pixel) * V;
+    const int rest = pixel / width;
+    x = pixel - rest * width;
+    const int image = rest / height;
+    y = rest - image * height;
+    n = image;
+  } else {
+    const std::int64_t pixel = v / per_pixel;
+    c = static_cast<int>(v % per_pixel) * V;
+    x = static_cast<int>(pixel % width);
+    y = static_cast<int>(pixel / width % height);
+    n = pixel / (std::int64_t(width) * height);
+  }
+}
+
 // V: channels per thread, 1 or kVector16<T> (C a multiple of V, every pointer 16-byte
 // aligned). Work item v of a tensor with `pixels` pixels covers channels [c, c + V) of pixel
 // v / (C / V), c = (v % (C / V)) V; each element's math is the scalar path's.
@@ -105,11 +131,9 @@ __global__ void __launch_bounds__(kThreads)
   const int per_pixel = C / V;
   const std::int64_t n_out = std::int64_t(s.batch) * OH * OW * per_pixel;
   SOMBRERO_FOR_EACH_ELEMENT(v, n_out) {
-    const int c = static_cast<int>(v % per_pixel) * V;
-    const std::int64_t pixel = v / per_pixel;
-    const int ow = static_cast<int>(pixel % OW);
-    const int oh = static_cast<int>(pixel / OW % OH);
-    const std::int64_t n = pixel / (std::int64_t(OW) * OH);
+    int c, ow, oh;
+    std::int64_t n;
+    split_item<V>(v, n_out, per_pixel, OW, OH, c, ow, oh, n);
     const T* xn = x + n * s.in_height * s.in_width * C + c;
     float best[V];
     std::int32_t best_pixel[V];
@@ -131,7 +155,7 @@ __global__ void __launch_bounds__(kThreads)
         }
       }
     }
-    const std::int64_t i = pixel * C + c;
+    const std::int64_t i = v * V;  // (pixel, c) in order: pixel C + c
     store_from_f32<V>(y + i, best);
     store_int32s<V>(argmax + i, best_pixel);
   }
@@ -145,11 +169,9 @@ __global__ void __launch_bounds__(kThreads)
   const int per_pixel = C / V;
   const std::int64_t n_in = std::int64_t(s.batch) * s.in_height * s.in_width * per_pixel;
   SOMBRERO_FOR_EACH_ELEMENT(v, n_in) {
-    const int c = static_cast<int>(v % per_pixel) * V;
-    const std::int64_t pixel = v / per_pixel;
-    const int iw = static_cast<int>(pixel % s.in_width);
-    const int ih = static_cast<int>(pixel / s.in_width % s.in_height);
-    const std::int64_t n = pixel / (std::int64_t(s.in_width) * s.in_height);
+    int c, iw, ih;
+    std::int64_t n;
+    split_item<V>(v, n_in, per_pixel, s.in_width, s.in_height, c, iw, ih, n);
     const std::int32_t me = ih * s.in_width + iw;
     int oh0, oh1, ow0, ow1;
     covering_outputs(ih, s.pad_h, s.kernel_h, s.stride_h, OH, oh0, oh1);
@@ -172,7 +194,7 @@ __global__ void __launch_bounds__(kThreads)
         for (int j = 0; j < V; ++j)
           if (chosen[j] == me) sum[j] += g[j];
       }
-    store_from_f32<V>(dx + pixel * C + c, sum);
+    store_from_f32<V>(dx + v * V, sum);  // (pixel, c) in order: pixel C + c
   }
 }
 
@@ -185,11 +207,9 @@ __global__ void __launch_bounds__(kThreads)
   const float inv = 1.0f / float(s.kernel_h * s.kernel_w);
   const std::int64_t n_out = std::int64_t(s.batch) * OH * OW * per_pixel;
   SOMBRERO_FOR_EACH_ELEMENT(v, n_out) {
-    const int c = static_cast<int>(v % per_pixel) * V;
-    const std::int64_t pixel = v / per_pixel;
-    const int ow = static_cast<int>(pixel % OW);
-    const int oh = static_cast<int>(pixel / OW % OH);
-    const std::int64_t n = pixel / (std::int64_t(OW) * OH);
+    int c, ow, oh;
+    std::int64_t n;
+    split_item<V>(v, n_out, per_pixel, OW, OH, c, ow, oh, n);
     const T* xn = x + n * s.in_height * s.in_width * C + c;
     float sum[V];
 #pragma unroll
@@ -207,7 +227,7 @@ __global__ void __launch_bounds__(kThreads)
     }
 #pragma unroll
     for (int j = 0; j < V; ++j) sum[j] = sum[j] * inv;
-    store_from_f32<V>(y + pixel * C + c, sum);
+    store_from_f32<V>(y + v * V, sum);  // (pixel, c) in order: pixel C + c
   }
 }
 
