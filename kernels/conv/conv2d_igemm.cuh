@@ -748,13 +748,17 @@ __global__ void __launch_bounds__(Config::Threads) conv_gemm_kernel(Problem prob
   typename Traits::Math math;
   math.init(thread);
 
-  if constexpr (Config::Async) {
-    // Async wgmma pipeline: step s lives in stage s % Stages; Stages - 2 K steps of copies in
-    // flight while one is multiplied and the previous step's wgmmas may still be running.
-    // The barrier of step s publishes its copies and, as every thread passed step s - 1's
-    // wgmma_wait<1>, frees the stage step s - 2 read: step s + Stages - 2 goes there.
+  if constexpr (Vectorized) {
+    // cp.async pipeline: step s lives in stage s % Stages, `Ahead` K steps of copies in
+    // flight while one is multiplied; one commit group per step (empty past the end, so the
+    // wait count stays uniform); one barrier per step, which publishes step s and frees the
+    // stage that step s + Ahead refills. Synchronous math (mma.sync, FFMA, m128_sync wgmma)
+    // is done with step s - 1 by then: Ahead = Stages - 1. Async wgmma leaves step s - 1 in
+    // flight, but every thread passed its wgmma_wait<1> in step s - 1, so step s - 2's stage
+    // is free: Ahead = Stages - 2.
     constexpr int Stages = Config::Stages;
-    static_assert(Stages >= 3, "two stages in use while the copies of a third land");
+    constexpr int Ahead = Config::Async ? Stages - 2 : Stages - 1;
+    static_assert(Ahead >= 1, "a stage in use while the copies of another land");
     auto stage = [&](int s) { return stages + (s % Stages) * Traits::StageElements; };
     auto copy_step = [&](int s) {
       if (s < steps) {
@@ -764,44 +768,17 @@ __global__ void __launch_bounds__(Config::Threads) conv_gemm_kernel(Problem prob
       runtime::cp_async_commit();
     };
 #pragma unroll
-    for (int s = 0; s < Stages - 2; ++s) copy_step(s);
+    for (int s = 0; s < Ahead; ++s) copy_step(s);
     for (int step = 0; step < steps; ++step) {
-      runtime::cp_async_wait<Stages - 3>();  // this thread's copies of `step` have landed
-      runtime::fence_proxy_async_shared();
-      __syncthreads();
-      copy_step(step + Stages - 2);
-      const T* tile = stage(step);
-      math.compute(tile, tile + LoaderA::Elements);
-    }
-    math.finish();
-    runtime::cp_async_wait<0>();  // only empty groups remain; keeps the tile free for sure
-    write_output<Config>(problem, math, reinterpret_cast<float*>(shared), m0, n0, split, thread);
-    return;
-  } else if constexpr (Vectorized) {
-    // cp.async pipeline: Stages - 1 K steps in flight while one is multiplied. Step s lives
-    // in stage s % Stages; one commit group per step (empty past the end, so the wait
-    // count stays uniform); one barrier per step, which both publishes step s and frees
-    // the stage of step s - 1 for step s + Stages - 1.
-    constexpr int Stages = Config::Stages;
-    auto stage = [&](int s) { return stages + (s % Stages) * Traits::StageElements; };
-    auto copy_step = [&](int s) {
-      if (s < steps) {
-        loader_a.copy_async(problem.a, k0 + s * Config::BK, stage(s));
-        loader_b.copy_async(problem.b, k0 + s * Config::BK, stage(s) + LoaderA::Elements);
-      }
-      runtime::cp_async_commit();
-    };
-#pragma unroll
-    for (int s = 0; s < Stages - 1; ++s) copy_step(s);
-    for (int step = 0; step < steps; ++step) {
-      runtime::cp_async_wait<Stages - 2>();  // this thread's copies of `step` have landed
+      runtime::cp_async_wait<Ahead - 1>();  // this thread's copies of `step` have landed
       // wgmma reads shared memory through the async proxy: order the landed copies first.
       if constexpr (Config::Wgmma) runtime::fence_proxy_async_shared();
       __syncthreads();
-      copy_step(step + Stages - 1);
+      copy_step(step + Ahead);
       const T* tile = stage(step);
       math.compute(tile, tile + LoaderA::Elements);
     }
+    if constexpr (Config::Async) math.finish();  // the last step's wgmmas
     runtime::cp_async_wait<0>();  // only empty groups remain; keeps the tile free for sure
     write_output<Config>(problem, math, reinterpret_cast<float*>(shared), m0, n0, split, thread);
     return;
