@@ -637,29 +637,16 @@ struct StagedEpilogue {
   }
 };
 
+// Shared bytes of the staged epilogue: the tensor-core configs stage their output tile;
+// the FFMA ones (TM x TN outputs per thread) write straight from registers.
 template <class Config>
 struct StagedEpilogueBytes {
-  static constexpr std::size_t value = 0;
-};
-template <>
-struct StagedEpilogueBytes<MmaLarge> {
-  static constexpr std::size_t value = StagedEpilogue<MmaLarge>::SharedBytes;
-};
-template <>
-struct StagedEpilogueBytes<MmaSmall> {
-  static constexpr std::size_t value = StagedEpilogue<MmaSmall>::SharedBytes;
-};
-template <>
-struct StagedEpilogueBytes<WgmmaLarge> {
-  static constexpr std::size_t value = StagedEpilogue<WgmmaLarge>::SharedBytes;
-};
-template <>
-struct StagedEpilogueBytes<WgmmaLargeAsync> {
-  static constexpr std::size_t value = StagedEpilogue<WgmmaLargeAsync>::SharedBytes;
-};
-template <>
-struct StagedEpilogueBytes<WgmmaTall> {
-  static constexpr std::size_t value = StagedEpilogue<WgmmaTall>::SharedBytes;
+  static constexpr std::size_t value = [] {
+    if constexpr (requires { Config::TM; })
+      return std::size_t{0};
+    else
+      return StagedEpilogue<Config>::SharedBytes;
+  }();
 };
 
 // --- the kernel ---------------------------------------------------------------------------
