@@ -11,10 +11,11 @@
 // then [V (l + L), ...), ... so a warp load covers 32 V contiguous elements (512 bytes on the
 // vector path, 64 for bf16 scalars); it accumulates squares in f32 in channel order, the
 // warp reduces with __shfl_xor_sync (a fixed butterfly) and, for L > 32, the site's first
-// thread adds its L / 32 warp sums in order from shared memory: deterministic. Several warps
-// per site because one warp per site left 1.5 waves of warps at ResNet-50's 12544 sites (the
-// last half idle: 77% of copy bandwidth on an H200); 2 warps per site make it 3 waves. The
-// channel loop is unrolled by 4, so a thread has its (up to) 4 loads in flight.
+// thread adds its L / 32 warp sums in order from shared memory: deterministic. (One warp per
+// site left 1.5 waves of warps at ResNet-50's 12544 sites; 2 warps per site make it 3, but
+// on an H200 that moved 77.0% of copy bandwidth to 78.7% only: the waves were not what
+// holds it below copy.) The channel loop is unrolled by 4, so a thread has its (up to) 4
+// loads in flight.
 // Backward: one thread per V elements (a 16-byte vector, or one element), grid-stride,
 // reading dE of the vector's site (a vector never straddles two sites since V divides C).
 // Floors: forward reads sites*C elements once and writes sites floats; backward reads A and
