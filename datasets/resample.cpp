@@ -55,6 +55,32 @@ Taps compute_taps(int in_size, double start, double length, int out_size, bool a
   return taps;
 }
 
+// One source row to out_w output pixels of Channels channels, each output's taps in order.
+template <int Channels>
+void horizontal_line(const std::uint8_t* in, const Taps& cols, int out_w, float* tmp) {
+  for (int x = 0; x < out_w; ++x) {
+    const float* w = &cols.weights[static_cast<std::size_t>(x) * cols.max_count];
+    const std::uint8_t* px = in + static_cast<std::size_t>(cols.first[x]) * Channels;
+    float sum[Channels] = {};
+    for (int k = 0; k < cols.count[x]; ++k)
+      for (int c = 0; c < Channels; ++c) sum[c] += w[k] * px[k * Channels + c];
+    for (int c = 0; c < Channels; ++c) tmp[x * Channels + c] = sum[c];
+  }
+}
+
+void horizontal_line_any(const std::uint8_t* in, const Taps& cols, int out_w, int channels,
+                         float* tmp) {
+  for (int x = 0; x < out_w; ++x) {
+    const float* w = &cols.weights[static_cast<std::size_t>(x) * cols.max_count];
+    const std::uint8_t* px = in + static_cast<std::size_t>(cols.first[x]) * channels;
+    for (int c = 0; c < channels; ++c) {
+      float sum = 0;
+      for (int k = 0; k < cols.count[x]; ++k) sum += w[k] * px[k * channels + c];
+      tmp[x * channels + c] = sum;
+    }
+  }
+}
+
 }  // namespace
 
 void resample_bilinear(const Image& source, const Rect& rect, int out_h, int out_w, bool antialias,
@@ -73,32 +99,36 @@ void resample_bilinear(const Image& source, const Rect& rect, int out_h, int out
   int row_hi = row_lo;
   for (int y = 0; y < out_h; ++y) row_hi = std::max(row_hi, rows.first[y] + rows.count[y]);
 
-  // Horizontal pass: rows row_lo .. row_hi - 1 to out_w columns, in float.
+  // Horizontal pass: rows row_lo .. row_hi - 1 to out_w columns, in float. Each output pixel
+  // walks its taps once for all its channels (RGB: three sums side by side).
   const std::size_t line = static_cast<std::size_t>(out_w) * channels;
   std::vector<float> horizontal(static_cast<std::size_t>(row_hi - row_lo) * line);
   for (int sy = row_lo; sy < row_hi; ++sy) {
     const std::uint8_t* in = source.pixels.data() + static_cast<std::size_t>(sy) * in_w * channels;
     float* tmp = horizontal.data() + static_cast<std::size_t>(sy - row_lo) * line;
-    for (int x = 0; x < out_w; ++x) {
-      const float* w = &cols.weights[static_cast<std::size_t>(x) * cols.max_count];
-      const std::uint8_t* px = in + static_cast<std::size_t>(cols.first[x]) * channels;
-      for (int c = 0; c < channels; ++c) {
-        float sum = 0;
-        for (int k = 0; k < cols.count[x]; ++k) sum += w[k] * px[k * channels + c];
-        tmp[x * channels + c] = sum;
-      }
-    }
+    if (channels == 3)
+      horizontal_line<3>(in, cols, out_w, tmp);
+    else if (channels == 1)
+      horizontal_line<1>(in, cols, out_w, tmp);
+    else
+      horizontal_line_any(in, cols, out_w, channels, tmp);
   }
-  // Vertical pass, rounded to uint8.
+  // Vertical pass, rounded to uint8: a row of sums, one tap row at a time (the inner loop
+  // runs along the contiguous row, so the compiler vectorises it; each element still adds
+  // its taps in order).
+  std::vector<float> sums(line);
   for (int y = 0; y < out_h; ++y) {
     const float* w = &rows.weights[static_cast<std::size_t>(y) * rows.max_count];
     const float* tmp = horizontal.data() + static_cast<std::size_t>(rows.first[y] - row_lo) * line;
-    std::uint8_t* target = out + static_cast<std::size_t>(y) * line;
-    for (std::size_t i = 0; i < line; ++i) {
-      float sum = 0;
-      for (int k = 0; k < rows.count[y]; ++k) sum += w[k] * tmp[k * line + i];
-      target[i] = static_cast<std::uint8_t>(std::clamp(sum + 0.5f, 0.0f, 255.0f));
+    std::fill(sums.begin(), sums.end(), 0.0f);
+    for (int k = 0; k < rows.count[y]; ++k) {
+      const float weight = w[k];
+      const float* tap = tmp + static_cast<std::size_t>(k) * line;
+      for (std::size_t i = 0; i < line; ++i) sums[i] += weight * tap[i];
     }
+    std::uint8_t* target = out + static_cast<std::size_t>(y) * line;
+    for (std::size_t i = 0; i < line; ++i)
+      target[i] = static_cast<std::uint8_t>(std::clamp(sums[i] + 0.5f, 0.0f, 255.0f));
   }
 }
 
