@@ -31,6 +31,7 @@
 // Registers (ptxas, sm_90): at most 29 per thread for the elementwise and bias_add kernels, no
 // spills (sm_80 too).
 #include <cstdint>
+#include <cstring>
 
 #include "kernels/common/channel_tiles.cuh"
 #include "kernels/common/elementwise.cuh"
@@ -131,42 +132,37 @@ __global__ void __launch_bounds__(kChannelBlockThreads)
   }
 }
 
-// y[n, oh, ow, oc] = x[n, oh s, ow s, oc - pad] for pad <= oc < pad + in_channels, else 0.
-template <typename T>
+// y[n, oh, ow, oc] = x[n, oh s, ow s, oc - pad] for pad <= oc < pad + in_channels, else 0:
+// one thread per output pixel, which writes its out_channels as whole 16-byte vectors of V
+// elements (V = 1 where out_channels or y do not split into them), values copied bit for bit.
+// (One thread per element, with four 64-bit divisions each and 2-byte stores, made the RGB
+// stem's 3 -> 8 padding take 750 us for 256 images of 224x224 on an H200; per pixel, 92.)
+template <typename T, int V>
 __global__ void __launch_bounds__(kThreads)
     channel_pad_subsample_forward_kernel(ChannelPadShape s, const T* __restrict__ x,
                                          T* __restrict__ y) {
-  const std::int64_t n_out = s.output_elements();
   const int oh = s.out_height(), ow = s.out_width(), pad = s.pad();
-  SOMBRERO_FOR_EACH_ELEMENT(i, n_out) {
-    const int c = static_cast<int>(i % s.out_channels) - pad;
-    const std::int64_t pixel = i / s.out_channels;
-    const std::int64_t w = pixel % ow, h = pixel / ow % oh, n = pixel / (std::int64_t(ow) * oh);
-    y[i] =
-        c >= 0 && c < s.in_channels
-            ? x[((n * s.in_height + h * s.stride) * s.in_width + w * s.stride) * s.in_channels + c]
-            : from_float<T>(0.0f);
-  }
-}
-
-// The forward without subsampling or front padding (the RGB stem's 3 channels widened to a
-// 16-byte vector for the convolution kernels): one thread per pixel, which reads its
-// in_channels elements and writes whole 16-byte vectors of out_channels (V elements each).
-// The element-wise kernel above decomposed every element's 64-bit index (four divisions)
-// and wrote 2 bytes per store: 750 us for a batch of 256 224x224 images on an H200.
-template <typename T, int V>
-__global__ void __launch_bounds__(kThreads)
-    channel_pad_pixels_kernel(std::int64_t pixels, int in_channels, int out_channels,
-                              const T* __restrict__ x, T* __restrict__ y) {
+  const std::int64_t pixels = std::int64_t(s.batch) * oh * ow;
+  const T zero = from_float<T>(0.0f);
   SOMBRERO_FOR_EACH_ELEMENT(p, pixels) {
-    const T* source = x + p * in_channels;
-    T* target = y + p * out_channels;
-    for (int c0 = 0; c0 < out_channels; c0 += V) {
-      float values[V];
+    const std::int64_t w = p % ow, h = p / ow % oh, n = p / (std::int64_t(ow) * oh);
+    const T* source =
+        x + ((n * s.in_height + h * s.stride) * s.in_width + w * s.stride) * s.in_channels;
+    T* target = y + p * s.out_channels;
+    for (int c0 = 0; c0 < s.out_channels; c0 += V) {
+      T values[V];
 #pragma unroll
-      for (int j = 0; j < V; ++j)
-        values[j] = c0 + j < in_channels ? to_float(source[c0 + j]) : 0.0f;
-      store_from_f32<V>(target + c0, values);  // exact: every value came from a T
+      for (int j = 0; j < V; ++j) {
+        const int c = c0 + j - pad;
+        values[j] = c >= 0 && c < s.in_channels ? source[c] : zero;
+      }
+      if constexpr (V == 1) {
+        target[c0] = values[0];
+      } else {
+        uint4 bits;
+        std::memcpy(&bits, values, sizeof bits);
+        vector16_detail::store(target + c0, bits);
+      }
     }
   }
 }
@@ -271,18 +267,15 @@ void launch_bias_backward(std::int64_t rows, int channels, const T* dy, float* d
 template <typename T>
 void launch_channel_pad_subsample_forward(const ChannelPadShape& s, const T* x, T* y,
                                           cudaStream_t stream) {
-  const std::int64_t n = s.output_elements();
-  if (n <= 0) return;
-  constexpr int V = kVector16<T>;
-  if (s.stride == 1 && s.pad() == 0 && s.out_channels % V == 0 &&
-      rows_split_into_16_byte_vectors(s.out_channels, sizeof(T), {y})) {
-    const std::int64_t pixels = std::int64_t(s.batch) * s.in_height * s.in_width;
-    SOMBRERO_LAUNCH((channel_pad_pixels_kernel<T, V>), elementwise_grid(pixels), dim3(kThreads), 0,
-                    stream, pixels, s.in_channels, s.out_channels, x, y);
-    return;
-  }
-  SOMBRERO_LAUNCH(channel_pad_subsample_forward_kernel<T>, elementwise_grid(n), dim3(kThreads), 0,
-                  stream, s, x, y);
+  const std::int64_t pixels = std::int64_t(s.batch) * s.out_height() * s.out_width();
+  if (pixels <= 0 || s.out_channels <= 0) return;
+  const dim3 grid = elementwise_grid(pixels);
+  if (rows_split_into_16_byte_vectors(s.out_channels, sizeof(T), {y}))
+    SOMBRERO_LAUNCH((channel_pad_subsample_forward_kernel<T, kVector16<T>>), grid, dim3(kThreads),
+                    0, stream, s, x, y);
+  else
+    SOMBRERO_LAUNCH((channel_pad_subsample_forward_kernel<T, 1>), grid, dim3(kThreads), 0, stream,
+                    s, x, y);
 }
 template <typename T>
 void launch_channel_pad_subsample_backward(const ChannelPadShape& s, const T* dy, T* dx,
