@@ -1,6 +1,8 @@
 // `sombrero bench energy` and `sombrero bench loss`: memory-bound kernels measured in GB/s
 // against a device-to-device copy of the same bytes in the same run, and the fused loss
-// against the same work unfused.
+// against the same work unfused. The fused loss is timed with each of its kernels that fits
+// the device (streaming always; resident where the sample fits shared memory), one row each,
+// and the trainer's choice (`automatic`) is named.
 //
 // Bytes: each input read once and each output written once (a buffer that is read and
 // written, dA, counts twice). Copy: cudaMemcpyAsync of the kernel's byte count, which reads
@@ -11,6 +13,8 @@
 #include <iomanip>
 #include <numbers>
 #include <ostream>
+#include <string>
+#include <vector>
 
 #include "benchmarks/benchmarks.h"
 #include "kernels/energy/energy.h"
@@ -145,7 +149,18 @@ void loss_rows(const U1BenchOptions& o, DType dtype, Table& table, Report& repor
   fused_args.z = z.data<float>();
   fused_args.angle_prediction = prediction_ptr;
   fused_args.sample_losses = losses.data<float>();
-  auto fused = [&] { kernels::cuda::u1_loss_forward_backward(shape, config, fused_args, stream); };
+  const std::size_t max_shared =
+      runtime::cuda_devices()[std::size_t(o.timing.device)].shared_memory_per_block_optin;
+  std::vector<kernels::U1LossKernel> fused_kernels{kernels::U1LossKernel::streaming};
+  if (kernels::u1_loss_resident_shared_bytes(shape, sizeof(T)) <= max_shared)
+    fused_kernels.push_back(kernels::U1LossKernel::resident);
+  const kernels::U1LossKernel automatic = kernels::resolve_u1_loss_kernel(
+      kernels::U1LossKernel::automatic, shape, sizeof(T), max_shared);
+  auto fused_with = [&](kernels::U1LossKernel kernel) {
+    return [&, kernel] {
+      kernels::cuda::u1_loss_forward_backward(shape, config, fused_args, stream, kernel);
+    };
+  };
 
   // Unfused: CE alone (the same kernel with lambda = 0 and no readout skips all U(1) work),
   // energy, U(1) moments, U(1) gradient.
@@ -167,41 +182,47 @@ void loss_rows(const U1BenchOptions& o, DType dtype, Table& table, Report& repor
                       label_ptr, angles.data<float>(), typed<T>(dA_unfused), stream);
   };
 
-  // Cross-check: one run of each from dA = 0; the U(1) gradient of both must agree.
-  fused();
-  unfused();
-  Tensor difference = Tensor::empty({2}, DType::f32, gpu);
-  cuda::max_abs_difference(typed<T>(dA_unfused), typed<T>(dA_fused), A.numel(),
-                           difference.data<float>(), stream);
-  const std::vector<float> d = difference.to_floats();
-  const double error = double(d[0]) / std::max(double(d[1]), 1e-30);
-
   const L2Flush flush(o.timing.device, stream);
-  const double fused_ms = median_cuda_ms(o.timing, stream, fused, flush);
+  unfused();  // from dA = 0: the reference gradient for every fused kernel's cross-check
   const double unfused_ms = median_cuda_ms(o.timing, stream, unfused, flush);
   const double bytes =
       double(logits.bytes() + labels.bytes() + angles.bytes() + A.bytes() + 2 * dA_fused.bytes() +
              dlogits.bytes() + losses.bytes() + z.bytes() + prediction.bytes());
   const double copy = device_copy_ms(o.timing, std::size_t(bytes), flush);
-  const double kernel_bw = gb_per_s(bytes, fused_ms), copy_bw = gb_per_s(2 * bytes, copy);
-  table.row({"fused loss", runtime::dtype_name(dtype), dims(o), fixed(bytes / 1e6, 1),
-             fixed(fused_ms * 1e3, 1), fixed(kernel_bw, 0), fixed(copy_bw, 0),
-             fixed(100 * kernel_bw / copy_bw, 1), fixed(unfused_ms * 1e3, 1),
-             fixed(unfused_ms / fused_ms, 2), str(std::scientific, std::setprecision(1), error)});
-  report.add({{"bench", "loss"},
-              {"precision", runtime::dtype_name(dtype)},
-              {"shape", dims(o)},
-              {"classes", o.classes},
-              {"config", "weight 0.1, eps 1e-3, joint, label smoothing 0.1"},
-              {"bytes", bytes},
-              {"fused_ms", fused_ms},
-              {"gb_per_s", kernel_bw},
-              {"copy_ms", copy},
-              {"copy_gb_per_s", copy_bw},
-              {"fraction_of_copy", kernel_bw / copy_bw},
-              {"unfused_ms", unfused_ms},
-              {"unfused_over_fused", unfused_ms / fused_ms},
-              {"dactivation_max_relative_difference", error}});
+  const double copy_bw = gb_per_s(2 * bytes, copy);
+  for (const kernels::U1LossKernel kernel : fused_kernels) {
+    // Cross-check: one run from dA = 0; its U(1) gradient must agree with the unfused one.
+    dA_fused.fill(0.0f);
+    fused_with(kernel)();
+    Tensor difference = Tensor::empty({2}, DType::f32, gpu);
+    cuda::max_abs_difference(typed<T>(dA_unfused), typed<T>(dA_fused), A.numel(),
+                             difference.data<float>(), stream);
+    const std::vector<float> d = difference.to_floats();
+    const double error = double(d[0]) / std::max(double(d[1]), 1e-30);
+    const double fused_ms = median_cuda_ms(o.timing, stream, fused_with(kernel), flush);
+    const double kernel_bw = gb_per_s(bytes, fused_ms);
+    const std::string name = str("fused ", to_string(kernel), kernel == automatic ? " *" : "");
+    table.row({name, runtime::dtype_name(dtype), dims(o), fixed(bytes / 1e6, 1),
+               fixed(fused_ms * 1e3, 1), fixed(kernel_bw, 0), fixed(copy_bw, 0),
+               fixed(100 * kernel_bw / copy_bw, 1), fixed(unfused_ms * 1e3, 1),
+               fixed(unfused_ms / fused_ms, 2), str(std::scientific, std::setprecision(1), error)});
+    report.add({{"bench", "loss"},
+                {"precision", runtime::dtype_name(dtype)},
+                {"shape", dims(o)},
+                {"classes", o.classes},
+                {"config", "weight 0.1, eps 1e-3, joint, label smoothing 0.1"},
+                {"kernel", to_string(kernel)},
+                {"automatic", kernel == automatic},
+                {"bytes", bytes},
+                {"fused_ms", fused_ms},
+                {"gb_per_s", kernel_bw},
+                {"copy_ms", copy},
+                {"copy_gb_per_s", copy_bw},
+                {"fraction_of_copy", kernel_bw / copy_bw},
+                {"unfused_ms", unfused_ms},
+                {"unfused_over_fused", unfused_ms / fused_ms},
+                {"dactivation_max_relative_difference", error}});
+  }
 }
 
 }  // namespace
@@ -244,8 +265,8 @@ void bench_loss([[maybe_unused]] const U1BenchOptions& options, [[maybe_unused]]
       str("loss: fused one-hot + U(1) (forward + backward, ", options.classes,
           " classes, lambda 0.1, joint) against copy bandwidth and against the unfused path "
           "(CE kernel + energy + U(1) moments + U(1) gradient); median of ",
-          options.timing.iters, ", L2 flushed before each run"),
-      {{"kernel", 16},
+          options.timing.iters, ", L2 flushed before each run; * = the kernel `automatic` picks"),
+      {{"kernel", 18},
        {"dtype", 5},
        {"N x H x W x C", 14},
        {"MB", 7},

@@ -56,6 +56,16 @@ bool allow_dynamic_shared_memory(void (*kernel)(Params...), std::size_t bytes) {
                                              static_cast<int>(bytes)));
   return true;
 }
+
+// The most shared memory (static plus dynamic) one block may use on the current device once
+// it opts in: 227 KB on sm_90, 163 KB on sm_80, 99 KB on sm_86/89.
+inline std::size_t max_shared_memory_per_block() {
+  int device = 0, bytes = 0;
+  SOMBRERO_CHECK_CUDA(cudaGetDevice(&device));
+  SOMBRERO_CHECK_CUDA(
+      cudaDeviceGetAttribute(&bytes, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+  return static_cast<std::size_t>(bytes);
+}
 }  // namespace sombrero::runtime
 
 #elif defined(SOMBRERO_SIMT)
@@ -81,6 +91,11 @@ namespace sombrero::runtime {
 template <typename... Params>
 bool allow_dynamic_shared_memory(void (*)(Params...), std::size_t) {
   return true;
+}
+
+// The SIMT executor's limit, the sm_90 opt-in maximum.
+inline std::size_t max_shared_memory_per_block() {
+  return 227 * 1024;
 }
 }  // namespace sombrero::runtime
 

@@ -4,6 +4,7 @@
 // (u1_loss.cu, the same source built twice).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -32,6 +33,24 @@ struct U1LossConfig {
   U1Space space = U1Space::joint;
   float label_smoothing = 0.0f;  // s in [0, 1)
 };
+
+// Which CUDA kernel runs the fused loss (u1_loss.cu). Both read a sample's activation A in
+// two passes (its gradient needs totals over the whole sample). `resident` keeps the sample's
+// A in shared memory from the first pass to the second, so DRAM reads A once; it needs
+// u1_loss_resident_shared_bytes per block (ResNet-50's 7x7x2048 bf16: 213 KB, which sm_90's
+// 227 KB allows; f32 does not fit). `streaming` re-reads A in the second pass, from L2 where
+// it is still there. `automatic` is `resident` wherever it fits, else `streaming`.
+enum class U1LossKernel { automatic, streaming, resident };
+const char* to_string(U1LossKernel kernel);
+
+// Shared memory of one block of the resident kernel: reduction scratch, the harmonic table
+// (N <= 4096) and the sample's activation (`element_bytes` per element).
+std::size_t u1_loss_resident_shared_bytes(const U1LossShape& shape, std::size_t element_bytes);
+
+// The kernel `requested` resolves to on a device allowing `max_shared_bytes` per block:
+// `automatic` as above; `resident` that does not fit throws sombrero::Error saying why.
+U1LossKernel resolve_u1_loss_kernel(U1LossKernel requested, const U1LossShape& shape,
+                                    std::size_t element_bytes, std::size_t max_shared_bytes);
 
 // Batch means, for logging: loss = ce + weight * u1.
 struct U1LossResult {
@@ -74,11 +93,15 @@ U1LossResult u1_loss_forward_backward(const U1LossShape& shape, const U1LossConf
 // Labels are not validated on the device (check_u1_loss_inputs on the host copy does that);
 // a sample whose label is out of range gets NaN losses, which the trainer's finiteness check
 // reports. The batch means are the caller's reduction of sample_losses (required here).
-#define SOMBRERO_U1_LOSS_KERNEL_API                                                    \
-  void u1_loss_forward_backward(const U1LossShape& shape, const U1LossConfig& config,  \
-                                const U1LossArgsOf<float>& args, cudaStream_t stream); \
-  void u1_loss_forward_backward(const U1LossShape& shape, const U1LossConfig& config,  \
-                                const U1LossArgsOf<bf16>& args, cudaStream_t stream);
+// `kernel` picks the implementation (U1LossKernel above); every choice gives the same
+// results up to f32 summation order.
+#define SOMBRERO_U1_LOSS_KERNEL_API                                                   \
+  void u1_loss_forward_backward(const U1LossShape& shape, const U1LossConfig& config, \
+                                const U1LossArgsOf<float>& args, cudaStream_t stream, \
+                                U1LossKernel kernel = U1LossKernel::automatic);       \
+  void u1_loss_forward_backward(const U1LossShape& shape, const U1LossConfig& config, \
+                                const U1LossArgsOf<bf16>& args, cudaStream_t stream,  \
+                                U1LossKernel kernel = U1LossKernel::automatic);
 namespace cuda {
 SOMBRERO_U1_LOSS_KERNEL_API
 }  // namespace cuda

@@ -1,7 +1,9 @@
 // The energy and fused U(1) loss kernels on a real GPU, at the ResNet-50 bottleneck size
 // (N = 256, 7x7x2048, 1000 classes), against the CPU backend. Skips without a device.
 // Aligned buffers take the kernels' 16-byte vector path; the same buffers viewed one element
-// in (misaligned) take the scalar path.
+// in (misaligned) take the scalar path. bf16 runs both fused-loss kernels (streaming, and
+// resident: the sample's 200 KB of A kept in shared memory); f32's sample does not fit shared
+// memory, so it streams.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -13,6 +15,7 @@
 #include "kernels/u1loss/class_angles.h"
 #include "kernels/u1loss/u1_loss.h"
 #include "runtime/device_info.h"
+#include "runtime/error.h"
 #include "tests/support/device_buffer.h"
 #include "tests/support/test_values.h"
 
@@ -116,9 +119,11 @@ TEST_P(U1LossGpu, ResNet50BottleneckMatchesCpuBackendInF32AndBf16) {
           << "sample " << b << ": " << pred[b] << " vs " << pred_cpu[b];
     }
   }
-  {  // bf16 activations and gradient
-    std::vector<bf16> act16(elements), zero16(elements, float_to_bf16(0.0f));
-    for (std::size_t i = 0; i < elements; ++i) act16[i] = float_to_bf16(activation[i]);
+  std::vector<bf16> act16(elements), zero16(elements, float_to_bf16(0.0f));
+  for (std::size_t i = 0; i < elements; ++i) act16[i] = float_to_bf16(activation[i]);
+  for (U1LossKernel kernel : {U1LossKernel::streaming, U1LossKernel::resident}) {
+    SCOPED_TRACE(str("bf16, ", to_string(kernel), " kernel"));
+
     OffsetDeviceBuffer<bf16> d_act(act16, offset), d_dact(zero16, offset);
     EXPECT_EQ(vector_path<bf16>(shape.channels, {d_act.get(), d_dact.get()}), offset == 0);
     test::DeviceBuffer<float> d_dlogits(std::vector<float>(logits.size())),
@@ -131,7 +136,13 @@ TEST_P(U1LossGpu, ResNet50BottleneckMatchesCpuBackendInF32AndBf16) {
     args.dlogits = d_dlogits.get();
     args.dactivation = d_dact.get();
     args.sample_losses = d_losses.get();
-    cuda::u1_loss_forward_backward(shape, config, args, nullptr);
+    if (kernel == U1LossKernel::resident &&
+        u1_loss_resident_shared_bytes(shape, sizeof(bf16)) >
+            runtime::cuda_devices()[0].shared_memory_per_block_optin) {  // before sm_90
+      EXPECT_THROW(cuda::u1_loss_forward_backward(shape, config, args, nullptr, kernel), Error);
+      continue;
+    }
+    cuda::u1_loss_forward_backward(shape, config, args, nullptr, kernel);
     const std::vector<float> losses = d_losses.download();
     EXPECT_NEAR(mean_of_sample_losses(losses.data(), shape.batch, config.weight).loss,
                 cpu_result.loss, 1e-4 * cpu_result.loss);

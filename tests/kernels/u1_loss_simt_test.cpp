@@ -3,6 +3,9 @@
 // reference in u1_loss_cpu_test.cpp), under every fiber schedule. Each kernel has a 16-byte
 // vector path (C a multiple of 4 f32 / 8 bf16, aligned rows) and a scalar one; every case
 // states which path each element type takes, and the cases cover both for f32 and bf16.
+// The fused loss has two kernels (streaming, and resident: A kept in shared memory between
+// its passes); every case runs both.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -14,6 +17,7 @@
 #include "kernels/energy/energy.h"
 #include "kernels/u1loss/class_angles.h"
 #include "kernels/u1loss/u1_loss.h"
+#include "runtime/error.h"
 #include "runtime/simt/schedule.h"
 #include "tests/support/test_values.h"
 
@@ -81,7 +85,8 @@ struct Outputs {
 };
 
 template <typename Activation>
-Outputs run(const Inputs& in, bool use_simt, Offsets offsets = {}) {
+Outputs run(const Inputs& in, bool use_simt, Offsets offsets = {},
+            U1LossKernel kernel = U1LossKernel::automatic) {
   const std::size_t elements = in.activation.size();
   OffsetBuffer<Activation> activation_buffer(elements, offsets.activation, Activation{}),
       dactivation_buffer(elements, offsets.dactivation, Activation{});
@@ -112,7 +117,7 @@ Outputs run(const Inputs& in, bool use_simt, Offsets offsets = {}) {
   args.angle_prediction = out.prediction.data();
   args.sample_losses = out.sample_losses.data();
   if (use_simt) {
-    simt::u1_loss_forward_backward(in.shape, in.config, args, nullptr);
+    simt::u1_loss_forward_backward(in.shape, in.config, args, nullptr, kernel);
     out.result = mean_of_sample_losses(out.sample_losses.data(), in.shape.batch, in.config.weight);
   } else {
     if constexpr (std::is_same_v<Activation, float>)
@@ -149,28 +154,47 @@ struct Case {
 
 class U1LossSimt : public testing::TestWithParam<Case> {};
 
-TEST_P(U1LossSimt, F32KernelMatchesCpuBackendUnderEverySchedule) {
+constexpr U1LossKernel kKernels[] = {U1LossKernel::streaming, U1LossKernel::resident};
+
+// Whether the resident kernel holds a sample of `shape` in the SIMT executor's (sm_90's)
+// shared memory; where it does not, asking for it must throw.
+bool resident_fits(const U1LossShape& shape, std::size_t element_bytes) {
+  return u1_loss_resident_shared_bytes(shape, element_bytes) <= 227 * 1024;
+}
+
+TEST_P(U1LossSimt, F32KernelsMatchCpuBackendUnderEverySchedule) {
   const Case c = GetParam();
   const Inputs in = make_inputs(c.shape, c.config, 3);
   const Outputs cpu = run<float>(in, false);
-  for (int s = 0; s < sombrero::simt::kTestScheduleCount; ++s) {
-    const sombrero::simt::ScopedSchedule schedule(sombrero::simt::test_schedule(s));
-    SCOPED_TRACE(sombrero::simt::test_schedule(s).name());
-    const Outputs got = run<float>(in, true, c.offsets);
-    EXPECT_EQ(got.path, c.f32_path);
-    // f32 gradients: terms of size <= 1 summed in f32, 1e-5 norm-wise.
-    expect_close_to_cpu(got, cpu, 1e-5);
+  for (U1LossKernel kernel : kKernels) {
+    SCOPED_TRACE(to_string(kernel));
+    if (kernel == U1LossKernel::resident && !resident_fits(c.shape, sizeof(float))) {
+      EXPECT_THROW(run<float>(in, true, c.offsets, kernel), Error);
+      continue;
+    }
+    for (int s = 0; s < sombrero::simt::kTestScheduleCount; ++s) {
+      const sombrero::simt::ScopedSchedule schedule(sombrero::simt::test_schedule(s));
+      SCOPED_TRACE(sombrero::simt::test_schedule(s).name());
+      const Outputs got = run<float>(in, true, c.offsets, kernel);
+      EXPECT_EQ(got.path, c.f32_path);
+      // f32 gradients: terms of size <= 1 summed in f32, 1e-5 norm-wise.
+      expect_close_to_cpu(got, cpu, 1e-5);
+    }
   }
 }
 
-TEST_P(U1LossSimt, Bf16KernelMatchesCpuBackendWithinBf16Rounding) {
+TEST_P(U1LossSimt, Bf16KernelsMatchCpuBackendWithinBf16Rounding) {
   const Case c = GetParam();
   const Inputs in = make_inputs(c.shape, c.config, 4);
   const Outputs cpu = run<float>(in, false);
-  const Outputs got = run<bf16>(in, true, c.offsets);
-  EXPECT_EQ(got.path, c.bf16_path);
-  // dA is stored in bf16 (8 bits of mantissa): relative rounding 2^-9 per element.
-  expect_close_to_cpu(got, cpu, 1e-2);
+  for (U1LossKernel kernel : kKernels) {
+    SCOPED_TRACE(to_string(kernel));
+    ASSERT_TRUE(resident_fits(c.shape, sizeof(bf16)));  // every case's bf16 sample does
+    const Outputs got = run<bf16>(in, true, c.offsets, kernel);
+    EXPECT_EQ(got.path, c.bf16_path);
+    // dA is stored in bf16 (8 bits of mantissa): relative rounding 2^-9 per element.
+    expect_close_to_cpu(got, cpu, 1e-2);
+  }
 }
 
 constexpr Path S = Path::scalar, V = Path::vector;
@@ -210,9 +234,9 @@ TEST(U1LossSimtEdges, AllZeroActivationIsFinite) {
   for (float g : out.dactivation) ASSERT_TRUE(std::isfinite(g));
 }
 
-// The angle readout is a block-wide argmin (each thread scans every 256th class): equal
-// distances in different threads and warps must still go to the lowest class, as the CPU
-// backend's serial scan gives.
+// The angle readout is a block-wide argmin (each thread scans every 256th class, streaming,
+// or 512th, resident): equal distances in different threads and warps must still go to the
+// lowest class, as the CPU backend's serial scan gives.
 TEST(U1LossSimtEdges, ReadoutTiesGoToTheLowestClassAcrossThreads) {
   Inputs in = make_inputs({2, 1000, 3, 3, 16}, {0.5f, 1e-3f, U1Space::joint, 0.0f}, 9);
   const Outputs first = run<float>(in, true);
@@ -224,10 +248,13 @@ TEST(U1LossSimtEdges, ReadoutTiesGoToTheLowestClassAcrossThreads) {
       std::fill(in.angles.begin(), in.angles.end(),
                 round == 0 ? angle + float(std::numbers::pi) : angle + 0.25f);
       if (round == 0) in.angles[700] = in.angles[999] = in.angles[300] = angle + 0.125f;
-      const Outputs got = run<float>(in, true);
       const Outputs cpu = run<float>(in, false);
-      EXPECT_EQ(got.prediction[std::size_t(b)], round == 0 ? 300 : 0) << "sample " << b;
-      EXPECT_EQ(got.prediction, cpu.prediction);
+      for (U1LossKernel kernel : kKernels) {
+        const Outputs got = run<float>(in, true, {}, kernel);
+        EXPECT_EQ(got.prediction[std::size_t(b)], round == 0 ? 300 : 0)
+            << "sample " << b << ", " << to_string(kernel);
+        EXPECT_EQ(got.prediction, cpu.prediction) << to_string(kernel);
+      }
     }
   }
 }
@@ -238,6 +265,39 @@ TEST(U1LossSimtEdges, OutOfRangeLabelGivesNaNLossNotACrash) {
   const Outputs out = run<float>(in, true);
   EXPECT_TRUE(std::isnan(out.sample_losses[2]));
   EXPECT_FALSE(std::isnan(out.sample_losses[0]));
+}
+
+// The resident kernel's shared memory: 16 warps x 8 floats of scratch, cos and sin tables
+// of N floats, the sample's activation.
+TEST(U1LossKernelChoice, ResidentNeedsTheSampleInSharedMemory) {
+  const U1LossShape resnet50{256, 1000, 7, 7, 2048};
+  EXPECT_EQ(u1_loss_resident_shared_bytes(resnet50, 2), 512u + 16384u + 200704u);
+  EXPECT_EQ(u1_loss_resident_shared_bytes(resnet50, 4), 512u + 16384u + 401408u);
+  // Wider than the table: no table.
+  EXPECT_EQ(u1_loss_resident_shared_bytes({1, 3, 2, 1, 4100}, 4), 512u + 2u * 4100u * 4u);
+  const std::size_t sm90 = 227 * 1024;
+  EXPECT_EQ(resolve_u1_loss_kernel(U1LossKernel::automatic, resnet50, 2, sm90),
+            U1LossKernel::resident);
+  EXPECT_EQ(resolve_u1_loss_kernel(U1LossKernel::automatic, resnet50, 4, sm90),
+            U1LossKernel::streaming);
+  EXPECT_EQ(resolve_u1_loss_kernel(U1LossKernel::automatic, resnet50, 2, 99 * 1024),
+            U1LossKernel::streaming);  // an sm_86 / sm_89 part
+  EXPECT_EQ(resolve_u1_loss_kernel(U1LossKernel::streaming, resnet50, 2, sm90),
+            U1LossKernel::streaming);
+  try {
+    resolve_u1_loss_kernel(U1LossKernel::resident, resnet50, 4, sm90);
+    FAIL() << "resident kernel accepted a sample that does not fit";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), testing::HasSubstr("needs 418304 bytes of shared memory"));
+    EXPECT_THAT(e.what(), testing::HasSubstr("allows 232448"));
+  }
+}
+
+TEST(U1LossKernelChoice, ResidentRequestThatDoesNotFitIsAnErrorNotACrash) {
+  const Inputs in = make_inputs({1, 4, 7, 7, 2048}, {0.1f, 1e-3f, U1Space::joint, 0.0f}, 7);
+  EXPECT_THROW(run<float>(in, true, {}, U1LossKernel::resident), Error);
+  // automatic streams it instead, and matches the CPU backend.
+  expect_close_to_cpu(run<float>(in, true), run<float>(in, false), 1e-5);
 }
 
 struct EnergyCase {
