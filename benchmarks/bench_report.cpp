@@ -152,6 +152,45 @@ double median_cuda_ms([[maybe_unused]] const BenchOptions& options,
 #endif
 }
 
+int rotation_copies([[maybe_unused]] int device, double bytes_per_call) {
+  double l2 = double(std::size_t(64) << 20);
+#if defined(SOMBRERO_HAVE_CUDA)
+  const auto devices = runtime::cuda_devices();
+  if (device < int(devices.size()) && devices[std::size_t(device)].l2_bytes > 0)
+    l2 = double(devices[std::size_t(device)].l2_bytes);
+#endif
+  const double copies = std::ceil(3.0 * l2 / std::max(bytes_per_call, 1.0));
+  return int(std::clamp(copies, 2.0, 64.0));
+}
+
+double median_cuda_ms_per_call([[maybe_unused]] const BenchOptions& options,
+                               [[maybe_unused]] cudaStream_t stream, int copies,
+                               const std::function<void(int)>& run) {
+  SOMBRERO_CHECK(copies >= 1, "steady-state timing needs at least one copy, got ", copies);
+  const auto sweep = [&] {
+    for (int i = 0; i < copies; ++i) run(i);
+  };
+  return median_cuda_ms(options, stream, sweep) / copies;
+}
+
+double device_copy_ms_per_call(const BenchOptions& options, std::size_t bytes, int copies) {
+  const runtime::Device gpu = runtime::Device::cuda(options.device);
+  std::vector<runtime::Tensor> sources, targets;
+  for (int i = 0; i < copies; ++i) {
+    sources.push_back(
+        runtime::Tensor::zeros({std::int64_t((bytes + 3) / 4)}, runtime::DType::f32, gpu));
+    targets.push_back(runtime::Tensor::empty(sources.back().shape(), runtime::DType::f32, gpu));
+  }
+  [[maybe_unused]] cudaStream_t stream = sources.front().stream();
+  return median_cuda_ms_per_call(options, stream, copies, [&]([[maybe_unused]] int i) {
+#if defined(SOMBRERO_HAVE_CUDA)
+    SOMBRERO_CHECK_CUDA(cudaMemcpyAsync(targets[std::size_t(i)].raw_data(),
+                                        sources[std::size_t(i)].raw_data(), bytes,
+                                        cudaMemcpyDeviceToDevice, stream));
+#endif
+  });
+}
+
 double median_cpu_ms(const BenchOptions& options, const std::function<void()>& run) {
   SOMBRERO_CHECK(options.iters >= 1, "--iters must be at least 1, got ", options.iters);
   for (int i = 0; i < options.warmup; ++i) run();

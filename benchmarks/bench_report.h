@@ -87,6 +87,29 @@ class L2Flush {
 // memory-bound benchmarks. CUDA only.
 double device_copy_ms(const BenchOptions& options, std::size_t bytes, const L2Flush& flush);
 
+// Steady-state timing, the other view of a memory-bound kernel: what a call costs in a
+// stream of calls, as in a training step. A single run after an L2 flush (above) starts with
+// the flush's dirty lines in L2 (up to the L2's size), which DRAM must take while the run
+// reads; a kernel that moves about an L2's worth of bytes (ResNet-50's bottleneck in bf16,
+// 51 MB, against 50 MB of L2 on an H100/H200) pays for them as if they were its own, while
+// its own writes may stay in L2 past its end. Rotating through copies of the data instead,
+// every call misses L2 for its inputs and pays the write-backs its predecessor left, as the
+// next call will pay for its own; launch latency is paid once per sweep.
+//
+// Copies of a call's data to rotate through: together at least three times the device's L2
+// (64 MB when unknown), at least 2, at most 64.
+int rotation_copies(int device, double bytes_per_call);
+
+// Milliseconds per call: run(0), ..., run(copies - 1) back to back between two events, a sweep
+// timed `iters` times after `warmup` untimed sweeps; the median sweep divided by `copies`.
+// CUDA builds only.
+double median_cuda_ms_per_call(const BenchOptions& options, cudaStream_t stream, int copies,
+                               const std::function<void(int)>& run);
+
+// The copy baseline timed the same way: `copies` source and target buffers of `bytes`, one
+// device-to-device cudaMemcpyAsync per call. CUDA only.
+double device_copy_ms_per_call(const BenchOptions& options, std::size_t bytes, int copies);
+
 // Milliseconds of `run` on the host (steady clock), median of `iters` after `warmup`.
 double median_cpu_ms(const BenchOptions& options, const std::function<void()>& run);
 

@@ -39,6 +39,7 @@ namespace {
 
 using runtime::Device;
 using runtime::DType;
+using runtime::Shape;
 
 double gb_per_s(double bytes, double ms) {
   return bytes / (ms * 1e6);
@@ -53,51 +54,71 @@ T* typed(Tensor& t) {
   return t.data<T>();
 }
 
-// Energy forward and backward for activation element type T (float or bf16).
+// Energy forward and backward for activation element type T (float or bf16): one run after
+// an L2 flush, and the steady state over `copies` sets of buffers (rotation_copies).
 template <typename T>
 void energy_rows(const U1BenchOptions& o, DType dtype, Table& table, Report& report) {
   const Device gpu = Device::cuda(o.timing.device);
   const kernels::EnergyShape shape{o.batch, o.height, o.width, o.channels};
   runtime::Generator generator(5);
-  Tensor A = Tensor::empty({o.batch, o.height, o.width, o.channels}, dtype, gpu);
-  A.fill_uniform(generator, 0.0f, 2.0f);
-  Tensor dA = Tensor::zeros(A.shape(), dtype, gpu);
-  Tensor E = Tensor::empty({o.batch, o.height, o.width}, DType::f32, gpu);
-  Tensor dE = Tensor::empty(E.shape(), DType::f32, gpu);
-  dE.fill_normal(generator, 0.0f, 1e-3f);
-  cudaStream_t stream = A.stream();
+  const Shape a_shape{o.batch, o.height, o.width, o.channels}, e_shape{o.batch, o.height, o.width};
+  const double forward_bytes =
+      double(a_shape.numel() * runtime::dtype_size(dtype) + e_shape.numel() * 4);
+  const double backward_bytes =
+      double(3 * a_shape.numel() * runtime::dtype_size(dtype) + e_shape.numel() * 4);
+  const int copies = rotation_copies(o.timing.device, forward_bytes);
+  std::vector<Tensor> A, dA, E, dE;
+  for (int i = 0; i < copies; ++i) {
+    A.push_back(Tensor::empty(a_shape, dtype, gpu));
+    A.back().fill_uniform(generator, 0.0f, 2.0f);
+    dA.push_back(Tensor::zeros(a_shape, dtype, gpu));
+    E.push_back(Tensor::empty(e_shape, DType::f32, gpu));
+    dE.push_back(Tensor::empty(e_shape, DType::f32, gpu));
+    dE.back().fill_normal(generator, 0.0f, 1e-3f);
+  }
+  cudaStream_t stream = A.front().stream();
+  const auto forward = [&](int i) {
+    kernels::cuda::energy_forward(shape, typed<T>(A[i]), typed<float>(E[i]), stream);
+  };
+  const auto backward = [&](int i) {
+    kernels::cuda::energy_backward(shape, typed<T>(A[i]), typed<float>(dE[i]), typed<T>(dA[i]),
+                                   stream);
+  };
   const L2Flush flush(o.timing.device, stream);
-  const double forward_bytes = double(A.bytes() + E.bytes());
-  const double backward_bytes = double(A.bytes() + dE.bytes() + 2 * dA.bytes());
-  const double forward_ms = median_cuda_ms(
-      o.timing, stream,
-      [&] { kernels::cuda::energy_forward(shape, typed<T>(A), typed<float>(E), stream); }, flush);
-  const double backward_ms = median_cuda_ms(
-      o.timing, stream,
-      [&] {
-        kernels::cuda::energy_backward(shape, typed<T>(A), typed<float>(dE), typed<T>(dA), stream);
-      },
-      flush);
   const struct {
     const char* pass;
-    double bytes, ms;
-  } rows[2] = {{"forward", forward_bytes, forward_ms}, {"backward", backward_bytes, backward_ms}};
-  for (const auto& r : rows) {
+    double bytes;
+    std::function<void(int)> run;
+  } passes[2] = {{"forward", forward_bytes, forward}, {"backward", backward_bytes, backward}};
+  for (const auto& r : passes) {
+    const double ms = median_cuda_ms(
+        o.timing, stream, [&] { r.run(0); }, flush);
     const double copy = device_copy_ms(o.timing, std::size_t(r.bytes), flush);
-    const double kernel_bw = gb_per_s(r.bytes, r.ms), copy_bw = gb_per_s(2 * r.bytes, copy);
+    const double steady_ms = median_cuda_ms_per_call(o.timing, stream, copies, r.run);
+    const double steady_copy = device_copy_ms_per_call(o.timing, std::size_t(r.bytes), copies);
+    const double kernel_bw = gb_per_s(r.bytes, ms), copy_bw = gb_per_s(2 * r.bytes, copy);
+    const double steady_bw = gb_per_s(r.bytes, steady_ms),
+                 steady_copy_bw = gb_per_s(2 * r.bytes, steady_copy);
     table.row({str("energy ", r.pass), runtime::dtype_name(dtype), dims(o), fixed(r.bytes / 1e6, 1),
-               fixed(r.ms * 1e3, 1), fixed(kernel_bw, 0), fixed(copy_bw, 0),
-               fixed(100 * kernel_bw / copy_bw, 1)});
+               fixed(ms * 1e3, 1), fixed(kernel_bw, 0), fixed(copy_bw, 0),
+               fixed(100 * kernel_bw / copy_bw, 1), fixed(steady_ms * 1e3, 1),
+               fixed(steady_copy_bw, 0), fixed(100 * steady_bw / steady_copy_bw, 1)});
     report.add({{"bench", "energy"},
                 {"pass", r.pass},
                 {"precision", runtime::dtype_name(dtype)},
                 {"shape", dims(o)},
                 {"bytes", r.bytes},
-                {"ms", r.ms},
+                {"ms", ms},
                 {"gb_per_s", kernel_bw},
                 {"copy_ms", copy},
                 {"copy_gb_per_s", copy_bw},
-                {"fraction_of_copy", kernel_bw / copy_bw}});
+                {"fraction_of_copy", kernel_bw / copy_bw},
+                {"steady_copies", copies},
+                {"steady_ms", steady_ms},
+                {"steady_gb_per_s", steady_bw},
+                {"steady_copy_ms", steady_copy},
+                {"steady_copy_gb_per_s", steady_copy_bw},
+                {"steady_fraction_of_copy", steady_bw / steady_copy_bw}});
   }
 }
 
@@ -161,6 +182,22 @@ void loss_rows(const U1BenchOptions& o, DType dtype, Table& table, Report& repor
       kernels::cuda::u1_loss_forward_backward(shape, config, fused_args, stream, kernel);
     };
   };
+  // Steady state: further copies of A and dA to rotate through (copy 0 is A, dA_fused).
+  const int copies = rotation_copies(o.timing.device, double(A.bytes() + dA_fused.bytes()));
+  std::vector<Tensor> rotated_A{A}, rotated_dA{dA_fused};
+  for (int i = 1; i < copies; ++i) {
+    rotated_A.push_back(Tensor::empty(A.shape(), dtype, gpu));
+    rotated_A.back().fill_uniform(generator, 0.0f, 2.0f);
+    rotated_dA.push_back(Tensor::zeros(A.shape(), dtype, gpu));
+  }
+  auto fused_call = [&](kernels::U1LossKernel kernel) {
+    return [&, kernel](int i) {
+      kernels::U1LossArgsOf<T> args = fused_args;
+      args.activation = typed<T>(rotated_A[std::size_t(i)]);
+      args.dactivation = typed<T>(rotated_dA[std::size_t(i)]);
+      kernels::cuda::u1_loss_forward_backward(shape, config, args, stream, kernel);
+    };
+  };
 
   // Unfused: CE alone (the same kernel with lambda = 0 and no readout skips all U(1) work),
   // energy, U(1) moments, U(1) gradient.
@@ -190,6 +227,8 @@ void loss_rows(const U1BenchOptions& o, DType dtype, Table& table, Report& repor
              dlogits.bytes() + losses.bytes() + z.bytes() + prediction.bytes());
   const double copy = device_copy_ms(o.timing, std::size_t(bytes), flush);
   const double copy_bw = gb_per_s(2 * bytes, copy);
+  const double steady_copy = device_copy_ms_per_call(o.timing, std::size_t(bytes), copies);
+  const double steady_copy_bw = gb_per_s(2 * bytes, steady_copy);
   for (const kernels::U1LossKernel kernel : fused_kernels) {
     // Cross-check: one run from dA = 0; its U(1) gradient must agree with the unfused one.
     dA_fused.fill(0.0f);
@@ -201,11 +240,15 @@ void loss_rows(const U1BenchOptions& o, DType dtype, Table& table, Report& repor
     const double error = double(d[0]) / std::max(double(d[1]), 1e-30);
     const double fused_ms = median_cuda_ms(o.timing, stream, fused_with(kernel), flush);
     const double kernel_bw = gb_per_s(bytes, fused_ms);
+    const double steady_ms = median_cuda_ms_per_call(o.timing, stream, copies, fused_call(kernel));
+    const double steady_bw = gb_per_s(bytes, steady_ms);
     const std::string name = str("fused ", to_string(kernel), kernel == automatic ? " *" : "");
     table.row({name, runtime::dtype_name(dtype), dims(o), fixed(bytes / 1e6, 1),
                fixed(fused_ms * 1e3, 1), fixed(kernel_bw, 0), fixed(copy_bw, 0),
                fixed(100 * kernel_bw / copy_bw, 1), fixed(unfused_ms * 1e3, 1),
-               fixed(unfused_ms / fused_ms, 2), str(std::scientific, std::setprecision(1), error)});
+               fixed(unfused_ms / fused_ms, 2), str(std::scientific, std::setprecision(1), error),
+               fixed(steady_ms * 1e3, 1), fixed(steady_copy_bw, 0),
+               fixed(100 * steady_bw / steady_copy_bw, 1)});
     report.add({{"bench", "loss"},
                 {"precision", runtime::dtype_name(dtype)},
                 {"shape", dims(o)},
@@ -221,7 +264,13 @@ void loss_rows(const U1BenchOptions& o, DType dtype, Table& table, Report& repor
                 {"fraction_of_copy", kernel_bw / copy_bw},
                 {"unfused_ms", unfused_ms},
                 {"unfused_over_fused", unfused_ms / fused_ms},
-                {"dactivation_max_relative_difference", error}});
+                {"dactivation_max_relative_difference", error},
+                {"steady_copies", copies},
+                {"steady_ms", steady_ms},
+                {"steady_gb_per_s", steady_bw},
+                {"steady_copy_ms", steady_copy},
+                {"steady_copy_gb_per_s", steady_copy_bw},
+                {"steady_fraction_of_copy", steady_bw / steady_copy_bw}});
   }
 }
 
@@ -237,13 +286,19 @@ void bench_energy([[maybe_unused]] const U1BenchOptions& options, [[maybe_unused
               str("energy: E = sum_c A^2 and dA += 2 A dE; bytes = inputs read once + outputs "
                   "written once; copy = cudaMemcpyAsync D2D of the same bytes (read + write); "
                   "median of ",
-                  options.timing.iters, ", L2 flushed before each run"),
+                  options.timing.iters,
+                  "; us/GB/s: one run, L2 flushed (written) before it; steady: per call of "
+                  "back-to-back calls over rotating copies of the buffers (>= 3x L2), copy "
+                  "timed the same way"),
               {{"kernel", 16},
                {"dtype", 5},
                {"N x H x W x C", 14},
                {"MB", 7},
                {"us", 8},
                {"GB/s", 6},
+               {"copy GB/s", 9},
+               {"% of copy", 9},
+               {"steady us", 9},
                {"copy GB/s", 9},
                {"% of copy", 9}});
   for (runtime::DType dtype : options.precisions) {
@@ -265,7 +320,10 @@ void bench_loss([[maybe_unused]] const U1BenchOptions& options, [[maybe_unused]]
       str("loss: fused one-hot + U(1) (forward + backward, ", options.classes,
           " classes, lambda 0.1, joint) against copy bandwidth and against the unfused path "
           "(CE kernel + energy + U(1) moments + U(1) gradient); median of ",
-          options.timing.iters, ", L2 flushed before each run; * = the kernel `automatic` picks"),
+          options.timing.iters,
+          ", L2 flushed (written) before each run; steady: per call of back-to-back calls over "
+          "rotating copies of A and dA (>= 3x L2), copy timed the same way; * = the kernel "
+          "`automatic` picks"),
       {{"kernel", 18},
        {"dtype", 5},
        {"N x H x W x C", 14},
@@ -276,7 +334,10 @@ void bench_loss([[maybe_unused]] const U1BenchOptions& options, [[maybe_unused]]
        {"% of copy", 9},
        {"unfused us", 10},
        {"unfused/fused", 13},
-       {"dA max err", 10}});
+       {"dA max err", 10},
+       {"steady us", 9},
+       {"copy GB/s", 9},
+       {"% of copy", 9}});
   for (runtime::DType dtype : options.precisions) {
     if (dtype == runtime::DType::f32)
       loss_rows<float>(options, dtype, table, report);
