@@ -1,5 +1,7 @@
 #include "layers/activation.h"
 
+#include <utility>
+
 #include "layers/ops/pointwise_ops.h"
 #include "runtime/error.h"
 
@@ -16,6 +18,15 @@ Tensor ReLU::forward(const Context& ctx, const Tensor& x) {
 
 void ReLU::adopt_output(const Context& ctx, const Tensor& y) {
   cached_output_ = ctx.training ? y : Tensor();
+}
+
+Tensor ReLU::take_output(const Shape& shape) {
+  check_cached(cached_output_, "ReLU");
+  SOMBRERO_CHECK(cached_output_.shape() == shape, "ReLU: cached output has shape ",
+                 to_string(cached_output_.shape()), ", expected ", to_string(shape));
+  Tensor y = std::move(cached_output_);
+  cached_output_ = Tensor();
+  return y;
 }
 
 Tensor ReLU::backward(const Context&, const Tensor& dy) {

@@ -109,6 +109,28 @@ void BatchNorm2d::offer_statistics(const Tensor& produced, Tensor statistics, in
   offered_tile_rows_ = tile_rows;
 }
 
+Tensor BatchNorm2d::backward_through_relu(const Context& ctx, const Tensor& dy,
+                                          const Tensor& relu_output, Tensor& masked_gradient) {
+  SOMBRERO_CHECK(!options_.relu, describe(),
+                 ": backward_through_relu is for a BatchNorm without its own ReLU");
+  check_cached(cached_input_, describe());
+  SOMBRERO_CHECK(dy.shape() == cached_input_.shape() && relu_output.shape() == dy.shape(),
+                 describe(), ": output gradient ", to_string(dy.shape()), " and ReLU output ",
+                 to_string(relu_output.shape()), " must both have shape ",
+                 to_string(cached_input_.shape()));
+  masked_gradient = Tensor::empty(dy.shape(), dy.dtype(), dy.device());
+  if (sync_ != nullptr) {  // SyncBatchNorm's backward takes the masked gradient itself
+    ops::relu_backward(relu_output, dy, masked_gradient);
+    return backward(ctx, masked_gradient);
+  }
+  Tensor dx = Tensor::empty(dy.shape(), dy.dtype(), dy.device());
+  ops::batch_norm_backward_training(cached_input_, dy, weight_->value, save_mean_, save_invstd_, dx,
+                                    weight_->grad, bias_->grad, &relu_output, &masked_gradient);
+  cached_input_ = Tensor();
+  cached_output_ = Tensor();
+  return dx;
+}
+
 Tensor BatchNorm2d::backward(const Context&, const Tensor& dy) {
   check_cached(cached_input_, describe());
   SOMBRERO_CHECK(dy.shape() == cached_input_.shape(), describe(), ": output gradient has shape ",

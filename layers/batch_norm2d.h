@@ -32,8 +32,14 @@ class BatchNorm2d : public Layer {
   Tensor backward(const Context& ctx, const Tensor& dy) override;
   // y = max(bn(x) + residual, 0): a residual block's last BatchNorm, its sum and ReLU in one
   // pass on a device. For a BatchNorm without its own ReLU; backward then takes the gradient
-  // already masked by that ReLU (the caller's), as after forward.
+  // already masked by that ReLU (the caller's), as after forward, or see below.
   Tensor forward_add_relu(const Context& ctx, const Tensor& x, const Tensor& residual);
+  // Backward through that ReLU too: dy is the gradient of y = max(bn(x) + residual, 0) (y is
+  // `relu_output`); writes the masked gradient g = dy where y > 0 (what the residual takes)
+  // into `masked_gradient` and returns the gradient of x, in the same passes (one pass and
+  // one launch fewer than a ReLU backward before backward).
+  Tensor backward_through_relu(const Context& ctx, const Tensor& dy, const Tensor& relu_output,
+                               Tensor& masked_gradient);
 
   Parameter& weight() { return *weight_; }
   Parameter& bias() { return *bias_; }

@@ -124,15 +124,19 @@ Tensor ResidualBlock::forward(const Context& ctx, const Tensor& x) {
   return y;
 }
 
-// The shortcut's input gradient first; the branch's first convolution then adds its own
-// into it in its backward-data epilogue (Conv2d::backward_adding_to) instead of a separate
-// sum. For an identity shortcut that gradient is g itself, which the branch has finished
-// reading by then (stream order).
+// The final ReLU's backward happens inside the last BatchNorm's (backward_through_relu),
+// which also writes the masked gradient g that the shortcut takes: one pass over the block's
+// output and a launch fewer than a ReLU backward of its own. Then the shortcut's input
+// gradient; the branch's first convolution adds its own into it in its backward-data
+// epilogue (Conv2d::backward_adding_to) instead of a separate sum. For an identity shortcut
+// that gradient is g itself, which the branch has finished reading by then (stream order).
 Tensor ResidualBlock::backward(const Context& ctx, const Tensor& dy) {
-  const Tensor g = relu_out_.backward(ctx, dy);
+  const Tensor y = relu_out_.take_output(dy.shape());
+  auto& last = dynamic_cast<BatchNorm2d&>(*branch_.back());
+  Tensor g;
+  Tensor d = last.backward_through_relu(ctx, dy, y, g);
   Tensor dx = shortcut_ != nullptr ? shortcut_->backward(ctx, g) : g;
-  Tensor d = g;
-  for (std::size_t i = branch_.size(); i-- > 1;) d = branch_[i]->backward(ctx, d);
+  for (std::size_t i = branch_.size() - 1; i-- > 1;) d = branch_[i]->backward(ctx, d);
   dynamic_cast<Conv2d&>(*branch_.front()).backward_adding_to(ctx, d, dx);  // blocks start so
   return dx;
 }

@@ -14,6 +14,10 @@
 //   2. dbeta += sum g, dgamma += sum g xhat = invstd sum g (x - mean); the coefficients of
 //      dx = a_c g + b_c xhat + d_c, a = gamma invstd, b = -a sum(g xhat) / M, d = -a sum(g) / M
 //   3. dx (the mask recomputed from the forward output; dx may alias dy)
+// A residual block's last BatchNorm takes the block's output as the mask and also writes g
+// itself (masked_gradient) in pass 1, for the shortcut; pass 3 then reads g, not dy and the
+// mask. That replaces the block's separate ReLU backward (reads dy and y, writes g; then
+// pass 1 read g again): one pass of the block's output size and a launch fewer.
 // With a residual (a residual block's BatchNorm, sum and ReLU in one pass) step 5 and
 // inference also read it: one more read, and the sum's write and re-read saved.
 // Inference: one launch, y = x scale_c + shift_c from the running statistics, each thread
@@ -31,7 +35,8 @@
 // depends on the shape and alignment only, and the GPU and SIMT executions agree bit for bit.
 // Floors (bytes, e = sizeof activation): training forward reads x twice for the statistics
 // and once for y and writes y: 4 e M C (16 B per element in f32); backward reads x, dy and,
-// with relu, y twice, writes dx: 5 e M C (7 e with relu); inference 2 e M C. All passes are
+// with relu, y twice, writes dx: 5 e M C (7 e with relu; 7 e too with the masked gradient:
+// pass 1 reads dy, y, x and writes g, pass 3 reads g, x); inference 2 e M C. All passes are
 // memory bound (a few flops per byte); the per-channel launches (2, 4) are tiny.
 // Precision: f32 accumulation per thread (chains of about 16 terms before the grid saturates),
 // double across row blocks and for every per-channel scalar, as the CPU backend. Elementwise
@@ -136,7 +141,9 @@ __device__ __forceinline__ void masked_gradient(const float (&dy)[V], const T* r
   for (int j = 0; j < V; ++j) g[j] = __float_as_int(y[j]) > 0 ? dy[j] : 0.0f;
 }
 
-// sums[0] += g, sums[1] += g (x - mean_c); in[0] = g, in[1] = x.
+// sums[0] += g, sums[1] += g (x - mean_c); in[0] = g, in[1] = x. With masked_out, load also
+// stores g there (each element by the one thread that loads it): the masked gradient a
+// residual block's shortcut takes, written in this pass instead of a ReLU backward of its own.
 template <typename T, int V>
 struct GradientTerm {
   static constexpr int kSums = 2, kInputs = 2;
@@ -147,6 +154,7 @@ struct GradientTerm {
   const T* dy;
   const T* relu_output;
   const float* mean;
+  T* masked_out;
   __device__ __forceinline__ Constants constants(int c0) const {
     Constants k;
     for (int j = 0; j < V; ++j) k.mean[j] = mean[c0 + j];
@@ -157,6 +165,7 @@ struct GradientTerm {
     load_readonly_as_f32<V>(dy + i, d);
     masked_gradient<V>(d, relu_output, i, in[0]);
     load_readonly_as_f32<V>(x + i, in[1]);
+    if (masked_out != nullptr) store_from_f32<V>(masked_out + i, in[0]);  // exact: dy or 0
   }
   __device__ __forceinline__ void add(const Constants& k, const float (&in)[2][V],
                                       float (&sums)[2][V]) const {
@@ -529,14 +538,25 @@ void forward_inference(const BatchNormShape& s, const T* x, const float* gamma, 
 template <typename T>
 void backward_training(const BatchNormShape& s, const T* x, const T* dy, const float* gamma,
                        const float* save_mean, const float* save_invstd, T* dx, float* dgamma,
-                       float* dbeta, float* workspace, cudaStream_t stream, const T* relu_output) {
+                       float* dbeta, float* workspace, cudaStream_t stream, const T* relu_output,
+                       T* masked_gradient) {
   check(s);
+  SOMBRERO_CHECK(
+      masked_gradient == nullptr || (relu_output != nullptr && masked_gradient != dy &&
+                                     masked_gradient != x && masked_gradient != relu_output),
+      "batch_norm_backward_training: a masked gradient needs the ReLU's output and a "
+      "buffer of its own");
   const int C = s.channels;
   const int row_blocks = channel_row_blocks(s.rows);
-  const ChannelTiling tiling = tiling_for<T>(C, {x, dy, dx, relu_output});
+  const ChannelTiling tiling = tiling_for<T>(C, {x, dy, dx, relu_output, masked_gradient});
   float* coefficients = workspace + batch_norm_partials_floats(s);
   launch_channel_partial_sums<T, GradientTerm>(s.rows, C, tiling, workspace, stream, x, dy,
-                                               relu_output, save_mean);
+                                               relu_output, save_mean, masked_gradient);
+  // With the masked gradient written, the dx pass reads it instead of dy and the mask.
+  if (masked_gradient != nullptr) {
+    dy = masked_gradient;
+    relu_output = nullptr;
+  }
   SOMBRERO_LAUNCH(backward_finalize_kernel, finalize_grid(C), dim3(kFinalizeThreads), 0, stream,
                   s.rows, C, row_blocks, workspace, gamma, save_invstd, dgamma, dbeta,
                   coefficients);
@@ -600,17 +620,20 @@ void batch_norm_forward_inference(const BatchNormShape& shape, const bf16* x, co
 void batch_norm_backward_training(const BatchNormShape& shape, const float* x, const float* dy,
                                   const float* gamma, const float* save_mean,
                                   const float* save_invstd, float* dx, float* dgamma, float* dbeta,
-                                  float* workspace, cudaStream_t stream, const float* relu_output) {
+                                  float* workspace, cudaStream_t stream, const float* relu_output,
+                                  float* masked_gradient) {
   backward_training(shape, x, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta, workspace,
-                    stream, relu_output);
+                    stream, relu_output, masked_gradient);
 }
 void batch_norm_backward_training(const BatchNormShape& shape, const bf16* x, const bf16* dy,
                                   const float* gamma, const float* save_mean,
                                   const float* save_invstd, bf16* dx, float* dgamma, float* dbeta,
-                                  float* workspace, cudaStream_t stream, const bf16* relu_output) {
+                                  float* workspace, cudaStream_t stream, const bf16* relu_output,
+                                  bf16* masked_gradient) {
   const __nv_bfloat16* relu = relu_output != nullptr ? device_bf16(relu_output) : nullptr;
   backward_training(shape, device_bf16(x), device_bf16(dy), gamma, save_mean, save_invstd,
-                    device_bf16(dx), dgamma, dbeta, workspace, stream, relu);
+                    device_bf16(dx), dgamma, dbeta, workspace, stream, relu,
+                    device_bf16(masked_gradient));
 }
 
 }  // namespace SOMBRERO_EXEC

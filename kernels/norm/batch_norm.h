@@ -43,12 +43,16 @@ void batch_norm_forward_inference(const BatchNormShape& shape, const float* x, c
                                   const float* beta, const float* running_mean,
                                   const float* running_var, float eps, float* y, bool relu = false);
 
-// Training-mode backward: overwrites dx, accumulates dgamma and dbeta. relu_output: the
-// forward's output when it ran with relu = true (dy counts only where it is > 0), else null.
+// Training-mode backward: overwrites dx, accumulates dgamma and dbeta. relu_output: the output
+// of the ReLU after this BatchNorm (its fused one, or a residual block's after the sum), where
+// dy then counts only where it is > 0; null for none. masked_gradient (with relu_output only;
+// null for none): also writes g = dy masked so there, the gradient a residual block's
+// shortcut takes, in the same pass (it may not alias x, dy or relu_output; dx may alias it).
 void batch_norm_backward_training(const BatchNormShape& shape, const float* x, const float* dy,
                                   const float* gamma, const float* save_mean,
                                   const float* save_invstd, float* dx, float* dgamma, float* dbeta,
-                                  const float* relu_output = nullptr);
+                                  const float* relu_output = nullptr,
+                                  float* masked_gradient = nullptr);
 
 }  // namespace cpu
 
@@ -73,20 +77,21 @@ inline std::size_t batch_norm_workspace_floats(const BatchNormShape& shape) {
   return batch_norm_partials_floats(shape) + 3 * std::size_t(shape.channels);
 }
 
-#define SOMBRERO_BATCH_NORM_KERNEL_API(T)                                                        \
-  void batch_norm_forward_training(const BatchNormShape& shape, const T* x, const float* gamma,  \
-                                   const float* beta, float eps, float momentum, T* y,           \
-                                   float* running_mean, float* running_var, float* save_mean,    \
-                                   float* save_invstd, float* workspace, cudaStream_t stream,    \
-                                   bool relu = false, const T* residual = nullptr);              \
-  void batch_norm_forward_inference(                                                             \
-      const BatchNormShape& shape, const T* x, const float* gamma, const float* beta,            \
-      const float* running_mean, const float* running_var, float eps, T* y, cudaStream_t stream, \
-      bool relu = false, const T* residual = nullptr);                                           \
-  void batch_norm_backward_training(                                                             \
-      const BatchNormShape& shape, const T* x, const T* dy, const float* gamma,                  \
-      const float* save_mean, const float* save_invstd, T* dx, float* dgamma, float* dbeta,      \
-      float* workspace, cudaStream_t stream, const T* relu_output = nullptr);
+#define SOMBRERO_BATCH_NORM_KERNEL_API(T)                                                         \
+  void batch_norm_forward_training(const BatchNormShape& shape, const T* x, const float* gamma,   \
+                                   const float* beta, float eps, float momentum, T* y,            \
+                                   float* running_mean, float* running_var, float* save_mean,     \
+                                   float* save_invstd, float* workspace, cudaStream_t stream,     \
+                                   bool relu = false, const T* residual = nullptr);               \
+  void batch_norm_forward_inference(                                                              \
+      const BatchNormShape& shape, const T* x, const float* gamma, const float* beta,             \
+      const float* running_mean, const float* running_var, float eps, T* y, cudaStream_t stream,  \
+      bool relu = false, const T* residual = nullptr);                                            \
+  void batch_norm_backward_training(const BatchNormShape& shape, const T* x, const T* dy,         \
+                                    const float* gamma, const float* save_mean,                   \
+                                    const float* save_invstd, T* dx, float* dgamma, float* dbeta, \
+                                    float* workspace, cudaStream_t stream,                        \
+                                    const T* relu_output = nullptr, T* masked_gradient = nullptr);
 // Training forward from statistics a convolution's epilogue already computed (x is its
 // output): statistics[2 t][c] = sum and [2 t + 1][c] = centred sum of squares over row tile
 // t of tile_rows rows (conv2d_forward_with_statistics). Combines them per channel (Chan et

@@ -160,16 +160,19 @@ void backward_impl(const BatchNormShape& s, const float* x, const float* dy, con
 void batch_norm_backward_training(const BatchNormShape& s, const float* x, const float* dy,
                                   const float* gamma, const float* save_mean,
                                   const float* save_invstd, float* dx, float* dgamma, float* dbeta,
-                                  const float* relu_output) {
+                                  const float* relu_output, float* masked_gradient) {
   check(s);
+  SOMBRERO_CHECK(masked_gradient == nullptr || relu_output != nullptr,
+                 "batch_norm_backward_training: a masked gradient needs the ReLU's output");
   if (relu_output == nullptr) {
     backward_impl(s, x, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta);
     return;
   }
-  // The fused ReLU's mask, written into dx first (backward_impl reads each element of its dy
-  // before writing the same element of dx, so the two may alias).
-  relu_mask(s.rows * s.channels, relu_output, dy, dx);
-  backward_impl(s, x, dx, gamma, save_mean, save_invstd, dx, dgamma, dbeta);
+  // The ReLU's mask, written into masked_gradient, or else into dx first (backward_impl reads
+  // each element of its dy before writing the same element of dx, so the two may alias).
+  float* g = masked_gradient != nullptr ? masked_gradient : dx;
+  relu_mask(s.rows * s.channels, relu_output, dy, g);
+  backward_impl(s, x, g, gamma, save_mean, save_invstd, dx, dgamma, dbeta);
 }
 
 }  // namespace sombrero::kernels::cpu

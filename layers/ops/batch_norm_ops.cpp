@@ -151,7 +151,8 @@ void batch_norm_forward_inference(const Tensor& x, const Tensor& gamma, const Te
 
 void batch_norm_backward_training(const Tensor& x, const Tensor& dy, const Tensor& gamma,
                                   const Tensor& save_mean, const Tensor& save_invstd, Tensor& dx,
-                                  Tensor& dgamma, Tensor& dbeta, const Tensor* relu_output) {
+                                  Tensor& dgamma, Tensor& dbeta, const Tensor* relu_output,
+                                  Tensor* masked_gradient) {
   const char* op = "batch_norm_backward_training";
   const kernels::BatchNormShape s = check_batch_norm(op, {{"x", &x}, {"dy", &dy}, {"dx", &dx}},
                                                      {{"gamma", &gamma},
@@ -160,11 +161,16 @@ void batch_norm_backward_training(const Tensor& x, const Tensor& dy, const Tenso
                                                       {"dgamma", &dgamma},
                                                       {"dbeta", &dbeta}});
   if (relu_output != nullptr) check_batch_norm(op, {{"x", &x}, {"relu_output", relu_output}}, {});
+  if (masked_gradient != nullptr) {
+    SOMBRERO_CHECK(relu_output != nullptr, op, ": a masked gradient needs the ReLU's output");
+    check_batch_norm(op, {{"x", &x}, {"masked_gradient", masked_gradient}}, {});
+  }
   if (x.is_cpu()) {
     kernels::cpu::batch_norm_backward_training(
         s, x.data<float>(), dy.data<float>(), gamma.data<float>(), save_mean.data<float>(),
         save_invstd.data<float>(), dx.data<float>(), dgamma.data<float>(), dbeta.data<float>(),
-        relu_output != nullptr ? relu_output->data<float>() : nullptr);
+        relu_output != nullptr ? relu_output->data<float>() : nullptr,
+        masked_gradient != nullptr ? masked_gradient->data<float>() : nullptr);
     return;
   }
   Tensor workspace = workspace_floats(x, kernels::batch_norm_workspace_floats(s));
@@ -174,7 +180,8 @@ void batch_norm_backward_training(const Tensor& x, const Tensor& dy, const Tenso
                            gamma.data<float>(), save_mean.data<float>(), save_invstd.data<float>(),
                            dx.data<T>(), dgamma.data<float>(), dbeta.data<float>(),
                            workspace.data<float>(), x.stream(),
-                           relu_output != nullptr ? relu_output->data<T>() : nullptr);
+                           relu_output != nullptr ? relu_output->data<T>() : nullptr,
+                           masked_gradient != nullptr ? masked_gradient->data<T>() : nullptr);
   });
 }
 

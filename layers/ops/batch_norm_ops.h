@@ -32,10 +32,12 @@ void batch_norm_forward_training_from_statistics(const Tensor& x, const Tensor& 
 void batch_norm_forward_inference(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                   const Tensor& running_mean, const Tensor& running_var, float eps,
                                   Tensor& y, bool relu, const Tensor* residual = nullptr);
-// Overwrites dx, accumulates dgamma and dbeta. relu_output: the forward's output when it ran
-// with relu (dy counts only where it is > 0), else null.
+// Overwrites dx, accumulates dgamma and dbeta. relu_output: the output of the ReLU after the
+// BatchNorm (dy counts only where it is > 0), else null. masked_gradient (with relu_output;
+// null for none): also written, g = dy where relu_output > 0, else 0, in the same pass.
 void batch_norm_backward_training(const Tensor& x, const Tensor& dy, const Tensor& gamma,
                                   const Tensor& save_mean, const Tensor& save_invstd, Tensor& dx,
-                                  Tensor& dgamma, Tensor& dbeta, const Tensor* relu_output);
+                                  Tensor& dgamma, Tensor& dbeta, const Tensor* relu_output,
+                                  Tensor* masked_gradient = nullptr);
 
 }  // namespace sombrero::layers::ops

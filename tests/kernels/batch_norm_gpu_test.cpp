@@ -27,7 +27,7 @@ constexpr float kEps = 1e-5f, kMomentum = 0.1f;
 
 struct Outputs {
   std::vector<float> y, save_mean, save_invstd, running_mean, running_var, dx, dgamma, dbeta,
-      y_eval;
+      y_eval, masked_gradient;
 };
 
 template <typename T>
@@ -57,11 +57,12 @@ Inputs make_inputs(BatchNormShape shape) {
   return in;
 }
 
+// fold (with relu): the backward also writes the masked gradient (the residual block's fold).
 template <typename T>
-Outputs run(const Inputs& in, bool relu, bool on_gpu) {
+Outputs run(const Inputs& in, bool relu, bool on_gpu, bool fold = false) {
   const std::size_t n = in.x.size(), C = in.gamma.size();
   const std::vector<T> x = load<T>(in.x), dy = load<T>(in.dy);
-  std::vector<T> y(n), dx(n), y_eval(n);
+  std::vector<T> y(n), dx(n), y_eval(n), g(n);
   Outputs o{{},
             std::vector<float>(C),
             std::vector<float>(C),
@@ -70,6 +71,7 @@ Outputs run(const Inputs& in, bool relu, bool on_gpu) {
             {},
             std::vector<float>(C, 0.25f),
             std::vector<float>(C, -0.5f),
+            {},
             {}};
   std::vector<float> workspace(batch_norm_workspace_floats(in.shape));
   if (!on_gpu) {
@@ -80,12 +82,12 @@ Outputs run(const Inputs& in, bool relu, bool on_gpu) {
     simt::batch_norm_backward_training(in.shape, x.data(), dy.data(), in.gamma.data(),
                                        o.save_mean.data(), o.save_invstd.data(), dx.data(),
                                        o.dgamma.data(), o.dbeta.data(), workspace.data(), nullptr,
-                                       relu ? y.data() : nullptr);
+                                       relu ? y.data() : nullptr, fold ? g.data() : nullptr);
     simt::batch_norm_forward_inference(in.shape, x.data(), in.gamma.data(), in.beta.data(),
                                        in.running_mean.data(), in.running_var.data(), kEps,
                                        y_eval.data(), nullptr, relu);
   } else {
-    DeviceBuffer<T> d_x(x), d_dy(dy), d_y(y), d_dx(dx), d_y_eval(y_eval);
+    DeviceBuffer<T> d_x(x), d_dy(dy), d_y(y), d_dx(dx), d_y_eval(y_eval), d_g(g);
     DeviceBuffer<float> d_gamma(in.gamma), d_beta(in.beta), d_rm(o.running_mean),
         d_rv(o.running_var), d_mean(o.save_mean), d_invstd(o.save_invstd), d_dgamma(o.dgamma),
         d_dbeta(o.dbeta), d_ws(workspace), d_in_rm(in.running_mean), d_in_rv(in.running_var);
@@ -94,13 +96,15 @@ Outputs run(const Inputs& in, bool relu, bool on_gpu) {
                                       d_invstd.get(), d_ws.get(), nullptr, relu);
     cuda::batch_norm_backward_training(in.shape, d_x.get(), d_dy.get(), d_gamma.get(), d_mean.get(),
                                        d_invstd.get(), d_dx.get(), d_dgamma.get(), d_dbeta.get(),
-                                       d_ws.get(), nullptr, relu ? d_y.get() : nullptr);
+                                       d_ws.get(), nullptr, relu ? d_y.get() : nullptr,
+                                       fold ? d_g.get() : nullptr);
     cuda::batch_norm_forward_inference(in.shape, d_x.get(), d_gamma.get(), d_beta.get(),
                                        d_in_rm.get(), d_in_rv.get(), kEps, d_y_eval.get(), nullptr,
                                        relu);
     y = d_y.download();
     dx = d_dx.download();
     y_eval = d_y_eval.download();
+    g = d_g.download();
     o.running_mean = d_rm.download();
     o.running_var = d_rv.download();
     o.save_mean = d_mean.download();
@@ -111,6 +115,7 @@ Outputs run(const Inputs& in, bool relu, bool on_gpu) {
   o.y = widen(y);
   o.dx = widen(dx);
   o.y_eval = widen(y_eval);
+  if (fold) o.masked_gradient = widen(g);
   return o;
 }
 
@@ -124,6 +129,7 @@ void expect_equal(const Outputs& a, const Outputs& b, const std::string& what) {
   EXPECT_EQ(a.dgamma, b.dgamma) << what;
   EXPECT_EQ(a.dbeta, b.dbeta) << what;
   EXPECT_EQ(a.y_eval, b.y_eval) << what;
+  EXPECT_EQ(a.masked_gradient, b.masked_gradient) << what;
 }
 
 TEST(BatchNormGpu, EqualsTheSimtExecutionBitForBit) {
@@ -137,6 +143,17 @@ TEST(BatchNormGpu, EqualsTheSimtExecutionBitForBit) {
       const std::string what = std::to_string(channels) + (relu ? " channels, relu" : " channels");
       expect_equal(run<float>(in, relu, true), run<float>(in, relu, false), "f32, " + what);
       expect_equal(run<bf16>(in, relu, true), run<bf16>(in, relu, false), "bf16, " + what);
+      if (!relu) continue;
+      // The residual block's fold: the masked gradient written too, dx unchanged.
+      const Outputs f32 = run<float>(in, true, true, true), b16 = run<bf16>(in, true, true, true);
+      expect_equal(f32, run<float>(in, true, false, true), "f32 fold, " + what);
+      expect_equal(b16, run<bf16>(in, true, false, true), "bf16 fold, " + what);
+      const Outputs plain = run<float>(in, true, true);
+      EXPECT_EQ(f32.dx, plain.dx) << what;
+      EXPECT_EQ(f32.dgamma, plain.dgamma) << what;
+      const std::vector<float> dy = load<float>(in.dy);
+      for (std::size_t i = 0; i < dy.size(); ++i)
+        ASSERT_EQ(f32.masked_gradient[i], f32.y[i] > 0.0f ? dy[i] : 0.0f) << what << ", " << i;
     }
 }
 
@@ -155,7 +172,8 @@ TEST(BatchNormGpu, MatchesTheCpuBackendOnAResNetShape) {
                 std::vector<float>(n),
                 std::vector<float>(C, 0.25f),
                 std::vector<float>(C, -0.5f),
-                std::vector<float>(n)};
+                std::vector<float>(n),
+                {}};
     cpu::batch_norm_forward_training(in.shape, in.x.data(), in.gamma.data(), in.beta.data(), kEps,
                                      kMomentum, cpu.y.data(), cpu.running_mean.data(),
                                      cpu.running_var.data(), cpu.save_mean.data(),

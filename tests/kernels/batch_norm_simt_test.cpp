@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "kernels/norm/batch_norm.h"
+#include "runtime/error.h"
 #include "runtime/simt/schedule.h"
 #include "tests/support/test_values.h"
 
@@ -311,6 +312,102 @@ TEST_P(BatchNormSimt, FromManyTilesMatchesTheTwoPassForward) {
 
 INSTANTIATE_TEST_SUITE_P(WithAndWithoutRelu, BatchNormSimt, ::testing::Bool(),
                          [](const auto& info) { return info.param ? "relu" : "plain"; });
+
+// The residual block's fold (BatchNorm2d::backward_through_relu): with masked_gradient the
+// backward also writes g = dy where relu_output > 0, else 0, from its sums pass, and its dx
+// pass reads g instead of recomputing the mask. Against the same call without it: dx, dgamma
+// and dbeta bit for bit, and g equal to a ReLU backward's output, for the vector path
+// (16 channels), the scalar path (5 channels, and 16 one element off alignment), f32 and bf16,
+// under every schedule.
+template <typename T>
+void expect_masked_gradient_fold_exact(BatchNormShape shape, std::size_t offset) {
+  const Inputs in = make_inputs(shape, /*integers=*/false, 11);
+  const std::size_t n = in.x.size(), C = in.gamma.size();
+  const auto load = [](const std::vector<float>& v) {
+    if constexpr (std::is_same_v<T, float>)
+      return v;
+    else
+      return test::to_bf16(v);
+  };
+  const auto widen = [](const std::vector<T>& v) {
+    if constexpr (std::is_same_v<T, float>)
+      return v;
+    else
+      return test::to_float(v);
+  };
+  const auto placed = [&](const std::vector<float>& v) {
+    std::vector<T> out(offset, T{});
+    const std::vector<T> values = load(v);
+    out.insert(out.end(), values.begin(), values.end());
+    return out;
+  };
+  // A mask with both signs and exact zeros: the residual block's output y = max(., 0).
+  std::vector<float> relu_values = test::random_values(n, 12);
+  for (std::size_t i = 0; i < n; ++i) relu_values[i] = i % 7 == 0 ? 0.0f : relu_values[i];
+  const std::vector<T> x = placed(in.x), dy = placed(in.dy), relu = placed(relu_values);
+  const std::vector<float> mean = test::random_values(C, 13);
+  std::vector<float> invstd(C, 0.75f);
+  for (int s = 0; s < sombrero::simt::kTestScheduleCount; ++s) {
+    const sombrero::simt::ScopedSchedule schedule(sombrero::simt::test_schedule(s));
+    SCOPED_TRACE(sombrero::simt::test_schedule(s).name());
+    std::vector<float> workspace(batch_norm_workspace_floats(shape));
+    std::vector<T> dx_plain(n + offset), dx_folded(n + offset), g(n + offset, T{});
+    std::vector<float> dgamma_plain = in.dgamma, dbeta_plain = in.dbeta;
+    std::vector<float> dgamma_folded = in.dgamma, dbeta_folded = in.dbeta;
+    simt::batch_norm_backward_training(
+        shape, x.data() + offset, dy.data() + offset, in.gamma.data(), mean.data(), invstd.data(),
+        dx_plain.data() + offset, dgamma_plain.data(), dbeta_plain.data(), workspace.data(),
+        nullptr, relu.data() + offset);
+    simt::batch_norm_backward_training(
+        shape, x.data() + offset, dy.data() + offset, in.gamma.data(), mean.data(), invstd.data(),
+        dx_folded.data() + offset, dgamma_folded.data(), dbeta_folded.data(), workspace.data(),
+        nullptr, relu.data() + offset, g.data() + offset);
+    EXPECT_EQ(widen(dx_folded), widen(dx_plain));
+    EXPECT_EQ(dgamma_folded, dgamma_plain);
+    EXPECT_EQ(dbeta_folded, dbeta_plain);
+    const std::vector<float> g_values = widen(g), dy_values = widen(dy);
+    for (std::size_t i = 0; i < n; ++i)
+      ASSERT_EQ(g_values[offset + i], relu_values[i] > 0.0f ? dy_values[offset + i] : 0.0f)
+          << "element " << i;
+  }
+}
+
+TEST(BatchNormSimtFold, MaskedGradientComesWithTheSameDxBitForBit) {
+  for (std::size_t offset : {std::size_t(0), std::size_t(1)}) {
+    SCOPED_TRACE(offset ? "one element off alignment" : "aligned");
+    expect_masked_gradient_fold_exact<float>({96, 16}, offset);
+    expect_masked_gradient_fold_exact<bf16>({96, 16}, offset);
+    expect_masked_gradient_fold_exact<float>({96, 5}, offset);
+    expect_masked_gradient_fold_exact<bf16>({96, 5}, offset);
+  }
+}
+
+TEST(BatchNormSimtFold, CpuBackendWritesTheSameMaskedGradient) {
+  const BatchNormShape shape{64, 6};
+  const Inputs in = make_inputs(shape, /*integers=*/false, 14);
+  const std::size_t n = in.x.size(), C = in.gamma.size();
+  std::vector<float> relu_values = test::random_values(n, 15);
+  const std::vector<float> mean = test::random_values(C, 16), invstd(C, 0.5f);
+  std::vector<float> dx_plain(n), dx_folded(n), g(n, NAN);
+  std::vector<float> dgamma_plain = in.dgamma, dbeta_plain = in.dbeta;
+  std::vector<float> dgamma_folded = in.dgamma, dbeta_folded = in.dbeta;
+  cpu::batch_norm_backward_training(shape, in.x.data(), in.dy.data(), in.gamma.data(), mean.data(),
+                                    invstd.data(), dx_plain.data(), dgamma_plain.data(),
+                                    dbeta_plain.data(), relu_values.data());
+  cpu::batch_norm_backward_training(shape, in.x.data(), in.dy.data(), in.gamma.data(), mean.data(),
+                                    invstd.data(), dx_folded.data(), dgamma_folded.data(),
+                                    dbeta_folded.data(), relu_values.data(), g.data());
+  EXPECT_EQ(dx_folded, dx_plain);
+  EXPECT_EQ(dgamma_folded, dgamma_plain);
+  EXPECT_EQ(dbeta_folded, dbeta_plain);
+  for (std::size_t i = 0; i < n; ++i)
+    ASSERT_EQ(g[i], relu_values[i] > 0.0f ? in.dy[i] : 0.0f) << "element " << i;
+  // A masked gradient without the ReLU's output is a caller's mistake, said so.
+  EXPECT_THROW(cpu::batch_norm_backward_training(
+                   shape, in.x.data(), in.dy.data(), in.gamma.data(), mean.data(), invstd.data(),
+                   dx_folded.data(), dgamma_folded.data(), dbeta_folded.data(), nullptr, g.data()),
+               Error);
+}
 
 }  // namespace
 }  // namespace sombrero::kernels
