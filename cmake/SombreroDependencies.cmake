@@ -15,13 +15,26 @@ find_path(SOMBRERO_CBLAS_INCLUDE_DIR cblas.h
   PATH_SUFFIXES openblas x86_64-linux-gnu x86_64-linux-gnu/openblas-pthread
   REQUIRED)
 
-# libjpeg-turbo's TurboJPEG API (Debian: libturbojpeg0-dev).
+# libjpeg-turbo's TurboJPEG API (Debian: libturbojpeg0-dev), for encoding.
 find_path(SOMBRERO_TURBOJPEG_INCLUDE_DIR turbojpeg.h REQUIRED)
 find_library(SOMBRERO_TURBOJPEG_LIBRARY NAMES turbojpeg libturbojpeg.so.0 REQUIRED)
 add_library(sombrero::turbojpeg UNKNOWN IMPORTED)
 set_target_properties(sombrero::turbojpeg PROPERTIES
   IMPORTED_LOCATION "${SOMBRERO_TURBOJPEG_LIBRARY}"
   INTERFACE_INCLUDE_DIRECTORIES "${SOMBRERO_TURBOJPEG_INCLUDE_DIR}")
+
+# libjpeg-turbo's libjpeg API (Debian: libjpeg62-turbo-dev), for decoding: only it can decode
+# a region (jpeg_crop_scanline, jpeg_skip_scanlines). jpeglib.h includes jconfig.h, which
+# Debian keeps in the multiarch folder: found separately, so that packages unpacked under a
+# prefix (tools/gpu_check.sh) work as well as installed ones.
+find_path(SOMBRERO_JPEGLIB_INCLUDE_DIR jpeglib.h REQUIRED)
+find_path(SOMBRERO_JCONFIG_INCLUDE_DIR jconfig.h
+  PATH_SUFFIXES ${CMAKE_LIBRARY_ARCHITECTURE} REQUIRED)
+find_library(SOMBRERO_JPEG_LIBRARY NAMES jpeg libjpeg.so.62 REQUIRED)
+add_library(sombrero::jpeg UNKNOWN IMPORTED)
+set_target_properties(sombrero::jpeg PROPERTIES
+  IMPORTED_LOCATION "${SOMBRERO_JPEG_LIBRARY}"
+  INTERFACE_INCLUDE_DIRECTORIES "${SOMBRERO_JPEGLIB_INCLUDE_DIR};${SOMBRERO_JCONFIG_INCLUDE_DIR}")
 
 find_package(GTest REQUIRED)
 find_package(benchmark REQUIRED)

@@ -35,10 +35,18 @@ class UnreadableImage : public Error {
   std::string reason_;
 };
 
-// Asked by a decoder once it knows a stored image's full size (height, width): the smallest
-// fraction of that resolution the caller needs (1 = full size). A JPEG decoder uses it to
-// pick a DCT scale; decoders of small raw images ignore it.
-using ScaleRequest = std::function<double(int height, int width)>;
+// What a caller needs of a stored image, asked by a decoder once it knows the image's full
+// size (height, width). Decoders of small raw images ignore it.
+struct DecodeNeeds {
+  // The smallest fraction of the full resolution the caller needs (1 = full size): a JPEG
+  // decoder picks its DCT scale from it.
+  double scale = 1.0;
+  // The pixels the caller reads, in full-size coordinates; empty: all of them. A JPEG
+  // decoder then decodes only around it and returns a window of the picture (Image::window_*)
+  // that covers the region, scaled to the decoded resolution, with a pixel to spare.
+  PixelBox region;
+};
+using DecodeRequest = std::function<DecodeNeeds(int height, int width)>;
 
 class Dataset {
  public:
@@ -51,7 +59,7 @@ class Dataset {
   // The shape of every image, for readers of fixed-size images; std::nullopt otherwise.
   virtual std::optional<ImageShape> fixed_shape() const = 0;
   // Decodes sample `index`. Throws UnreadableImage for a bad file.
-  virtual Image decode(std::size_t index, const ScaleRequest& scale = {}) const = 0;
+  virtual Image decode(std::size_t index, const DecodeRequest& request = {}) const = 0;
   // Where sample `index` comes from, for messages: a path, or "file.bin record 17".
   virtual std::string describe(std::size_t index) const = 0;
   // A class's name (a WordNet id, "T-shirt/top", ...); the index as text when unknown.

@@ -31,10 +31,10 @@ int FolderDataset::label(std::size_t index) const {
   return files_[index].label;
 }
 
-Image FolderDataset::decode(std::size_t index, const ScaleRequest& scale) const {
+Image FolderDataset::decode(std::size_t index, const DecodeRequest& request) const {
   SOMBRERO_CHECK(index < files_.size(), "sample ", index, " out of range (", files_.size(),
                  " images)");
-  return decode_image_file(files_[index].path, scale);
+  return decode_image_file(files_[index].path, request);
 }
 
 std::string FolderDataset::describe(std::size_t index) const {

@@ -32,7 +32,7 @@ class FolderDataset : public Dataset {
   int label(std::size_t index) const override;
   int channels() const override { return 3; }
   std::optional<ImageShape> fixed_shape() const override { return std::nullopt; }
-  Image decode(std::size_t index, const ScaleRequest& scale = {}) const override;
+  Image decode(std::size_t index, const DecodeRequest& request = {}) const override;
   std::string describe(std::size_t index) const override;
   std::string class_name(int label) const override;
 

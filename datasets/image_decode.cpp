@@ -28,10 +28,10 @@ std::vector<std::uint8_t> read_file(const std::string& path) {
 
 }  // namespace
 
-Image decode_image_file(const std::string& path, const ScaleRequest& scale) {
+Image decode_image_file(const std::string& path, const DecodeRequest& request) {
   const std::vector<std::uint8_t> bytes = read_file(path);
   if (bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF) {
-    return decode_jpeg(bytes.data(), bytes.size(), path, scale);
+    return decode_jpeg(bytes.data(), bytes.size(), path, request);
   }
   static const std::uint8_t png_magic[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
   if (bytes.size() >= 8 && std::equal(png_magic, png_magic + 8, bytes.begin())) {

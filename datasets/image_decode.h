@@ -10,6 +10,6 @@ namespace sombrero::datasets {
 
 // Reads and decodes `path` to RGB. Throws UnreadableImage for a file that cannot be read,
 // is neither JPEG nor PNG, or is corrupt.
-Image decode_image_file(const std::string& path, const ScaleRequest& scale = {});
+Image decode_image_file(const std::string& path, const DecodeRequest& request = {});
 
 }  // namespace sombrero::datasets

@@ -31,7 +31,7 @@ const std::uint8_t* InMemoryDataset::pixels(std::size_t index) const {
   return pixels_.data() + index * shape_.pixels();
 }
 
-Image InMemoryDataset::decode(std::size_t index, const ScaleRequest& /*scale*/) const {
+Image InMemoryDataset::decode(std::size_t index, const DecodeRequest& /*request*/) const {
   const std::uint8_t* first = pixels(index);
   Image image;
   image.shape = shape_;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 
@@ -11,6 +12,16 @@
 #include "datasets/sample_random.h"
 
 namespace sombrero::datasets {
+
+namespace {
+
+double process_cpu_seconds() {
+  timespec now{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
+}
+
+}  // namespace
 
 LoaderBenchResult bench_loader(std::shared_ptr<const Dataset> dataset, const Transform& transform,
                                const LoaderOptions& options, std::int64_t batches,
@@ -31,7 +42,9 @@ LoaderBenchResult bench_loader(std::shared_ptr<const Dataset> dataset, const Tra
   LoaderBenchResult result;
   result.workers = loader.workers();
   const auto start = std::chrono::steady_clock::now();
+  const double cpu_start = process_cpu_seconds();
   for (std::int64_t b = 0; b < batches; ++b) result.images += next()->size;
+  result.cpu_seconds = process_cpu_seconds() - cpu_start;
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }

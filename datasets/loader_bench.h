@@ -13,8 +13,12 @@ namespace sombrero::datasets {
 struct LoaderBenchResult {
   std::int64_t images = 0;  // timed images (after warm-up)
   double seconds = 0;
+  // The process's CPU time (all threads) over the timed batches: unlike `seconds`, hardly
+  // changed by other processes competing for the cores.
+  double cpu_seconds = 0;
   int workers = 0;
   double images_per_second() const { return seconds > 0 ? images / seconds : 0; }
+  double cpu_ms_per_image() const { return images > 0 ? 1e3 * cpu_seconds / images : 0; }
   double images_per_second_per_worker() const {
     return workers > 0 ? images_per_second() / workers : 0;
   }

@@ -81,6 +81,16 @@ void horizontal_line_any(const std::uint8_t* in, const Taps& cols, int out_w, in
   }
 }
 
+// Moves taps computed in the decoded picture's coordinates into those of the window the
+// source holds (image.h), checking that every tap lies inside it.
+void shift_into_window(Taps& taps, int window_start, int window_size, const char* axis) {
+  for (std::size_t i = 0; i < taps.first.size(); ++i) {
+    taps.first[i] -= window_start;
+    SOMBRERO_CHECK(taps.first[i] >= 0 && taps.first[i] + taps.count[i] <= window_size,
+                   "resample: the decoded window misses ", axis, " the rectangle reads");
+  }
+}
+
 }  // namespace
 
 void resample_bilinear(const Image& source, const Rect& rect, int out_h, int out_w, bool antialias,
@@ -91,8 +101,12 @@ void resample_bilinear(const Image& source, const Rect& rect, int out_h, int out
   SOMBRERO_CHECK(
       in_h > 0 && in_w > 0 && out_h > 0 && out_w > 0 && rect.width > 0 && rect.height > 0,
       "resample: empty image or rectangle");
-  const Taps cols = compute_taps(in_w, rect.x, rect.width, out_w, antialias);
-  const Taps rows = compute_taps(in_h, rect.y, rect.height, out_h, antialias);
+  // Taps over the whole decoded picture, so that a window gives the same weights as the
+  // whole picture would; then moved into the window.
+  Taps cols = compute_taps(source.full_width(), rect.x, rect.width, out_w, antialias);
+  Taps rows = compute_taps(source.full_height(), rect.y, rect.height, out_h, antialias);
+  shift_into_window(cols, source.window_left, in_w, "columns");
+  shift_into_window(rows, source.window_top, in_h, "rows");
 
   // Source rows the vertical pass reads.
   const int row_lo = rows.first.front();

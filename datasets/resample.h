@@ -28,7 +28,9 @@ struct Rect {
   double height = 0;
 };
 
-// Writes out_h x out_w x source.shape.channels bytes (HWC) to `out`.
+// Writes out_h x out_w x source.shape.channels bytes (HWC) to `out`. `rect` is in the
+// coordinates of the whole decoded picture; `source` may hold only a window of it (image.h),
+// which must contain every pixel the filter reads (checked).
 void resample_bilinear(const Image& source, const Rect& rect, int out_h, int out_w, bool antialias,
                        std::uint8_t* out);
 

@@ -23,7 +23,7 @@ int SyntheticDataset::label(std::size_t index) const {
   return static_cast<int>(random.below(static_cast<std::uint64_t>(num_classes_)));
 }
 
-Image SyntheticDataset::decode(std::size_t index, const ScaleRequest& /*scale*/) const {
+Image SyntheticDataset::decode(std::size_t index, const DecodeRequest& /*request*/) const {
   SOMBRERO_CHECK(index < size_, "sample ", index, " out of range (synthetic has ", size_, ")");
   Image image;
   image.shape = shape_;

@@ -19,7 +19,7 @@ class SyntheticDataset : public Dataset {
   int label(std::size_t index) const override;
   int channels() const override { return shape_.channels; }
   std::optional<ImageShape> fixed_shape() const override { return shape_; }
-  Image decode(std::size_t index, const ScaleRequest& scale = {}) const override;
+  Image decode(std::size_t index, const DecodeRequest& request = {}) const override;
   std::string describe(std::size_t index) const override;
 
  private:

@@ -44,6 +44,22 @@ double needed_scale(const Rect& rect, int out_height, int out_width) {
   return std::min(1.0, std::max(out_width / rect.width, out_height / rect.height));
 }
 
+// The stored image's pixels that resampling plan.rect may read: the filter reaches at most
+// half an output pixel's footprint beyond the rectangle plus one source pixel (resample.cpp),
+// so the rectangle grown by one footprint, rounded outwards, covers it once the decoder adds
+// its pixel to spare at its own resolution (dataset.h). Clamped to the image.
+PixelBox region_read(const CropPlan& plan, int height, int width) {
+  const double grow_x = plan.rect.width / plan.out_width;
+  const double grow_y = plan.rect.height / plan.out_height;
+  const auto clamp = [](double v, int size) {
+    return static_cast<int>(std::clamp(v, 0.0, static_cast<double>(size)));
+  };
+  return PixelBox{clamp(std::floor(plan.rect.x - grow_x), width),
+                  clamp(std::floor(plan.rect.y - grow_y), height),
+                  clamp(std::ceil(plan.rect.x + plan.rect.width + grow_x), width),
+                  clamp(std::ceil(plan.rect.y + plan.rect.height + grow_y), height)};
+}
+
 }  // namespace
 
 CropPlan plan_crop(const TransformSpec& spec, int source_height, int source_width,
@@ -143,7 +159,9 @@ void Transform::load(const Dataset& dataset, std::size_t index, const SampleKey&
   const Image image = dataset.decode(index, [&](int height, int width) {
     plan = plan_crop(spec_, height, width, key);
     planned = true;
-    return plan.needed_scale;
+    // A copy reads the whole image (and checks that it got it); a resample only its region.
+    return DecodeNeeds{plan.needed_scale,
+                       plan.resample ? region_read(plan, height, width) : PixelBox{}};
   });
   if (!planned) plan = plan_crop(spec_, image.source_height, image.source_width, key);
   const int channels = image.shape.channels;
@@ -154,9 +172,10 @@ void Transform::load(const Dataset& dataset, std::size_t index, const SampleKey&
                  output_.channels);
   const std::size_t row = static_cast<std::size_t>(plan.out_width) * channels;
   if (plan.resample) {
-    // The decoded image may be a DCT-scaled version of the stored one.
-    const double sx = static_cast<double>(image.shape.width) / image.source_width;
-    const double sy = static_cast<double>(image.shape.height) / image.source_height;
+    // The decoded picture may be a DCT-scaled version of the stored one, and the image only
+    // a window of it.
+    const double sx = static_cast<double>(image.full_width()) / image.source_width;
+    const double sy = static_cast<double>(image.full_height()) / image.source_height;
     const Rect rect{plan.rect.x * sx, plan.rect.y * sy, plan.rect.width * sx,
                     plan.rect.height * sy};
     resample_bilinear(image, rect, plan.out_height, plan.out_width, spec_.antialias, out);

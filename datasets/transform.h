@@ -15,7 +15,8 @@
 // Random choices come from SampleKey (seed, epoch, index) through Philox (sample_random.h),
 // so a sample's augmentation is the same whichever worker thread makes it. Crops are placed
 // in the stored image's full-size coordinates; a JPEG may then be decoded at a reduced DCT
-// scale (CropPlan::needed_scale) without changing the crop, only the resampling source.
+// scale (CropPlan::needed_scale), and only in a window around the pixels the resampling reads
+// (DecodeNeeds::region, dataset.h), without changing the output: only its source.
 #pragma once
 
 #include <cstdint>

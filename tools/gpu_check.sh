@@ -90,6 +90,13 @@ unpack_deps() {
     echo "no .deb files in $deps: run ../shared/gpu/fetch-deps.sh $deps on a machine with apt" >&2
     return 1
   fi
+  # The JPEG decoder needs libjpeg's API (jpeglib.h), which ../shared/gpu/fetch-deps.sh does
+  # not fetch; every .deb here is unpacked, so adding the two packages is enough.
+  if ! ls "$deps"/libjpeg62-turbo-dev_*.deb >/dev/null 2>&1 && [ ! -e /usr/include/jpeglib.h ]; then
+    echo "no libjpeg62-turbo-dev in $deps and no jpeglib.h on this machine: run" \
+      "(cd $deps && apt-get download libjpeg62-turbo libjpeg62-turbo-dev) on a machine with apt" >&2
+    return 1
+  fi
   mkdir -p "$deps_prefix"
   for f in "$deps"/*.deb; do dpkg -x "$f" "$deps_prefix" || return 1; done
   # What dpkg's scripts would have done: absolute links (zlib1g-dev's libz.so) point into

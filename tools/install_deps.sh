@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libopenblas-dev libturbojpeg0-dev libpng-dev nlohmann-json3-dev
+  libopenblas-dev libjpeg62-turbo-dev libturbojpeg0-dev libpng-dev nlohmann-json3-dev
   libopenmpi-dev openmpi-bin
   dataset-fashion-mnist
 )

@@ -104,7 +104,7 @@ TEST(FolderDataset, JpegDecodesAtTheSmallestCoveringDctScale) {
     return [fraction](int height, int width) {
       EXPECT_EQ(height, kHeight);
       EXPECT_EQ(width, kWidth);
-      return fraction;
+      return DecodeNeeds{fraction, {}};
     };
   };
   EXPECT_EQ(decode_image_file(root.file("a.jpg"), request(1.0)).shape, (ImageShape{48, 64, 3}));

@@ -20,9 +20,9 @@ class FlakyDataset : public SyntheticDataset {
  public:
   FlakyDataset(std::size_t size, std::set<std::size_t> bad)
       : SyntheticDataset(size, 10, ImageShape{8, 8, 3}, 5), bad_(std::move(bad)) {}
-  Image decode(std::size_t index, const ScaleRequest& scale = {}) const override {
+  Image decode(std::size_t index, const DecodeRequest& request = {}) const override {
     if (bad_.count(index)) throw UnreadableImage(describe(index), "broken on purpose");
-    return SyntheticDataset::decode(index, scale);
+    return SyntheticDataset::decode(index, request);
   }
 
  private:

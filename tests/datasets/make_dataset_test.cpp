@@ -27,7 +27,7 @@ class VaryingSizeStub : public Dataset {
   int label(std::size_t) const override { return 0; }
   int channels() const override { return 3; }
   std::optional<ImageShape> fixed_shape() const override { return std::nullopt; }
-  Image decode(std::size_t, const ScaleRequest&) const override { return {}; }
+  Image decode(std::size_t, const DecodeRequest&) const override { return {}; }
   std::string describe(std::size_t) const override { return "stub"; }
 };
 

@@ -374,7 +374,7 @@ int run_loader(const std::vector<std::string>& args) {
             << (eval ? "resize 256 + center crop 224" : "RandomResizedCrop 224 + flip") << "\n"
             << "  " << r.images << " images in " << r.seconds << " s: " << r.images_per_second()
             << " images/s, " << r.images_per_second_per_worker() << " per worker (" << r.workers
-            << " workers)\n";
+            << " workers), " << r.cpu_ms_per_image() << " ms CPU per image\n";
   return 0;
 }
 
