@@ -171,9 +171,10 @@ sanitize() {
 #             each limited to SANITIZE_TIMEOUT seconds, default 240)
 # and on request only:
 #   test-all  build everything (the SIMT tests too) and run every test (CI runs the CPU ones)
-#   tiles     the wgmma tile shapes (SOMBRERO_WGMMA_TILE: m128_sync, m128_async, m256_async):
-#             bench conv and the ResNet-50 one-hot step on each, and the step's profile on the
-#             default; for choosing the automatic shape
+#   tiles     the wgmma tile shapes (SOMBRERO_WGMMA_TILE): bench conv with the automatic
+#             choice and with m128_sync, n64_sync, m64_sync forced everywhere, the ResNet-50
+#             one-hot step with auto and m128_sync, and the step's profile on the default;
+#             for choosing the automatic shape (m128_async, m256_async: 2026-11-26-h200-tiles)
 #   ncu       Nsight Compute's full sections on a few launches of the kernels behind the
 #             open targets (the conv tiles on one 3x3 shape, the fused loss, the energy
 #             forward): throughputs, occupancy, stall reasons; reports and text in $OUT
@@ -226,9 +227,11 @@ phase_bench-kernels() {
 
 phase_tiles() {
   local tile
-  for tile in m128_sync m128_async m256_async; do
+  for tile in auto m128_sync n64_sync m64_sync; do
     step "bench-conv-$tile" env SOMBRERO_WGMMA_TILE=$tile "$build/sombrero" bench conv \
       --json "$out/bench-conv-$tile.json"
+  done
+  for tile in auto m128_sync; do
     step "bench-train-step-$tile" env SOMBRERO_WGMMA_TILE=$tile "$build/sombrero" bench \
       train-step --model resnet50 --u1 0 --algo wgmma --iters 10 --warmup 3 \
       --json "$out/bench-train-step-$tile.json"
@@ -325,7 +328,7 @@ PY
   echo
   for log in bench-conv bench-conv-f32 bench-energy bench-loss bench-memory bench-memory-f32 \
     bench-train-step bench-train-step-jpeg bench-pytorch bench-train-step-hand \
-    bench-train-step-m128_sync bench-train-step-m128_async bench-train-step-m256_async; do
+    bench-train-step-auto bench-train-step-m128_sync; do
     [ -f "$out/$log.log" ] && { echo "### $log"; echo '```'; tail -n 50 "$out/$log.log"; echo '```'; }
   done
 } >>"$table"

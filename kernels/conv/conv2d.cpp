@@ -69,9 +69,12 @@ Conv2dWgmmaTile parse_wgmma_tile(const std::string& name) {
   if (name == "m128_sync") return Conv2dWgmmaTile::m128_sync;
   if (name == "m128_async") return Conv2dWgmmaTile::m128_async;
   if (name == "m256_async") return Conv2dWgmmaTile::m256_async;
-  throw Error(str("SOMBRERO_WGMMA_TILE: unknown wgmma tile '", name, "'",
-                  did_you_mean(name, {"auto", "m128_sync", "m128_async", "m256_async"}),
-                  " (choose auto, m128_sync, m128_async or m256_async)"));
+  if (name == "n64_sync") return Conv2dWgmmaTile::n64_sync;
+  if (name == "m64_sync") return Conv2dWgmmaTile::m64_sync;
+  throw Error(str(
+      "SOMBRERO_WGMMA_TILE: unknown wgmma tile '", name, "'",
+      did_you_mean(name, {"auto", "m128_sync", "m128_async", "m256_async", "n64_sync", "m64_sync"}),
+      " (choose auto, m128_sync, m128_async, m256_async, n64_sync or m64_sync)"));
 }
 
 Conv2dKernelOptions kernel_options(ConvAlgo algo) {

@@ -44,9 +44,11 @@ inline bool is_hand_written(ConvAlgo algo) {
   return algo != ConvAlgo::cudnn;
 }
 // wgmma: Conv2dTile::warpgroup, its shape from the environment variable SOMBRERO_WGMMA_TILE
-// (a tuning knob for benchmarks: auto, m128_sync, m128_async or m256_async; read once).
+// (a tuning knob for benchmarks: auto, m128_sync, m128_async, m256_async, n64_sync or
+// m64_sync; read once; a shape a pass cannot take falls back as conv2d_gemm_plan says).
 Conv2dKernelOptions kernel_options(ConvAlgo algo);
-// "auto" (or empty) | "m128_sync" | "m128_async" | "m256_async"; else a clear error.
+// "auto" (or empty) | "m128_sync" | "m128_async" | "m256_async" | "n64_sync" | "m64_sync";
+// else a clear error.
 Conv2dWgmmaTile parse_wgmma_tile(const std::string& name);
 
 struct Conv2dParams {

@@ -123,6 +123,23 @@ struct WgmmaTall {
   static constexpr int Threads = 128 * Warpgroups;
   static constexpr bool Wgmma = true, Async = true;
 };
+// 128 x 64 for gemm_n <= 64 (forward and backward-data of 64-channel layers: a 128-column
+// tile would multiply as many zero columns as real ones): each warpgroup owns 64 rows x 64
+// columns (m64n64k16, 32 accumulators per thread); 4 stages of 24 KB, two blocks per SM
+// (82 to 96 registers per thread allow no third) (n64_sync).
+struct WgmmaNarrow {
+  static constexpr int BM = 128, BN = 64, BK = 64, Warpgroups = 2, Stages = 4;
+  static constexpr int Threads = 128 * Warpgroups;
+  static constexpr bool Wgmma = true, Async = false;
+};
+// 64 x 128 for gemm_m <= 64 (backward-filter of 64-output-channel layers): one warpgroup
+// owns the whole tile (m64n128k16, 64 accumulators per thread); 3 stages of 24 KB, three
+// blocks per SM (144 to 164 registers per thread) (m64_sync).
+struct WgmmaShort {
+  static constexpr int BM = 64, BN = 128, BK = 64, Warpgroups = 1, Stages = 3;
+  static constexpr int Threads = 128 * Warpgroups;
+  static constexpr bool Wgmma = true, Async = false;
+};
 struct FfmaLarge {  // f32 CUDA cores
   static constexpr int BM = 128, BN = 128, BK = 8, TM = 8, TN = 8, Stages = 4;
   static constexpr int Threads = (BM / TM) * (BN / TN);
@@ -364,8 +381,8 @@ struct MmaMath {
 };
 
 // bf16 wgmma (sm_90a): warpgroup wg owns rows 64 MT wg .. 64 MT (wg + 1) - 1 (MT = BM / 64
-// per warpgroup's m64 tiles: 1 or 2) and all BN columns of the block tile, one m64n128k16
-// per m64 tile and 16 k; the operands are the swizzled tiles themselves (no fragments in
+// per warpgroup's m64 tiles: 1 or 2) and all BN columns of the block tile (64 or 128), one
+// m64nBNk16 per m64 tile and 16 k; the operands are the swizzled tiles themselves (no fragments in
 // registers), each k-major (AK / BK: rows of 64 k; a 16-wide k slice starts 32 bytes further
 // in every row) or MN-major (transposed: atoms of 8 k x 64 rows, a k slice is two atoms, 2 KB
 // further; 64-row ranges BK * 128 bytes apart, the descriptor's LBO); 8-row (8-k) groups 1024
@@ -378,9 +395,9 @@ struct MmaMath {
 template <class Config, bool AContiguousK, bool BContiguousK>
 struct WgmmaMath {
   static constexpr int MT = Config::BM / (64 * Config::Warpgroups);
-  static_assert(MT >= 1 && Config::BM == 64 * MT * Config::Warpgroups && Config::BN == 128 &&
-                    Config::BK == 64,
-                "m64n128 wgmmas per warpgroup and 16 k");
+  static_assert(MT >= 1 && Config::BM == 64 * MT * Config::Warpgroups &&
+                    (Config::BN == 64 || Config::BN == 128) && Config::BK == 64,
+                "m64n64 or m64n128 wgmmas per warpgroup and 16 k");
   static constexpr std::uint32_t AtomStride = Config::BK * 128;  // bytes per 64 MN-major rows
   // Bytes from one 64-row range of A to the next: 64 k-major rows, or one MN-major range.
   static constexpr std::uint32_t ARangeStride = AContiguousK ? 64 * 128 : AtomStride;
@@ -423,10 +440,16 @@ struct WgmmaMath {
 #pragma unroll
     for (int slice = 0; slice < Config::BK / 16; ++slice)
 #pragma unroll
-      for (int mt = 0; mt < MT; ++mt)
-        runtime::wgmma_m64n128k16_bf16<AContiguousK ? 0 : 1, BContiguousK ? 0 : 1>(
-            acc[mt], descriptor<AContiguousK>(a + mt * ARangeStride, slice),
-            descriptor<BContiguousK>(b, slice), 1);
+      for (int mt = 0; mt < MT; ++mt) {
+        const std::uint64_t desc_a = descriptor<AContiguousK>(a + mt * ARangeStride, slice);
+        const std::uint64_t desc_b = descriptor<BContiguousK>(b, slice);
+        if constexpr (Config::BN == 64)
+          runtime::wgmma_m64n64k16_bf16<AContiguousK ? 0 : 1, BContiguousK ? 0 : 1>(acc[mt], desc_a,
+                                                                                    desc_b, 1);
+        else
+          runtime::wgmma_m64n128k16_bf16<AContiguousK ? 0 : 1, BContiguousK ? 0 : 1>(
+              acc[mt], desc_a, desc_b, 1);
+      }
     runtime::wgmma_commit();
     runtime::wgmma_wait<Config::Async ? 1 : 0>();
     fence_accumulators();
@@ -562,22 +585,28 @@ struct StagedEpilogue {
 
   // BatchNorm statistics of the tile's output (problem.statistics, conv2d_kernels.h): per
   // column, the sum and the centred sum of squares of the values as stored (rounded to the
-  // output type), over the tile's valid rows. Two threads per column (Threads == 2 BN), each
-  // summing half of the rows in order, combined in a fixed order: deterministic. A 256-row
-  // tile writes two statistics tiles of 128 rows (one per half), so the statistics' tile
-  // rows are 128 for the large and the tall tiles alike.
+  // output type), over the tile's valid rows. Two workers per column, each summing half of
+  // the rows in order, combined in a fixed order: deterministic, and the same sums whatever
+  // the tile's width (a thread is worker `thread` and, when the block has fewer than 2 BN
+  // threads, also worker `thread + Threads`; with more, the extra threads only pass the
+  // barriers). A 256-row tile writes two statistics tiles of 128 rows (one per half), so the
+  // statistics' tile rows are 128 for the large, narrow and tall tiles alike.
+  static constexpr int kStatisticsWorkers = 2 * Config::BN;
+  static constexpr int kWorkersPerThread =
+      (kStatisticsWorkers + Config::Threads - 1) / Config::Threads;
+
   template <class Problem>
   __device__ __forceinline__ static void write_statistics(const Problem& problem, const float* tile,
                                                           float* scratch, int m0, int n0,
                                                           int thread) {
     using Output = typename Problem::Output;
-    static_assert(Config::Threads == 2 * Config::BN, "two threads per column");
-    const int n = thread % Config::BN, half = thread / Config::BN;
     const int rows = min(Config::BM, problem.gemm_m - m0);
-    const int begin = half * (Config::BM / 2), end = min(begin + Config::BM / 2, rows);
-    float sum = 0.0f;
-    for (int m = begin; m < end; ++m) sum += to_float(from_float<Output>(tile[m * Stride + n]));
     if constexpr (Config::BM == 2 * kConv2dLargeTile) {  // each half its own statistics tile
+      static_assert(Config::Threads == kStatisticsWorkers, "one worker per thread");
+      const int n = thread % Config::BN, half = thread / Config::BN;
+      const int begin = half * (Config::BM / 2), end = min(begin + Config::BM / 2, rows);
+      float sum = 0.0f;
+      for (int m = begin; m < end; ++m) sum += to_float(from_float<Output>(tile[m * Stride + n]));
       if (end <= begin || n0 + n >= problem.gemm_n) return;
       const float mean = sum / static_cast<float>(end - begin);
       float squares = 0.0f;
@@ -590,23 +619,51 @@ struct StagedEpilogue {
       out[0] = sum;
       out[problem.gemm_n] = squares;
       return;
-    }
-    scratch[half * Config::BN + n] = sum;
-    __syncthreads();
-    const float total = scratch[n] + scratch[Config::BN + n];
-    const float mean = total / static_cast<float>(rows);
-    float squares = 0.0f;
-    for (int m = begin; m < end; ++m) {
-      const float d = to_float(from_float<Output>(tile[m * Stride + n])) - mean;
-      squares = fmaf(d, d, squares);
-    }
-    __syncthreads();  // everyone has read the sums
-    scratch[half * Config::BN + n] = squares;
-    __syncthreads();
-    if (half == 0 && n0 + n < problem.gemm_n) {
-      float* out = problem.statistics + std::int64_t(blockIdx.x) * 2 * problem.gemm_n + n0 + n;
-      out[0] = total;
-      out[problem.gemm_n] = scratch[n] + scratch[Config::BN + n];
+    } else {
+      // Worker w: column w % BN, rows [begin, end) of half w / BN.
+      const auto rows_of = [&](int w, int& begin, int& end) {
+        begin = (w / Config::BN) * (Config::BM / 2);
+        end = min(begin + Config::BM / 2, rows);
+      };
+      for (int j = 0; j < kWorkersPerThread; ++j) {
+        const int w = thread + j * Config::Threads;
+        if (w >= kStatisticsWorkers) break;
+        int begin, end;
+        rows_of(w, begin, end);
+        float sum = 0.0f;
+        for (int m = begin; m < end; ++m)
+          sum += to_float(from_float<Output>(tile[m * Stride + w % Config::BN]));
+        scratch[w] = sum;  // = scratch[half * BN + n]
+      }
+      __syncthreads();
+      float squares[kWorkersPerThread], totals[kWorkersPerThread];
+      for (int j = 0; j < kWorkersPerThread; ++j) {
+        const int w = thread + j * Config::Threads;
+        squares[j] = totals[j] = 0.0f;
+        if (w >= kStatisticsWorkers) break;
+        const int n = w % Config::BN;
+        int begin, end;
+        rows_of(w, begin, end);
+        totals[j] = scratch[n] + scratch[Config::BN + n];
+        const float mean = totals[j] / static_cast<float>(rows);
+        for (int m = begin; m < end; ++m) {
+          const float d = to_float(from_float<Output>(tile[m * Stride + n])) - mean;
+          squares[j] = fmaf(d, d, squares[j]);
+        }
+      }
+      __syncthreads();  // everyone has read the sums
+      for (int j = 0; j < kWorkersPerThread; ++j) {
+        const int w = thread + j * Config::Threads;
+        if (w < kStatisticsWorkers) scratch[w] = squares[j];
+      }
+      __syncthreads();
+      for (int j = 0; j < kWorkersPerThread; ++j) {
+        const int w = thread + j * Config::Threads, n = w % Config::BN;
+        if (w >= Config::BN || n0 + n >= problem.gemm_n) break;  // half 0's workers write
+        float* out = problem.statistics + std::int64_t(blockIdx.x) * 2 * problem.gemm_n + n0 + n;
+        out[0] = totals[j];
+        out[problem.gemm_n] = scratch[n] + scratch[Config::BN + n];
+      }
     }
   }
 
@@ -850,6 +907,10 @@ void launch(const Problem& problem, bool large_tile, bool vectorized, int splits
 #endif
       if (wgmma_tile == Conv2dWgmmaTile::m256_async)
         launch_config<Problem, WgmmaTall>(problem, true, splits, k_chunk, stream);
+      else if (wgmma_tile == Conv2dWgmmaTile::n64_sync)
+        launch_config<Problem, WgmmaNarrow>(problem, true, splits, k_chunk, stream);
+      else if (wgmma_tile == Conv2dWgmmaTile::m64_sync)
+        launch_config<Problem, WgmmaShort>(problem, true, splits, k_chunk, stream);
       else if (wgmma_tile == Conv2dWgmmaTile::m128_async)
         launch_config<Problem, WgmmaLargeAsync>(problem, true, splits, k_chunk, stream);
       else

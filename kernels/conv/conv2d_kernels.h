@@ -43,13 +43,20 @@ enum class Conv2dTile { automatic, small, large, warpgroup };
 
 // The warpgroup tile's shape and pipeline (conv2d_igemm.cuh): 128x128 with each K step's
 // wgmmas waited for (3 stages, two blocks per SM), 128x128 with one step in flight (4
-// stages), or 256x128 so (4 stages of 48 KB); all three sum in the same order (bit-identical
-// results). 256 rows need gemm_m >= 256 (else m128_async runs). automatic, from `bench conv`
-// on an H200 (benchmarks/results/2026-11-26-h200-tiles.md): 256x128 for backward-filter with
-// >= 256 output channels (its gemm_m; 10-35% faster there: the B tile serves twice the
-// rows), else 128x128 synchronous (the one-block-per-SM tiles were 10-40% slower on every
-// forward and backward-data shape of ResNet-50).
-enum class Conv2dWgmmaTile { automatic, m128_sync, m128_async, m256_async };
+// stages), 256x128 so (4 stages of 48 KB), 128x64 synchronous (3 stages of 24 KB) and 64x128
+// synchronous (one warpgroup, 3 stages of 24 KB); all sum in the same order (bit-identical
+// results). 256 rows need gemm_m >= 256 (else m128_async runs); 64 rows are for
+// backward-filter only (a forward's epilogue statistics come in 128-row tiles; elsewhere
+// m128_sync runs). automatic, from `bench conv` on an H200
+// (benchmarks/results/2026-11-26-h200-tiles.md): 256x128 for backward-filter with >= 256
+// output channels (its gemm_m; 10-35% faster there: the B tile serves twice the rows), else
+// 128x128 synchronous (the one-block-per-SM tiles were 10-40% slower on every forward and
+// backward-data shape of ResNet-50); and where one side of the GEMM is 64 or less (ResNet's
+// 64-channel layers), the tile that does not multiply a 64-wide half of zeros: 128x64 for
+// forward and backward-data with gemm_n <= 64, 64x128 for backward-filter with gemm_m <= 64
+// (chosen from the arithmetic, not yet timed on a GPU: a 128x128 tile there runs at the same
+// rate per tile as on the 128-channel layers, so half its work is waste).
+enum class Conv2dWgmmaTile { automatic, m128_sync, m128_async, m256_async, n64_sync, m64_sync };
 
 struct Conv2dKernelOptions {
   Conv2dTile tile = Conv2dTile::automatic;
@@ -107,12 +114,21 @@ inline Conv2dGemmPlan conv2d_gemm_plan(Conv2dPass pass, const Conv2dShape& s,
     plan.warpgroup = true;
     tile = Conv2dTile::large;
     plan.wgmma_tile = options.wgmma;
-    if (plan.wgmma_tile == Conv2dWgmmaTile::automatic)
-      plan.wgmma_tile = pass == Conv2dPass::backward_filter && plan.gemm_m >= 256
-                            ? Conv2dWgmmaTile::m256_async
-                            : Conv2dWgmmaTile::m128_sync;
+    const bool filter = pass == Conv2dPass::backward_filter;
+    if (plan.wgmma_tile == Conv2dWgmmaTile::automatic) {
+      if (filter && plan.gemm_m >= 256)
+        plan.wgmma_tile = Conv2dWgmmaTile::m256_async;
+      else if (filter && plan.gemm_m <= 64)
+        plan.wgmma_tile = Conv2dWgmmaTile::m64_sync;
+      else if (!filter && plan.gemm_n <= 64)
+        plan.wgmma_tile = Conv2dWgmmaTile::n64_sync;
+      else
+        plan.wgmma_tile = Conv2dWgmmaTile::m128_sync;
+    }
     if (plan.wgmma_tile == Conv2dWgmmaTile::m256_async && plan.gemm_m < 256)
       plan.wgmma_tile = Conv2dWgmmaTile::m128_async;
+    if (plan.wgmma_tile == Conv2dWgmmaTile::m64_sync && !filter)
+      plan.wgmma_tile = Conv2dWgmmaTile::m128_sync;
   }
   if (tile == Conv2dTile::automatic) {
     // Large tiles when they still give a full wave (backward-filter: split-K adds blocks).
@@ -122,9 +138,14 @@ inline Conv2dGemmPlan conv2d_gemm_plan(Conv2dPass pass, const Conv2dShape& s,
     plan.large_tile = tile == Conv2dTile::large;
   }
   if (pass == Conv2dPass::backward_filter) {
-    const long long blocks = plan.warpgroup && plan.wgmma_tile == Conv2dWgmmaTile::m256_async
-                                 ? tiles(kConv2dLargeTile) / 2
-                                 : tiles(plan.large_tile ? kConv2dLargeTile : kConv2dSmallTile);
+    // Blocks before splitting (the square tiles' count; 256 rows halve it, and a 64-row or
+    // 64-column tile doubles it unless its short side covers the GEMM's already).
+    long long blocks = tiles(plan.large_tile ? kConv2dLargeTile : kConv2dSmallTile);
+    if (plan.warpgroup && plan.wgmma_tile == Conv2dWgmmaTile::m256_async) blocks /= 2;
+    if (plan.warpgroup && plan.wgmma_tile == Conv2dWgmmaTile::m64_sync && plan.gemm_m > 64)
+      blocks *= 2;
+    if (plan.warpgroup && plan.wgmma_tile == Conv2dWgmmaTile::n64_sync && plan.gemm_n > 64)
+      blocks *= 2;
     long long splits = options.split_k > 0
                            ? options.split_k
                            : std::min((2 * kConv2dWaveBlocks + blocks - 1) / blocks,

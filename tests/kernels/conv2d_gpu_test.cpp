@@ -204,8 +204,8 @@ TEST(Conv2dGpu, BackwardDataAccumulatesIntoDxOnEveryResNet50Shape) {
     GTEST_SKIP() << "no CUDA device: " << runtime::cuda_unavailable_reason();
   std::vector<Conv2dKernelOptions> tiles(1);
   if (runtime::wgmma_unavailable_reason().empty())
-    for (const Conv2dWgmmaTile shape :
-         {Conv2dWgmmaTile::m128_sync, Conv2dWgmmaTile::m128_async, Conv2dWgmmaTile::m256_async})
+    for (const Conv2dWgmmaTile shape : {Conv2dWgmmaTile::m128_sync, Conv2dWgmmaTile::m128_async,
+                                        Conv2dWgmmaTile::m256_async, Conv2dWgmmaTile::n64_sync})
       tiles.push_back({Conv2dTile::warpgroup, 0, shape});
   for (const NamedConvShape& named : resnet50_conv_shapes(kBatch)) {
     const Conv2dShape& s = named.shape;
@@ -237,9 +237,11 @@ TEST(Conv2dGpu, TheWarpgroupTileMatchesTheCpuBackendOnEveryResNet50Shape) {
     GTEST_SKIP() << "no CUDA device: " << runtime::cuda_unavailable_reason();
   if (const std::string reason = runtime::wgmma_unavailable_reason(); !reason.empty())
     GTEST_SKIP() << reason;
-  // Every shape of the tile: 128x128 synchronous, with a K step in flight, 256x128.
+  // Every shape of the tile: 128x128 synchronous, with a K step in flight, 256x128, 128x64
+  // (m64n64 wgmmas), 64x128 (backward-filter; the other passes fall back to 128x128).
   for (const Conv2dWgmmaTile shape :
-       {Conv2dWgmmaTile::m128_sync, Conv2dWgmmaTile::m128_async, Conv2dWgmmaTile::m256_async}) {
+       {Conv2dWgmmaTile::m128_sync, Conv2dWgmmaTile::m128_async, Conv2dWgmmaTile::m256_async,
+        Conv2dWgmmaTile::n64_sync, Conv2dWgmmaTile::m64_sync}) {
     const Conv2dKernelOptions warpgroup{Conv2dTile::warpgroup, 0, shape};
     const std::string what = "warpgroup " + std::to_string(int(shape));
     for (const NamedConvShape& named : resnet50_conv_shapes(kBatch)) {

@@ -77,8 +77,11 @@ TEST(ConvAlgo, WgmmaTileNamesParseAndTyposAreNamed) {
   EXPECT_EQ(parse_wgmma_tile("m128_sync"), Conv2dWgmmaTile::m128_sync);
   EXPECT_EQ(parse_wgmma_tile("m128_async"), Conv2dWgmmaTile::m128_async);
   EXPECT_EQ(parse_wgmma_tile("m256_async"), Conv2dWgmmaTile::m256_async);
+  EXPECT_EQ(parse_wgmma_tile("n64_sync"), Conv2dWgmmaTile::n64_sync);
+  EXPECT_EQ(parse_wgmma_tile("m64_sync"), Conv2dWgmmaTile::m64_sync);
   EXPECT_THAT(error_of([] { parse_wgmma_tile("m256"); }),
               HasSubstr("SOMBRERO_WGMMA_TILE: unknown wgmma tile 'm256'"));
+  EXPECT_THAT(error_of([] { parse_wgmma_tile("n64_sinc"); }), HasSubstr("did you mean 'n64_sync'"));
 }
 
 // "auto" is wgmma only for bf16 on a CUDA device that runs it; explicit names pass through.

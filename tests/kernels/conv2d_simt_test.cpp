@@ -177,10 +177,13 @@ TEST_P(Conv2dSimt, LargeTilesAndSplitReductionAreBitExact) {
 // under every schedule, with a split reduction in backward-filter where the shape has one.
 // Every wgmma tile shape: 128x128 synchronous, 128x128 with a K step in flight (the SIMT
 // emulation computes a wgmma at its wait, reading shared memory then, and poisons a stage a
-// cp.async refills until its wait: a stage refilled too early fails here), 256x128.
+// cp.async refills until its wait: a stage refilled too early fails here), 256x128, 128x64
+// (m64n64 wgmmas) and 64x128 (one warpgroup; backward-filter only, the other passes fall
+// back to 128x128).
 TEST_P(Conv2dSimt, WarpgroupTileIsBitExactUnderEverySchedule) {
   for (const Conv2dWgmmaTile shape :
-       {Conv2dWgmmaTile::m128_sync, Conv2dWgmmaTile::m128_async, Conv2dWgmmaTile::m256_async}) {
+       {Conv2dWgmmaTile::m128_sync, Conv2dWgmmaTile::m128_async, Conv2dWgmmaTile::m256_async,
+        Conv2dWgmmaTile::n64_sync, Conv2dWgmmaTile::m64_sync}) {
     Conv2dKernelOptions warpgroup;
     warpgroup.tile = Conv2dTile::warpgroup;
     warpgroup.split_k = 2;
@@ -300,17 +303,32 @@ TEST(Conv2dSimtPlan, TheWarpgroupTileIsOnlyEverChosenOnRequest) {
   EXPECT_EQ(conv2d_gemm_plan(Conv2dPass::forward, tall, options).wgmma_tile,
             Conv2dWgmmaTile::m256_async);
   EXPECT_EQ(conv2d_statistics_tile_rows(tall, options), 128);
-  // automatic: 256 rows for backward-filter with >= 256 output channels only.
+  // automatic: 256 rows for backward-filter with >= 256 output channels; where a side of the
+  // GEMM is <= 64, the tile with that side 64 (128x64 forward and backward-data, 64x128
+  // backward-filter); else 128x128 synchronous.
   const Conv2dKernelOptions automatic{Conv2dTile::warpgroup};
   EXPECT_EQ(conv2d_gemm_plan(Conv2dPass::forward, tall, automatic).wgmma_tile,
-            Conv2dWgmmaTile::m128_sync);
+            Conv2dWgmmaTile::n64_sync);  // 24 output channels
   EXPECT_EQ(conv2d_gemm_plan(Conv2dPass::backward_filter, tall, automatic).wgmma_tile,
-            Conv2dWgmmaTile::m128_sync);  // 24 output channels
+            Conv2dWgmmaTile::m64_sync);  // 24 output channels
+  EXPECT_EQ(conv2d_gemm_plan(Conv2dPass::backward_data, tall, automatic).wgmma_tile,
+            Conv2dWgmmaTile::n64_sync);  // 16 input channels
   const Conv2dShape wide = warpgroup_cases()[5];
   EXPECT_EQ(conv2d_gemm_plan(Conv2dPass::backward_filter, wide, automatic).wgmma_tile,
             Conv2dWgmmaTile::m256_async);  // 264 output channels
-  EXPECT_EQ(conv2d_gemm_plan(Conv2dPass::backward_data, wide, automatic).wgmma_tile,
+  EXPECT_EQ(conv2d_gemm_plan(Conv2dPass::forward, wide, automatic).wgmma_tile,
             Conv2dWgmmaTile::m128_sync);
+  EXPECT_EQ(conv2d_gemm_plan(Conv2dPass::backward_data, wide, automatic).wgmma_tile,
+            Conv2dWgmmaTile::n64_sync);  // 8 input channels
+  // 64 rows are backward-filter's only: a forward's statistics come in 128-row tiles.
+  Conv2dKernelOptions short_rows{Conv2dTile::warpgroup, 0, Conv2dWgmmaTile::m64_sync};
+  EXPECT_EQ(conv2d_gemm_plan(Conv2dPass::forward, tall, short_rows).wgmma_tile,
+            Conv2dWgmmaTile::m128_sync);
+  EXPECT_EQ(conv2d_gemm_plan(Conv2dPass::backward_data, tall, short_rows).wgmma_tile,
+            Conv2dWgmmaTile::m128_sync);
+  EXPECT_EQ(conv2d_gemm_plan(Conv2dPass::backward_filter, wide, short_rows).wgmma_tile,
+            Conv2dWgmmaTile::m64_sync);                          // on request, even with 264 rows
+  EXPECT_EQ(conv2d_statistics_tile_rows(tall, automatic), 128);  // 128x64 keeps 128 rows
 }
 
 TEST(Conv2dSimtPlan, SplitCountsAndWorkspaceFollowTheOptions) {
@@ -342,7 +360,9 @@ TEST(Conv2dSimtStatistics, EpilogueStatisticsDescribeTheStoredOutput) {
              {Conv2dTile::large},
              {Conv2dTile::warpgroup, 0, Conv2dWgmmaTile::m128_sync},
              {Conv2dTile::warpgroup, 0, Conv2dWgmmaTile::m128_async},
-             {Conv2dTile::warpgroup, 0, Conv2dWgmmaTile::m256_async}}) {
+             {Conv2dTile::warpgroup, 0, Conv2dWgmmaTile::m256_async},
+             {Conv2dTile::warpgroup, 0, Conv2dWgmmaTile::n64_sync},
+             {Conv2dTile::warpgroup, 0, Conv2dWgmmaTile::m64_sync}}) {  // -> m128_sync
       s.batch = batch;
       const std::vector<bf16> x = to_bf16(small_integers(s.input_elements(), 3)),
                               w = to_bf16(small_integers(s.weight_elements(), 4));
@@ -366,6 +386,23 @@ TEST(Conv2dSimtStatistics, EpilogueStatisticsDescribeTheStoredOutput) {
               << " wgmma " << int(options.wgmma);
       }
     }
+  // The 128x64 tile's statistics are the 128x128 tile's bit for bit (two workers per column
+  // over the same row halves), here with 24 and with 72 channels (two column tiles of 64).
+  for (const int channels : {24, 72}) {
+    Conv2dShape c = s;
+    c.out_channels = channels;
+    const std::vector<bf16> x = to_bf16(small_integers(c.input_elements(), 5)),
+                            w = to_bf16(random_values(c.weight_elements(), 6));
+    std::vector<std::vector<float>> stats;
+    for (const Conv2dWgmmaTile tile : {Conv2dWgmmaTile::m128_sync, Conv2dWgmmaTile::n64_sync}) {
+      const Conv2dKernelOptions options{Conv2dTile::warpgroup, 0, tile};
+      std::vector<bf16> y(c.output_elements());
+      stats.emplace_back(std::size_t(conv2d_statistics_floats(c, options)), NAN);
+      simt::conv2d_forward_with_statistics(c, x.data(), w.data(), y.data(), stats.back().data(),
+                                           nullptr, options);
+    }
+    EXPECT_EQ(stats[0], stats[1]) << channels << " channels";
+  }
   Conv2dShape odd = s;
   odd.out_channels = 12;
   const std::vector<bf16> x = to_bf16(small_integers(odd.input_elements(), 3));
