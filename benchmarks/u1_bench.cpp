@@ -54,6 +54,17 @@ T* typed(Tensor& t) {
   return t.data<T>();
 }
 
+// The JSON of a steady-state measurement (bench_report.h, median_cuda_ms_per_call).
+nlohmann::json steady_fields(int copies, double ms, double gb_per_s, double copy_ms,
+                             double copy_gb_per_s) {
+  return {{"copies", copies},
+          {"ms", ms},
+          {"gb_per_s", gb_per_s},
+          {"copy_ms", copy_ms},
+          {"copy_gb_per_s", copy_gb_per_s},
+          {"fraction_of_copy", gb_per_s / copy_gb_per_s}};
+}
+
 // Energy forward and backward for activation element type T (float or bf16): one run after
 // an L2 flush, and the steady state over `copies` sets of buffers (rotation_copies).
 template <typename T>
@@ -103,22 +114,18 @@ void energy_rows(const U1BenchOptions& o, DType dtype, Table& table, Report& rep
                fixed(ms * 1e3, 1), fixed(kernel_bw, 0), fixed(copy_bw, 0),
                fixed(100 * kernel_bw / copy_bw, 1), fixed(steady_ms * 1e3, 1),
                fixed(steady_copy_bw, 0), fixed(100 * steady_bw / steady_copy_bw, 1)});
-    report.add({{"bench", "energy"},
-                {"pass", r.pass},
-                {"precision", runtime::dtype_name(dtype)},
-                {"shape", dims(o)},
-                {"bytes", r.bytes},
-                {"ms", ms},
-                {"gb_per_s", kernel_bw},
-                {"copy_ms", copy},
-                {"copy_gb_per_s", copy_bw},
-                {"fraction_of_copy", kernel_bw / copy_bw},
-                {"steady_copies", copies},
-                {"steady_ms", steady_ms},
-                {"steady_gb_per_s", steady_bw},
-                {"steady_copy_ms", steady_copy},
-                {"steady_copy_gb_per_s", steady_copy_bw},
-                {"steady_fraction_of_copy", steady_bw / steady_copy_bw}});
+    report.add(
+        {{"bench", "energy"},
+         {"pass", r.pass},
+         {"precision", runtime::dtype_name(dtype)},
+         {"shape", dims(o)},
+         {"bytes", r.bytes},
+         {"ms", ms},
+         {"gb_per_s", kernel_bw},
+         {"copy_ms", copy},
+         {"copy_gb_per_s", copy_bw},
+         {"fraction_of_copy", kernel_bw / copy_bw},
+         {"steady", steady_fields(copies, steady_ms, steady_bw, steady_copy, steady_copy_bw)}});
   }
 }
 
@@ -249,28 +256,24 @@ void loss_rows(const U1BenchOptions& o, DType dtype, Table& table, Report& repor
                fixed(unfused_ms / fused_ms, 2), str(std::scientific, std::setprecision(1), error),
                fixed(steady_ms * 1e3, 1), fixed(steady_copy_bw, 0),
                fixed(100 * steady_bw / steady_copy_bw, 1)});
-    report.add({{"bench", "loss"},
-                {"precision", runtime::dtype_name(dtype)},
-                {"shape", dims(o)},
-                {"classes", o.classes},
-                {"config", "weight 0.1, eps 1e-3, joint, label smoothing 0.1"},
-                {"kernel", to_string(kernel)},
-                {"automatic", kernel == automatic},
-                {"bytes", bytes},
-                {"fused_ms", fused_ms},
-                {"gb_per_s", kernel_bw},
-                {"copy_ms", copy},
-                {"copy_gb_per_s", copy_bw},
-                {"fraction_of_copy", kernel_bw / copy_bw},
-                {"unfused_ms", unfused_ms},
-                {"unfused_over_fused", unfused_ms / fused_ms},
-                {"dactivation_max_relative_difference", error},
-                {"steady_copies", copies},
-                {"steady_ms", steady_ms},
-                {"steady_gb_per_s", steady_bw},
-                {"steady_copy_ms", steady_copy},
-                {"steady_copy_gb_per_s", steady_copy_bw},
-                {"steady_fraction_of_copy", steady_bw / steady_copy_bw}});
+    report.add(
+        {{"bench", "loss"},
+         {"precision", runtime::dtype_name(dtype)},
+         {"shape", dims(o)},
+         {"classes", o.classes},
+         {"config", "weight 0.1, eps 1e-3, joint, label smoothing 0.1"},
+         {"kernel", to_string(kernel)},
+         {"automatic", kernel == automatic},
+         {"bytes", bytes},
+         {"fused_ms", fused_ms},
+         {"gb_per_s", kernel_bw},
+         {"copy_ms", copy},
+         {"copy_gb_per_s", copy_bw},
+         {"fraction_of_copy", kernel_bw / copy_bw},
+         {"unfused_ms", unfused_ms},
+         {"unfused_over_fused", unfused_ms / fused_ms},
+         {"dactivation_max_relative_difference", error},
+         {"steady", steady_fields(copies, steady_ms, steady_bw, steady_copy, steady_copy_bw)}});
   }
 }
 

@@ -323,21 +323,10 @@ template <typename T>
 void expect_masked_gradient_fold_exact(BatchNormShape shape, std::size_t offset) {
   const Inputs in = make_inputs(shape, /*integers=*/false, 11);
   const std::size_t n = in.x.size(), C = in.gamma.size();
-  const auto load = [](const std::vector<float>& v) {
-    if constexpr (std::is_same_v<T, float>)
-      return v;
-    else
-      return test::to_bf16(v);
-  };
-  const auto widen = [](const std::vector<T>& v) {
-    if constexpr (std::is_same_v<T, float>)
-      return v;
-    else
-      return test::to_float(v);
-  };
+  using test::widen;
   const auto placed = [&](const std::vector<float>& v) {
     std::vector<T> out(offset, T{});
-    const std::vector<T> values = load(v);
+    const std::vector<T> values = test::as<T>(v);
     out.insert(out.end(), values.begin(), values.end());
     return out;
   };
