@@ -94,8 +94,9 @@ Tensor Conv2d::forward(const Context& ctx, const Tensor& x) {
   kernels::Conv2dShape s = conv_shape(x.shape());
   Tensor y = Tensor::empty({s.batch, s.out_height(), s.out_width(), s.out_channels}, x.dtype(),
                            x.device());
-  // The kernels take w in the activations' dtype: bf16 rounds the f32 master weight.
-  Tensor w = x.dtype() == runtime::DType::f32 ? weight_->value : weight_->value.to_dtype(x.dtype());
+  // The kernels take w in the activations' dtype: bf16 rounds the f32 master weight (the copy
+  // Model::forward converted with every other layer's, when it offered one).
+  Tensor w = compute_weight(x.dtype());
   Tensor input = x;
   const int channels = kernel_channels(ctx, x);
   if (channels != s.in_channels) {

@@ -11,6 +11,7 @@
 
 #include "kernels/conv/conv2d_shape.h"
 #include "layers/batch_norm2d.h"
+#include "layers/compute_weights.h"
 #include "layers/layer.h"
 
 namespace sombrero::layers {
@@ -24,7 +25,7 @@ struct Conv2dOptions {
   bool bias = false;
 };
 
-class Conv2d : public Layer {
+class Conv2d : public Layer, public ComputeWeightUser {
  public:
   explicit Conv2d(const Conv2dOptions& options);
 
@@ -40,6 +41,7 @@ class Conv2d : public Layer {
 
   const Conv2dOptions& options() const { return options_; }
   Parameter& weight() { return *weight_; }
+  const Parameter& master_weight() const override { return *weight_; }
   Parameter* bias() { return bias_; }
   // The first layer of a network need not compute the gradient of the images: backward
   // then returns an undefined tensor.

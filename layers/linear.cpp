@@ -40,8 +40,7 @@ double Linear::forward_flops(const Shape& input) const {
 Tensor Linear::forward(const Context& ctx, const Tensor& x) {
   check_input(x, 2, describe());
   Tensor y = Tensor::empty(output_shape(x.shape()), x.dtype(), x.device());
-  const Tensor w =
-      x.dtype() == runtime::DType::f32 ? weight_->value : weight_->value.to_dtype(x.dtype());
+  const Tensor w = compute_weight(x.dtype());  // the offered bf16 copy, or converted now
   ops::linear_forward(x, w, bias_ != nullptr ? &bias_->value : nullptr, y);
   cached_input_ = ctx.training ? x : Tensor();
   cached_weight_bf16_ = ctx.training && x.dtype() != runtime::DType::f32 ? w : Tensor();

@@ -6,6 +6,7 @@
 // are unaffected).
 #pragma once
 
+#include "layers/compute_weights.h"
 #include "layers/layer.h"
 
 namespace sombrero::layers {
@@ -16,7 +17,7 @@ struct LinearOptions {
   bool bias = true;
 };
 
-class Linear : public Layer {
+class Linear : public Layer, public ComputeWeightUser {
  public:
   explicit Linear(const LinearOptions& options);
   std::string describe() const override;
@@ -26,6 +27,7 @@ class Linear : public Layer {
   Tensor backward(const Context& ctx, const Tensor& dy) override;
 
   Parameter& weight() { return *weight_; }
+  const Parameter& master_weight() const override { return *weight_; }
   Parameter* bias() { return bias_; }
 
  private:

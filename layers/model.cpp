@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "kernels/pointwise/pointwise.h"
+#include "layers/compute_weights.h"
 #include "layers/conv2d.h"
 #include "layers/conv_batch_norm_link.h"
 #include "layers/ops/dispatch.h"
@@ -85,6 +86,16 @@ Tensor Model::forward(const Context& ctx, const Tensor& images) {
                  "; move the batch there (Tensor::to) or the model (Model::to)");
   check_context_supported(ctx);
   const runtime::kernel_profiler::Scope forward_scope("forward");  // bench train-step --profile
+  // Every layer's weight in the activations' precision, converted together (compute_weights.h);
+  // copies a layer did not take are dropped however the forward ends.
+  const std::vector<ComputeWeightUser*> users = compute_weight_users(*trunk_);
+  offer_compute_weights(users, images.dtype());
+  struct DiscardUntaken {
+    const std::vector<ComputeWeightUser*>& users;
+    ~DiscardUntaken() {
+      for (ComputeWeightUser* user : users) user->discard_compute_weight();
+    }
+  } discard_untaken{users};
   Tensor y = images;
   for (std::size_t i = 0; i < trunk_->size(); ++i) {
     const runtime::kernel_profiler::Scope scope(trunk_->name_at(i));

@@ -169,6 +169,40 @@ Tensor Tensor::to_dtype(DType dtype) const {
 #endif
 }
 
+std::vector<Tensor> to_bf16_together(const std::vector<Tensor>& sources) {
+  std::vector<Tensor> targets;
+  targets.reserve(sources.size());
+  for (const Tensor& source : sources) {
+    SOMBRERO_CHECK(source.defined() && source.dtype() == DType::f32,
+                   "to_bf16_together: every source must be a defined f32 tensor");
+    SOMBRERO_CHECK(source.device() == sources.front().device(), "to_bf16_together: sources on ",
+                   to_string(sources.front().device()), " and ", to_string(source.device()));
+    targets.push_back(Tensor::empty(source.shape(), DType::bf16, source.device()));
+  }
+  if (sources.empty()) return targets;
+  if (sources.front().device().is_host()) {
+    for (std::size_t i = 0; i < sources.size(); ++i)
+      cpu::convert_f32_to_bf16(sources[i].data<float>(), targets[i].data<bf16>(),
+                               sources[i].numel());
+    return targets;
+  }
+#if defined(SOMBRERO_HAVE_CUDA)
+  for (std::size_t first = 0; first < sources.size(); first += kConversionBatch) {
+    ConversionBatch batch;
+    for (std::size_t i = first; i < sources.size() && batch.count < kConversionBatch; ++i) {
+      batch.source[batch.count] = sources[i].data<float>();
+      batch.target[batch.count] = bits(targets[i].data<bf16>());
+      batch.elements[batch.count] = sources[i].numel();
+      ++batch.count;
+    }
+    cuda::convert_f32_to_bf16_batch(batch, sources.front().stream());
+  }
+  return targets;
+#else
+  fail_unreachable_cuda("to_bf16_together");
+#endif
+}
+
 Tensor Tensor::host_f32() const {
   check_defined("host_f32");
   if (device_.is_cpu() && dtype_ == DType::f32) return *this;

@@ -142,6 +142,12 @@ class Tensor {
 
 std::ostream& operator<<(std::ostream& out, const Tensor& tensor);
 
+// to_dtype(bf16) of many f32 tensors at once: targets[i] = sources[i] rounded to bf16, the
+// same bits as sources[i].to_dtype(DType::bf16), on a CUDA device in one launch per 64
+// tensors instead of one each (the per-layer weight conversions of a bf16 forward). Every
+// target is allocated here on its source's device; the sources must share one device.
+std::vector<Tensor> to_bf16_together(const std::vector<Tensor>& sources);
+
 }  // namespace sombrero::runtime
 
 namespace sombrero {

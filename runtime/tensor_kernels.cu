@@ -3,7 +3,8 @@
 //   uniform:  element i = value i%4 of philox_uniform4(key, first_block + i/4, lo, hi).
 //   normal:   element i = value i%4 of philox_normal4(key, first_block + i/4, mean, stddev).
 //   convert:  f32 -> bf16 rounds to nearest, ties to even (cvt.rn.bf16.f32 on the GPU, the
-//             same integer rounding as runtime/bf16.h elsewhere); bf16 -> f32 is exact.
+//             same integer rounding as runtime/bf16.h elsewhere); bf16 -> f32 is exact. A
+//             batch converts up to 64 tensors in one launch (grid y = the tensor).
 // Parallelisation: one thread per element (per Philox block of four elements for the random
 // fills), 256 threads per block, grid-stride loops over at most 65536 blocks. All of them are
 // bandwidth bound: 4 (f32) or 2 (bf16) bytes written per element, plus the bytes read for a
@@ -12,6 +13,7 @@
 // in the SIMT build (where cuda_bf16.h is not available).
 #include "runtime/kernel_api.h"
 #include "runtime/philox.h"
+#include "runtime/tensor_kernels.h"
 
 #include <cstdint>
 #include <cstring>
@@ -103,6 +105,18 @@ __global__ void f32_to_bf16_kernel(const float* source, std::uint16_t* target, s
     target[i] = float_to_bf16_bits(source[i]);
 }
 
+// Conversion blockIdx.y of the batch, grid-stride over its elements along x.
+__global__ void f32_to_bf16_batch_kernel(ConversionBatch batch) {
+  const int job = static_cast<int>(blockIdx.y);
+  const float* source = batch.source[job];
+  std::uint16_t* target = batch.target[job];
+  const std::int64_t count = batch.elements[job];
+  const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
+  for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count;
+       i += stride)
+    target[i] = float_to_bf16_bits(source[i]);
+}
+
 __global__ void bf16_to_f32_kernel(const std::uint16_t* source, float* target, std::int64_t count) {
   for (std::int64_t i = global_thread(); i < count; i += grid_threads())
     target[i] = bf16_bits_to_float(source[i]);
@@ -160,6 +174,22 @@ void convert_f32_to_bf16(const float* source, std::uint16_t* target, std::int64_
   if (count == 0) return;
   SOMBRERO_LAUNCH(f32_to_bf16_kernel, grid_for(count), threads_per_block, 0, stream, source, target,
                   count);
+}
+
+void convert_f32_to_bf16_batch(const ConversionBatch& batch, cudaStream_t stream) {
+  SOMBRERO_CHECK(batch.count >= 0 && batch.count <= kConversionBatch,
+                 "convert_f32_to_bf16_batch: ", batch.count, " conversions, at most ",
+                 kConversionBatch);
+  std::int64_t largest = 0;
+  for (int j = 0; j < batch.count; ++j)
+    largest = batch.elements[j] > largest ? batch.elements[j] : largest;
+  if (largest == 0) return;
+  // x: enough blocks for the largest conversion, up to 1024 (grid-stride beyond); y: one row
+  // of blocks per conversion (the smaller ones' surplus blocks exit at once).
+  const std::int64_t blocks = (largest + threads_per_block - 1) / threads_per_block;
+  const dim3 grid(static_cast<unsigned>(blocks < 1024 ? blocks : 1024),
+                  static_cast<unsigned>(batch.count));
+  SOMBRERO_LAUNCH(f32_to_bf16_batch_kernel, grid, threads_per_block, 0, stream, batch);
 }
 
 void convert_bf16_to_f32(const std::uint16_t* source, float* target, std::int64_t count,

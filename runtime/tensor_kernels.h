@@ -13,6 +13,16 @@
 
 namespace sombrero::runtime {
 
+// Up to kConversionBatch f32 -> bf16 conversions in one launch (convert_f32_to_bf16_batch),
+// passed by value as the kernel's parameter (1.5 KB, under the 4 KB parameter limit).
+inline constexpr int kConversionBatch = 64;
+struct ConversionBatch {
+  int count = 0;
+  const float* source[kConversionBatch] = {};
+  std::uint16_t* target[kConversionBatch] = {};
+  std::int64_t elements[kConversionBatch] = {};
+};
+
 // Declares the functions for one execution (cuda or simt); both have the same signatures.
 #define SOMBRERO_TENSOR_KERNELS_DECLARE                                                            \
   /* data[i] = value (for bf16: value rounded to nearest, ties to even). */                        \
@@ -32,6 +42,8 @@ namespace sombrero::runtime {
                         std::uint64_t first_block, float mean, float stddev, cudaStream_t stream); \
   void convert_f32_to_bf16(const float* source, std::uint16_t* target, std::int64_t count,         \
                            cudaStream_t stream);                                                   \
+  /* Every conversion of the batch (as convert_f32_to_bf16), in one launch. */                     \
+  void convert_f32_to_bf16_batch(const ConversionBatch& batch, cudaStream_t stream);               \
   void convert_bf16_to_f32(const std::uint16_t* source, float* target, std::int64_t count,         \
                            cudaStream_t stream);
 

@@ -1,6 +1,7 @@
 // The optimizer, the combined loss, Model::to and weight I/O on the simt device (the CUDA
 // kernel sources executed on the CPU) against the cpu path: the GPU code path of everything
 // around the layers, tested without a GPU. The checks: model_device_checks.h.
+#include "layers/conv2d.h"
 #include "tests/layers/model_device_checks.h"
 
 namespace sombrero::layers::device_checks {
@@ -76,6 +77,39 @@ TEST(ModelSimt, TrainStepMatchesCpuInF32) {
 
 TEST(ModelSimt, TrainStepMatchesCpuInBf16) {
   check_train_step_matches_cpu(kSimt, DType::bf16, 5e-2);
+}
+
+// bf16 forwards take the weights Model::forward converted together (compute_weights.h):
+// they must be the current master weights at every forward, the same bits as each layer
+// converting its own. Here the masters change between two forwards (as an optimizer step
+// changes them) and the second forward must equal, bit for bit, a fresh model's that never
+// saw the old values, and differ from the first.
+TEST(ModelSimt, Bf16ForwardReadsTheCurrentMasterWeights) {
+  auto model = tiny_model(1), fresh = tiny_model(2);
+  model->to(kSimt);
+  fresh->to(kSimt);
+  Context ctx;
+  ctx.device = kSimt;
+  ctx.precision = Precision::bf16;
+  Generator gen(9);
+  Tensor images = Tensor::empty({2, 6, 6, 2});
+  images.fill_normal(gen);
+  images = images.to_dtype(DType::bf16).to(kSimt);
+  const std::vector<float> first = model->forward(ctx, images).to_floats();
+  const std::vector<NamedParameter> changed = model->parameters(), copy = fresh->parameters();
+  for (std::size_t i = 0; i < changed.size(); ++i) {
+    changed[i].parameter->value.scale(-0.5f);
+    copy[i].parameter->value.copy_from(changed[i].parameter->value);
+  }
+  const std::vector<float> second = model->forward(ctx, images).to_floats();
+  EXPECT_EQ(second, fresh->forward(ctx, images).to_floats());
+  EXPECT_NE(second, first);
+  // A layer run on its own, outside Model::forward, converts its weight itself.
+  Conv2d conv(Conv2dOptions{2, 4, 3, 1, 1, false});
+  conv.weight().value = conv.weight().value.to(kSimt);
+  const Tensor y = conv.forward(ctx, images);
+  EXPECT_EQ(y.dtype(), DType::bf16);
+  EXPECT_EQ(y.shape(), (Shape{2, 6, 6, 4}));
 }
 
 }  // namespace

@@ -227,6 +227,27 @@ TEST_F(TensorGpu, Bf16ConversionOnDeviceEqualsCpu) {
   EXPECT_TRUE(same_bytes(all.to(gpu).to_dtype(DType::f32), all.to_dtype(DType::f32)));
 }
 
+// Many tensors at once (the per-layer weights of a bf16 forward): 70 of them, so two
+// launches of the 64-tensor batch; sizes from 1 to 300001 elements; each the same bits as its
+// own to_dtype, non-NaN patterns only (a NaN may come back canonical).
+TEST_F(TensorGpu, Bf16ConversionTogetherEqualsOneByOne) {
+  std::vector<Tensor> sources;
+  for (int i = 0; i < 70; ++i) {
+    const int n = i == 69 ? 300001 : 1 + 37 * i;
+    std::vector<std::uint32_t> bits = bit_patterns(std::size_t(n));
+    for (std::uint32_t& b : bits)
+      if ((b & 0x7fffffffu) > 0x7f800000u) b = 0;  // NaN: may come back canonical
+    sources.push_back(tensor_of_bits(bits).to(gpu));
+  }
+  const std::vector<Tensor> together = to_bf16_together(sources);
+  ASSERT_EQ(together.size(), sources.size());
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    EXPECT_EQ(together[i].device(), gpu);
+    EXPECT_EQ(together[i].shape(), sources[i].shape());
+    EXPECT_TRUE(same_bytes(together[i], sources[i].to_dtype(DType::bf16))) << "tensor " << i;
+  }
+}
+
 TEST_F(TensorGpu, StreamAndEventTiming) {
   SOMBRERO_NVTX_RANGE("StreamAndEventTiming");
   Stream stream(0);

@@ -60,6 +60,21 @@ TEST(TensorKernelsSimt, FillAndConversionEqualTheCpuPathBitForBit) {
   std::vector<std::uint16_t> to16(n);
   simt::convert_f32_to_bf16(values.data(), to16.data(), n, nullptr);
   EXPECT_EQ(to16, cpu_values<std::uint16_t>(source.to_dtype(DType::bf16)));
+  // The batch kernel (one launch, grid y = the tensor): three conversions of different
+  // lengths, each equal to its own, under every schedule.
+  for (int s = 0; s < sombrero::simt::kTestScheduleCount; ++s) {
+    const sombrero::simt::ScopedSchedule schedule(sombrero::simt::test_schedule(s));
+    std::vector<std::uint16_t> a(n), b(1), c(300);
+    ConversionBatch batch;
+    batch.count = 3;
+    batch.source[0] = values.data(), batch.target[0] = a.data(), batch.elements[0] = n;
+    batch.source[1] = values.data() + 5, batch.target[1] = b.data(), batch.elements[1] = 1;
+    batch.source[2] = values.data() + 7, batch.target[2] = c.data(), batch.elements[2] = 300;
+    simt::convert_f32_to_bf16_batch(batch, nullptr);
+    EXPECT_EQ(a, to16);
+    EXPECT_EQ(b[0], to16[5]);
+    EXPECT_EQ(c, std::vector<std::uint16_t>(to16.begin() + 7, to16.begin() + 307));
+  }
   std::vector<float> back(n);
   simt::convert_bf16_to_f32(to16.data(), back.data(), n, nullptr);
   EXPECT_EQ(back, source.to_dtype(DType::bf16).to_floats());

@@ -39,6 +39,31 @@ float float_of(std::uint32_t u) {
   return f;
 }
 
+// to_dtype(bf16) of many tensors at once equals each one's own, bit for bit, on the host
+// (the simt device too); mixed devices and non-f32 sources are refused.
+TEST(Tensor, Bf16ConversionTogetherEqualsOneByOne) {
+  for (const Device device : {Device::cpu(), Device::simt()}) {
+    std::vector<Tensor> sources;
+    Generator gen(4);
+    for (const std::int64_t n : {1, 7, 1000, 65537}) {
+      sources.push_back(Tensor::empty({n}, DType::f32, device));
+      sources.back().fill_normal(gen, 0.0f, 1e3f);
+    }
+    const std::vector<Tensor> together = to_bf16_together(sources);
+    ASSERT_EQ(together.size(), sources.size());
+    for (std::size_t i = 0; i < sources.size(); ++i) {
+      const Tensor alone = sources[i].to_dtype(DType::bf16);
+      ASSERT_EQ(together[i].dtype(), DType::bf16);
+      EXPECT_EQ(std::memcmp(together[i].raw_data(), alone.raw_data(), alone.bytes()), 0) << i;
+    }
+  }
+  EXPECT_TRUE(to_bf16_together({}).empty());
+  EXPECT_THROW(
+      to_bf16_together({Tensor::zeros({2}), Tensor::zeros({2}, DType::f32, Device::simt())}),
+      Error);
+  EXPECT_THROW(to_bf16_together({Tensor::zeros({2}, DType::bf16)}), Error);
+}
+
 TEST(Tensor, ShapeNumelBytesAndDevice) {
   const Tensor t = Tensor::empty({8, 4, 4, 3}, DType::bf16);
   EXPECT_TRUE(t.defined());
