@@ -179,16 +179,11 @@ void loss_rows(const U1BenchOptions& o, DType dtype, Table& table, Report& repor
   fused_args.sample_losses = losses.data<float>();
   const std::size_t max_shared =
       runtime::cuda_devices()[std::size_t(o.timing.device)].shared_memory_per_block_optin;
-  std::vector<kernels::U1LossKernel> fused_kernels{kernels::U1LossKernel::streaming};
-  if (kernels::u1_loss_resident_shared_bytes(shape, sizeof(T)) <= max_shared)
-    fused_kernels.push_back(kernels::U1LossKernel::resident);
+  // automatic is the resident kernel exactly where it fits (lambda > 0 here).
   const kernels::U1LossKernel automatic = kernels::resolve_u1_loss_kernel(
       kernels::U1LossKernel::automatic, shape, sizeof(T), max_shared);
-  auto fused_with = [&](kernels::U1LossKernel kernel) {
-    return [&, kernel] {
-      kernels::cuda::u1_loss_forward_backward(shape, config, fused_args, stream, kernel);
-    };
-  };
+  std::vector<kernels::U1LossKernel> fused_kernels{kernels::U1LossKernel::streaming};
+  if (automatic == kernels::U1LossKernel::resident) fused_kernels.push_back(automatic);
   // Steady state: further copies of A and dA to rotate through (copy 0 is A, dA_fused).
   const int copies = rotation_copies(o.timing.device, double(A.bytes() + dA_fused.bytes()));
   std::vector<Tensor> rotated_A{A}, rotated_dA{dA_fused};
@@ -197,6 +192,7 @@ void loss_rows(const U1BenchOptions& o, DType dtype, Table& table, Report& repor
     rotated_A.back().fill_uniform(generator, 0.0f, 2.0f);
     rotated_dA.push_back(Tensor::zeros(A.shape(), dtype, gpu));
   }
+  // The fused loss on copy i (copy 0: A and dA_fused, the single runs').
   auto fused_call = [&](kernels::U1LossKernel kernel) {
     return [&, kernel](int i) {
       kernels::U1LossArgsOf<T> args = fused_args;
@@ -238,16 +234,18 @@ void loss_rows(const U1BenchOptions& o, DType dtype, Table& table, Report& repor
   const double steady_copy_bw = gb_per_s(2 * bytes, steady_copy);
   for (const kernels::U1LossKernel kernel : fused_kernels) {
     // Cross-check: one run from dA = 0; its U(1) gradient must agree with the unfused one.
+    const auto call = fused_call(kernel);
     dA_fused.fill(0.0f);
-    fused_with(kernel)();
+    call(0);
     Tensor difference = Tensor::empty({2}, DType::f32, gpu);
     cuda::max_abs_difference(typed<T>(dA_unfused), typed<T>(dA_fused), A.numel(),
                              difference.data<float>(), stream);
     const std::vector<float> d = difference.to_floats();
     const double error = double(d[0]) / std::max(double(d[1]), 1e-30);
-    const double fused_ms = median_cuda_ms(o.timing, stream, fused_with(kernel), flush);
+    const double fused_ms = median_cuda_ms(
+        o.timing, stream, [&] { call(0); }, flush);
     const double kernel_bw = gb_per_s(bytes, fused_ms);
-    const double steady_ms = median_cuda_ms_per_call(o.timing, stream, copies, fused_call(kernel));
+    const double steady_ms = median_cuda_ms_per_call(o.timing, stream, copies, call);
     const double steady_bw = gb_per_s(bytes, steady_ms);
     const std::string name = str("fused ", to_string(kernel), kernel == automatic ? " *" : "");
     table.row({name, runtime::dtype_name(dtype), dims(o), fixed(bytes / 1e6, 1),

@@ -20,22 +20,17 @@ void ReLU::adopt_output(const Context& ctx, const Tensor& y) {
   cached_output_ = ctx.training ? y : Tensor();
 }
 
-Tensor ReLU::take_output(const Shape& shape) {
+Tensor ReLU::take_output(const Shape& gradient_shape) {
   check_cached(cached_output_, "ReLU");
-  SOMBRERO_CHECK(cached_output_.shape() == shape, "ReLU: cached output has shape ",
-                 to_string(cached_output_.shape()), ", expected ", to_string(shape));
-  Tensor y = std::move(cached_output_);
-  cached_output_ = Tensor();
-  return y;
+  SOMBRERO_CHECK(gradient_shape == cached_output_.shape(), "ReLU: output gradient has shape ",
+                 to_string(gradient_shape), ", expected ", to_string(cached_output_.shape()));
+  return std::exchange(cached_output_, Tensor());
 }
 
 Tensor ReLU::backward(const Context&, const Tensor& dy) {
-  check_cached(cached_output_, "ReLU");
-  SOMBRERO_CHECK(dy.shape() == cached_output_.shape(), "ReLU: output gradient has shape ",
-                 to_string(dy.shape()), ", expected ", to_string(cached_output_.shape()));
+  const Tensor y = take_output(dy.shape());
   Tensor dx = Tensor::empty(dy.shape(), dy.dtype(), dy.device());
-  ops::relu_backward(cached_output_, dy, dx);
-  cached_output_ = Tensor();
+  ops::relu_backward(y, dy, dx);
   return dx;
 }
 

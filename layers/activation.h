@@ -15,10 +15,10 @@ class ReLU : public Layer {
   // Takes y, computed by a kernel that fused this ReLU (BatchNorm2d::forward_add_relu), as the
   // output of a forward: backward then masks by it.
   void adopt_output(const Context& ctx, const Tensor& y);
-  // The output cached by the last training forward, handed over (and forgotten) for a
-  // caller that applies this ReLU's backward itself (ResidualBlock, through its last
-  // BatchNorm: BatchNorm2d::backward_through_relu). `shape`: what the caller expects.
-  Tensor take_output(const Shape& shape);
+  // The output cached by the last training forward, handed over (and forgotten) for the
+  // backward of a gradient of `gradient_shape`: this ReLU's own, or a caller's that applies it
+  // itself (ResidualBlock, through its last BatchNorm: BatchNorm2d::backward_through_relu).
+  Tensor take_output(const Shape& gradient_shape);
 
  private:
   Tensor cached_output_;

@@ -10,8 +10,7 @@ namespace sombrero::layers {
 Tensor ComputeWeightUser::compute_weight(runtime::DType dtype) {
   const Tensor& master = master_weight().value;
   if (dtype == runtime::DType::f32) return master;
-  Tensor offered = std::move(offered_);
-  offered_ = Tensor();
+  const Tensor offered = std::exchange(offered_, Tensor());
   if (offered.defined() && offered.dtype() == dtype && offered.shape() == master.shape() &&
       offered.device() == master.device())
     return offered;

@@ -43,7 +43,7 @@ enum class Conv2dTile { automatic, small, large, warpgroup };
 
 // The warpgroup tile's shape and pipeline (conv2d_igemm.cuh): 128x128 with each K step's
 // wgmmas waited for (3 stages, two blocks per SM), 128x128 with one step in flight (4
-// stages), 256x128 so (4 stages of 48 KB), 128x64 synchronous (3 stages of 24 KB) and 64x128
+// stages), 256x128 so (4 stages of 48 KB), 128x64 synchronous (4 stages of 24 KB) and 64x128
 // synchronous (one warpgroup, 3 stages of 24 KB); all sum in the same order (bit-identical
 // results). 256 rows need gemm_m >= 256 (else m128_async runs); 64 rows are for
 // backward-filter only (a forward's epilogue statistics come in 128-row tiles; elsewhere

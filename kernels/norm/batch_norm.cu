@@ -56,6 +56,14 @@ namespace sombrero::kernels {
 namespace {
 
 constexpr int kFinalizeThreads = 256;
+// The per-channel kernels that split a channel's reduction across lanes (the statistics
+// segments and finalize, the backward finalize): blocks of 32 channels x 8 lanes.
+constexpr int kLaneChannels = 32, kChannelLanes = 8;
+
+// Grid of those kernels: ceil(channels / 32) blocks along x, `y` along y.
+dim3 lane_grid(int channels, unsigned y = 1) {
+  return dim3(static_cast<unsigned>((channels + kLaneChannels - 1) / kLaneChannels), y);
+}
 
 // Double products and sums rounded alone: nvcc would contract a * b + c into one FMA, the
 // host compiler does not; these keep the GPU, SIMT and CPU per-channel scalars identical.
@@ -245,20 +253,19 @@ __device__ __forceinline__ double rows_of_tiles(std::int64_t rows, int tile_rows
 //   2. statistics_finalize_kernel: 8 lanes per channel merge an eighth of the <= 64 segments
 //      each, in order, then lane 0 the 8 lanes in order.
 // The order of every merge depends on the shape only: deterministic, GPU = SIMT bit for bit.
-constexpr int kStatisticsChannels = 32, kStatisticsLanes = 8;
 constexpr int kStatisticsBatch = 8;  // loads issued together before their merges
 
-__global__ void __launch_bounds__(kStatisticsChannels* kStatisticsLanes)
+__global__ void __launch_bounds__(kLaneChannels* kChannelLanes)
     statistics_segments_kernel(std::int64_t rows, int channels, int tile_rows, std::int64_t tiles,
                                std::int64_t tiles_per_segment, const float* __restrict__ statistics,
                                double* __restrict__ segment_mean,
                                double* __restrict__ segment_squares) {
-  __shared__ Moments lanes[kStatisticsLanes][kStatisticsChannels];
-  const int c = static_cast<int>(blockIdx.x) * kStatisticsChannels + static_cast<int>(threadIdx.x);
+  __shared__ Moments lanes[kChannelLanes][kLaneChannels];
+  const int c = static_cast<int>(blockIdx.x) * kLaneChannels + static_cast<int>(threadIdx.x);
   const std::int64_t segment = blockIdx.y;
   const std::int64_t first = segment * tiles_per_segment;
   const std::int64_t end = std::min(tiles, first + tiles_per_segment);
-  const std::int64_t per_lane = (tiles_per_segment + kStatisticsLanes - 1) / kStatisticsLanes;
+  const std::int64_t per_lane = (tiles_per_segment + kChannelLanes - 1) / kChannelLanes;
   const std::int64_t lane_first = std::min(end, first + threadIdx.y * per_lane);
   const std::int64_t lane_end = std::min(end, lane_first + per_lane);
   Moments m{0.0, 0.0, 0.0};
@@ -282,7 +289,7 @@ __global__ void __launch_bounds__(kStatisticsChannels* kStatisticsLanes)
   lanes[threadIdx.y][threadIdx.x] = m;
   __syncthreads();
   if (threadIdx.y != 0 || c >= channels) return;
-  for (int y = 1; y < kStatisticsLanes; ++y) m = merge(m, lanes[y][threadIdx.x]);
+  for (int y = 1; y < kChannelLanes; ++y) m = merge(m, lanes[y][threadIdx.x]);
   segment_mean[segment * channels + c] = m.mean;
   segment_squares[segment * channels + c] = m.squares;
 }
@@ -292,16 +299,16 @@ __global__ void __launch_bounds__(kStatisticsChannels* kStatisticsLanes)
 // segments in order (loads issued together), then lane 0 merges the 8 lanes in order. A
 // chain of 16 merges (each with two double divisions) instead of 64: one thread per channel
 // merging all 64 took 10 us per launch on an H200.
-__global__ void __launch_bounds__(kStatisticsChannels* kStatisticsLanes) statistics_finalize_kernel(
+__global__ void __launch_bounds__(kLaneChannels* kChannelLanes) statistics_finalize_kernel(
     std::int64_t rows, int channels, int tile_rows, std::int64_t tiles_per_segment, int segments,
     const double* __restrict__ segment_mean, const double* __restrict__ segment_squares,
     const float* __restrict__ gamma, const float* __restrict__ beta, float eps, float momentum,
     float* __restrict__ running_mean, float* __restrict__ running_var,
     float* __restrict__ save_mean, float* __restrict__ save_invstd, float* __restrict__ scale,
     float* __restrict__ shift) {
-  __shared__ Moments lanes[kStatisticsLanes][kStatisticsChannels];
-  const int c = static_cast<int>(blockIdx.x) * kStatisticsChannels + static_cast<int>(threadIdx.x);
-  const int per_lane = (segments + kStatisticsLanes - 1) / kStatisticsLanes;
+  __shared__ Moments lanes[kChannelLanes][kLaneChannels];
+  const int c = static_cast<int>(blockIdx.x) * kLaneChannels + static_cast<int>(threadIdx.x);
+  const int per_lane = (segments + kChannelLanes - 1) / kChannelLanes;
   const int first_segment = static_cast<int>(threadIdx.y) * per_lane;
   const int end_segment = min(segments, first_segment + per_lane);
   Moments m{0.0, 0.0, 0.0};
@@ -325,7 +332,7 @@ __global__ void __launch_bounds__(kStatisticsChannels* kStatisticsLanes) statist
   lanes[threadIdx.y][threadIdx.x] = m;
   __syncthreads();
   if (threadIdx.y != 0 || c >= channels) return;
-  for (int y = 1; y < kStatisticsLanes; ++y) m = merge(m, lanes[y][threadIdx.x]);
+  for (int y = 1; y < kChannelLanes; ++y) m = merge(m, lanes[y][threadIdx.x]);
   const double M = static_cast<double>(rows);
   const double var = m.squares / M;
   const double invstd = 1.0 / sqrt(var + eps);
@@ -399,17 +406,14 @@ __global__ void __launch_bounds__(kChannelBlockThreads)
 // in order, all in double: deterministic, and a chain of 32 loads per thread instead of one
 // thread walking all 512 in turn (L2 latency bound: 20 us per launch on an H200, 53 launches
 // per ResNet-50 step).
-constexpr int kBackwardFinalizeChannels = 32, kBackwardFinalizeLanes = 8;
-
-__global__ void __launch_bounds__(kBackwardFinalizeChannels* kBackwardFinalizeLanes)
+__global__ void __launch_bounds__(kLaneChannels* kChannelLanes)
     backward_finalize_kernel(std::int64_t rows, int channels, int row_blocks,
                              const float* __restrict__ partials, const float* __restrict__ gamma,
                              const float* __restrict__ save_invstd, float* __restrict__ dgamma,
                              float* __restrict__ dbeta, float* __restrict__ coefficients) {
-  __shared__ double lane_totals[2][kBackwardFinalizeLanes][kBackwardFinalizeChannels];
-  const int c =
-      static_cast<int>(blockIdx.x) * kBackwardFinalizeChannels + static_cast<int>(threadIdx.x);
-  const int per_lane = (row_blocks + kBackwardFinalizeLanes - 1) / kBackwardFinalizeLanes;
+  __shared__ double lane_totals[2][kChannelLanes][kLaneChannels];
+  const int c = static_cast<int>(blockIdx.x) * kLaneChannels + static_cast<int>(threadIdx.x);
+  const int per_lane = (row_blocks + kChannelLanes - 1) / kChannelLanes;
   const int first = static_cast<int>(threadIdx.y) * per_lane;
   const int end = min(row_blocks, first + per_lane);
   double lane_dy = 0.0, lane_dy_centred = 0.0;
@@ -423,7 +427,7 @@ __global__ void __launch_bounds__(kBackwardFinalizeChannels* kBackwardFinalizeLa
   __syncthreads();
   if (threadIdx.y != 0 || c >= channels) return;
   double sum_dy = 0.0, sum_dy_centred = 0.0;
-  for (int y = 0; y < kBackwardFinalizeLanes; ++y) {
+  for (int y = 0; y < kChannelLanes; ++y) {
     sum_dy += lane_totals[0][y][threadIdx.x];
     sum_dy_centred += lane_totals[1][y][threadIdx.x];
   }
@@ -543,15 +547,11 @@ void forward_training_from_statistics(const BatchNormShape& s, const float* stat
   const std::int64_t tiles_per_segment = (tiles + segments - 1) / segments;
   double* segment_mean = reinterpret_cast<double*>(workspace);
   double* segment_squares = segment_mean + segments * C;
-  SOMBRERO_LAUNCH(statistics_segments_kernel,
-                  dim3(static_cast<unsigned>((C + kStatisticsChannels - 1) / kStatisticsChannels),
-                       static_cast<unsigned>(segments)),
-                  dim3(kStatisticsChannels, kStatisticsLanes), 0, stream, s.rows, C, tile_rows,
-                  tiles, tiles_per_segment, statistics, segment_mean, segment_squares);
-  SOMBRERO_LAUNCH(statistics_finalize_kernel,
-                  dim3(static_cast<unsigned>((C + kStatisticsChannels - 1) / kStatisticsChannels)),
-                  dim3(kStatisticsChannels, kStatisticsLanes), 0, stream, s.rows, C, tile_rows,
-                  tiles_per_segment, static_cast<int>(segments),
+  SOMBRERO_LAUNCH(statistics_segments_kernel, lane_grid(C, static_cast<unsigned>(segments)),
+                  dim3(kLaneChannels, kChannelLanes), 0, stream, s.rows, C, tile_rows, tiles,
+                  tiles_per_segment, statistics, segment_mean, segment_squares);
+  SOMBRERO_LAUNCH(statistics_finalize_kernel, lane_grid(C), dim3(kLaneChannels, kChannelLanes), 0,
+                  stream, s.rows, C, tile_rows, tiles_per_segment, static_cast<int>(segments),
                   static_cast<const double*>(segment_mean),
                   static_cast<const double*>(segment_squares), gamma, beta, eps, momentum,
                   running_mean, running_var, save_mean, save_invstd, scale, shift);
@@ -597,11 +597,9 @@ void backward_training(const BatchNormShape& s, const T* x, const T* dy, const f
     dy = masked_gradient;
     relu_output = nullptr;
   }
-  SOMBRERO_LAUNCH(
-      backward_finalize_kernel,
-      dim3(static_cast<unsigned>((C + kBackwardFinalizeChannels - 1) / kBackwardFinalizeChannels)),
-      dim3(kBackwardFinalizeChannels, kBackwardFinalizeLanes), 0, stream, s.rows, C, row_blocks,
-      workspace, gamma, save_invstd, dgamma, dbeta, coefficients);
+  SOMBRERO_LAUNCH(backward_finalize_kernel, lane_grid(C), dim3(kLaneChannels, kChannelLanes), 0,
+                  stream, s.rows, C, row_blocks, workspace, gamma, save_invstd, dgamma, dbeta,
+                  coefficients);
   const dim3 grid = channel_elementwise_grid(s.rows, tiling);
   if (tiling.vector > 1)
     SOMBRERO_LAUNCH((backward_dx_kernel<T, kVector16<T>>), grid, channel_tile_block(), 0, stream,

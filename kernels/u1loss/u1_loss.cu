@@ -247,7 +247,7 @@ __global__ void __launch_bounds__(Resident ? kResidentThreads : kStreamingThread
     SOMBRERO_DYNAMIC_SHARED(float, shared);
     static_assert(u1_layout::kResidentScratchBytes == Warps * 8 * sizeof(float));
     scratch = reinterpret_cast<float(*)[8]>(shared);
-    harmonic_cos = shared + Warps * 8;
+    harmonic_cos = shared + u1_layout::kResidentScratchBytes / sizeof(float);
     harmonic_sin = harmonic_cos + shape.channels;
     resident = reinterpret_cast<T*>(reinterpret_cast<unsigned char*>(shared) +
                                     u1_layout::kResidentScratchBytes +
