@@ -66,6 +66,20 @@ inline std::size_t max_shared_memory_per_block() {
       cudaDeviceGetAttribute(&bytes, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
   return static_cast<std::size_t>(bytes);
 }
+
+// How many blocks of `kernel` (block_threads threads, dynamic_shared_bytes) the current
+// device runs at once: its occupancy per SM times the SMs (at least 1). A persistent kernel
+// launches this many and loops over its work.
+template <typename... Params>
+int concurrent_blocks(void (*kernel)(Params...), int block_threads,
+                      std::size_t dynamic_shared_bytes) {
+  int device = 0, per_sm = 0, sms = 0;
+  SOMBRERO_CHECK_CUDA(cudaGetDevice(&device));
+  SOMBRERO_CHECK_CUDA(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, block_threads,
+                                                                    dynamic_shared_bytes));
+  SOMBRERO_CHECK_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+  return per_sm * sms > 1 ? per_sm * sms : 1;
+}
 }  // namespace sombrero::runtime
 
 #elif defined(SOMBRERO_SIMT)
@@ -96,6 +110,13 @@ bool allow_dynamic_shared_memory(void (*)(Params...), std::size_t) {
 // The SIMT executor's limit, the sm_90 opt-in maximum.
 inline std::size_t max_shared_memory_per_block() {
   return 227 * 1024;
+}
+
+// The SIMT executor runs blocks one after another; it answers 2, so that a persistent
+// kernel's loop over its work runs (and is tested) whenever the work exceeds two blocks.
+template <typename... Params>
+int concurrent_blocks(void (*)(Params...), int, std::size_t) {
+  return 2;
 }
 }  // namespace sombrero::runtime
 

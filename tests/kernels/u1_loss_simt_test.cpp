@@ -267,6 +267,58 @@ TEST(U1LossSimtEdges, OutOfRangeLabelGivesNaNLossNotACrash) {
   EXPECT_FALSE(std::isnan(out.sample_losses[0]));
 }
 
+// The resident kernel is persistent: the SIMT executor gives it 2 blocks (concurrent_blocks),
+// so with 7 samples each block sweeps pass 2 of one sample together with pass 1 of the next,
+// reusing the same shared memory, 3 or 4 times.
+TEST(U1LossSimtResident, BlocksLoopingOverSamplesMatchTheCpuBackend) {
+  for (const Path path : {Path::vector, Path::scalar}) {
+    const U1LossShape shape{7, 10, 3, 5, path == Path::vector ? 64 : 6};
+    const Inputs in = make_inputs(shape, {0.5f, 1e-3f, U1Space::joint, 0.1f}, 12);
+    const Outputs cpu = run<float>(in, false);
+    const Outputs got = run<float>(in, true, {}, U1LossKernel::resident);
+    ASSERT_EQ(got.path, path);
+    expect_close_to_cpu(got, cpu, 1e-5);
+    const Outputs got16 = run<bf16>(in, true, {}, U1LossKernel::resident);
+    expect_close_to_cpu(got16, cpu, 1e-2);
+  }
+}
+
+// A sample with a label out of range in the middle of a block's samples: its outputs are NaN
+// and its dA untouched; every other sample's outputs are bit for bit those of a run where
+// the label was valid (its block goes on to the next sample without pass 2).
+TEST(U1LossSimtResident, AnInvalidLabelSkipsOnlyItsSample) {
+  const U1LossShape shape{7, 10, 3, 5, 64};
+  Inputs in = make_inputs(shape, {0.5f, 1e-3f, U1Space::joint, 0.0f}, 13);
+  const Outputs valid = run<float>(in, true, {}, U1LossKernel::resident);
+  for (const int bad : {2, 3, 6}) {  // the first, middle and last sample of its block
+    Inputs broken = in;
+    broken.labels[std::size_t(bad)] = -1;
+    const Outputs got = run<float>(broken, true, {}, U1LossKernel::resident);
+    const std::size_t site_elements = std::size_t(shape.height) * shape.width * shape.channels;
+    for (int b = 0; b < shape.batch; ++b) {
+      SCOPED_TRACE(testing::Message() << "sample " << b << " of 7, label of " << bad << " bad");
+      const std::size_t s = std::size_t(b);
+      const auto dA = [&](const Outputs& o) {
+        return std::vector<float>(o.dactivation.begin() + long(s * site_elements),
+                                  o.dactivation.begin() + long((s + 1) * site_elements));
+      };
+      if (b == bad) {
+        EXPECT_TRUE(std::isnan(got.sample_losses[2 * s]));
+        EXPECT_TRUE(std::isnan(got.sample_losses[2 * s + 1]));
+        EXPECT_TRUE(std::isnan(got.dlogits[s * std::size_t(shape.classes)]));
+        EXPECT_EQ(got.prediction[s], -1);
+        EXPECT_THAT(dA(got), testing::Each(0.125f));  // never written
+      } else {
+        EXPECT_EQ(got.sample_losses[2 * s], valid.sample_losses[2 * s]);
+        EXPECT_EQ(got.sample_losses[2 * s + 1], valid.sample_losses[2 * s + 1]);
+        EXPECT_EQ(got.z[2 * s], valid.z[2 * s]);
+        EXPECT_EQ(got.prediction[s], valid.prediction[s]);
+        EXPECT_EQ(dA(got), dA(valid));
+      }
+    }
+  }
+}
+
 // The resident kernel's shared memory: 16 warps x 8 floats of scratch, cos and sin tables
 // of N floats, the sample's activation.
 TEST(U1LossKernelChoice, ResidentNeedsTheSampleInSharedMemory) {

@@ -1,0 +1,252 @@
+// Device pieces both fused-loss kernels share (u1_loss.cu: streaming; u1_loss_resident.cuh):
+// block reductions, the angle readout, the harmonic table, the cross-entropy of one sample,
+// and the per-sample totals -> outputs and gradient terms step. The math: docs/u1.md.
+// Precision: f32 throughout; every reduction sums in a fixed order (deterministic).
+#pragma once
+
+#include <cfloat>
+
+#include "kernels/common/numeric.cuh"
+#include "kernels/common/vector16.cuh"
+#include "kernels/u1loss/u1_loss.h"
+#include "runtime/kernel_api.h"
+
+namespace sombrero::kernels::SOMBRERO_EXEC::u1_device {
+
+constexpr float kTwoPi = 6.28318530717958647692f;
+constexpr float kInvPi = 0.31830988618379067154f;
+constexpr float kInvSqrt2 = 0.70710678118654752440f;
+
+// Sums K values over the block of Warps warps; every thread receives the totals. Fixed
+// summation order.
+template <int Warps, int K>
+__device__ void block_sum(float (&v)[K], float (*scratch)[8]) {
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  for (int k = 0; k < K; ++k) v[k] = warp_sum(v[k]);
+  if (lane == 0)
+    for (int k = 0; k < K; ++k) scratch[warp][k] = v[k];
+  __syncthreads();
+  for (int k = 0; k < K; ++k) {
+    float total = 0.0f;
+    for (int w = 0; w < Warps; ++w) total += scratch[w][k];
+    v[k] = total;
+  }
+  __syncthreads();  // scratch is free again
+}
+
+template <int Warps>
+__device__ float block_max(float v, float (*scratch)[8]) {
+  for (int offset = 16; offset > 0; offset /= 2)
+    v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, offset));
+  if (threadIdx.x % 32 == 0) scratch[threadIdx.x / 32][0] = v;
+  __syncthreads();
+  float m = scratch[0][0];
+  for (int w = 1; w < Warps; ++w) m = fmaxf(m, scratch[w][0]);
+  __syncthreads();
+  return m;
+}
+
+// The class whose angle is circularly nearest to `angle`, ties to the lower class (the CPU
+// backend's serial scan's answer): each thread scans classes tid, tid + 32 Warps, ... in
+// increasing order, then (distance, class) pairs are reduced over the warp and the block,
+// the lower class winning equal distances. Every thread receives the answer. A serial scan
+// by one thread (fmodf per class, 1000 classes) took tens of microseconds per block.
+template <int Warps>
+__device__ int nearest_class(float angle, const float* __restrict__ class_angles, int C,
+                             float (*scratch)[8]) {
+  float best_distance = 10.0f;  // > pi: any class is nearer
+  int best = 0;
+  for (int c = threadIdx.x; c < C; c += 32 * Warps) {
+    float d = fmodf(fabsf(angle - class_angles[c]), kTwoPi);
+    d = fminf(d, kTwoPi - d);
+    if (d < best_distance) {
+      best_distance = d;
+      best = c;
+    }
+  }
+  const auto take_if_nearer = [&](float d, int c) {
+    if (d < best_distance || (d == best_distance && c < best)) {
+      best_distance = d;
+      best = c;
+    }
+  };
+  for (int offset = 16; offset > 0; offset /= 2)
+    take_if_nearer(__shfl_xor_sync(0xffffffffu, best_distance, offset),
+                   __shfl_xor_sync(0xffffffffu, best, offset));
+  if (threadIdx.x % 32 == 0) {
+    scratch[threadIdx.x / 32][0] = best_distance;
+    scratch[threadIdx.x / 32][1] = __int_as_float(best);
+  }
+  __syncthreads();
+  for (int w = 0; w < Warps; ++w) take_if_nearer(scratch[w][0], __float_as_int(scratch[w][1]));
+  __syncthreads();  // scratch is free again
+  return best;
+}
+
+// Position of row or column i of n in [-1, 1] (0 for n = 1).
+__device__ __forceinline__ float centred(int i, int n) {
+  return (2.0f * i - (n - 1)) / static_cast<float>(n > 1 ? n - 1 : 1);
+}
+
+// cos and sin of 2 pi n / N. sincospif reduces its argument exactly, without the slow
+// (local-memory, call) path of cosf/sinf for huge arguments that made the kernel spill.
+__device__ __forceinline__ void harmonic(int n, int N, float* c, float* s) {
+  sincospif(2.0f * static_cast<float>(n) / static_cast<float>(N), s, c);
+}
+
+// Table slot of channel n for accesses of V channels (see u1_loss.cu's header comment).
+template <int V>
+__device__ __forceinline__ int harmonic_slot(int n, int N) {
+  if constexpr (V <= 4) {
+    return n;
+  } else {
+    constexpr int P = V / 4;
+    return (n % V) / 4 * (N / P) + 4 * (n / V) + n % 4;
+  }
+}
+
+// Fills the shared cos / sin table of the N harmonics (the caller synchronises after).
+template <int V, int Threads>
+__device__ void fill_harmonic_table(int N, float* table_cos, float* table_sin) {
+  for (int n = threadIdx.x; n < N; n += Threads) {
+    float c, sn;
+    harmonic(n, N, &c, &sn);
+    table_cos[harmonic_slot<V>(n, N)] = c;
+    table_sin[harmonic_slot<V>(n, N)] = sn;
+  }
+}
+
+// cos and sin of 2 pi n / N for the V channels n0 .. n0 + V - 1 (n0 a multiple of V), from
+// the shared table when Tabled.
+template <int V, bool Tabled>
+__device__ __forceinline__ void harmonics(int n0, int N, const float* table_cos,
+                                          const float* table_sin, float (&c)[V], float (&s)[V]) {
+  if constexpr (!Tabled) {
+    for (int e = 0; e < V; ++e) harmonic(n0 + e, N, &c[e], &s[e]);
+  } else if constexpr (V == 1) {
+    c[0] = table_cos[n0];
+    s[0] = table_sin[n0];
+  } else {
+    for (int p = 0; p < V / 4; ++p) {
+      const int slot = harmonic_slot<V>(n0 + 4 * p, N);
+      load_four_floats(table_cos + slot, c + 4 * p);
+      load_four_floats(table_sin + slot, s + 4 * p);
+    }
+  }
+}
+
+template <typename T>
+__device__ __forceinline__ bool label_in_range(const U1LossArgsOf<T>& args, int b, int C) {
+  const int label = args.labels[b];
+  return label >= 0 && label < C;
+}
+
+// Softmax cross-entropy of sample b with label smoothing s, q_j = (1 - s)[j = c] + s / C:
+// block max, then block sums of exp(l - max) and of l; CE = lse - (1 - s) l_c -
+// (s / C) sum_j l_j in closed form; dlogits = (softmax - q) / B written in a third sweep over
+// the (L1/L2-resident) row. Returns false, with NaN dlogits and sample losses, for a label
+// outside [0, C) (uniform across the block: every thread gets the same answer).
+template <int Warps, typename T>
+__device__ __forceinline__ bool cross_entropy(int b, const U1LossShape& shape,
+                                              const U1LossConfig& config,
+                                              const U1LossArgsOf<T>& args, float (*scratch)[8],
+                                              float& ce) {
+  const int C = shape.classes;
+  const float* logits = args.logits + static_cast<long long>(b) * C;
+  float* dlogits = args.dlogits + static_cast<long long>(b) * C;
+  if (!label_in_range(args, b, C)) {
+    for (int j = threadIdx.x; j < C; j += 32 * Warps) dlogits[j] = __int_as_float(0x7fc00000);
+    if (threadIdx.x == 0 && args.sample_losses) {
+      args.sample_losses[2 * b] = __int_as_float(0x7fc00000);
+      args.sample_losses[2 * b + 1] = __int_as_float(0x7fc00000);
+    }
+    return false;
+  }
+  const int label = args.labels[b];
+  float local_max = -FLT_MAX;
+  for (int j = threadIdx.x; j < C; j += 32 * Warps) local_max = fmaxf(local_max, logits[j]);
+  const float max_logit = block_max<Warps>(local_max, scratch);
+  float sums[2] = {0.0f, 0.0f};  // sum exp(l - max), sum l
+  for (int j = threadIdx.x; j < C; j += 32 * Warps) {
+    sums[0] += expf(logits[j] - max_logit);
+    sums[1] += logits[j];
+  }
+  block_sum<Warps>(sums, scratch);
+  const float log_sum_exp = max_logit + logf(sums[0]);
+  const float s = config.label_smoothing;
+  ce = log_sum_exp - (1.0f - s) * logits[label] - (s / C) * sums[1];
+  const float inv_batch = 1.0f / static_cast<float>(shape.batch);
+  for (int j = threadIdx.x; j < C; j += 32 * Warps) {
+    const float q = (j == label ? 1.0f - s : 0.0f) + s / C;
+    dlogits[j] = (expf(logits[j] - log_sum_exp) - q) * inv_batch;
+  }
+  return true;
+}
+
+// The U(1) gradient of one sample, dA(h, w, n) += image_term(p) A + feature_term(n), from
+// its totals (docs/u1.md): image_term = k (<u, z_img> - <u, p> / sqrt 2) with
+// k = 2 lambda/B image_share / S_E and p = (x, y up) in [-1, 1]^2 the site's position;
+// feature_term = -lambda/B feature_share / S_A (<u, e_n> - <u, z_feat>).
+struct U1Gradient {
+  float image_k = 0.0f, u_dot_img = 0.0f, u_x = 0.0f, u_y = 0.0f;
+  float feature_scale = 0.0f, u_dot_feat = 0.0f;
+
+  __device__ __forceinline__ float image_term(float p_x, float p_y) const {
+    return image_k * (u_dot_img - kInvSqrt2 * (u_x * p_x + u_y * p_y));
+  }
+  __device__ __forceinline__ float feature_term(float cos_n, float sin_n) const {
+    return feature_scale * ((u_x * cos_n + u_y * sin_n) - u_dot_feat);
+  }
+};
+
+// From the block-summed moments of sample b (S_E, P_x, P_y, S_A, Q_x, Q_y: sum E, sum E p,
+// sum A, sum A e_n) and its cross-entropy: writes its two losses, z and the angle readout
+// where asked for, and returns its gradient terms. Every thread of the block calls it.
+template <int Warps, typename T>
+__device__ __forceinline__ U1Gradient finish_u1(int b, const float (&moments)[6], float ce,
+                                                const U1LossShape& shape,
+                                                const U1LossConfig& config,
+                                                const U1LossArgsOf<T>& args, float (*scratch)[8]) {
+  const int H = shape.height, W = shape.width, N = shape.channels;
+  const float image_share = config.space == U1Space::feature ? 0.0f
+                            : config.space == U1Space::joint ? 0.5f
+                                                             : 1.0f;
+  const float feature_share = config.space == U1Space::image   ? 0.0f
+                              : config.space == U1Space::joint ? 0.5f
+                                                               : 1.0f;
+  const float s_e = moments[0] + config.eps * H * W;
+  const float s_a = moments[3] + config.eps * H * W * N;
+  const float img_x = moments[1] * kInvSqrt2 / s_e, img_y = moments[2] * kInvSqrt2 / s_e;
+  const float feat_x = moments[4] / s_a, feat_y = moments[5] / s_a;
+  const float z_x = image_share * img_x + feature_share * feat_x;
+  const float z_y = image_share * img_y + feature_share * feat_y;
+  const float theta = args.class_angles[args.labels[b]];
+  float u_x, u_y;
+  sincospif(theta * kInvPi, &u_y, &u_x);  // cos, sin of theta without cosf's slow path
+  U1Gradient g;
+  g.u_x = u_x;
+  g.u_y = u_y;
+  if (threadIdx.x == 0) {
+    if (args.sample_losses) {
+      args.sample_losses[2 * b] = ce;
+      args.sample_losses[2 * b + 1] = 1.0f - (z_x * g.u_x + z_y * g.u_y);
+    }
+    if (args.z) {
+      args.z[2 * b] = z_x;
+      args.z[2 * b + 1] = z_y;
+    }
+  }
+  if (args.angle_prediction) {  // uniform over the block; z is the same in every thread
+    const int best =
+        nearest_class<Warps>(atan2f(z_y, z_x), args.class_angles, shape.classes, scratch);
+    if (threadIdx.x == 0) args.angle_prediction[b] = best;
+  }
+  const float scale = config.weight / static_cast<float>(shape.batch);
+  g.image_k = 2.0f * scale * image_share / s_e;
+  g.u_dot_img = g.u_x * img_x + g.u_y * img_y;
+  g.feature_scale = -scale * feature_share / s_a;
+  g.u_dot_feat = g.u_x * feat_x + g.u_y * feat_y;
+  return g;
+}
+
+}  // namespace sombrero::kernels::SOMBRERO_EXEC::u1_device

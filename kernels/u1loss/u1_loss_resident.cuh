@@ -1,0 +1,211 @@
+// The resident fused-loss kernel (U1LossKernel::resident; launched from u1_loss.cu): each
+// sample's activation A is read from DRAM once and kept in shared memory for the gradient.
+//
+// Persistent: as many blocks of 512 threads as the device holds at once (one per SM at
+// ResNet-50's size: 7x7x2048 bf16 is 196 KB of the 227 KB a block may have), block i taking
+// samples i, i + grid, ... Per sample three memory phases: pass 1 loads A (the moments),
+// pass 2 reads dA, adds the gradient and writes it back. Block-per-sample (the previous
+// design) left the SM's memory pipe idle at every phase change: the block's start (label,
+// logits, table), the block sum between the passes, the wait for the last stores; and it
+// gave one warp per site, 49 sites over 16 warps, so one warp swept 4 rows while the others
+// swept 3. Here:
+//   - one flattened sweep: vector j of the sample (16 bytes, or one element on the scalar
+//     path) goes to thread j mod 512, its site and channels found by two FastDivmods. Each
+//     thread accumulates E p and the other moments itself (the image moment is linear in
+//     E, so no per-site sum is needed): every thread has 24 or 25 vectors of a 7x7x2048
+//     sample.
+//   - pass 2 of sample k and pass 1 of sample k + grid are one sweep: a thread reads its
+//     slot of k's A from shared memory, then overwrites it with k + grid's vector (a
+//     thread only ever reads back what it wrote, so no barrier), with k's dA and k + grid's
+//     A loads in flight together (4 iterations unrolled: 8 x 16-byte global loads per
+//     thread, 64 KB per SM; 4 in a block's first and last sweep). The pipe drains once per
+//     sample instead of twice.
+// Floors per sample: A read once, dA read and written once (lambda > 0), C logits read and
+// dlogits written; memory-bound. Precision: f32 math and per-thread sums in a fixed order,
+// then block sums in a fixed order (deterministic; the rounding differs from the streaming
+// kernel's, which sums per site). Shared memory: u1_loss_layout.h.
+#pragma once
+
+#include <type_traits>
+
+#include "kernels/common/fast_divmod.cuh"
+#include "kernels/u1loss/u1_loss_device.cuh"
+#include "kernels/u1loss/u1_loss_layout.h"
+
+namespace sombrero::kernels::SOMBRERO_EXEC::u1_device {
+
+// Vector j of a sample: site j / R, channels V (j mod R) ..., R = N / V vectors per row;
+// site y W + x.
+struct ResidentGeometry {
+  FastDivmod vectors_per_row, width;
+  int vectors;  // H W N / V
+};
+
+// One access of V elements as its raw bits: the element itself, or a 16-byte vector.
+template <typename T, int V>
+using Raw = std::conditional_t<V == 1, T, uint4>;
+
+template <typename T, int V>
+__device__ __forceinline__ Raw<T, V> load_raw(const T* p) {  // data the kernel also writes
+  if constexpr (V == 1)
+    return *p;
+  else
+    return vector16_detail::load(p);
+}
+template <typename T, int V>
+__device__ __forceinline__ Raw<T, V> load_raw_readonly(const T* p) {
+  if constexpr (V == 1)
+    return *p;
+  else
+    return vector16_detail::load_readonly(p);
+}
+template <typename T, int V>
+__device__ __forceinline__ void store_raw(T* p, const Raw<T, V>& bits) {
+  if constexpr (V == 1)
+    *p = bits;
+  else
+    vector16_detail::store(p, bits);
+}
+template <typename T, int V>
+__device__ __forceinline__ void raw_to_f32(const Raw<T, V>& bits, float (&out)[V]) {
+  if constexpr (V == 1)
+    out[0] = to_float(bits);
+  else
+    vector16_detail::unpack<T>(bits, out);
+}
+
+// One sweep over a sample's vectors. Update: dA_current += gradient, with A from this
+// thread's shared-memory slots. Load: A_next into the same slots (after Update has read
+// them), its moments added to `moments`. Unroll iterations issue all their global loads
+// before any arithmetic.
+template <typename T, int V, bool Tabled, bool Update, bool Load, int Unroll>
+__device__ __forceinline__ void resident_sweep(const ResidentGeometry& g, int H, int N, T* resident,
+                                               T* __restrict__ dA_current,
+                                               const U1Gradient& gradient,
+                                               const T* __restrict__ A_next, const float* table_cos,
+                                               const float* table_sin, float (&moments)[6]) {
+  constexpr int Threads = u1_layout::kResidentThreads;
+  const int W = g.width.divisor();
+  for (int first = threadIdx.x; first < g.vectors; first += Unroll * Threads) {
+    Raw<T, V> gradient_bits[Unroll], next[Unroll];
+#pragma unroll
+    for (int u = 0; u < Unroll; ++u) {
+      const int j = first + u * Threads;
+      if (j < g.vectors) {
+        if constexpr (Update) gradient_bits[u] = load_raw<T, V>(dA_current + j * V);
+        if constexpr (Load) next[u] = load_raw_readonly<T, V>(A_next + j * V);
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < Unroll; ++u) {
+      const int j = first + u * Threads;
+      if (j >= g.vectors) break;
+      int site, r, y, x;
+      g.vectors_per_row.divmod(j, site, r);
+      g.width.divmod(site, y, x);
+      const float p_x = centred(x, W), p_y = -centred(y, H);  // y points up
+      float c[V], sn[V];
+      harmonics<V, Tabled>(r * V, N, table_cos, table_sin, c, sn);
+      if constexpr (Update) {
+        float a[V], d[V];
+        load_as_f32<V>(resident + j * V, a);  // shared memory: before Load overwrites it
+        raw_to_f32<T, V>(gradient_bits[u], d);
+        const float image_term = gradient.image_term(p_x, p_y);
+        for (int e = 0; e < V; ++e)
+          d[e] = d[e] + (image_term * a[e] + gradient.feature_term(c[e], sn[e]));
+        store_from_f32<V>(dA_current + j * V, d);
+      }
+      if constexpr (Load) {
+        store_raw<T, V>(resident + j * V, next[u]);
+        float v[V], energy = 0.0f;
+        raw_to_f32<T, V>(next[u], v);
+        for (int e = 0; e < V; ++e) {
+          energy = fmaf(v[e], v[e], energy);
+          moments[3] += v[e];
+          moments[4] = fmaf(v[e], c[e], moments[4]);
+          moments[5] = fmaf(v[e], sn[e], moments[5]);
+        }
+        moments[0] += energy;
+        moments[1] = fmaf(energy, p_x, moments[1]);
+        moments[2] = fmaf(energy, p_y, moments[2]);
+      }
+    }
+  }
+}
+
+// The sweep with the table-or-compute choice of the harmonics made once (uniform). 4
+// iterations unrolled: 8 global loads in flight per thread when both passes run, 4 in a
+// single one (6 or 8 there spill at the 128 registers 512 threads allow; 4 fit in 122).
+template <typename T, int V, bool Update, bool Load>
+__device__ __forceinline__ void resident_sweep(bool tabled, const ResidentGeometry& g, int H, int N,
+                                               T* resident, T* __restrict__ dA_current,
+                                               const U1Gradient& gradient,
+                                               const T* __restrict__ A_next, const float* table_cos,
+                                               const float* table_sin, float (&moments)[6]) {
+  constexpr int Unroll = 4;
+  if (tabled)
+    resident_sweep<T, V, true, Update, Load, Unroll>(g, H, N, resident, dA_current, gradient,
+                                                     A_next, table_cos, table_sin, moments);
+  else
+    resident_sweep<T, V, false, Update, Load, Unroll>(g, H, N, resident, dA_current, gradient,
+                                                      A_next, table_cos, table_sin, moments);
+}
+
+// V: elements per access, 1 or kVector16<T>. Requires U(1) work (lambda > 0 or the readout:
+// the launch streams otherwise).
+template <typename T, int V>
+__global__ void __launch_bounds__(u1_layout::kResidentThreads, 1)
+    u1_loss_resident_kernel(U1LossShape shape, U1LossConfig config, U1LossArgsOf<T> args,
+                            ResidentGeometry geometry) {
+  constexpr int Threads = u1_layout::kResidentThreads, Warps = Threads / 32;
+  SOMBRERO_DYNAMIC_SHARED(float, shared);
+  static_assert(u1_layout::kResidentScratchBytes == Warps * 8 * sizeof(float));
+  float(*scratch)[8] = reinterpret_cast<float(*)[8]>(shared);
+  float* table_cos = shared + u1_layout::kResidentScratchBytes / sizeof(float);
+  float* table_sin = table_cos + shape.channels;
+  T* resident = reinterpret_cast<T*>(reinterpret_cast<unsigned char*>(shared) +
+                                     u1_layout::kResidentScratchBytes +
+                                     u1_layout::table_bytes(shape.channels));
+  const int H = shape.height, W = shape.width, N = shape.channels;
+  const long long sample_elements = static_cast<long long>(H) * W * N;
+  const bool tabled = N <= u1_layout::kTableChannels;
+  if (tabled) fill_harmonic_table<V, Threads>(N, table_cos, table_sin);
+  __syncthreads();
+  const bool update = config.weight > 0.0f;
+
+  int b = blockIdx.x;
+  float ce = 0.0f;
+  bool valid = cross_entropy<Warps>(b, shape, config, args, scratch, ce);
+  float moments[6] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+  if (valid)
+    resident_sweep<T, V, false, true>(tabled, geometry, H, N, resident, nullptr, U1Gradient{},
+                                      args.activation + b * sample_elements, table_cos, table_sin,
+                                      moments);
+  for (;;) {
+    U1Gradient gradient;
+    if (valid) {
+      block_sum<Warps>(moments, scratch);
+      gradient = finish_u1<Warps>(b, moments, ce, shape, config, args, scratch);
+    }
+    const int next = b + static_cast<int>(gridDim.x);
+    const bool load = next < shape.batch && label_in_range(args, next, shape.classes);
+    const bool store = valid && update;
+    for (float& m : moments) m = 0.0f;
+    T* dA = store ? args.dactivation + b * sample_elements : nullptr;
+    const T* A_next = load ? args.activation + next * sample_elements : nullptr;
+    if (store && load)
+      resident_sweep<T, V, true, true>(tabled, geometry, H, N, resident, dA, gradient, A_next,
+                                       table_cos, table_sin, moments);
+    else if (store)
+      resident_sweep<T, V, true, false>(tabled, geometry, H, N, resident, dA, gradient, A_next,
+                                        table_cos, table_sin, moments);
+    else if (load)
+      resident_sweep<T, V, false, true>(tabled, geometry, H, N, resident, dA, gradient, A_next,
+                                        table_cos, table_sin, moments);
+    if (next >= shape.batch) break;
+    b = next;
+    valid = cross_entropy<Warps>(b, shape, config, args, scratch, ce);
+  }
+}
+
+}  // namespace sombrero::kernels::SOMBRERO_EXEC::u1_device
