@@ -175,6 +175,8 @@ sanitize() {
 #             choice and with m128_sync, n64_sync, m64_sync forced everywhere, the ResNet-50
 #             one-hot step with auto and m128_sync, and the step's profile on the default;
 #             for choosing the automatic shape (m128_async, m256_async: 2026-11-26-h200-tiles)
+#   u1        the energy / fused-loss kernels alone: their gpu tests, bench energy and loss,
+#             the ResNet-50 step (U(1) cost), Nsight Compute on one resident-kernel launch
 #   ncu       Nsight Compute's full sections on a few launches of the kernels behind the
 #             open targets (the conv tiles on one 3x3 shape, the fused loss, the energy
 #             forward): throughputs, occupancy, stall reasons; reports and text in $OUT
@@ -182,10 +184,10 @@ phases=("$@")
 [ ${#phases[@]} -eq 0 ] && phases=(build test bench sanitize)
 for phase in "${phases[@]}"; do
   case $phase in build | test | test-all | bench | bench-kernels | bench-train | bench-f32 | \
-    sanitize | tiles | ncu) ;;
+    sanitize | tiles | ncu | u1) ;;
   *)
     echo "gpu_check: unknown phase '$phase' (build, test, test-all, bench, bench-kernels," \
-      "bench-train, bench-f32, sanitize, tiles, ncu)" >&2
+      "bench-train, bench-f32, sanitize, tiles, ncu, u1)" >&2
     exit 2
     ;;
   esac
@@ -284,10 +286,20 @@ phase_ncu() {
   # One 3x3 shape of layer3, every pass, the mma.sync tile then the wgmma tile (one run each).
   step ncu-conv ncu_profile conv conv_gemm_kernel 6 "$build/sombrero" bench conv \
     --filter layer3.1.conv2 --iters 1 --warmup 0
-  step ncu-loss ncu_profile loss "u1_loss_kernel|energy_forward_kernel" 4 "$build/sombrero" \
+  step ncu-loss ncu_profile loss "u1_loss_.*_kernel|energy_forward_kernel" 4 "$build/sombrero" \
     bench loss --precision bf16 --iters 1 --warmup 0
   step ncu-energy ncu_profile energy energy_forward_kernel 2 "$build/sombrero" bench energy \
     --precision bf16 --iters 1 --warmup 0
+}
+
+phase_u1() {
+  step gpu-tests-u1 ctest --test-dir "$build" -L gpu -R u1_loss_gpu --output-on-failure
+  step bench-energy "$build/sombrero" bench energy --json "$out/bench-energy.json"
+  step bench-loss "$build/sombrero" bench loss --json "$out/bench-loss.json"
+  step bench-train-step-resnet50 "$build/sombrero" bench train-step --model resnet50 \
+    --iters 10 --warmup 3 --json "$out/bench-train-step-resnet50.json"
+  step ncu-loss-resident ncu_profile loss-resident u1_loss_resident_kernel 1 "$build/sombrero" \
+    bench loss --precision bf16 --iters 1 --warmup 0
 }
 
 phase_sanitize() {
