@@ -29,9 +29,9 @@
 // bf16) and A and dA are 16-byte aligned, lane l of a warp moves channels [V l, V l + V), [V (l +
 // 32), ...), ... as one 128-bit load (and store, dA) each, unpacked to f32: a warp moves 512 bytes
 // per access. Otherwise (N = 3, odd N, an offset view) V = 1: lane l reads channels l, l + 32, ...
-// Both passes unroll their row loop (4 streaming, 8 resident), with the table-or-compute
-// choice of the harmonics hoisted out of it (a template argument), so a lane has that many
-// loads of A (pass 2: of dA, and of A when streaming) in flight.
+// The streaming kernel's passes unroll their row loop (4; 3 for 16-byte bf16 rows), with the
+// table-or-compute choice of the harmonics hoisted out of it (a template argument), so a
+// lane has that many loads of A (pass 2: of dA and of A) in flight.
 // The harmonic table is laid out so that both paths read it without bank conflicts: the scalar
 // path reads consecutive words across lanes; on the vector path channel V v + 4 p + j sits at
 // slot p (N / P) + 4 v + j (P = V / 4 float4 parts; the identity for f32), so a lane reads
@@ -114,7 +114,9 @@ template <typename T, int V>
 __global__ void __launch_bounds__(kStreamingThreads, 3)
     u1_loss_streaming_kernel(U1LossShape shape, U1LossConfig config, U1LossArgsOf<T> args,
                              bool u1_active) {
-  constexpr int Warps = kStreamingThreads / 32, Unroll = 4;
+  // 3 blocks of 256 per SM (<= 85 registers); 16-byte bf16 rows unroll 3, not 4, to stay
+  // there without spilling.
+  constexpr int Warps = kStreamingThreads / 32, Unroll = V == 8 ? 3 : 4;
   __shared__ float scratch[Warps][8];
   __shared__ __align__(16) float table_cos[kTableChannels];
   __shared__ __align__(16) float table_sin[kTableChannels];
@@ -195,8 +197,18 @@ void launch_resident(const U1LossShape& shape, const U1LossConfig& config,
       shape.batch,
       runtime::concurrent_blocks(u1_loss_resident_kernel<T, V>, kResidentThreads, shared_bytes));
   const int vectors_per_row = shape.channels / V;
-  const ResidentGeometry geometry{FastDivmod(vectors_per_row), FastDivmod(shape.width),
-                                  shape.height * shape.width * vectors_per_row};
+  // centred(i, n) = 2 i / (n - 1) - 1, 0 for n = 1 (u1_loss_device.cuh).
+  const auto scale = [](int n) { return n > 1 ? 2.0f / static_cast<float>(n - 1) : 0.0f; };
+  const auto offset = [](int n) { return n > 1 ? -1.0f : 0.0f; };
+  const ResidentGeometry geometry{FastDivmod(vectors_per_row),
+                                  FastDivmod(shape.width),
+                                  shape.height * shape.width * vectors_per_row,
+                                  kResidentThreads / vectors_per_row,
+                                  kResidentThreads % vectors_per_row,
+                                  scale(shape.width),
+                                  offset(shape.width),
+                                  -scale(shape.height),
+                                  -offset(shape.height)};
   SOMBRERO_LAUNCH((u1_loss_resident_kernel<T, V>), dim3(static_cast<unsigned>(blocks)),
                   dim3(kResidentThreads), shared_bytes, stream, shape, config, args, geometry);
 }

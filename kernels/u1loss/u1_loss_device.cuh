@@ -186,16 +186,17 @@ __device__ __forceinline__ bool cross_entropy(int b, const U1LossShape& shape,
 // The U(1) gradient of one sample, dA(h, w, n) += image_term(p) A + feature_term(n), from
 // its totals (docs/u1.md): image_term = k (<u, z_img> - <u, p> / sqrt 2) with
 // k = 2 lambda/B image_share / S_E and p = (x, y up) in [-1, 1]^2 the site's position;
-// feature_term = -lambda/B feature_share / S_A (<u, e_n> - <u, z_feat>).
+// feature_term = -lambda/B feature_share / S_A (<u, e_n> - <u, z_feat>). Both are affine in
+// their arguments; the coefficients are folded once per sample, so each costs two FMAs.
 struct U1Gradient {
-  float image_k = 0.0f, u_dot_img = 0.0f, u_x = 0.0f, u_y = 0.0f;
-  float feature_scale = 0.0f, u_dot_feat = 0.0f;
+  float image_0 = 0.0f, image_x = 0.0f, image_y = 0.0f;
+  float feature_0 = 0.0f, feature_cos = 0.0f, feature_sin = 0.0f;
 
   __device__ __forceinline__ float image_term(float p_x, float p_y) const {
-    return image_k * (u_dot_img - kInvSqrt2 * (u_x * p_x + u_y * p_y));
+    return fmaf(image_x, p_x, fmaf(image_y, p_y, image_0));
   }
   __device__ __forceinline__ float feature_term(float cos_n, float sin_n) const {
-    return feature_scale * ((u_x * cos_n + u_y * sin_n) - u_dot_feat);
+    return fmaf(feature_cos, cos_n, fmaf(feature_sin, sin_n, feature_0));
   }
 };
 
@@ -223,13 +224,10 @@ __device__ __forceinline__ U1Gradient finish_u1(int b, const float (&moments)[6]
   const float theta = args.class_angles[args.labels[b]];
   float u_x, u_y;
   sincospif(theta * kInvPi, &u_y, &u_x);  // cos, sin of theta without cosf's slow path
-  U1Gradient g;
-  g.u_x = u_x;
-  g.u_y = u_y;
   if (threadIdx.x == 0) {
     if (args.sample_losses) {
       args.sample_losses[2 * b] = ce;
-      args.sample_losses[2 * b + 1] = 1.0f - (z_x * g.u_x + z_y * g.u_y);
+      args.sample_losses[2 * b + 1] = 1.0f - (z_x * u_x + z_y * u_y);
     }
     if (args.z) {
       args.z[2 * b] = z_x;
@@ -242,10 +240,15 @@ __device__ __forceinline__ U1Gradient finish_u1(int b, const float (&moments)[6]
     if (threadIdx.x == 0) args.angle_prediction[b] = best;
   }
   const float scale = config.weight / static_cast<float>(shape.batch);
-  g.image_k = 2.0f * scale * image_share / s_e;
-  g.u_dot_img = g.u_x * img_x + g.u_y * img_y;
-  g.feature_scale = -scale * feature_share / s_a;
-  g.u_dot_feat = g.u_x * feat_x + g.u_y * feat_y;
+  const float image_k = 2.0f * scale * image_share / s_e;
+  const float feature_k = -scale * feature_share / s_a;
+  U1Gradient g;
+  g.image_0 = image_k * (u_x * img_x + u_y * img_y);
+  g.image_x = -image_k * kInvSqrt2 * u_x;
+  g.image_y = -image_k * kInvSqrt2 * u_y;
+  g.feature_0 = -feature_k * (u_x * feat_x + u_y * feat_y);
+  g.feature_cos = feature_k * u_x;
+  g.feature_sin = feature_k * u_y;
   return g;
 }
 

@@ -35,10 +35,27 @@
 namespace sombrero::kernels::SOMBRERO_EXEC::u1_device {
 
 // Vector j of a sample: site j / R, channels V (j mod R) ..., R = N / V vectors per row;
-// site y W + x.
+// site y W + x. A thread's vectors are j = t, t + 512, ...: it steps its (site, r) by
+// (512 / R, 512 mod R) with one carry, instead of dividing per vector.
 struct ResidentGeometry {
   FastDivmod vectors_per_row, width;
-  int vectors;  // H W N / V
+  int vectors;              // H W N / V
+  int step_sites, step_r;   // 512 / R, 512 mod R
+  float x_scale, x_offset;  // p_x = x_scale x + x_offset = centred(x, W)
+  float y_scale, y_offset;  // p_y = y_scale y + y_offset = -centred(y, H) (y points up)
+};
+
+// (site, r) of a thread's current vector, advanced by one step of 512 vectors.
+struct VectorCursor {
+  int site, r;
+  __device__ __forceinline__ void advance(const ResidentGeometry& g) {
+    site += g.step_sites;
+    r += g.step_r;
+    if (r >= g.vectors_per_row.divisor()) {
+      r -= g.vectors_per_row.divisor();
+      ++site;
+    }
+  }
 };
 
 // One access of V elements as its raw bits: the element itself, or a 16-byte vector.
@@ -79,13 +96,14 @@ __device__ __forceinline__ void raw_to_f32(const Raw<T, V>& bits, float (&out)[V
 // them), its moments added to `moments`. Unroll iterations issue all their global loads
 // before any arithmetic.
 template <typename T, int V, bool Tabled, bool Update, bool Load, int Unroll>
-__device__ __forceinline__ void resident_sweep(const ResidentGeometry& g, int H, int N, T* resident,
+__device__ __forceinline__ void resident_sweep(const ResidentGeometry& g, int N, T* resident,
                                                T* __restrict__ dA_current,
                                                const U1Gradient& gradient,
                                                const T* __restrict__ A_next, const float* table_cos,
                                                const float* table_sin, float (&moments)[6]) {
   constexpr int Threads = u1_layout::kResidentThreads;
-  const int W = g.width.divisor();
+  VectorCursor cursor;
+  g.vectors_per_row.divmod(threadIdx.x, cursor.site, cursor.r);
   for (int first = threadIdx.x; first < g.vectors; first += Unroll * Threads) {
     Raw<T, V> gradient_bits[Unroll], next[Unroll];
 #pragma unroll
@@ -100,10 +118,12 @@ __device__ __forceinline__ void resident_sweep(const ResidentGeometry& g, int H,
     for (int u = 0; u < Unroll; ++u) {
       const int j = first + u * Threads;
       if (j >= g.vectors) break;
-      int site, r, y, x;
-      g.vectors_per_row.divmod(j, site, r);
-      g.width.divmod(site, y, x);
-      const float p_x = centred(x, W), p_y = -centred(y, H);  // y points up
+      const int r = cursor.r;
+      int y, x;
+      g.width.divmod(cursor.site, y, x);
+      cursor.advance(g);
+      const float p_x = fmaf(g.x_scale, static_cast<float>(x), g.x_offset);
+      const float p_y = fmaf(g.y_scale, static_cast<float>(y), g.y_offset);
       float c[V], sn[V];
       harmonics<V, Tabled>(r * V, N, table_cos, table_sin, c, sn);
       if constexpr (Update) {
@@ -112,7 +132,7 @@ __device__ __forceinline__ void resident_sweep(const ResidentGeometry& g, int H,
         raw_to_f32<T, V>(gradient_bits[u], d);
         const float image_term = gradient.image_term(p_x, p_y);
         for (int e = 0; e < V; ++e)
-          d[e] = d[e] + (image_term * a[e] + gradient.feature_term(c[e], sn[e]));
+          d[e] += fmaf(image_term, a[e], gradient.feature_term(c[e], sn[e]));
         store_from_f32<V>(dA_current + j * V, d);
       }
       if constexpr (Load) {
@@ -137,18 +157,18 @@ __device__ __forceinline__ void resident_sweep(const ResidentGeometry& g, int H,
 // iterations unrolled: 8 global loads in flight per thread when both passes run, 4 in a
 // single one (6 or 8 there spill at the 128 registers 512 threads allow; 4 fit in 122).
 template <typename T, int V, bool Update, bool Load>
-__device__ __forceinline__ void resident_sweep(bool tabled, const ResidentGeometry& g, int H, int N,
+__device__ __forceinline__ void resident_sweep(bool tabled, const ResidentGeometry& g, int N,
                                                T* resident, T* __restrict__ dA_current,
                                                const U1Gradient& gradient,
                                                const T* __restrict__ A_next, const float* table_cos,
                                                const float* table_sin, float (&moments)[6]) {
   constexpr int Unroll = 4;
   if (tabled)
-    resident_sweep<T, V, true, Update, Load, Unroll>(g, H, N, resident, dA_current, gradient,
-                                                     A_next, table_cos, table_sin, moments);
+    resident_sweep<T, V, true, Update, Load, Unroll>(g, N, resident, dA_current, gradient, A_next,
+                                                     table_cos, table_sin, moments);
   else
-    resident_sweep<T, V, false, Update, Load, Unroll>(g, H, N, resident, dA_current, gradient,
-                                                      A_next, table_cos, table_sin, moments);
+    resident_sweep<T, V, false, Update, Load, Unroll>(g, N, resident, dA_current, gradient, A_next,
+                                                      table_cos, table_sin, moments);
 }
 
 // V: elements per access, 1 or kVector16<T>. Requires U(1) work (lambda > 0 or the readout:
@@ -178,7 +198,7 @@ __global__ void __launch_bounds__(u1_layout::kResidentThreads, 1)
   bool valid = cross_entropy<Warps>(b, shape, config, args, scratch, ce);
   float moments[6] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
   if (valid)
-    resident_sweep<T, V, false, true>(tabled, geometry, H, N, resident, nullptr, U1Gradient{},
+    resident_sweep<T, V, false, true>(tabled, geometry, N, resident, nullptr, U1Gradient{},
                                       args.activation + b * sample_elements, table_cos, table_sin,
                                       moments);
   for (;;) {
@@ -194,13 +214,13 @@ __global__ void __launch_bounds__(u1_layout::kResidentThreads, 1)
     T* dA = store ? args.dactivation + b * sample_elements : nullptr;
     const T* A_next = load ? args.activation + next * sample_elements : nullptr;
     if (store && load)
-      resident_sweep<T, V, true, true>(tabled, geometry, H, N, resident, dA, gradient, A_next,
+      resident_sweep<T, V, true, true>(tabled, geometry, N, resident, dA, gradient, A_next,
                                        table_cos, table_sin, moments);
     else if (store)
-      resident_sweep<T, V, true, false>(tabled, geometry, H, N, resident, dA, gradient, A_next,
+      resident_sweep<T, V, true, false>(tabled, geometry, N, resident, dA, gradient, A_next,
                                         table_cos, table_sin, moments);
     else if (load)
-      resident_sweep<T, V, false, true>(tabled, geometry, H, N, resident, dA, gradient, A_next,
+      resident_sweep<T, V, false, true>(tabled, geometry, N, resident, dA, gradient, A_next,
                                         table_cos, table_sin, moments);
     if (next >= shape.batch) break;
     b = next;
