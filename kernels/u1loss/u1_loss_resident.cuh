@@ -10,20 +10,23 @@
 // gave one warp per site, 49 sites over 16 warps, so one warp swept 4 rows while the others
 // swept 3. Here:
 //   - one flattened sweep: vector j of the sample (16 bytes, or one element on the scalar
-//     path) goes to thread j mod 512, which tracks its site and channels (below). Each
+//     path) goes to thread j mod 512, which tracks its site and channels by a fixed stride
+//     with one carry (ResidentGeometry), positions are one FMA and the gradient terms
+//     affine forms folded once per sample (the first H100 profile had ~140 instructions
+//     per vector and pass, issue at 35%, 16 warps mostly waiting: 28.3M -> 21.9M). Each
 //     thread accumulates E p and the other moments itself (the image moment is linear in
 //     E, so no per-site sum is needed): every thread has 24 or 25 vectors of a 7x7x2048
 //     sample.
 //   - pass 2 of sample k and pass 1 of sample k + grid are one sweep: a thread reads its
-//     slot of k's A from shared memory, then refills it with k + grid's vector (a thread
-//     only ever reads back what it wrote, so no barrier). The refill is a cp.async straight
-//     into the slot, so no register holds it: a thread has a batch of dA loads in flight
-//     (8 vectors) and up to three batches of A copies, and sums the moments of a batch of
-//     A two batches later, from shared memory. The pipe drains once per sample.
-//   - instructions per vector are few (the first profile: ~140 per vector and pass, issue
-//     at 35%, the block's 16 warps mostly waiting): the site and channel of a thread's
-//     next vector follow from a fixed stride with one carry, positions are one FMA, the
-//     gradient terms are affine forms folded once per sample.
+//     slot of k's A from shared memory, then overwrites it with k + grid's vector (a
+//     thread only ever reads back what it wrote, so no barrier), with k's dA and k + grid's
+//     A loads in flight together (4 iterations unrolled: 8 x 16-byte global loads per
+//     thread, 64 KB per SM; 4 in a block's first and last sweep). The pipe drains once per
+//     sample instead of twice.
+// Measured on an H100 (benchmarks/results/2026-11-26-h100-u1.md): 70.8 us at ResNet-50's
+// size, 78.2% of copy bandwidth (block per sample: 75.6 us). Tried and slower there: the
+// next sample's A copied into its slots by cp.async (no registers held, moments summed
+// 1 to 3 batches later from shared memory): 75 to 96 us over batch sizes 4 and 8.
 // Floors per sample: A read once, dA read and written once (lambda > 0), C logits read and
 // dlogits written; memory-bound. Precision: f32 math and per-thread sums in a fixed order,
 // then block sums in a fixed order (deterministic; the rounding differs from the streaming
@@ -35,7 +38,6 @@
 #include "kernels/common/fast_divmod.cuh"
 #include "kernels/u1loss/u1_loss_device.cuh"
 #include "kernels/u1loss/u1_loss_layout.h"
-#include "runtime/async_copy.h"
 
 namespace sombrero::kernels::SOMBRERO_EXEC::u1_device {
 
@@ -96,144 +98,84 @@ __device__ __forceinline__ void raw_to_f32(const Raw<T, V>& bits, float (&out)[V
     vector16_detail::unpack<T>(bits, out);
 }
 
-// Position p and harmonics of the vector at `cursor`.
-template <int V, bool Tabled>
-__device__ __forceinline__ void place(const VectorCursor& cursor, const ResidentGeometry& g, int N,
-                                      const float* table_cos, const float* table_sin, float& p_x,
-                                      float& p_y, float (&c)[V], float (&sn)[V]) {
-  int y, x;
-  g.width.divmod(cursor.site, y, x);
-  p_x = fmaf(g.x_scale, static_cast<float>(x), g.x_offset);
-  p_y = fmaf(g.y_scale, static_cast<float>(y), g.y_offset);
-  harmonics<V, Tabled>(cursor.r * V, N, table_cos, table_sin, c, sn);
-}
-
-// Pass 1 of one vector: E = sum A^2 -> S_E, P_x, P_y; A -> S_A, Q_x, Q_y.
-template <int V>
-__device__ __forceinline__ void add_moments(const float (&v)[V], float p_x, float p_y,
-                                            const float (&c)[V], const float (&sn)[V],
-                                            float (&moments)[6]) {
-  float energy = 0.0f;
-  for (int e = 0; e < V; ++e) {
-    energy = fmaf(v[e], v[e], energy);
-    moments[3] += v[e];
-    moments[4] = fmaf(v[e], c[e], moments[4]);
-    moments[5] = fmaf(v[e], sn[e], moments[5]);
-  }
-  moments[0] += energy;
-  moments[1] = fmaf(energy, p_x, moments[1]);
-  moments[2] = fmaf(energy, p_y, moments[2]);
-}
-
-// Pass 1 from shared memory of the Unroll vectors first, first + 512, ... (those below
-// g.vectors), `cursor` at the first of them and advanced past them.
-template <typename T, int V, bool Tabled, int Unroll>
-__device__ __forceinline__ void moments_from_slots(int first, VectorCursor& cursor,
-                                                   const ResidentGeometry& g, int N,
-                                                   const T* resident, const float* table_cos,
-                                                   const float* table_sin, float (&moments)[6]) {
-#pragma unroll
-  for (int u = 0; u < Unroll; ++u) {
-    const int j = first + u * u1_layout::kResidentThreads;
-    if (j >= g.vectors) break;
-    float p_x, p_y, c[V], sn[V], v[V];
-    place<V, Tabled>(cursor, g, N, table_cos, table_sin, p_x, p_y, c, sn);
-    cursor.advance(g);
-    load_as_f32<V>(resident + j * V, v);
-    add_moments<V>(v, p_x, p_y, c, sn, moments);
-  }
-}
-
-// One sweep over a sample's vectors, Unroll at a time (batches). Update: dA_current +=
-// gradient, with A from this thread's shared-memory slots, the batch's dA loads issued
-// before any arithmetic. Load: A_next into the same slots, each after Update has consumed
-// the slot, its moments added to `moments`. 16-byte vectors load by cp.async, one group
-// per batch, straight into the slots (no registers held), and their moments are summed
-// Lag batches later, from shared memory, once the group has landed: up to Lag + 1 batches
-// of A_next in flight besides the batch of dA. Single elements go through registers.
-template <typename T, int V, bool Tabled, bool Update, bool Load, int Unroll, int Lag>
+// One sweep over a sample's vectors. Update: dA_current += gradient, with A from this
+// thread's shared-memory slots. Load: A_next into the same slots (after Update has read
+// them), its moments added to `moments`. Unroll iterations issue all their global loads
+// before any arithmetic.
+template <typename T, int V, bool Tabled, bool Update, bool Load, int Unroll>
 __device__ __forceinline__ void resident_sweep(const ResidentGeometry& g, int N, T* resident,
                                                T* __restrict__ dA_current,
                                                const U1Gradient& gradient,
                                                const T* __restrict__ A_next, const float* table_cos,
                                                const float* table_sin, float (&moments)[6]) {
   constexpr int Threads = u1_layout::kResidentThreads;
-  constexpr bool Async = Load && V > 1;
   VectorCursor cursor;
   g.vectors_per_row.divmod(threadIdx.x, cursor.site, cursor.r);
-  VectorCursor lagging = cursor;  // Async: at the first vector whose moments are not summed
-  int lagging_first = threadIdx.x, batch = 0;
-  for (int first = threadIdx.x; first < g.vectors; first += Unroll * Threads, ++batch) {
-    [[maybe_unused]] Raw<T, V> gradient_bits[Update ? Unroll : 1];
-    [[maybe_unused]] Raw<T, V> next[Load && !Async ? Unroll : 1];
+  for (int first = threadIdx.x; first < g.vectors; first += Unroll * Threads) {
+    Raw<T, V> gradient_bits[Unroll], next[Unroll];
 #pragma unroll
     for (int u = 0; u < Unroll; ++u) {
       const int j = first + u * Threads;
       if (j < g.vectors) {
         if constexpr (Update) gradient_bits[u] = load_raw<T, V>(dA_current + j * V);
-        if constexpr (Load && !Async) next[u] = load_raw_readonly<T, V>(A_next + j * V);
+        if constexpr (Load) next[u] = load_raw_readonly<T, V>(A_next + j * V);
       }
     }
 #pragma unroll
     for (int u = 0; u < Unroll; ++u) {
       const int j = first + u * Threads;
       if (j >= g.vectors) break;
-      float p_x, p_y, c[V], sn[V];
-      place<V, Tabled>(cursor, g, N, table_cos, table_sin, p_x, p_y, c, sn);
+      const int r = cursor.r;
+      int y, x;
+      g.width.divmod(cursor.site, y, x);
       cursor.advance(g);
+      const float p_x = fmaf(g.x_scale, static_cast<float>(x), g.x_offset);
+      const float p_y = fmaf(g.y_scale, static_cast<float>(y), g.y_offset);
+      float c[V], sn[V];
+      harmonics<V, Tabled>(r * V, N, table_cos, table_sin, c, sn);
       if constexpr (Update) {
         float a[V], d[V];
-        load_as_f32<V>(resident + j * V, a);
+        load_as_f32<V>(resident + j * V, a);  // shared memory: before Load overwrites it
         raw_to_f32<T, V>(gradient_bits[u], d);
         const float image_term = gradient.image_term(p_x, p_y);
         for (int e = 0; e < V; ++e)
           d[e] += fmaf(image_term, a[e], gradient.feature_term(c[e], sn[e]));
-        // The store consumes a: the slot has been read before the copy below refills it.
         store_from_f32<V>(dA_current + j * V, d);
       }
-      if constexpr (Async) {
-        runtime::cp_async_16(resident + j * V, A_next + j * V);
-      } else if constexpr (Load) {
+      if constexpr (Load) {
         store_raw<T, V>(resident + j * V, next[u]);
-        float v[V];
+        float v[V], energy = 0.0f;
         raw_to_f32<T, V>(next[u], v);
-        add_moments<V>(v, p_x, p_y, c, sn, moments);
+        for (int e = 0; e < V; ++e) {
+          energy = fmaf(v[e], v[e], energy);
+          moments[3] += v[e];
+          moments[4] = fmaf(v[e], c[e], moments[4]);
+          moments[5] = fmaf(v[e], sn[e], moments[5]);
+        }
+        moments[0] += energy;
+        moments[1] = fmaf(energy, p_x, moments[1]);
+        moments[2] = fmaf(energy, p_y, moments[2]);
       }
     }
-    if constexpr (Async) {
-      runtime::cp_async_commit();
-      if (batch >= Lag) {
-        runtime::cp_async_wait<Lag>();  // this thread's batch `batch - Lag` has landed
-        moments_from_slots<T, V, Tabled, Unroll>(lagging_first, lagging, g, N, resident, table_cos,
-                                                 table_sin, moments);
-        lagging_first += Unroll * Threads;
-      }
-    }
-  }
-  if constexpr (Async) {
-    runtime::cp_async_wait<0>();
-    for (; lagging_first < g.vectors; lagging_first += Unroll * Threads)
-      moments_from_slots<T, V, Tabled, Unroll>(lagging_first, lagging, g, N, resident, table_cos,
-                                               table_sin, moments);
   }
 }
 
-// The sweep with the table-or-compute choice of the harmonics made once (uniform). Batches
-// of 8 vectors (8 dA loads in flight per thread; 25 vectors per thread at 7x7x2048) and a
-// lag of 2 batches for the copies of A_next: 127 registers, no spills.
+// The sweep with the table-or-compute choice of the harmonics made once (uniform). 4
+// iterations unrolled: 8 global loads in flight per thread when both passes run, 4 in a
+// single one (6 or 8 there spill at the 128 registers 512 threads allow; 4 fit in 127).
 template <typename T, int V, bool Update, bool Load>
 __device__ __forceinline__ void resident_sweep(bool tabled, const ResidentGeometry& g, int N,
                                                T* resident, T* __restrict__ dA_current,
                                                const U1Gradient& gradient,
                                                const T* __restrict__ A_next, const float* table_cos,
                                                const float* table_sin, float (&moments)[6]) {
-  constexpr int Unroll = 8, Lag = 2;
+  constexpr int Unroll = 4;
   if (tabled)
-    resident_sweep<T, V, true, Update, Load, Unroll, Lag>(g, N, resident, dA_current, gradient,
-                                                          A_next, table_cos, table_sin, moments);
+    resident_sweep<T, V, true, Update, Load, Unroll>(g, N, resident, dA_current, gradient, A_next,
+                                                     table_cos, table_sin, moments);
   else
-    resident_sweep<T, V, false, Update, Load, Unroll, Lag>(g, N, resident, dA_current, gradient,
-                                                           A_next, table_cos, table_sin, moments);
+    resident_sweep<T, V, false, Update, Load, Unroll>(g, N, resident, dA_current, gradient, A_next,
+                                                      table_cos, table_sin, moments);
 }
 
 // V: elements per access, 1 or kVector16<T>. Requires U(1) work (lambda > 0 or the readout:
