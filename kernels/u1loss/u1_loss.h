@@ -15,6 +15,15 @@ namespace sombrero::kernels {
 
 enum class U1Space { image, feature, joint };
 
+// The weights of the image and feature moments in z (docs/u1.md): 1 and 0, 0 and 1, or a
+// half each (joint). constexpr, so the kernels call them too (--expt-relaxed-constexpr).
+constexpr float image_share(U1Space space) {
+  return space == U1Space::feature ? 0.0f : space == U1Space::joint ? 0.5f : 1.0f;
+}
+constexpr float feature_share(U1Space space) {
+  return space == U1Space::image ? 0.0f : space == U1Space::joint ? 0.5f : 1.0f;
+}
+
 // "image" | "feature" | "joint"; throws sombrero::Error naming the valid choices.
 U1Space parse_u1_space(const std::string& name);
 const char* to_string(U1Space space);

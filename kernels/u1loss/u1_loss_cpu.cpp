@@ -121,12 +121,7 @@ U1LossResult u1_loss_forward_backward(const U1LossShape& s, const U1LossConfig& 
   const bool u1_active = c.weight > 0.0f || a.z || a.angle_prediction;
   const float batch_scale = 1.0f / static_cast<float>(s.batch);
   const int H = s.height, W = s.width, N = s.channels;
-  const double image_share = c.space == U1Space::feature ? 0.0
-                             : c.space == U1Space::joint ? 0.5
-                                                         : 1.0;
-  const double feature_share = c.space == U1Space::image   ? 0.0
-                               : c.space == U1Space::joint ? 0.5
-                                                           : 1.0;
+  const double image_weight = image_share(c.space), feature_weight = feature_share(c.space);
 
   // The first circular harmonic over channels, e_n = (cos, sin)(2 pi n / N).
   std::vector<double> harmonic_cos(u1_active ? N : 0), harmonic_sin(u1_active ? N : 0);
@@ -172,8 +167,8 @@ U1LossResult u1_loss_forward_backward(const U1LossShape& s, const U1LossConfig& 
     const double img_x = pe_x / (std::numbers::sqrt2 * s_e),
                  img_y = pe_y / (std::numbers::sqrt2 * s_e);
     const double feat_x = q_x / s_a, feat_y = q_y / s_a;
-    const double z_x = image_share * img_x + feature_share * feat_x;
-    const double z_y = image_share * img_y + feature_share * feat_y;
+    const double z_x = image_weight * img_x + feature_weight * feat_x;
+    const double z_y = image_weight * img_y + feature_weight * feat_y;
     const double theta = a.class_angles[label];
     const double u_x = std::cos(theta), u_y = std::sin(theta);
     const double u1 = 1.0 - (z_x * u_x + z_y * u_y);
@@ -187,7 +182,7 @@ U1LossResult u1_loss_forward_backward(const U1LossShape& s, const U1LossConfig& 
       a.angle_prediction[b] = nearest_class_angle(std::atan2(z_y, z_x), a.class_angles, s.classes);
     if (c.weight <= 0.0f) continue;
 
-    // dL/dA = image_share * 2 A g_E(h,w) + feature_share * -(<u,e_n> - <u,z_feat>) / S_A.
+    // dL/dA = image_weight * 2 A g_E(h,w) + feature_weight * -(<u,e_n> - <u,z_feat>) / S_A.
     const double scale = double(c.weight) * batch_scale;
     const double u_dot_img = u_x * img_x + u_y * img_y;
     const double u_dot_feat = u_x * feat_x + u_y * feat_y;
@@ -200,7 +195,7 @@ U1LossResult u1_loss_forward_backward(const U1LossShape& s, const U1LossConfig& 
         for (int n = 0; n < N; ++n) {
           const double g_feat =
               -((u_x * harmonic_cos[n] + u_y * harmonic_sin[n]) - u_dot_feat) / s_a;
-          const double g = image_share * 2.0 * A[offset + n] * g_e + feature_share * g_feat;
+          const double g = image_weight * 2.0 * A[offset + n] * g_e + feature_weight * g_feat;
           dA[offset + n] += static_cast<float>(scale * g);
         }
       }

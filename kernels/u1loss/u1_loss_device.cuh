@@ -209,18 +209,13 @@ __device__ __forceinline__ U1Gradient finish_u1(int b, const float (&moments)[6]
                                                 const U1LossConfig& config,
                                                 const U1LossArgsOf<T>& args, float (*scratch)[8]) {
   const int H = shape.height, W = shape.width, N = shape.channels;
-  const float image_share = config.space == U1Space::feature ? 0.0f
-                            : config.space == U1Space::joint ? 0.5f
-                                                             : 1.0f;
-  const float feature_share = config.space == U1Space::image   ? 0.0f
-                              : config.space == U1Space::joint ? 0.5f
-                                                               : 1.0f;
+  const float image = image_share(config.space), feature = feature_share(config.space);
   const float s_e = moments[0] + config.eps * H * W;
   const float s_a = moments[3] + config.eps * H * W * N;
   const float img_x = moments[1] * kInvSqrt2 / s_e, img_y = moments[2] * kInvSqrt2 / s_e;
   const float feat_x = moments[4] / s_a, feat_y = moments[5] / s_a;
-  const float z_x = image_share * img_x + feature_share * feat_x;
-  const float z_y = image_share * img_y + feature_share * feat_y;
+  const float z_x = image * img_x + feature * feat_x;
+  const float z_y = image * img_y + feature * feat_y;
   const float theta = args.class_angles[args.labels[b]];
   float u_x, u_y;
   sincospif(theta * kInvPi, &u_y, &u_x);  // cos, sin of theta without cosf's slow path
@@ -240,8 +235,8 @@ __device__ __forceinline__ U1Gradient finish_u1(int b, const float (&moments)[6]
     if (threadIdx.x == 0) args.angle_prediction[b] = best;
   }
   const float scale = config.weight / static_cast<float>(shape.batch);
-  const float image_k = 2.0f * scale * image_share / s_e;
-  const float feature_k = -scale * feature_share / s_a;
+  const float image_k = 2.0f * scale * image / s_e;
+  const float feature_k = -scale * feature / s_a;
   U1Gradient g;
   g.image_0 = image_k * (u_x * img_x + u_y * img_y);
   g.image_x = -image_k * kInvSqrt2 * u_x;
