@@ -69,13 +69,6 @@ __device__ float centred(int i, int n) {
   return (2.0f * i - (n - 1)) / static_cast<float>(n > 1 ? n - 1 : 1);
 }
 
-__device__ float image_share(U1Space space) {
-  return space == U1Space::feature ? 0.0f : space == U1Space::joint ? 0.5f : 1.0f;
-}
-__device__ float feature_share(U1Space space) {
-  return space == U1Space::image ? 0.0f : space == U1Space::joint ? 0.5f : 1.0f;
-}
-
 template <typename T>
 __global__ void __launch_bounds__(kThreads)
     u1_moments_kernel(U1LossShape shape, U1LossConfig config, const float* energy, const T* A,
