@@ -93,23 +93,6 @@ __device__ __forceinline__ void load_readonly_as_f32(const T* p, float (&out)[V]
     vector16_detail::unpack<T>(vector16_detail::load_readonly(p), out);
 }
 
-// p[0 .. V) as f32, from data the kernel never writes, also copied bit for bit to
-// copy[0 .. V) (shared memory, say, for a second pass that must not go back to DRAM).
-template <int V, typename T>
-__device__ __forceinline__ void load_readonly_as_f32_and_copy(const T* p, T* copy,
-                                                              float (&out)[V]) {
-  static_assert(V == 1 || V == kVector16<T>, "one element or one 16-byte vector");
-  if constexpr (V == 1) {
-    const T value = *p;
-    *copy = value;
-    out[0] = to_float(value);
-  } else {
-    const uint4 bits = vector16_detail::load_readonly(p);
-    vector16_detail::store(copy, bits);
-    vector16_detail::unpack<T>(bits, out);
-  }
-}
-
 // p[0 .. V) as f32, from data the kernel also writes.
 template <int V, typename T>
 __device__ __forceinline__ void load_as_f32(const T* p, float (&out)[V]) {

@@ -135,6 +135,20 @@ __device__ __forceinline__ void harmonics(int n0, int N, const float* table_cos,
   }
 }
 
+// Pass 1's sums over one access of V elements with harmonics c, sn: energy += A^2;
+// moments[3] += A, moments[4..5] += A (cos, sin) (S_A, Q_x, Q_y), element by element.
+template <int V>
+__device__ __forceinline__ void accumulate_vector(const float (&v)[V], const float (&c)[V],
+                                                  const float (&sn)[V], float& energy,
+                                                  float (&moments)[6]) {
+  for (int e = 0; e < V; ++e) {
+    energy = fmaf(v[e], v[e], energy);
+    moments[3] += v[e];
+    moments[4] = fmaf(v[e], c[e], moments[4]);
+    moments[5] = fmaf(v[e], sn[e], moments[5]);
+  }
+}
+
 template <typename T>
 __device__ __forceinline__ bool label_in_range(const U1LossArgsOf<T>& args, int b, int C) {
   const int label = args.labels[b];

@@ -146,12 +146,7 @@ __device__ __forceinline__ void resident_sweep(const ResidentGeometry& g, int N,
         store_raw<T, V>(resident + j * V, next[u]);
         float v[V], energy = 0.0f;
         raw_to_f32<T, V>(next[u], v);
-        for (int e = 0; e < V; ++e) {
-          energy = fmaf(v[e], v[e], energy);
-          moments[3] += v[e];
-          moments[4] = fmaf(v[e], c[e], moments[4]);
-          moments[5] = fmaf(v[e], sn[e], moments[5]);
-        }
+        accumulate_vector<V>(v, c, sn, energy, moments);
         moments[0] += energy;
         moments[1] = fmaf(energy, p_x, moments[1]);
         moments[2] = fmaf(energy, p_y, moments[2]);
