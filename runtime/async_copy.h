@@ -7,6 +7,8 @@
 //   cp_async_commit()                    close this thread's current group of copies
 //   cp_async_wait<N>()                   wait until at most N of this thread's groups are
 //                                        still in flight
+//   prefetch_l2(global_src)              ask for the 128-byte line holding global_src in L2
+//                                        (a hint: nothing waits for it, no register holds it)
 // A copy is visible to other threads only after the issuing thread's wait and a
 // __syncthreads. Under nvcc each is one PTX instruction (cp.async.cg: cached in L2 only,
 // which suits tiles streamed once per block). In the SIMT build the copies are queued per
@@ -49,6 +51,10 @@ __device__ __forceinline__ void cp_async_wait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
 }
 
+__device__ __forceinline__ void prefetch_l2(const void* global_src) {
+  asm volatile("prefetch.global.L2 [%0];\n" ::"l"(__cvta_generic_to_global(global_src)));
+}
+
 #else  // SOMBRERO_SIMT
 
 inline void cp_async_16(void* shared_dst, const void* global_src) {
@@ -64,6 +70,9 @@ inline void cp_async_wait() {
   static_assert(N >= 0, "cp.async.wait_group takes a non-negative group count");
   simt::detail::async_copy_wait(static_cast<unsigned>(N));
 }
+
+// The CPU has no L2 to warm: a hint with no effect on results.
+inline void prefetch_l2(const void* /*global_src*/) {}
 
 #endif
 

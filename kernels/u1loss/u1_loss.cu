@@ -151,7 +151,8 @@ __global__ void __launch_bounds__(kStreamingThreads, 3)
     }
   }
   block_sum<Warps>(moments, scratch);
-  const U1Gradient gradient = finish_u1<Warps>(b, moments, ce, shape, config, args, scratch);
+  const float theta = args.class_angles[args.labels[b]];
+  const U1Gradient gradient = finish_u1<Warps>(b, moments, ce, theta, shape, config, args, scratch);
   if (config.weight <= 0.0f) return;
 
   // Pass 2: dA += lambda/B * (image_share * 2 A g_E(h,w) + feature_share * g_n).

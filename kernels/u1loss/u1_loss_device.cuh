@@ -155,10 +155,47 @@ __device__ __forceinline__ bool label_in_range(const U1LossArgsOf<T>& args, int 
   return label >= 0 && label < C;
 }
 
-// Softmax cross-entropy of sample b with label smoothing s, q_j = (1 - s)[j = c] + s / C:
-// block max, then block sums of exp(l - max) and of l; CE = lse - (1 - s) l_c -
-// (s / C) sum_j l_j in closed form; dlogits = (softmax - q) / B written in a third sweep over
-// the (L1/L2-resident) row. Returns false, with NaN dlogits and sample losses, for a label
+// What a sample with a label outside [0, C) gets: NaN dlogits and sample losses (its
+// activation gradient is left alone). Threads: the block's size.
+template <int Threads, typename T>
+__device__ __forceinline__ void write_invalid_sample(int b, const U1LossShape& shape,
+                                                     const U1LossArgsOf<T>& args) {
+  const int C = shape.classes;
+  float* dlogits = args.dlogits + static_cast<long long>(b) * C;
+  for (int j = threadIdx.x; j < C; j += Threads) dlogits[j] = __int_as_float(0x7fc00000);
+  if (threadIdx.x == 0 && args.sample_losses) {
+    args.sample_losses[2 * b] = __int_as_float(0x7fc00000);
+    args.sample_losses[2 * b + 1] = __int_as_float(0x7fc00000);
+  }
+}
+
+// CE = lse - (1 - s) l_c - (s / C) sum_j l_j: the cross-entropy against
+// q_j = (1 - s)[j = c] + s / C in closed form.
+__device__ __forceinline__ float cross_entropy_from_totals(float log_sum_exp, float label_logit,
+                                                           float sum_logits, float smoothing,
+                                                           int C) {
+  return log_sum_exp - (1.0f - smoothing) * label_logit - (smoothing / C) * sum_logits;
+}
+
+// dlogits = (softmax - q) / B over sample b's row (logits re-read: L1/L2-resident by now).
+template <int Threads, typename T>
+__device__ __forceinline__ void write_dlogits(int b, int label, float log_sum_exp,
+                                              const U1LossShape& shape, const U1LossConfig& config,
+                                              const U1LossArgsOf<T>& args) {
+  const int C = shape.classes;
+  const float* logits = args.logits + static_cast<long long>(b) * C;
+  float* dlogits = args.dlogits + static_cast<long long>(b) * C;
+  const float s = config.label_smoothing;
+  const float inv_batch = 1.0f / static_cast<float>(shape.batch);
+  for (int j = threadIdx.x; j < C; j += Threads) {
+    const float q = (j == label ? 1.0f - s : 0.0f) + s / C;
+    dlogits[j] = (expf(logits[j] - log_sum_exp) - q) * inv_batch;
+  }
+}
+
+// Softmax cross-entropy of sample b with label smoothing s: block max, then block sums of
+// exp(l - max) and of l; CE in closed form (cross_entropy_from_totals) and dlogits in a
+// third sweep over the row. Returns false, with NaN dlogits and sample losses, for a label
 // outside [0, C) (uniform across the block: every thread gets the same answer).
 template <int Warps, typename T>
 __device__ __forceinline__ bool cross_entropy(int b, const U1LossShape& shape,
@@ -167,13 +204,8 @@ __device__ __forceinline__ bool cross_entropy(int b, const U1LossShape& shape,
                                               float& ce) {
   const int C = shape.classes;
   const float* logits = args.logits + static_cast<long long>(b) * C;
-  float* dlogits = args.dlogits + static_cast<long long>(b) * C;
   if (!label_in_range(args, b, C)) {
-    for (int j = threadIdx.x; j < C; j += 32 * Warps) dlogits[j] = __int_as_float(0x7fc00000);
-    if (threadIdx.x == 0 && args.sample_losses) {
-      args.sample_losses[2 * b] = __int_as_float(0x7fc00000);
-      args.sample_losses[2 * b + 1] = __int_as_float(0x7fc00000);
-    }
+    write_invalid_sample<32 * Warps>(b, shape, args);
     return false;
   }
   const int label = args.labels[b];
@@ -187,15 +219,33 @@ __device__ __forceinline__ bool cross_entropy(int b, const U1LossShape& shape,
   }
   block_sum<Warps>(sums, scratch);
   const float log_sum_exp = max_logit + logf(sums[0]);
-  const float s = config.label_smoothing;
-  ce = log_sum_exp - (1.0f - s) * logits[label] - (s / C) * sums[1];
-  const float inv_batch = 1.0f / static_cast<float>(shape.batch);
-  for (int j = threadIdx.x; j < C; j += 32 * Warps) {
-    const float q = (j == label ? 1.0f - s : 0.0f) + s / C;
-    dlogits[j] = (expf(logits[j] - log_sum_exp) - q) * inv_batch;
-  }
+  ce = cross_entropy_from_totals(log_sum_exp, logits[label], sums[1], config.label_smoothing, C);
+  write_dlogits<32 * Warps>(b, label, log_sum_exp, shape, config, args);
   return true;
 }
+
+// A running softmax denominator: max m of the values seen and s = sum exp(l - m) over them
+// (the online softmax), so that one block reduction can carry it beside other sums. Two
+// partials merge to the max of their maxima, each sum rescaled to it. An empty partial
+// (m = -FLT_MAX, s = 0) merges as nothing.
+struct SoftmaxPartial {
+  float max = -FLT_MAX, sum = 0.0f;
+
+  __device__ __forceinline__ void add(float l) {
+    if (l > max) {
+      sum = fmaf(sum, expf(max - l), 1.0f);
+      max = l;
+    } else {
+      sum += expf(l - max);
+    }
+  }
+  __device__ __forceinline__ void merge(float other_max, float other_sum) {
+    const float m = fmaxf(max, other_max);
+    sum = sum * expf(max - m) + other_sum * expf(other_max - m);
+    max = m;
+  }
+  __device__ __forceinline__ float log_sum_exp() const { return max + logf(sum); }
+};
 
 // The U(1) gradient of one sample, dA(h, w, n) += image_term(p) A + feature_term(n), from
 // its totals (docs/u1.md): image_term = k (<u, z_img> - <u, p> / sqrt 2) with
@@ -215,11 +265,12 @@ struct U1Gradient {
 };
 
 // From the block-summed moments of sample b (S_E, P_x, P_y, S_A, Q_x, Q_y: sum E, sum E p,
-// sum A, sum A e_n) and its cross-entropy: writes its two losses, z and the angle readout
-// where asked for, and returns its gradient terms. Every thread of the block calls it.
+// sum A, sum A e_n), its cross-entropy and its class angle theta: writes its two losses, z and the
+// angle readout where asked for, and returns its gradient terms. Every thread of the block calls
+// it.
 template <int Warps, typename T>
 __device__ __forceinline__ U1Gradient finish_u1(int b, const float (&moments)[6], float ce,
-                                                const U1LossShape& shape,
+                                                float theta, const U1LossShape& shape,
                                                 const U1LossConfig& config,
                                                 const U1LossArgsOf<T>& args, float (*scratch)[8]) {
   const int H = shape.height, W = shape.width, N = shape.channels;
@@ -230,7 +281,6 @@ __device__ __forceinline__ U1Gradient finish_u1(int b, const float (&moments)[6]
   const float feat_x = moments[4] / s_a, feat_y = moments[5] / s_a;
   const float z_x = image * img_x + feature * feat_x;
   const float z_y = image * img_y + feature * feat_y;
-  const float theta = args.class_angles[args.labels[b]];
   float u_x, u_y;
   sincospif(theta * kInvPi, &u_y, &u_x);  // cos, sin of theta without cosf's slow path
   if (threadIdx.x == 0) {

@@ -15,10 +15,14 @@ inline constexpr int kTableChannels = 4096;
 
 // The resident kernel's dynamic shared memory, in this order (each part a multiple of 16
 // bytes when the rows are, so the activation starts 16-byte aligned for vector accesses):
-//   scratch     kResidentThreads / 32 warps x 8 floats of block-reduction slots
+//   scratch     per warp of the kResidentThreads / 32: 2 x kResidentTotalSlots floats (the
+//               per-sample block reduction, double-buffered: alternate samples use
+//               alternate halves) and 8 floats for the angle readout's reduction
 //   table       cos then sin, N floats each (N <= kTableChannels, else absent)
 //   activation  the sample's H x W x N elements, NHWC, as stored in global memory
-inline constexpr std::size_t kResidentScratchBytes = kResidentThreads / 32 * 8 * sizeof(float);
+inline constexpr int kResidentTotalSlots = 16;  // 9 used: 6 moments, sum of logits, softmax
+inline constexpr std::size_t kResidentScratchBytes =
+    kResidentThreads / 32 * (2 * kResidentTotalSlots + 8) * sizeof(float);
 
 inline constexpr std::size_t table_bytes(int channels) {
   return channels <= kTableChannels ? 2 * sizeof(float) * static_cast<std::size_t>(channels) : 0;

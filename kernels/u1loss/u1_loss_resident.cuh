@@ -23,8 +23,14 @@
 //     A loads in flight together (4 iterations unrolled: 8 x 16-byte global loads per
 //     thread, 64 KB per SM; 4 in a block's first and last sweep). The pipe drains once per
 //     sample instead of twice.
-// Measured on an H100 (benchmarks/results/2026-11-26-h100-u1.md): 70.8 us at ResNet-50's
-// size, 78.2% of copy bandwidth (block per sample: 75.6 us). Tried and slower there: the
+//   - between two sweeps, one totals phase (resident_totals): the cross-entropy and the
+//     U(1) moments reduced together (an online-softmax partial rides with the sums), one
+//     barrier, the label, logits and class angle read together, the logits prefetched into
+//     L2 during the sweep before. The block's first sweep starts before any of it.
+// Measured on an H100 (benchmarks/results/2026-11-26-h100-u1.md), before the totals phase:
+// 70.8 us at ResNet-50's size, 78.2% of copy bandwidth (block per sample: 75.6 us); the
+// ncu profile then showed the SM's memory pipe idle between the sweeps, where each
+// sample waited on 3 dependent global reads and 8 barriers. Tried and slower there: the
 // next sample's A copied into its slots by cp.async (no registers held, moments summed
 // 1 to 3 batches later from shared memory): 75 to 96 us over batch sizes 4 and 8.
 // Floors per sample: A read once, dA read and written once (lambda > 0), C logits read and
@@ -38,6 +44,7 @@
 #include "kernels/common/fast_divmod.cuh"
 #include "kernels/u1loss/u1_loss_device.cuh"
 #include "kernels/u1loss/u1_loss_layout.h"
+#include "runtime/async_copy.h"
 
 namespace sombrero::kernels::SOMBRERO_EXEC::u1_device {
 
@@ -173,16 +180,91 @@ __device__ __forceinline__ void resident_sweep(bool tabled, const ResidentGeomet
                                                       table_cos, table_sin, moments);
 }
 
+// Asks L2 for sample b's logits row (one 128-byte line per thread of the first C / 32),
+// so that the phase after the coming sweep finds it there instead of in DRAM.
+template <typename T>
+__device__ __forceinline__ void prefetch_logits(int b, const U1LossShape& shape,
+                                                const U1LossArgsOf<T>& args) {
+  constexpr int kLineFloats = 128 / sizeof(float);
+  const int C = shape.classes;
+  const float* row = args.logits + static_cast<long long>(b) * C;
+  for (int i = static_cast<int>(threadIdx.x) * kLineFloats; i < C;
+       i += u1_layout::kResidentThreads * kLineFloats)
+    runtime::prefetch_l2(row + i);
+}
+
+// The phase between two sweeps, for sample b (label in range) whose pass-1 sums this thread
+// holds in `moments`: the cross-entropy and the U(1) totals in one block reduction. Each
+// thread folds its logits into an online-softmax partial and their sum; warp shuffles, then
+// one barrier over `totals` (this sample's half of the double buffer: the other half is
+// the previous sample's, which no thread can still be reading, so no barrier after) and every
+// thread merges the 16 warps' slots in warp order (deterministic). Then dlogits, the sample
+// losses, z, the readout (its own two barriers, only when asked for) and the gradient terms.
+// The block sum, block max and block sum of the block-per-sample design were 6 barriers
+// and 3 dependent global reads (label, logits, class angle) between the sweeps; here the
+// reads are issued together, and the logits were prefetched into L2 during the sweep.
+template <int Warps, typename T>
+__device__ __forceinline__ U1Gradient
+resident_totals(int b, float (&moments)[6], const U1LossShape& shape, const U1LossConfig& config,
+                const U1LossArgsOf<T>& args, float (*totals)[u1_layout::kResidentTotalSlots],
+                float (*readout)[8]) {
+  constexpr int Threads = 32 * Warps;
+  const int C = shape.classes;
+  const float* logits = args.logits + static_cast<long long>(b) * C;
+  const int label = args.labels[b];
+  const float label_logit = logits[label], theta = args.class_angles[label];
+  SoftmaxPartial softmax;
+  float sum_logits = 0.0f;
+  for (int j = threadIdx.x; j < C; j += Threads) {
+    const float l = logits[j];
+    softmax.add(l);
+    sum_logits += l;
+  }
+  for (float& m : moments) m = warp_sum(m);
+  sum_logits = warp_sum(sum_logits);
+  for (int offset = 16; offset > 0; offset /= 2) {
+    const float other_max = __shfl_xor_sync(0xffffffffu, softmax.max, offset);
+    const float other_sum = __shfl_xor_sync(0xffffffffu, softmax.sum, offset);
+    softmax.merge(other_max, other_sum);  // commutative: every lane gets the same bits
+  }
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  if (lane == 0) {
+    for (int k = 0; k < 6; ++k) totals[warp][k] = moments[k];
+    totals[warp][6] = sum_logits;
+    totals[warp][7] = softmax.max;
+    totals[warp][8] = softmax.sum;
+  }
+  __syncthreads();
+  for (int k = 0; k < 6; ++k) moments[k] = totals[0][k];
+  sum_logits = totals[0][6];
+  softmax = SoftmaxPartial{totals[0][7], totals[0][8]};
+  for (int w = 1; w < Warps; ++w) {
+    for (int k = 0; k < 6; ++k) moments[k] += totals[w][k];
+    sum_logits += totals[w][6];
+    softmax.merge(totals[w][7], totals[w][8]);
+  }
+  const float log_sum_exp = softmax.log_sum_exp();
+  write_dlogits<Threads>(b, label, log_sum_exp, shape, config, args);
+  const float ce =
+      cross_entropy_from_totals(log_sum_exp, label_logit, sum_logits, config.label_smoothing, C);
+  return finish_u1<Warps>(b, moments, ce, theta, shape, config, args, readout);
+}
+
 // V: elements per access, 1 or kVector16<T>. Requires U(1) work (lambda > 0 or the readout:
-// the launch streams otherwise).
+// the launch streams otherwise). Per block: pass 1 of its first sample, then per sample the
+// totals phase and one sweep (pass 2 of it, pass 1 of the block's next sample).
 template <typename T, int V>
 __global__ void __launch_bounds__(u1_layout::kResidentThreads, 1)
     u1_loss_resident_kernel(U1LossShape shape, U1LossConfig config, U1LossArgsOf<T> args,
                             ResidentGeometry geometry) {
   constexpr int Threads = u1_layout::kResidentThreads, Warps = Threads / 32;
+  constexpr int Slots = u1_layout::kResidentTotalSlots;
   SOMBRERO_DYNAMIC_SHARED(float, shared);
-  static_assert(u1_layout::kResidentScratchBytes == Warps * 8 * sizeof(float));
-  float(*scratch)[8] = reinterpret_cast<float(*)[8]>(shared);
+  static_assert(u1_layout::kResidentScratchBytes == Warps * (2 * Slots + 8) * sizeof(float));
+  const auto totals = [&](int parity) {  // the two halves: [Warps][Slots] each
+    return reinterpret_cast<float(*)[Slots]>(shared + parity * Warps * Slots);
+  };
+  float(*readout)[8] = reinterpret_cast<float(*)[8]>(shared + 2 * Warps * Slots);
   float* table_cos = shared + u1_layout::kResidentScratchBytes / sizeof(float);
   float* table_sin = table_cos + shape.channels;
   T* resident = reinterpret_cast<T*>(reinterpret_cast<unsigned char*>(shared) +
@@ -191,30 +273,37 @@ __global__ void __launch_bounds__(u1_layout::kResidentThreads, 1)
   const int H = shape.height, W = shape.width, N = shape.channels;
   const long long sample_elements = static_cast<long long>(H) * W * N;
   const bool tabled = N <= u1_layout::kTableChannels;
-  if (tabled) fill_harmonic_table<V, Threads>(N, table_cos, table_sin);
-  __syncthreads();
   const bool update = config.weight > 0.0f;
 
   int b = blockIdx.x;
-  float ce = 0.0f;
-  bool valid = cross_entropy<Warps>(b, shape, config, args, scratch, ce);
+  bool valid = label_in_range(args, b, shape.classes);
+  prefetch_logits(b, shape, args);
+  if (tabled) fill_harmonic_table<V, Threads>(N, table_cos, table_sin);
+  __syncthreads();
   float moments[6] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
   if (valid)
     resident_sweep<T, V, false, true>(tabled, geometry, N, resident, nullptr, U1Gradient{},
                                       args.activation + b * sample_elements, table_cos, table_sin,
                                       moments);
+  // The half of `totals` the next reduction uses. It changes only after a reduction (a
+  // sample with an invalid label has none, hence no barrier: flipping there would let a
+  // fast thread overwrite the half that slow threads may still be reading).
+  int parity = 0;
   for (;;) {
-    U1Gradient gradient;
-    if (valid) {
-      block_sum<Warps>(moments, scratch);
-      gradient = finish_u1<Warps>(b, moments, ce, shape, config, args, scratch);
-    }
     const int next = b + static_cast<int>(gridDim.x);
     const bool load = next < shape.batch && label_in_range(args, next, shape.classes);
+    U1Gradient gradient;
+    if (valid) {
+      gradient = resident_totals<Warps>(b, moments, shape, config, args, totals(parity), readout);
+      parity ^= 1;
+    } else {
+      write_invalid_sample<Threads>(b, shape, args);
+    }
     const bool store = valid && update;
     for (float& m : moments) m = 0.0f;
     T* dA = store ? args.dactivation + b * sample_elements : nullptr;
     const T* A_next = load ? args.activation + next * sample_elements : nullptr;
+    if (load) prefetch_logits(next, shape, args);
     if (store && load)
       resident_sweep<T, V, true, true>(tabled, geometry, N, resident, dA, gradient, A_next,
                                        table_cos, table_sin, moments);
@@ -226,7 +315,7 @@ __global__ void __launch_bounds__(u1_layout::kResidentThreads, 1)
                                         table_cos, table_sin, moments);
     if (next >= shape.batch) break;
     b = next;
-    valid = cross_entropy<Warps>(b, shape, config, args, scratch, ce);
+    valid = load;
   }
 }
 
