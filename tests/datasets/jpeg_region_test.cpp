@@ -5,6 +5,7 @@
 // transforms give the same output from a region decode as from a full one; truncated and
 // corrupt files stay errors whatever the region.
 #include <gtest/gtest.h>
+#include <omp.h>
 #include <turbojpeg.h>
 
 #include <algorithm>
@@ -12,11 +13,13 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "datasets/image_decode.h"
 #include "datasets/jpeg_codec.h"
 #include "datasets/loader_bench.h"
 #include "datasets/transform.h"
@@ -235,6 +238,34 @@ class MemoryJpegs : public Dataset {
   std::vector<std::vector<std::uint8_t>> files_;
   bool whole_;
 };
+
+// bench loader --generate (and gpu_check's JPEG train-step) writes its set on every core:
+// the files must not depend on how many threads made them, and land where a folder dataset
+// finds them (class_NNN/image_i.JPEG, i mod classes), each a 500x375 or 375x500 JPEG.
+TEST(GenerateBenchmarkImages, SameFilesOnOneThreadAndOnMany) {
+  const auto generate = [](int threads) {
+    const int previous = omp_get_max_threads();
+    omp_set_num_threads(threads);
+    const testing::TempDir dir("generate");
+    generate_benchmark_images(dir.path().string(), 7, 3, 5);
+    omp_set_num_threads(previous);
+    std::map<std::string, std::vector<std::uint8_t>> files;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(dir.path())) {
+      if (!entry.is_regular_file()) continue;
+      std::ifstream in(entry.path(), std::ios::binary);
+      files[std::filesystem::relative(entry.path(), dir.path()).string()] =
+          std::vector<std::uint8_t>(std::istreambuf_iterator<char>(in), {});
+      const Image image = decode_image_file(entry.path().string());
+      EXPECT_EQ(image.shape.width * image.shape.height, 500 * 375) << entry.path();
+    }
+    return files;
+  };
+  const auto one = generate(1), many = generate(4);
+  ASSERT_EQ(one.size(), 7u);
+  EXPECT_TRUE(one.count("class_000/image_0.JPEG") && one.count("class_000/image_6.JPEG") &&
+              one.count("class_002/image_5.JPEG"));
+  EXPECT_TRUE(one == many);
+}
 
 TEST(JpegRegion, TransformsGiveTheSameImageAsFromAFullDecode) {
   // ImageNet-like 500x375 4:2:0 files (DCT-scaled decodes, shrinking) and small files of the
