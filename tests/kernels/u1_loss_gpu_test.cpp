@@ -6,6 +6,7 @@
 // memory, so it streams.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -160,6 +161,106 @@ INSTANTIATE_TEST_SUITE_P(Spaces, U1LossGpu,
                            return std::string(to_string(info.param.space)) +
                                   (info.param.offset ? "_misaligned" : "");
                          });
+
+// The resident kernel is persistent: with more samples than the device holds blocks (132 on
+// an H100 at this size), each block carries its shared memory from sample to sample. Three
+// labels are out of range (a block's second sample, the next block's, the batch's last):
+// those samples get NaN losses and dlogits and keep their dA; every other sample matches
+// the CPU backend, with the readout and without it (its barriers are then absent: the
+// double-buffered totals alone keep consecutive samples apart). Small enough for racecheck
+// (tools/gpu_check.sh sanitize), which the ResNet-50 case above is not.
+TEST(U1LossGpuResident, BlocksLoopingOverSamplesMatchTheCpuBackend) {
+  if (runtime::cuda_devices().empty())
+    GTEST_SKIP() << "no CUDA device: " << runtime::cuda_unavailable_reason();
+  const U1LossShape shape{300, 10, 7, 7, 2048};
+  if (u1_loss_resident_shared_bytes(shape, sizeof(bf16)) >
+      runtime::cuda_devices()[0].shared_memory_per_block_optin)
+    GTEST_SKIP() << "a 7x7x2048 bf16 sample does not fit this device's shared memory";
+  const U1LossConfig config{0.5f, 1e-3f, U1Space::joint, 0.1f};
+  const std::size_t sample = 7 * 7 * 2048, elements = shape.batch * sample;
+  std::mt19937 rng(3);
+  std::normal_distribution<float> normal(0.0f, 2.0f);
+  std::uniform_real_distribution<float> uniform(0.0f, 2.0f);
+  std::vector<float> logits(std::size_t(shape.batch) * shape.classes);
+  for (float& v : logits) v = normal(rng);
+  std::vector<std::int32_t> labels(shape.batch);
+  for (auto& l : labels) l = int(rng() % shape.classes);
+  std::vector<float> activation(elements);
+  for (float& v : activation) v = rng() % 2 ? 0.0f : bf16_to_float(float_to_bf16(uniform(rng)));
+  const std::vector<float> angles = class_angle_table(ClassAngles::random, shape.classes, 3);
+  std::vector<float> dlogits_cpu(logits.size()), dact_cpu(elements, 0.0f),
+      losses_cpu(2 * shape.batch);
+  U1LossArgs cpu_args;
+  cpu_args.logits = logits.data();
+  cpu_args.labels = labels.data();
+  cpu_args.activation = activation.data();
+  cpu_args.class_angles = angles.data();
+  cpu_args.dlogits = dlogits_cpu.data();
+  cpu_args.dactivation = dact_cpu.data();
+  cpu_args.sample_losses = losses_cpu.data();
+  cpu::u1_loss_forward_backward(shape, config, cpu_args);
+
+  const std::vector<int> invalid = {140, 141, 299};
+  std::vector<std::int32_t> gpu_labels = labels;
+  for (int b : invalid) gpu_labels[std::size_t(b)] = -1;
+  // dA starts at 0 (the gradient alone is compared: added to anything larger it would
+  // vanish in bf16 rounding), and at 0.125 in the invalid samples, which must keep it.
+  const float kept = 0.125f;
+  std::vector<bf16> act16(elements), start16(elements, float_to_bf16(0.0f));
+  for (std::size_t i = 0; i < elements; ++i) act16[i] = float_to_bf16(activation[i]);
+  for (int b : invalid)
+    std::fill_n(start16.begin() + long(std::size_t(b) * sample), sample, float_to_bf16(kept));
+  test::DeviceBuffer<float> d_logits(logits), d_angles(angles);
+  test::DeviceBuffer<std::int32_t> d_labels(gpu_labels);
+  test::DeviceBuffer<bf16> d_act(act16);
+  for (const bool readout : {false, true}) {
+    SCOPED_TRACE(readout ? "with the readout" : "without the readout");
+    test::DeviceBuffer<bf16> d_dact(start16);
+    test::DeviceBuffer<float> d_dlogits(std::vector<float>(logits.size())),
+        d_losses(std::vector<float>(2 * shape.batch)), d_z(std::vector<float>(2 * shape.batch));
+    test::DeviceBuffer<std::int32_t> d_pred(std::vector<std::int32_t>(shape.batch, -1));
+    U1LossArgsOf<bf16> args;
+    args.logits = d_logits.get();
+    args.labels = d_labels.get();
+    args.activation = d_act.get();
+    args.class_angles = d_angles.get();
+    args.dlogits = d_dlogits.get();
+    args.dactivation = d_dact.get();
+    args.sample_losses = d_losses.get();
+    if (readout) {
+      args.z = d_z.get();
+      args.angle_prediction = d_pred.get();
+    }
+    cuda::u1_loss_forward_backward(shape, config, args, nullptr, U1LossKernel::resident);
+    const std::vector<float> losses = d_losses.download(), dlogits = d_dlogits.download();
+    const std::vector<bf16> dact16 = d_dact.download();
+    const std::vector<std::int32_t> pred = d_pred.download();
+    std::vector<float> got_valid, want_valid;  // dA of the valid samples
+    for (int b = 0; b < shape.batch; ++b) {
+      const std::size_t s = std::size_t(b), C = std::size_t(shape.classes);
+      const bool bad = std::find(invalid.begin(), invalid.end(), b) != invalid.end();
+      if (bad) {
+        EXPECT_TRUE(std::isnan(losses[2 * s]) && std::isnan(losses[2 * s + 1])) << b;
+        EXPECT_TRUE(std::isnan(dlogits[s * C])) << b;
+        for (std::size_t i = s * sample; i < (s + 1) * sample; ++i)
+          ASSERT_EQ(bf16_to_float(dact16[i]), kept) << "sample " << b << " element " << i;
+        if (readout) {
+          EXPECT_EQ(pred[s], -1) << b;
+        }
+        continue;
+      }
+      EXPECT_NEAR(losses[2 * s], losses_cpu[2 * s], 1e-5 * std::abs(losses_cpu[2 * s]) + 1e-6) << b;
+      EXPECT_NEAR(losses[2 * s + 1], losses_cpu[2 * s + 1], 1e-4) << b;  // 100352-term sums
+      for (std::size_t j = s * C; j < (s + 1) * C; ++j)
+        EXPECT_NEAR(dlogits[j], dlogits_cpu[j], 1e-7 + 1e-5 * std::abs(dlogits_cpu[j])) << b;
+      for (std::size_t i = s * sample; i < (s + 1) * sample; ++i) {
+        got_valid.push_back(bf16_to_float(dact16[i]));
+        want_valid.push_back(dact_cpu[i]);
+      }
+    }
+    EXPECT_LT(relative_error(got_valid, want_valid), 1e-2);  // bf16 storage
+  }
+}
 
 class EnergyGpu : public testing::TestWithParam<int> {};  // the element offset
 
