@@ -198,7 +198,8 @@ sanitize_all() {
 #             choice and with m128_sync, n64_sync, m64_sync forced everywhere, the ResNet-50
 #             one-hot step with auto and m128_sync, and the step's profile on the default;
 #             for choosing the automatic shape (m128_async, m256_async: 2026-11-26-h200-tiles)
-#   u1        the energy / fused-loss kernels alone: their gpu tests, bench energy and loss,
+#   u1        the energy / fused-loss kernels alone: their gpu tests (the resident kernel's
+#             looping case under racecheck too), bench energy and loss,
 #             the ResNet-50 step (U(1) cost), Nsight Compute on one resident-kernel launch
 #   ncu       Nsight Compute's full sections on a few launches of the kernels behind the
 #             open targets (the conv tiles on one 3x3 shape, the fused loss, the energy
@@ -317,6 +318,10 @@ phase_ncu() {
 
 phase_u1() {
   step gpu-tests-u1 ctest --test-dir "$build" -L gpu -R u1_loss_gpu --output-on-failure
+  # The resident kernel's shared-memory hand-offs (double-buffered totals, slots refilled
+  # in place) under racecheck, on the looping case.
+  step racecheck-u1 timeout "${SANITIZE_TIMEOUT:-240}" compute-sanitizer --tool racecheck \
+    --error-exitcode 1 "$build/tests/kernels_u1_loss_gpu_test" --gtest_filter='U1LossGpuResident.*'
   step bench-energy "$build/sombrero" bench energy --json "$out/bench-energy.json"
   step bench-loss "$build/sombrero" bench loss --json "$out/bench-loss.json"
   step bench-train-step-resnet50 "$build/sombrero" bench train-step --model resnet50 \
