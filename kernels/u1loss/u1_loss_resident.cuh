@@ -21,7 +21,7 @@
 //     slot of k's A from shared memory, then overwrites it with k + grid's vector (a
 //     thread only ever reads back what it wrote, so no barrier), with k's dA and k + grid's
 //     A loads in flight together (4 iterations unrolled: 8 x 16-byte global loads per
-//     thread, 64 KB per SM; 4 in a block's first and last sweep). The pipe drains once per
+//     thread, 64 KB per SM; 6 in a block's first and last sweep). The pipe drains once per
 //     sample instead of twice.
 //   - between two sweeps, one totals phase (resident_totals): the cross-entropy and the
 //     U(1) moments reduced together (an online-softmax partial rides with the sums), one
@@ -162,16 +162,17 @@ __device__ __forceinline__ void resident_sweep(const ResidentGeometry& g, int N,
   }
 }
 
-// The sweep with the table-or-compute choice of the harmonics made once (uniform). 4
-// iterations unrolled: 8 global loads in flight per thread when both passes run, 4 in a
-// single one (6 or 8 there spill at the 128 registers 512 threads allow; 4 fit in 127).
+// The sweep with the table-or-compute choice of the harmonics made once (uniform).
+// Iterations unrolled: 4 when both passes run (8 global loads in flight per thread), 6 in a
+// single one (a block's first and last sweep: 6 loads; 128 registers, the most 512 threads
+// allow, without spilling; 8 spill). Unmeasured against 4 there (the previous setting).
 template <typename T, int V, bool Update, bool Load>
 __device__ __forceinline__ void resident_sweep(bool tabled, const ResidentGeometry& g, int N,
                                                T* resident, T* __restrict__ dA_current,
                                                const U1Gradient& gradient,
                                                const T* __restrict__ A_next, const float* table_cos,
                                                const float* table_sin, float (&moments)[6]) {
-  constexpr int Unroll = 4;
+  constexpr int Unroll = Update && Load ? 4 : 6;
   if (tabled)
     resident_sweep<T, V, true, Update, Load, Unroll>(g, N, resident, dA_current, gradient, A_next,
                                                      table_cos, table_sin, moments);

@@ -270,7 +270,8 @@ TEST(U1LossSimtEdges, OutOfRangeLabelGivesNaNLossNotACrash) {
 // The resident kernel is persistent: the SIMT executor gives it 2 blocks (concurrent_blocks),
 // so with 5 or 7 samples each block sweeps pass 2 of one sample together with pass 1 of the
 // next, reusing the same shared memory, 2 to 4 times. The 7x7x2048 samples give each thread
-// 25 vectors, 7 batches of 4 (ResNet-50's bottleneck).
+// 25 vectors: 7 batches of 4 in the combined sweeps, 5 of 6 in a block's first and last
+// (ResNet-50's bottleneck).
 TEST(U1LossSimtResident, BlocksLoopingOverSamplesMatchTheCpuBackend) {
   const std::pair<U1LossShape, Path> cases[] = {{{7, 10, 3, 5, 64}, Path::vector},
                                                 {{7, 10, 3, 5, 6}, Path::scalar},
