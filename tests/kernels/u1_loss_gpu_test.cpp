@@ -54,6 +54,28 @@ struct GpuCase {
   int offset;  // 0: vector path, 1: scalar path
 };
 
+// A batch of inputs: logits ~ N(0, 3^2), labels uniform over the classes, activations half
+// zero and half uniform in [0, 2) rounded to bf16 (so f32 and bf16 kernels see the same A).
+struct HostInputs {
+  std::vector<float> logits, activation, angles;
+  std::vector<std::int32_t> labels;
+};
+
+HostInputs make_host_inputs(const U1LossShape& shape, unsigned seed, ClassAngles angles) {
+  HostInputs in;
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 3.0f);
+  std::uniform_real_distribution<float> uniform(0.0f, 2.0f);
+  in.logits.resize(std::size_t(shape.batch) * shape.classes);
+  for (float& v : in.logits) v = normal(rng);
+  in.labels.resize(shape.batch);
+  for (auto& l : in.labels) l = int(rng() % shape.classes);
+  in.activation.resize(std::size_t(shape.batch) * shape.height * shape.width * shape.channels);
+  for (float& v : in.activation) v = rng() % 2 ? 0.0f : bf16_to_float(float_to_bf16(uniform(rng)));
+  in.angles = class_angle_table(angles, shape.classes, seed);
+  return in;
+}
+
 class U1LossGpu : public testing::TestWithParam<GpuCase> {};
 
 TEST_P(U1LossGpu, ResNet50BottleneckMatchesCpuBackendInF32AndBf16) {
@@ -62,17 +84,9 @@ TEST_P(U1LossGpu, ResNet50BottleneckMatchesCpuBackendInF32AndBf16) {
   const U1LossShape shape{256, 1000, 7, 7, 2048};
   const U1LossConfig config{0.1f, 1e-3f, GetParam().space, 0.1f};
   const int offset = GetParam().offset;
-  std::mt19937 rng(1);
-  std::normal_distribution<float> normal(0.0f, 3.0f);
-  std::uniform_real_distribution<float> uniform(0.0f, 2.0f);
-  std::vector<float> logits(std::size_t(shape.batch) * shape.classes);
-  for (float& v : logits) v = normal(rng);
-  std::vector<std::int32_t> labels(shape.batch);
-  for (auto& l : labels) l = int(rng() % shape.classes);
-  const std::size_t elements = std::size_t(shape.batch) * 7 * 7 * 2048;
-  std::vector<float> activation(elements);
-  for (float& v : activation) v = rng() % 2 ? 0.0f : bf16_to_float(float_to_bf16(uniform(rng)));
-  const std::vector<float> angles = class_angle_table(ClassAngles::uniform, shape.classes, 0);
+  const auto [logits, activation, angles, labels] =
+      make_host_inputs(shape, 1, ClassAngles::uniform);
+  const std::size_t elements = activation.size();
 
   std::vector<float> dlogits_cpu(logits.size()), dact_cpu(elements, 0.0f), z_cpu(2 * shape.batch);
   std::vector<std::int32_t> pred_cpu(shape.batch);
@@ -177,27 +191,13 @@ TEST(U1LossGpuResident, BlocksLoopingOverSamplesMatchTheCpuBackend) {
       runtime::cuda_devices()[0].shared_memory_per_block_optin)
     GTEST_SKIP() << "a 7x7x2048 bf16 sample does not fit this device's shared memory";
   const U1LossConfig config{0.5f, 1e-3f, U1Space::joint, 0.1f};
-  const std::size_t sample = 7 * 7 * 2048, elements = shape.batch * sample;
-  std::mt19937 rng(3);
-  std::normal_distribution<float> normal(0.0f, 2.0f);
-  std::uniform_real_distribution<float> uniform(0.0f, 2.0f);
-  std::vector<float> logits(std::size_t(shape.batch) * shape.classes);
-  for (float& v : logits) v = normal(rng);
-  std::vector<std::int32_t> labels(shape.batch);
-  for (auto& l : labels) l = int(rng() % shape.classes);
-  std::vector<float> activation(elements);
-  for (float& v : activation) v = rng() % 2 ? 0.0f : bf16_to_float(float_to_bf16(uniform(rng)));
-  const std::vector<float> angles = class_angle_table(ClassAngles::random, shape.classes, 3);
+  const auto [logits, activation, angles, labels] = make_host_inputs(shape, 3, ClassAngles::random);
+  const std::size_t sample = 7 * 7 * 2048, elements = activation.size();
   std::vector<float> dlogits_cpu(logits.size()), dact_cpu(elements, 0.0f),
       losses_cpu(2 * shape.batch);
-  U1LossArgs cpu_args;
-  cpu_args.logits = logits.data();
-  cpu_args.labels = labels.data();
-  cpu_args.activation = activation.data();
-  cpu_args.class_angles = angles.data();
-  cpu_args.dlogits = dlogits_cpu.data();
-  cpu_args.dactivation = dact_cpu.data();
-  cpu_args.sample_losses = losses_cpu.data();
+  const U1LossArgs cpu_args{logits.data(),      labels.data(),   activation.data(), angles.data(),
+                            dlogits_cpu.data(), dact_cpu.data(), nullptr,           nullptr,
+                            losses_cpu.data()};
   cpu::u1_loss_forward_backward(shape, config, cpu_args);
 
   const std::vector<int> invalid = {140, 141, 299};
@@ -219,18 +219,15 @@ TEST(U1LossGpuResident, BlocksLoopingOverSamplesMatchTheCpuBackend) {
     test::DeviceBuffer<float> d_dlogits(std::vector<float>(logits.size())),
         d_losses(std::vector<float>(2 * shape.batch)), d_z(std::vector<float>(2 * shape.batch));
     test::DeviceBuffer<std::int32_t> d_pred(std::vector<std::int32_t>(shape.batch, -1));
-    U1LossArgsOf<bf16> args;
-    args.logits = d_logits.get();
-    args.labels = d_labels.get();
-    args.activation = d_act.get();
-    args.class_angles = d_angles.get();
-    args.dlogits = d_dlogits.get();
-    args.dactivation = d_dact.get();
-    args.sample_losses = d_losses.get();
-    if (readout) {
-      args.z = d_z.get();
-      args.angle_prediction = d_pred.get();
-    }
+    const U1LossArgsOf<bf16> args{d_logits.get(),
+                                  d_labels.get(),
+                                  d_act.get(),
+                                  d_angles.get(),
+                                  d_dlogits.get(),
+                                  d_dact.get(),
+                                  readout ? d_z.get() : nullptr,
+                                  readout ? d_pred.get() : nullptr,
+                                  d_losses.get()};
     cuda::u1_loss_forward_backward(shape, config, args, nullptr, U1LossKernel::resident);
     const std::vector<float> losses = d_losses.download(), dlogits = d_dlogits.download();
     const std::vector<bf16> dact16 = d_dact.download();
