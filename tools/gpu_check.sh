@@ -187,7 +187,8 @@ sanitize_all() {
 # between calls, so a session may run `build test` in one call and `bench` in the next):
 #   build     unpack the packages, configure, build the CLI and the gpu tests, `sombrero info`
 #   test      the gpu tests
-#   bench     kernels beside cuDNN / copy bandwidth, training steps beside PyTorch; the same
+#   bench     kernels beside cuDNN / copy bandwidth, the all-reduce over the machine's GPUs,
+#             training steps beside PyTorch; the same
 #             as three phases, for a 10-minute command limit: bench-kernels (bf16),
 #             bench-train, bench-f32
 #   sanitize  compute-sanitizer memcheck and racecheck over the kernel tests (slowest: last;
@@ -249,6 +250,32 @@ phase_bench-kernels() {
   step bench-loss "$build/sombrero" bench loss --json "$out/bench-loss.json"
   # BatchNorm / ReLU / add / pooling in GB/s against copy bandwidth, BatchNorm beside cuDNN's.
   step bench-memory "$build/sombrero" bench memory --json "$out/bench-memory-bf16.json"
+  step bench-allreduce bench_allreduce
+}
+
+# The data-parallel gradient all-reduce (bench allreduce): NCCL over every GPU of the
+# machine, one process per GPU, the ranks meeting through a TCP rendezvous on localhost.
+# NCCL refuses two ranks on one GPU, so a one-GPU machine says so and times nothing.
+bench_allreduce() {
+  local gpus
+  gpus=$(nvidia-smi --list-gpus 2>/dev/null | wc -l)
+  if [ "$gpus" -lt 2 ]; then
+    echo "$gpus GPU(s): NCCL all-reduces across GPUs, nothing to time on this machine" \
+      "(sombrero bench allreduce --cpu times the CPU communicator)"
+    return 0
+  fi
+  local address=127.0.0.1:$((20000 + RANDOM % 12000)) pids=() rank failed=0
+  for ((rank = 0; rank < gpus; ++rank)); do
+    local json=()
+    [ "$rank" -eq 0 ] && json=(--json "$out/bench-allreduce.json")
+    RANK=$rank WORLD_SIZE=$gpus LOCAL_RANK=$rank "$build/sombrero" bench allreduce --max 1GB \
+      --init env-tcp --rendezvous "$address" --timeout 120 "${json[@]}" \
+      >"$out/bench-allreduce.rank$rank.log" 2>&1 &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+  cat "$out/bench-allreduce.rank0.log"
+  [ "$failed" -eq 0 ] || { tail -n 20 "$out"/bench-allreduce.rank*.log; return 1; }
 }
 
 phase_tiles() {
@@ -368,6 +395,7 @@ PY
   train_step_ratio | sed 's/^/- /'
   echo
   for log in bench-conv bench-conv-f32 bench-energy bench-loss bench-memory bench-memory-f32 \
+    bench-allreduce \
     bench-train-step bench-train-step-jpeg bench-pytorch bench-train-step-hand \
     bench-train-step-auto bench-train-step-m128_sync; do
     [ -f "$out/$log.log" ] && { echo "### $log"; echo '```'; tail -n 50 "$out/$log.log"; echo '```'; }
