@@ -11,6 +11,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "git_commit.h"  // generated: SOMBRERO_GIT_COMMIT
 #include "runtime/error.h"
 
 #if defined(SOMBRERO_HAVE_CUDA)

@@ -55,7 +55,8 @@ class Report {
   std::vector<std::string> notes_;
 };
 
-// The commit this binary was configured from (SOMBRERO_GIT_COMMIT), or "unknown".
+// The commit this binary was built from (12 hex digits, "-dirty" when tracked files had
+// changes), or "unknown" outside a git checkout.
 std::string git_commit();
 // Now, UTC, ISO 8601 ("2026-01-31T12:00:00Z").
 std::string utc_date();

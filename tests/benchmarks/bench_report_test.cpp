@@ -2,6 +2,7 @@
 // CPU timing helper's run counts.
 #include "benchmarks/bench_report.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -50,7 +51,8 @@ TEST(BenchReport, JsonHoldsRowsDeviceDateCommitAndCommand) {
   EXPECT_EQ(json["command"], "sombrero bench conv --cpu");
   EXPECT_EQ(json["device"], "NVIDIA H100 80GB HBM3");
   EXPECT_EQ(json["commit"], git_commit());
-  EXPECT_FALSE(git_commit().empty());
+  // The build's stamp (cmake/GitCommit.cmake): 12 hex digits, "-dirty" for a changed tree.
+  EXPECT_THAT(git_commit(), testing::MatchesRegex("unknown|[0-9a-f]{12}(-dirty)?"));
   EXPECT_EQ(json["date"].get<std::string>().size(), std::string("2026-01-31T12:00:00Z").size());
   ASSERT_EQ(json["rows"].size(), 2u);
   EXPECT_EQ(json["rows"][0]["hand_ms"], 1.5);
