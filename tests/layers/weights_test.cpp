@@ -153,13 +153,16 @@ Tensor nhwc(const runtime::SafetensorsTensor& nchw) {
 }
 
 // f32 on both sides with different summation orders through ~20 layers: logits of order 1
-// agree to ~1e-5; 1e-4 (absolute + relative) leaves margin, while any layout or semantics
-// error (a transposed kernel, NCHW flattening, biased running variance) is O(0.1) or more.
+// agree to ~1e-5 with OpenBLAS's FMA kernels (Haswell, SkylakeX), to 1.9e-4 with the generic
+// ones it falls back to on a CPU it does not recognise (0.3.21 on a VM's Sapphire Rapids:
+// "Prescott"); 1e-3 (absolute + relative) leaves margin over both, while any layout or
+// semantics error (a transposed kernel, NCHW flattening, biased running variance) is O(0.1)
+// or more.
 void expect_close(const std::vector<float>& actual, const std::vector<float>& expected,
                   const std::string& what) {
   ASSERT_EQ(actual.size(), expected.size()) << what;
   for (std::size_t i = 0; i < actual.size(); ++i)
-    EXPECT_NEAR(actual[i], expected[i], 1e-4 * (1 + std::abs(expected[i])))
+    EXPECT_NEAR(actual[i], expected[i], 1e-3 * (1 + std::abs(expected[i])))
         << what << "[" << i << "]";
 }
 
