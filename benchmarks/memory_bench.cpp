@@ -8,7 +8,7 @@
 // once and each it must write written once (per-channel parameters and statistics, a few KB,
 // left out): BN forward reads x, writes y; BN backward reads x and dy, writes dx; relu forward
 // 2 tensors, relu backward, add and add_inplace 3; max pool forward reads x once and writes y
-// and the int32 argmax, backward reads dy and argmax and writes dx; global average pool reads
+// and the one-byte argmax, backward reads dy and argmax and writes dx; global average pool reads
 // x (dy) and writes y (dx). "floor MB": the kernel's own floor from its header comment (BN
 // forward 4 e M C: x is read three times; backward 5 e M C; the rest equal the compulsory
 // bytes). Copy: cudaMemcpyAsync of the compulsory byte count, bandwidth 2 bytes / time. On
@@ -38,6 +38,7 @@
 #include "kernels/pointwise/pointwise.h"
 #include "kernels/pool/pool.h"
 #include "runtime/bf16.h"
+#include "runtime/device_array.h"
 #include "runtime/error.h"
 #include "runtime/generator.h"
 #include "runtime/tensor.h"
@@ -151,18 +152,6 @@ double relative_difference(const std::vector<float>& got, std::vector<float> ref
     largest = std::max(largest, std::fabs(double(reference[i])));
   }
   return difference / std::max(largest, 1e-30);
-}
-
-// The argmax of a max pool (int32 elements in f32 storage) on the host.
-std::vector<std::int32_t> host_int32(const Tensor& t) {
-  const Tensor host = t.to(Device::cpu());
-  std::vector<std::int32_t> values(std::size_t(host.numel()));
-  std::memcpy(values.data(), host.raw_data(), 4 * values.size());
-  return values;
-}
-
-std::int32_t* int32_data(Tensor& t) {
-  return static_cast<std::int32_t*>(t.raw_data());
 }
 
 // One measured kernel: what a table row and a JSON row show.
@@ -480,40 +469,40 @@ class MemoryBench {
     const Activation out{a.where, shape.out_height(), shape.out_width(), a.channels};
     Tensor x = activation(a, dtype), dx = activation(a, dtype);
     Tensor y = activation(out, dtype), dy = activation(out, dtype);
-    Tensor argmax = activation(out, DType::f32);  // int32 elements
+    runtime::DeviceArray<kernels::PoolArgmax> argmax(std::size_t(y.numel()), target_.device());
     x.fill_normal(generator_, 0.0f, 1.0f);
     dy.fill_normal(generator_, 0.0f, 1.0f);
     cudaStream_t stream = target_.stream();
     auto run_forward = [&] {
       SOMBRERO_MEMORY_KERNEL(target_, max_pool2d_forward, shape, x.data<T>(), y.data<T>(),
-                             int32_data(argmax), stream);
+                             argmax.data(), stream);
     };
     auto run_backward = [&] {
-      SOMBRERO_MEMORY_KERNEL(target_, max_pool2d_backward, shape, dy.data<T>(), int32_data(argmax),
+      SOMBRERO_MEMORY_KERNEL(target_, max_pool2d_backward, shape, dy.data<T>(), argmax.data(),
                              dx.data<T>(), stream);
     };
     run_forward();
     const double e = double(sizeof(T)), in = double(x.numel()), outputs = double(y.numel());
     const std::string label = str(dims(a), " 3x3/2");
     if (forward) {
-      const double bytes = e * in + (e + 4) * outputs;
+      const double bytes = e * in + (e + 1) * outputs;
       Measurement m{"maxpool fwd", label, bytes, bytes};
       const std::vector<float> xs = x.to_floats();
       std::vector<float> reference(std::size_t(y.numel()));
-      std::vector<std::int32_t> reference_argmax(reference.size());
+      std::vector<kernels::PoolArgmax> reference_argmax(reference.size());
       kernels::cpu::max_pool2d_forward(shape, xs.data(), reference.data(), reference_argmax.data());
       m.difference = relative_difference(y.to_floats(), reference, dtype);
-      if (host_int32(argmax) != reference_argmax) m.difference = NAN;  // a wrong argmax
+      if (argmax.to_vector() != reference_argmax) m.difference = NAN;  // a wrong argmax
       m.checked_against = "cpu";
       m.ms = target_.time_ms(run_forward);
       emit(m, dtype);
     }
     if (backward) {
-      const double bytes = (e + 4) * outputs + e * in;
+      const double bytes = (e + 1) * outputs + e * in;
       Measurement m{"maxpool bwd", label, bytes, bytes};
       run_backward();
       const std::vector<float> dys = dy.to_floats();
-      const std::vector<std::int32_t> routes = host_int32(argmax);
+      const std::vector<kernels::PoolArgmax> routes = argmax.to_vector();
       std::vector<float> reference(std::size_t(x.numel()));
       kernels::cpu::max_pool2d_backward(shape, dys.data(), routes.data(), reference.data());
       m.difference = relative_difference(dx.to_floats(), reference, dtype);

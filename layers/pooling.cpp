@@ -45,7 +45,8 @@ Tensor MaxPool2d::forward(const Context& ctx, const Tensor& x) {
   check_input(x, 4, describe());
   const kernels::Pool2dShape s = pool2d_shape(x.shape(), options_);
   Tensor y = Tensor::empty(output_shape(x.shape()), x.dtype(), x.device());
-  argmax_ = runtime::DeviceArray<std::int32_t>(static_cast<std::size_t>(y.numel()), x.device());
+  argmax_ =
+      runtime::DeviceArray<kernels::PoolArgmax>(static_cast<std::size_t>(y.numel()), x.device());
   ops::max_pool2d_forward(s, x, y, argmax_);
   if (ctx.training) {
     cached_input_shape_ = x.shape();

@@ -31,7 +31,7 @@ class MaxPool2d : public Layer {
  private:
   Pool2dOptions options_;
   Shape cached_input_shape_;
-  runtime::DeviceArray<std::int32_t> argmax_;  // on the activations' device; empty: no cache
+  runtime::DeviceArray<kernels::PoolArgmax> argmax_;  // on the activations' device; empty: no cache
 };
 
 class AvgPool2d : public Layer {

@@ -2,7 +2,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
-#include <limits>
 
 #include "kernels/common/parallel.h"
 #include "kernels/pool/pool.h"
@@ -22,9 +21,17 @@ void check_pool2d_shape(const Pool2dShape& s) {
                  s.in_width, " is smaller than the kernel ", s.kernel_h, "x", s.kernel_w);
 }
 
+void check_max_pool2d_shape(const Pool2dShape& s) {
+  check_pool2d_shape(s);
+  SOMBRERO_CHECK(s.kernel_h * s.kernel_w <= kMaxPoolTaps, "max pool2d: a ", s.kernel_h, "x",
+                 s.kernel_w, " window has more than ", kMaxPoolTaps,
+                 " taps, which its one-byte argmax cannot name");
+}
+
 namespace cpu {
 
-void max_pool2d_forward(const Pool2dShape& s, const float* x, float* y, std::int32_t* argmax) {
+void max_pool2d_forward(const Pool2dShape& s, const float* x, float* y, PoolArgmax* argmax) {
+  check_max_pool2d_shape(s);
   const int OH = s.out_height(), OW = s.out_width(), C = s.channels;
 #pragma omp parallel for schedule( \
     static) if (std::int64_t(s.batch) * s.in_height * s.in_width * C >= kParallelMinimum)
@@ -34,30 +41,31 @@ void max_pool2d_forward(const Pool2dShape& s, const float* x, float* y, std::int
       for (int ow = 0; ow < OW; ++ow) {
         const std::int64_t out = ((std::int64_t(n) * OH + oh) * OW + ow) * C;
         float* yo = y + out;
-        std::int32_t* ao = argmax + out;
-        std::fill(yo, yo + C, -std::numeric_limits<float>::infinity());
-        std::fill(ao, ao + C, -1);
+        PoolArgmax* ao = argmax + out;
+        bool first = true;  // the window's first tap inside the input: taken whatever its value
         for (int r = 0; r < s.kernel_h; ++r) {
           const int ih = oh * s.stride_h - s.pad_h + r;
           if (ih < 0 || ih >= s.in_height) continue;
           for (int t = 0; t < s.kernel_w; ++t) {
             const int iw = ow * s.stride_w - s.pad_w + t;
             if (iw < 0 || iw >= s.in_width) continue;
-            const std::int32_t pixel = ih * s.in_width + iw;
-            const float* xp = xn + std::int64_t(pixel) * C;
+            const float* xp = xn + (std::int64_t(ih) * s.in_width + iw) * C;
+            const auto tap = static_cast<PoolArgmax>(r * s.kernel_w + t);
             for (int c = 0; c < C; ++c)
-              if (xp[c] > yo[c] || ao[c] < 0) {  // first maximum wins, as PyTorch
+              if (first || xp[c] > yo[c]) {  // the first maximum wins, as PyTorch
                 yo[c] = xp[c];
-                ao[c] = pixel;
+                ao[c] = tap;
               }
+            first = false;
           }
         }
       }
   }
 }
 
-void max_pool2d_backward(const Pool2dShape& s, const float* dy, const std::int32_t* argmax,
+void max_pool2d_backward(const Pool2dShape& s, const float* dy, const PoolArgmax* argmax,
                          float* dx) {
+  check_max_pool2d_shape(s);
   const int OH = s.out_height(), OW = s.out_width(), C = s.channels;
   const std::int64_t image = std::int64_t(s.in_height) * s.in_width * C;
 #pragma omp parallel for schedule( \
@@ -65,10 +73,16 @@ void max_pool2d_backward(const Pool2dShape& s, const float* dy, const std::int32
   for (int n = 0; n < s.batch; ++n) {
     float* dxn = dx + n * image;
     std::memset(dxn, 0, sizeof(float) * image);
-    for (std::int64_t o = 0; o < std::int64_t(OH) * OW; ++o) {
-      const std::int64_t out = (std::int64_t(n) * OH * OW + o) * C;
-      for (int c = 0; c < C; ++c) dxn[std::int64_t(argmax[out + c]) * C + c] += dy[out + c];
-    }
+    for (int oh = 0; oh < OH; ++oh)
+      for (int ow = 0; ow < OW; ++ow) {
+        const std::int64_t out = ((std::int64_t(n) * OH + oh) * OW + ow) * C;
+        const int top = oh * s.stride_h - s.pad_h, left = ow * s.stride_w - s.pad_w;
+        for (int c = 0; c < C; ++c) {
+          const int tap = argmax[out + c];
+          const int ih = top + tap / s.kernel_w, iw = left + tap % s.kernel_w;
+          dxn[(std::int64_t(ih) * s.in_width + iw) * C + c] += dy[out + c];
+        }
+      }
   }
 }
 

@@ -30,7 +30,7 @@ void check_pool(const char* op, const kernels::Pool2dShape& s, const Tensor& inp
 }
 
 void check_argmax(const char* op, const Tensor& pooled,
-                  const runtime::DeviceArray<std::int32_t>& argmax) {
+                  const runtime::DeviceArray<kernels::PoolArgmax>& argmax) {
   SOMBRERO_CHECK(argmax.defined() && argmax.size() == std::size_t(pooled.numel()) &&
                      argmax.device() == pooled.device(),
                  op, ": argmax needs ", pooled.numel(), " indices on ", to_string(pooled.device()),
@@ -50,7 +50,7 @@ void check_global(const char* op, const Tensor& image, const Tensor& pooled) {
 }  // namespace
 
 void max_pool2d_forward(const kernels::Pool2dShape& shape, const Tensor& x, Tensor& y,
-                        runtime::DeviceArray<std::int32_t>& argmax) {
+                        runtime::DeviceArray<kernels::PoolArgmax>& argmax) {
   check_pool("max_pool2d_forward", shape, x, y);
   check_argmax("max_pool2d_forward", y, argmax);
   if (x.is_cpu()) {
@@ -65,7 +65,7 @@ void max_pool2d_forward(const kernels::Pool2dShape& shape, const Tensor& x, Tens
 }
 
 void max_pool2d_backward(const kernels::Pool2dShape& shape, const Tensor& dy,
-                         const runtime::DeviceArray<std::int32_t>& argmax, Tensor& dx) {
+                         const runtime::DeviceArray<kernels::PoolArgmax>& argmax, Tensor& dx) {
   check_pool("max_pool2d_backward", shape, dx, dy);
   check_argmax("max_pool2d_backward", dy, argmax);
   if (dy.is_cpu()) {

@@ -1,7 +1,7 @@
 // The pooling operations the layers call (math in kernels/pool/pool.h), over NHWC Tensors on
 // any device (dispatch.h): cpu -> the CPU backend (f32), cuda and simt -> the hand-written
-// kernels of pool.cu (f32 or bf16). The max-pool argmax is an int32 DeviceArray on the
-// activations' device. Backward passes overwrite dx.
+// kernels of pool.cu (f32 or bf16). The max-pool argmax is a DeviceArray of window taps (one
+// byte each, kernels::PoolArgmax) on the activations' device. Backward passes overwrite dx.
 #pragma once
 
 #include <cstdint>
@@ -14,9 +14,9 @@ namespace sombrero::layers::ops {
 
 // argmax: y.numel() elements on y's device (allocated by the caller).
 void max_pool2d_forward(const kernels::Pool2dShape& shape, const Tensor& x, Tensor& y,
-                        runtime::DeviceArray<std::int32_t>& argmax);
+                        runtime::DeviceArray<kernels::PoolArgmax>& argmax);
 void max_pool2d_backward(const kernels::Pool2dShape& shape, const Tensor& dy,
-                         const runtime::DeviceArray<std::int32_t>& argmax, Tensor& dx);
+                         const runtime::DeviceArray<kernels::PoolArgmax>& argmax, Tensor& dx);
 void avg_pool2d_forward(const kernels::Pool2dShape& shape, const Tensor& x, Tensor& y);
 void avg_pool2d_backward(const kernels::Pool2dShape& shape, const Tensor& dy, Tensor& dx);
 // x [N, H, W, C] -> y [N, C], and back.

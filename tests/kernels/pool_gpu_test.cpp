@@ -38,7 +38,7 @@ TEST(PoolGpu, EqualsTheCpuBackendBitForBit) {
 
     DeviceBuffer<float> d_x(x), d_dy(dy), d_y{std::vector<float>(out)},
         d_dx{std::vector<float>(in)};
-    DeviceBuffer<std::int32_t> d_argmax{std::vector<std::int32_t>(out)};
+    DeviceBuffer<PoolArgmax> d_argmax{std::vector<PoolArgmax>(out)};
     cuda::max_pool2d_forward(s, d_x.get(), d_y.get(), d_argmax.get(), nullptr);
     EXPECT_EQ(d_y.download(), y);
     EXPECT_EQ(d_argmax.download(), argmax);
@@ -89,7 +89,7 @@ void check_paths(std::size_t o) {
       sombrero::str(std::is_same_v<T, float> ? "f32" : "bf16", ", offset ", o);
   DeviceBuffer<T> d_x(behind(o, test::as<T>(x))), d_dy(behind(o, test::as<T>(dy))),
       d_y{std::vector<T>(o + out)}, d_dx{std::vector<T>(o + in)};
-  DeviceBuffer<std::int32_t> d_argmax{std::vector<std::int32_t>(o + out)};
+  DeviceBuffer<PoolArgmax> d_argmax{std::vector<PoolArgmax>(o + out)};
   cuda::max_pool2d_forward(s, d_x.get() + o, d_y.get() + o, d_argmax.get() + o, nullptr);
   EXPECT_EQ(test::widen(view(o, d_y.download())), expected(y)) << "max forward, " << where;
   EXPECT_EQ(view(o, d_argmax.download()), argmax) << "argmax, " << where;

@@ -21,14 +21,14 @@ inline std::size_t pool_output_size(const kernels::Pool2dShape& s) {
 // Max pooling forward (y, argmax) and backward (dx), average pooling forward and backward.
 struct PoolReference {
   std::vector<float> y, dx, avg_y, avg_dx;
-  std::vector<std::int32_t> argmax;
+  std::vector<kernels::PoolArgmax> argmax;
 };
 
 inline PoolReference cpu_pool_reference(const kernels::Pool2dShape& s, const std::vector<float>& x,
                                         const std::vector<float>& dy) {
   PoolReference r{std::vector<float>(pool_output_size(s)), std::vector<float>(pool_input_size(s)),
                   std::vector<float>(pool_output_size(s)), std::vector<float>(pool_input_size(s)),
-                  std::vector<std::int32_t>(pool_output_size(s))};
+                  std::vector<kernels::PoolArgmax>(pool_output_size(s))};
   kernels::cpu::max_pool2d_forward(s, x.data(), r.y.data(), r.argmax.data());
   kernels::cpu::max_pool2d_backward(s, dy.data(), r.argmax.data(), r.dx.data());
   kernels::cpu::avg_pool2d_forward(s, x.data(), r.avg_y.data());

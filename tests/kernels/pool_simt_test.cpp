@@ -56,14 +56,14 @@ void check_pool(const Pool2dShape& s, const std::vector<float>& x, const std::ve
                 const std::string& what, std::size_t offset) {
   const auto [y, dx, avg_y, avg_dx, argmax] = test::cpu_pool_reference(s, x, dy);
   const std::vector<T> x_t = behind(offset, as<T>(x)), dy_t = behind(offset, as<T>(dy));
-  const std::vector<std::int32_t> argmax_in = behind(offset, argmax);
+  const std::vector<PoolArgmax> argmax_in = behind(offset, argmax);
   const std::size_t o = offset;
   for (int k = 0; k < kTestScheduleCount; ++k) {
     const ScopedSchedule schedule(test_schedule(k));
     const std::string where = sombrero::str(what, ", offset ", offset, ", schedule ", k);
     std::vector<T> got_y(o + test::pool_output_size(s)),
         got_dx(o + test::pool_input_size(s), as<T>({-7.0f})[0]);
-    std::vector<std::int32_t> got_argmax(o + test::pool_output_size(s), -5);
+    std::vector<PoolArgmax> got_argmax(o + test::pool_output_size(s), 0xee);  // no tap
     simt::max_pool2d_forward(s, x_t.data() + o, got_y.data() + o, got_argmax.data() + o, nullptr);
     EXPECT_EQ(widen(view(o, got_y)), expect<T>(y)) << "max forward, " << where;
     EXPECT_EQ(view(o, got_argmax), argmax) << "max argmax, " << where;
@@ -73,6 +73,42 @@ void check_pool(const Pool2dShape& s, const std::vector<float>& x, const std::ve
     EXPECT_EQ(widen(view(o, got_y)), expect<T>(avg_y)) << "avg forward, " << where;
     simt::avg_pool2d_backward(s, dy_t.data() + o, got_dx.data() + o, nullptr);
     EXPECT_EQ(widen(view(o, got_dx)), expect<T>(avg_dx)) << "avg backward, " << where;
+  }
+}
+
+// The CPU backend (every test's reference) against a naive scan: y is the window's maximum
+// over the taps inside the input, and the argmax names the first tap, in (r, t) order, that
+// holds it; every input pixel's dx is the sum of dy over the windows whose argmax names it.
+TEST(PoolSimt, CpuMaxPoolNamesTheWindowsFirstMaximum) {
+  unsigned seed = 40;
+  for (const Pool2dShape& s : shapes()) {
+    const std::vector<float> x = test::small_integers(test::pool_input_size(s), seed++),
+                             dy = test::small_integers(test::pool_output_size(s), seed++);
+    const auto [y, dx, avg_y, avg_dx, argmax] = test::cpu_pool_reference(s, x, dy);
+    const int C = s.channels, OH = s.out_height(), OW = s.out_width();
+    std::vector<float> want_dx(x.size(), 0.0f);
+    for (int n = 0; n < s.batch; ++n)
+      for (int oh = 0; oh < OH; ++oh)
+        for (int ow = 0; ow < OW; ++ow)
+          for (int c = 0; c < C; ++c) {
+            const std::size_t o = ((std::size_t(n) * OH + oh) * OW + ow) * C + c;
+            float best = 0.0f;
+            int best_tap = -1;
+            std::size_t best_index = 0;
+            for (int r = 0; r < s.kernel_h; ++r)
+              for (int t = 0; t < s.kernel_w; ++t) {
+                const int ih = oh * s.stride_h - s.pad_h + r, iw = ow * s.stride_w - s.pad_w + t;
+                if (ih < 0 || ih >= s.in_height || iw < 0 || iw >= s.in_width) continue;
+                const std::size_t i =
+                    ((std::size_t(n) * s.in_height + ih) * s.in_width + iw) * C + c;
+                if (best_tap < 0 || x[i] > best)
+                  best = x[i], best_tap = r * s.kernel_w + t, best_index = i;
+              }
+            ASSERT_EQ(y[o], best) << o;
+            ASSERT_EQ(int(argmax[o]), best_tap) << o;
+            want_dx[best_index] += dy[o];
+          }
+    EXPECT_EQ(dx, want_dx);
   }
 }
 
