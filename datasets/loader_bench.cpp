@@ -23,36 +23,6 @@ double process_cpu_seconds() {
   return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
 }
 
-}  // namespace
-
-LoaderBenchResult bench_loader(std::shared_ptr<const Dataset> dataset, const Transform& transform,
-                               const LoaderOptions& options, std::int64_t batches,
-                               std::int64_t warmup) {
-  Loader loader(std::move(dataset), transform, options);
-  std::int64_t epoch = 0;
-  loader.start(LoaderPosition{epoch, 0});
-  const auto next = [&]() -> const Batch* {
-    const Batch* batch = loader.next();
-    if (batch == nullptr) {
-      loader.start(LoaderPosition{++epoch, 0});
-      batch = loader.next();
-      SOMBRERO_CHECK(batch != nullptr, "the benchmark dataset yields no batch");
-    }
-    return batch;
-  };
-  for (std::int64_t b = 0; b < warmup; ++b) next();
-  LoaderBenchResult result;
-  result.workers = loader.workers();
-  const auto start = std::chrono::steady_clock::now();
-  const double cpu_start = process_cpu_seconds();
-  for (std::int64_t b = 0; b < batches; ++b) result.images += next()->size;
-  result.cpu_seconds = process_cpu_seconds() - cpu_start;
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return result;
-}
-
-namespace {
-
 // Benchmark image i: a few soft coloured blobs over a gradient, plus per-pixel noise; a
 // function of (seed, i) only.
 Image benchmark_image(std::uint64_t seed, int i) {
@@ -96,6 +66,32 @@ Image benchmark_image(std::uint64_t seed, int i) {
 }
 
 }  // namespace
+
+LoaderBenchResult bench_loader(std::shared_ptr<const Dataset> dataset, const Transform& transform,
+                               const LoaderOptions& options, std::int64_t batches,
+                               std::int64_t warmup) {
+  Loader loader(std::move(dataset), transform, options);
+  std::int64_t epoch = 0;
+  loader.start(LoaderPosition{epoch, 0});
+  const auto next = [&]() -> const Batch* {
+    const Batch* batch = loader.next();
+    if (batch == nullptr) {
+      loader.start(LoaderPosition{++epoch, 0});
+      batch = loader.next();
+      SOMBRERO_CHECK(batch != nullptr, "the benchmark dataset yields no batch");
+    }
+    return batch;
+  };
+  for (std::int64_t b = 0; b < warmup; ++b) next();
+  LoaderBenchResult result;
+  result.workers = loader.workers();
+  const auto start = std::chrono::steady_clock::now();
+  const double cpu_start = process_cpu_seconds();
+  for (std::int64_t b = 0; b < batches; ++b) result.images += next()->size;
+  result.cpu_seconds = process_cpu_seconds() - cpu_start;
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
 
 void generate_benchmark_images(const std::string& root, int count, int classes,
                                std::uint64_t seed) {

@@ -265,9 +265,9 @@ struct U1Gradient {
 };
 
 // From the block-summed moments of sample b (S_E, P_x, P_y, S_A, Q_x, Q_y: sum E, sum E p,
-// sum A, sum A e_n), its cross-entropy and its class angle theta: writes its two losses, z and the
-// angle readout where asked for, and returns its gradient terms. Every thread of the block calls
-// it.
+// sum A, sum A e_n), its cross-entropy and its class angle theta: writes its two losses, z
+// and the angle readout where asked for, and returns its gradient terms. Every thread of
+// the block calls it.
 template <int Warps, typename T>
 __device__ __forceinline__ U1Gradient finish_u1(int b, const float (&moments)[6], float ce,
                                                 float theta, const U1LossShape& shape,
