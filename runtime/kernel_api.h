@@ -41,6 +41,38 @@ void launch_kernel(const char* name, const char* file, int line, void (*kernel)(
                     cudaGetErrorName(status), " (", cudaGetErrorString(status), ")"),
                 file, line);
 }
+
+// The same in thread-block clusters of `cluster` blocks (sm_90; cudaLaunchKernelEx with the
+// cluster-dimension attribute). The grid must be whole clusters.
+template <typename... Params, typename... Args>
+void launch_kernel_clustered(const char* name, const char* file, int line,
+                             void (*kernel)(Params...), dim3 grid, dim3 block, dim3 cluster,
+                             std::size_t shared_bytes, cudaStream_t stream, Args&&... args) {
+  cudaLaunchAttribute attribute{};
+  attribute.id = cudaLaunchAttributeClusterDimension;
+  attribute.val.clusterDim.x = cluster.x;
+  attribute.val.clusterDim.y = cluster.y;
+  attribute.val.clusterDim.z = cluster.z;
+  cudaLaunchConfig_t config{};
+  config.gridDim = grid;
+  config.blockDim = block;
+  config.dynamicSmemBytes = shared_bytes;
+  config.stream = stream;
+  config.attrs = &attribute;
+  config.numAttrs = 1;
+  cudaError_t status = cudaSuccess;
+  {
+    runtime::kernel_profiler::Launch timed(name, file, line, stream, /*on_device=*/true);
+    status = cudaLaunchKernelEx(&config, kernel, std::forward<Args>(args)...);
+  }
+  if (status == cudaSuccess) status = cudaGetLastError();
+  if (status != cudaSuccess)
+    throw_error(str("launch of kernel ", name, " <<<(", grid.x, ",", grid.y, ",", grid.z, "), (",
+                    block.x, ",", block.y, ",", block.z, "), ", shared_bytes,
+                    " B>>> in clusters of (", cluster.x, ",", cluster.y, ",", cluster.z,
+                    ") failed: ", cudaGetErrorName(status), " (", cudaGetErrorString(status), ")"),
+                file, line);
+}
 }  // namespace sombrero::detail
 
 namespace sombrero::runtime {
@@ -80,6 +112,36 @@ int concurrent_blocks(void (*kernel)(Params...), int block_threads,
   SOMBRERO_CHECK_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
   return per_sm * sms > 1 ? per_sm * sms : 1;
 }
+
+// Whether the current device launches thread-block clusters (sm_90 and later).
+inline bool cluster_launch_supported() {
+  int device = 0, supported = 0;
+  SOMBRERO_CHECK_CUDA(cudaGetDevice(&device));
+  SOMBRERO_CHECK_CUDA(cudaDeviceGetAttribute(&supported, cudaDevAttrClusterLaunch, device));
+  return supported != 0;
+}
+
+// How many clusters of `cluster_blocks` blocks of `kernel` (block_threads threads,
+// dynamic_shared_bytes each) the current device runs at once (at least 1): a persistent
+// cluster kernel launches this many. Call allow_dynamic_shared_memory first.
+template <typename... Params>
+int concurrent_clusters(void (*kernel)(Params...), int block_threads, int cluster_blocks,
+                        std::size_t dynamic_shared_bytes) {
+  cudaLaunchAttribute attribute{};
+  attribute.id = cudaLaunchAttributeClusterDimension;
+  attribute.val.clusterDim.x = static_cast<unsigned>(cluster_blocks);
+  attribute.val.clusterDim.y = 1;
+  attribute.val.clusterDim.z = 1;
+  cudaLaunchConfig_t config{};
+  config.gridDim = dim3(static_cast<unsigned>(cluster_blocks));
+  config.blockDim = dim3(static_cast<unsigned>(block_threads));
+  config.dynamicSmemBytes = dynamic_shared_bytes;
+  config.attrs = &attribute;
+  config.numAttrs = 1;
+  int clusters = 0;
+  SOMBRERO_CHECK_CUDA(cudaOccupancyMaxActiveClusters(&clusters, kernel, &config));
+  return clusters > 1 ? clusters : 1;
+}
 }  // namespace sombrero::runtime
 
 #elif defined(SOMBRERO_SIMT)
@@ -97,6 +159,15 @@ void launch_kernel(const char* name, const char* file, int line, void (*kernel)(
   runtime::kernel_profiler::Launch timed(name, file, line, nullptr, /*on_device=*/false);
   ::sombrero::simt::launch(name, file, line, kernel, grid, block, shared_bytes,
                            std::forward<Args>(args)...);
+}
+
+template <typename... Params, typename... Args>
+void launch_kernel_clustered(const char* name, const char* file, int line,
+                             void (*kernel)(Params...), dim3 grid, dim3 block, dim3 cluster,
+                             std::size_t shared_bytes, cudaStream_t /*stream*/, Args&&... args) {
+  runtime::kernel_profiler::Launch timed(name, file, line, nullptr, /*on_device=*/false);
+  ::sombrero::simt::launch_clustered(name, file, line, kernel, grid, block, cluster, shared_bytes,
+                                     std::forward<Args>(args)...);
 }
 }  // namespace sombrero::detail
 
@@ -118,6 +189,15 @@ template <typename... Params>
 int concurrent_blocks(void (*)(Params...), int, std::size_t) {
   return 2;
 }
+
+// The SIMT executor runs clusters (all their blocks' threads together) like blocks.
+inline bool cluster_launch_supported() {
+  return true;
+}
+template <typename... Params>
+int concurrent_clusters(void (*)(Params...), int, int, std::size_t) {
+  return 2;
+}
 }  // namespace sombrero::runtime
 
 #else
@@ -128,6 +208,12 @@ int concurrent_blocks(void (*)(Params...), int, std::size_t) {
 #define SOMBRERO_LAUNCH(kernel, grid, block, shared_bytes, stream, ...)               \
   ::sombrero::detail::launch_kernel(#kernel, __FILE__, __LINE__, kernel, grid, block, \
                                     shared_bytes, stream __VA_OPT__(, ) __VA_ARGS__)
+// SOMBRERO_LAUNCH_CLUSTERED(kernel, grid, block, cluster, shared_bytes, stream, args...): in
+// thread-block clusters of `cluster` blocks (sm_90; check runtime::cluster_launch_supported).
+#define SOMBRERO_LAUNCH_CLUSTERED(kernel, grid, block, cluster, shared_bytes, stream, ...)      \
+  ::sombrero::detail::launch_kernel_clustered(#kernel, __FILE__, __LINE__, kernel, grid, block, \
+                                              cluster, shared_bytes,                            \
+                                              stream __VA_OPT__(, ) __VA_ARGS__)
 // The same with the name errors and the kernel profiler give it (a const char* that outlives
 // the launch), where the kernel expression alone says too little ("conv_gemm_kernel<Problem,
 // ...>").

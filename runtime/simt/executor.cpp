@@ -1,5 +1,6 @@
-// The SIMT executor: runs a grid block by block, each CUDA thread a Fiber, and releases the
-// sync points (block barriers, warp collectives) when all the threads they name arrive.
+// The SIMT executor: runs a grid cluster by cluster (a cluster is one block unless the launch
+// asks for more), each CUDA thread a Fiber, and releases the sync points (block and cluster
+// barriers, warp collectives) when all the threads they name arrive.
 // See executor.h for the model and schedule.h for the resume orders.
 #include "runtime/simt/executor.h"
 
@@ -14,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -97,8 +99,16 @@ void unpoison_for_sanitizer(const void*, std::size_t) {}
 #endif
 constexpr unsigned kMaxThreadsPerBlock = 1024;
 constexpr std::size_t kMaxSharedBytes = 227 * 1024;  // opt-in maximum per block on sm_90
+constexpr unsigned kMaxClusterBlocks = 8;            // the portable cluster size on sm_90
 
-enum class State : unsigned char { runnable, at_barrier, at_warp, exited, failed };
+enum class State : unsigned char {
+  runnable,
+  at_barrier,
+  at_cluster_barrier,
+  at_warp,
+  exited,
+  failed
+};
 
 // One queued cp.async: the source bytes captured at issue, written at the wait.
 struct AsyncCopy {
@@ -157,46 +167,72 @@ struct Launch {
   int line;
   dim3 grid;
   dim3 block;
+  dim3 cluster;
   std::size_t shared_bytes;
   KernelEntry entry;
   Schedule schedule;
   bool checks;
 };
 
-// Runs blocks on the calling OS thread; one per OS thread (thread_local).
+// One block of the running cluster: where it is in the grid, its dynamic shared memory and
+// how many of its threads wait at its barrier or have exited.
+struct BlockState {
+  uint3 index{};
+  std::vector<std::byte> shared_storage;
+  void* shared = nullptr;
+  unsigned at_barrier = 0, exited = 0;
+  BarrierResult barrier_result{0, 0};
+  // Where another block of the cluster last mapped this one's shared memory since the last
+  // cluster barrier, if it did: this block must not exit before the next one.
+  std::optional<std::source_location> mapped_by_other;
+};
+
+// Runs clusters of blocks on the calling OS thread; one per OS thread (thread_local). The
+// threads of all the cluster's blocks are fibers of one scheduler: thread i is thread
+// i % block_threads_ of the cluster's block i / block_threads_ (its rank).
 class BlockRunner {
  public:
-  void run_block(const Launch& launch, uint3 block_index, std::uint64_t block_linear);
+  // Runs the cluster whose first block is `first_block` (block_linear its linear index).
+  void run_cluster(const Launch& launch, uint3 first_block, std::uint64_t block_linear);
 
   BarrierResult barrier(int predicate, std::source_location site);
+  void cluster_barrier(std::source_location site);
   void collective(WarpCall& call);
-  unsigned current_lane() const { return current_ % kWarpSize; }
+  unsigned current_lane() const { return current_ % block_threads_ % kWarpSize; }
+  unsigned current_rank() const { return current_ / block_threads_; }
+  unsigned cluster_blocks() const { return static_cast<unsigned>(blocks_.size()); }
   ThreadSlot& current_thread() { return threads_[current_]; }
   unsigned current_active_mask() const;
-  void* shared() { return shared_; }
-  std::size_t shared_bytes() const { return shared_ != nullptr ? launch_->shared_bytes : 0; }
+  void* shared() const { return blocks_[current_rank()].shared; }
+  void* shared_of(unsigned rank) const { return blocks_[rank].shared; }
+  // Records that the current thread maps block `rank`'s shared memory (at `site`).
+  void note_mapping(unsigned rank, std::source_location site) {
+    if (rank != current_rank()) blocks_[rank].mapped_by_other = site;
+  }
+  bool block_exited(unsigned rank) const { return blocks_[rank].exited == block_threads_; }
+  std::size_t shared_bytes() const { return shared() != nullptr ? launch_->shared_bytes : 0; }
   bool active() const { return active_; }
 
  private:
   static void fiber_main();
   void resume(unsigned index);
   void suspend_current();
+  void prepare_shared(BlockState& block);
   bool resolve_warp_collectives();
-  bool release_barrier();
+  bool release_barriers();
+  bool release_cluster_barrier();
   [[noreturn]] void fail(const std::string& what) const;
   std::string describe_threads() const;
 
   ucontext_t scheduler_{};
   std::vector<std::unique_ptr<Fiber>> fibers_;
   std::vector<ThreadSlot> threads_;
+  std::vector<BlockState> blocks_;
   std::vector<unsigned> order_;
+  unsigned block_threads_ = 1;
   unsigned current_ = 0;
-  unsigned at_barrier_ = 0, at_warp_ = 0, exited_ = 0;
+  unsigned at_cluster_barrier_ = 0, at_warp_ = 0, exited_ = 0;
   const Launch* launch_ = nullptr;
-  uint3 block_index_{};
-  BarrierResult barrier_result_{0, 0};
-  std::vector<std::byte> shared_storage_;
-  void* shared_ = nullptr;
   bool active_ = false;
 };
 
@@ -231,17 +267,31 @@ void BlockRunner::fiber_main() {
 
 void BlockRunner::resume(unsigned index) {
   current_ = index;
+  BlockState& block = blocks_[index / block_threads_];
   threadIdx = threads_[index].index;
+  blockIdx = block.index;
   fibers_[index]->resume(&scheduler_);
   switch (threads_[index].state) {
     case State::at_barrier:
-      ++at_barrier_;
+      ++block.at_barrier;
+      break;
+    case State::at_cluster_barrier:
+      ++at_cluster_barrier_;
       break;
     case State::at_warp:
       ++at_warp_;
       break;
     case State::exited:
+      ++block.exited;
       ++exited_;
+      if (block.exited == block_threads_ && block.mapped_by_other && launch_->checks) {
+        const uint3 b = block.index;
+        fail(str("block (", b.x, ",", b.y, ",", b.z,
+                 ") exited while another block of its cluster may still access its shared "
+                 "memory, mapped at ",
+                 site_name(*block.mapped_by_other),
+                 " since the last cluster barrier (end the kernel with a cluster barrier)"));
+      }
       break;
     case State::failed: {
       std::string message = "unknown exception";
@@ -263,41 +313,58 @@ void BlockRunner::suspend_current() {
   fibers_[current_]->suspend(&scheduler_);
 }
 
-void BlockRunner::run_block(const Launch& launch, uint3 block_index, std::uint64_t block_linear) {
-  const unsigned count = launch.block.x * launch.block.y * launch.block.z;
+void BlockRunner::prepare_shared(BlockState& block) {
+  const Launch& launch = *launch_;
+  if (launch.shared_bytes == 0) {
+    block.shared = nullptr;
+    return;
+  }
+  // Dynamic shared memory is undefined at block start on a GPU: poison it (0xff bytes read
+  // as NaN floats and -1 integers) so a kernel that reads before writing shows it.
+  constexpr std::size_t kAlign = 128;
+  std::vector<std::byte>& storage = block.shared_storage;
+  unpoison_for_sanitizer(storage.data(), storage.size());
+  storage.resize(launch.shared_bytes + kAlign);
+  auto address = reinterpret_cast<std::uintptr_t>(storage.data());
+  block.shared = storage.data() + ((kAlign - address % kAlign) % kAlign);
+  std::memset(block.shared, 0xff, launch.shared_bytes);
+  // Under AddressSanitizer the bytes around the block's window are off limits, so an
+  // access past shared_bytes is reported like a global out-of-bounds access.
+  std::byte* const window = static_cast<std::byte*>(block.shared);
+  poison_for_sanitizer(storage.data(), static_cast<std::size_t>(window - storage.data()));
+  poison_for_sanitizer(
+      window + launch.shared_bytes,
+      static_cast<std::size_t>(storage.data() + storage.size() - (window + launch.shared_bytes)));
+}
+
+void BlockRunner::run_cluster(const Launch& launch, uint3 first_block, std::uint64_t block_linear) {
+  const dim3 c = launch.cluster;
+  const unsigned blocks = c.x * c.y * c.z;
+  block_threads_ = launch.block.x * launch.block.y * launch.block.z;
+  const unsigned count = blocks * block_threads_;
   while (fibers_.size() < count) fibers_.push_back(std::make_unique<Fiber>());
   threads_.assign(count, ThreadSlot{});
   for (unsigned i = 0; i < count; ++i) {
-    threads_[i].index = uint3{i % launch.block.x, (i / launch.block.x) % launch.block.y,
-                              i / (launch.block.x * launch.block.y)};
+    const unsigned t = i % block_threads_;
+    threads_[i].index = uint3{t % launch.block.x, (t / launch.block.x) % launch.block.y,
+                              t / (launch.block.x * launch.block.y)};
     fibers_[i]->reset(&BlockRunner::fiber_main);
   }
   launch_ = &launch;
-  block_index_ = block_index;
-  at_barrier_ = at_warp_ = exited_ = 0;
-  blockIdx = block_index;
+  blocks_.resize(blocks);
+  for (unsigned rank = 0; rank < blocks; ++rank) {  // rank = x + y cx + z cx cy, as on sm_90
+    BlockState& block = blocks_[rank];
+    block.index = uint3{first_block.x + rank % c.x, first_block.y + (rank / c.x) % c.y,
+                        first_block.z + rank / (c.x * c.y)};
+    block.at_barrier = block.exited = 0;
+    block.mapped_by_other.reset();
+    prepare_shared(block);
+  }
+  at_cluster_barrier_ = at_warp_ = exited_ = 0;
+  current_ = 0;
+  blockIdx = first_block;
   blockDim = launch.block;
   gridDim = launch.grid;
-  if (launch.shared_bytes > 0) {
-    // Dynamic shared memory is undefined at block start on a GPU: poison it (0xff bytes read
-    // as NaN floats and -1 integers) so a kernel that reads before writing shows it.
-    constexpr std::size_t kAlign = 128;
-    unpoison_for_sanitizer(shared_storage_.data(), shared_storage_.size());
-    shared_storage_.resize(launch.shared_bytes + kAlign);
-    auto address = reinterpret_cast<std::uintptr_t>(shared_storage_.data());
-    shared_ = shared_storage_.data() + ((kAlign - address % kAlign) % kAlign);
-    std::memset(shared_, 0xff, launch.shared_bytes);
-    // Under AddressSanitizer the bytes around the block's window are off limits, so an
-    // access past shared_bytes is reported like a global out-of-bounds access.
-    std::byte* const window = static_cast<std::byte*>(shared_);
-    poison_for_sanitizer(shared_storage_.data(),
-                         static_cast<std::size_t>(window - shared_storage_.data()));
-    poison_for_sanitizer(window + launch.shared_bytes,
-                         static_cast<std::size_t>(shared_storage_.data() + shared_storage_.size() -
-                                                  (window + launch.shared_bytes)));
-  } else {
-    shared_ = nullptr;
-  }
 
   order_.resize(count);
   for (unsigned i = 0; i < count; ++i) order_[i] = i;
@@ -316,7 +383,8 @@ void BlockRunner::run_block(const Launch& launch, uint3 block_index, std::uint64
       if (threads_[index].state == State::runnable) resume(index);
     if (exited_ == count) return;
     if (resolve_warp_collectives()) continue;
-    if (release_barrier()) continue;
+    if (release_barriers()) continue;
+    if (release_cluster_barrier()) continue;
     fail(
         str("a warp collective can never complete (a lane named in its mask exited or waits "
             "elsewhere): ",
@@ -328,8 +396,9 @@ bool BlockRunner::resolve_warp_collectives() {
   if (at_warp_ == 0) return false;
   bool progressed = false;
   const auto count = static_cast<unsigned>(threads_.size());
-  for (unsigned base = 0; base < count; base += kWarpSize) {
-    for (unsigned lane = 0; lane < kWarpSize && base + lane < count; ++lane) {
+  for (unsigned base = 0, lanes = 0; base < count; base += lanes) {
+    lanes = std::min(kWarpSize, block_threads_ - base % block_threads_);  // warps of one block
+    for (unsigned lane = 0; lane < lanes; ++lane) {
       const ThreadSlot& slot = threads_[base + lane];
       if (slot.state != State::at_warp) continue;
       const WarpCall& call = *slot.call;
@@ -352,25 +421,55 @@ bool BlockRunner::resolve_warp_collectives() {
   return progressed;
 }
 
-bool BlockRunner::release_barrier() {
+// Releases every block of the cluster whose threads have all arrived at (or exited before)
+// its __syncthreads.
+bool BlockRunner::release_barriers() {
+  bool released = false;
+  for (unsigned rank = 0; rank < blocks_.size(); ++rank) {
+    BlockState& block = blocks_[rank];
+    if (block.at_barrier == 0 || block.at_barrier + block.exited != block_threads_) continue;
+    const auto begin = threads_.begin() + rank * block_threads_;
+    const auto end = begin + block_threads_;
+    const ThreadSlot* first = nullptr;
+    bool same_site = true;
+    unsigned nonzero = 0;
+    for (auto slot = begin; slot != end; ++slot) {
+      if (slot->state != State::at_barrier) continue;
+      if (first == nullptr) first = &*slot;
+      same_site = same_site && slot->barrier_site.line() == first->barrier_site.line() &&
+                  std::strcmp(slot->barrier_site.file_name(), first->barrier_site.file_name()) == 0;
+      nonzero += slot->predicate != 0 ? 1 : 0;
+    }
+    if (launch_->checks && (block.exited != 0 || !same_site))
+      fail(str("__syncthreads not reached by all threads of the block: ", describe_threads()));
+    block.barrier_result = BarrierResult{nonzero, block_threads_};
+    for (auto slot = begin; slot != end; ++slot)
+      if (slot->state == State::at_barrier) slot->state = State::runnable;
+    block.at_barrier = 0;
+    released = true;
+  }
+  return released;
+}
+
+// barrier.cluster (arrive, then wait): every thread of every block of the cluster.
+bool BlockRunner::release_cluster_barrier() {
   const auto count = static_cast<unsigned>(threads_.size());
-  if (at_barrier_ == 0 || at_barrier_ + exited_ != count) return false;
+  if (at_cluster_barrier_ == 0 || at_cluster_barrier_ + exited_ != count) return false;
   const ThreadSlot* first = nullptr;
   bool same_site = true;
-  unsigned nonzero = 0;
   for (const ThreadSlot& slot : threads_) {
-    if (slot.state != State::at_barrier) continue;
+    if (slot.state != State::at_cluster_barrier) continue;
     if (first == nullptr) first = &slot;
     same_site = same_site && slot.barrier_site.line() == first->barrier_site.line() &&
                 std::strcmp(slot.barrier_site.file_name(), first->barrier_site.file_name()) == 0;
-    nonzero += slot.predicate != 0 ? 1 : 0;
   }
   if (launch_->checks && (exited_ != 0 || !same_site))
-    fail(str("__syncthreads not reached by all threads of the block: ", describe_threads()));
-  barrier_result_ = BarrierResult{nonzero, count};
+    fail(str("the cluster barrier is not reached by all threads of the cluster: ",
+             describe_threads()));
   for (ThreadSlot& slot : threads_)
-    if (slot.state == State::at_barrier) slot.state = State::runnable;
-  at_barrier_ = 0;
+    if (slot.state == State::at_cluster_barrier) slot.state = State::runnable;
+  at_cluster_barrier_ = 0;
+  for (BlockState& block : blocks_) block.mapped_by_other.reset();
   return true;
 }
 
@@ -381,27 +480,34 @@ std::string BlockRunner::describe_threads() const {
   for (unsigned i = 0; i < threads_.size(); ++i) {
     const ThreadSlot& slot = threads_[i];
     std::string key;
+    if (blocks_.size() > 1) {
+      const uint3 b = blocks_[i / block_threads_].index;
+      key = str("of block (", b.x, ",", b.y, ",", b.z, ") ");
+    }
     switch (slot.state) {
       case State::at_barrier:
-        key = str("wait at __syncthreads (", site_name(slot.barrier_site), ")");
+        key += str("wait at __syncthreads (", site_name(slot.barrier_site), ")");
+        break;
+      case State::at_cluster_barrier:
+        key += str("wait at the cluster barrier (", site_name(slot.barrier_site), ")");
         break;
       case State::at_warp:
-        key = str("wait at ", warp_op_name(slot.call->op), " (", site_name(slot.call->site),
-                  ", mask 0x", hex32(slot.call->mask), ")");
+        key += str("wait at ", warp_op_name(slot.call->op), " (", site_name(slot.call->site),
+                   ", mask 0x", hex32(slot.call->mask), ")");
         break;
       case State::exited:
-        key = "exited";
+        key += "exited";
         break;
       case State::failed:
-        key = "failed";
+        key += "failed";
         break;
       case State::runnable:
-        key = "runnable";
+        key += "runnable";
         break;
     }
     auto [it, inserted] = groups.try_emplace(key);
     if (inserted) keys.push_back(key);
-    it->second.push_back(i);
+    it->second.push_back(i % block_threads_);
   }
   std::string text;
   for (const std::string& key : keys) {
@@ -415,10 +521,14 @@ std::string BlockRunner::describe_threads() const {
 
 void BlockRunner::fail(const std::string& what) const {
   const Launch& l = *launch_;
+  const uint3 b = blocks_[current_rank()].index;
+  const std::string cluster =
+      blocks_.size() > 1 ? str(", cluster (", l.cluster.x, ",", l.cluster.y, ",", l.cluster.z, ")")
+                         : std::string();
   throw Error(str("simt: kernel ", l.kernel, " (launched at ", l.file, ":", l.line, ", grid (",
                   l.grid.x, ",", l.grid.y, ",", l.grid.z, "), block (", l.block.x, ",", l.block.y,
-                  ",", l.block.z, "), schedule ", l.schedule.name(), "), block (", block_index_.x,
-                  ",", block_index_.y, ",", block_index_.z, "): ", what));
+                  ",", l.block.z, ")", cluster, ", schedule ", l.schedule.name(), "), block (", b.x,
+                  ",", b.y, ",", b.z, "): ", what));
 }
 
 BarrierResult BlockRunner::barrier(int predicate, std::source_location site) {
@@ -427,14 +537,20 @@ BarrierResult BlockRunner::barrier(int predicate, std::source_location site) {
   slot.predicate = predicate;
   slot.barrier_site = site;
   suspend_current();
-  return barrier_result_;
+  return blocks_[current_rank()].barrier_result;
+}
+
+void BlockRunner::cluster_barrier(std::source_location site) {
+  ThreadSlot& slot = threads_[current_];
+  slot.state = State::at_cluster_barrier;
+  slot.barrier_site = site;
+  suspend_current();
 }
 
 void BlockRunner::collective(WarpCall& call) {
-  const unsigned lane = current_ % kWarpSize;
+  const unsigned lane = current_lane();
   const unsigned base = current_ - lane;
-  const auto lanes_in_warp =
-      std::min<unsigned>(kWarpSize, static_cast<unsigned>(threads_.size()) - base);
+  const unsigned lanes_in_warp = std::min(kWarpSize, block_threads_ - base % block_threads_);
   const unsigned existing = lanes_in_warp == kWarpSize ? ~0u : (1u << lanes_in_warp) - 1;
   SOMBRERO_CHECK((call.mask >> lane) & 1u, warp_op_name(call.op), " at ", site_name(call.site),
                  ": lane ", lane, " passes mask 0x", hex32(call.mask),
@@ -449,9 +565,10 @@ void BlockRunner::collective(WarpCall& call) {
 }
 
 unsigned BlockRunner::current_active_mask() const {
-  const unsigned base = current_ - current_ % kWarpSize;
+  const unsigned base = current_ - current_lane();
+  const unsigned lanes = std::min(kWarpSize, block_threads_ - base % block_threads_);
   unsigned mask = 0;
-  for (unsigned lane = 0; lane < kWarpSize && base + lane < threads_.size(); ++lane) {
+  for (unsigned lane = 0; lane < lanes; ++lane) {
     const State state = threads_[base + lane].state;
     if (state != State::exited && state != State::failed) mask |= 1u << lane;
   }
@@ -468,7 +585,7 @@ unsigned simt_threads() {
 }
 
 void check_configuration(const char* kernel, const char* file, int line, dim3 grid, dim3 block,
-                         std::size_t shared_bytes) {
+                         dim3 cluster, std::size_t shared_bytes) {
   const unsigned long long threads = static_cast<unsigned long long>(block.x) * block.y * block.z;
   const bool ok = grid.x >= 1 && grid.y >= 1 && grid.z >= 1 && grid.x <= 0x7fffffffu &&
                   grid.y <= 65535 && grid.z <= 65535 && block.x >= 1 && block.y >= 1 &&
@@ -480,31 +597,56 @@ void check_configuration(const char* kernel, const char* file, int line, dim3 gr
                     " B>>> failed: invalid configuration argument (at most 1024 threads and ",
                     kMaxSharedBytes, " B of dynamic shared memory per block)"),
                 file, line);
+  // sm_90's portable cluster size is at most 8 blocks; the grid is whole clusters.
+  const unsigned long long cluster_blocks =
+      static_cast<unsigned long long>(cluster.x) * cluster.y * cluster.z;
+  const bool cluster_ok = cluster.x >= 1 && cluster.y >= 1 && cluster.z >= 1 &&
+                          cluster_blocks <= kMaxClusterBlocks && grid.x % cluster.x == 0 &&
+                          grid.y % cluster.y == 0 && grid.z % cluster.z == 0;
+  if (!cluster_ok)
+    throw_error(str("launch of kernel ", kernel, " with grid (", grid.x, ",", grid.y, ",", grid.z,
+                    ") in clusters of (", cluster.x, ",", cluster.y, ",", cluster.z,
+                    ") failed: a cluster holds 1 to ", kMaxClusterBlocks,
+                    " blocks and the grid must be a whole number of clusters in each dimension"),
+                file, line);
 }
 
 }  // namespace
 
-void run_grid(const char* kernel, const char* file, int line, dim3 grid, dim3 block,
+void run_grid(const char* kernel, const char* file, int line, dim3 grid, dim3 block, dim3 cluster,
               std::size_t shared_bytes, KernelEntry entry) {
   SOMBRERO_CHECK(!runner.active(), "simt: kernel ", kernel,
                  " launched from device code (dynamic parallelism is not emulated)");
-  check_configuration(kernel, file, line, grid, block, shared_bytes);
+  check_configuration(kernel, file, line, grid, block, cluster, shared_bytes);
   const bool checks = checks_enabled();
-  const Launch launch{
-      kernel, file,         line,  grid,
-      block,  shared_bytes, entry, checks ? current_schedule() : Schedule::in_order(),
-      checks};
-  const std::uint64_t blocks = static_cast<std::uint64_t>(grid.x) * grid.y * grid.z;
-  auto block_index = [&](std::uint64_t b) {
-    return uint3{static_cast<unsigned>(b % grid.x), static_cast<unsigned>((b / grid.x) % grid.y),
-                 static_cast<unsigned>(b / (static_cast<std::uint64_t>(grid.x) * grid.y))};
+  const Launch launch{kernel,       file,  line,
+                      grid,         block, cluster,
+                      shared_bytes, entry, checks ? current_schedule() : Schedule::in_order(),
+                      checks};
+  // Clusters in linear order, x fastest; a cluster's first block is its lowest corner.
+  const dim3 clusters_in{grid.x / cluster.x, grid.y / cluster.y, grid.z / cluster.z};
+  const std::uint64_t clusters =
+      static_cast<std::uint64_t>(clusters_in.x) * clusters_in.y * clusters_in.z;
+  auto first_block = [&](std::uint64_t c) {
+    return uint3{
+        static_cast<unsigned>(c % clusters_in.x) * cluster.x,
+        static_cast<unsigned>((c / clusters_in.x) % clusters_in.y) * cluster.y,
+        static_cast<unsigned>(c / (static_cast<std::uint64_t>(clusters_in.x) * clusters_in.y)) *
+            cluster.z};
   };
-  const auto workers = static_cast<int>(std::min<std::uint64_t>(simt_threads(), blocks));
+  auto block_linear = [&](uint3 b) {
+    return b.x +
+           static_cast<std::uint64_t>(grid.x) * (b.y + static_cast<std::uint64_t>(grid.y) * b.z);
+  };
+  const auto workers = static_cast<int>(std::min<std::uint64_t>(simt_threads(), clusters));
   if (workers <= 1) {
-    for (std::uint64_t b = 0; b < blocks; ++b) runner.run_block(launch, block_index(b), b);
+    for (std::uint64_t c = 0; c < clusters; ++c) {
+      const uint3 first = first_block(c);
+      runner.run_cluster(launch, first, block_linear(first));
+    }
     return;
   }
-  // Independent blocks on several OS threads: each block stays on one thread, whose
+  // Independent clusters on several OS threads: each cluster stays on one thread, whose
   // thread_local __shared__ variables and fibers it uses; atomics are real atomics.
   std::atomic<std::uint64_t> next{0};
   std::atomic<bool> failed{false};
@@ -512,9 +654,10 @@ void run_grid(const char* kernel, const char* file, int line, dim3 grid, dim3 bl
   std::mutex error_mutex;
 #pragma omp parallel num_threads(workers)
   {
-    for (std::uint64_t b = next++; b < blocks && !failed; b = next++) {
+    for (std::uint64_t c = next++; c < clusters && !failed; c = next++) {
       try {
-        runner.run_block(launch, block_index(b), b);
+        const uint3 first = first_block(c);
+        runner.run_cluster(launch, first, block_linear(first));
       } catch (...) {
         std::lock_guard lock(error_mutex);
         if (!first_error) first_error = std::current_exception();
@@ -543,6 +686,35 @@ unsigned active_mask() {
 
 void* dynamic_shared_memory() {
   return active_runner("dynamic shared memory").shared();
+}
+
+unsigned cluster_rank() {
+  return active_runner("%cluster_ctarank").current_rank();
+}
+
+unsigned cluster_blocks() {
+  return active_runner("%cluster_nctarank").cluster_blocks();
+}
+
+void cluster_barrier(std::source_location site) {
+  active_runner("barrier.cluster").cluster_barrier(site);
+}
+
+void* cluster_shared(const void* local, unsigned rank, std::source_location site) {
+  BlockRunner& cluster = active_runner("mapa");
+  const auto* window = static_cast<const std::byte*>(cluster.shared());
+  const auto* p = static_cast<const std::byte*>(local);
+  SOMBRERO_CHECK(window != nullptr && p >= window && p < window + cluster.shared_bytes(),
+                 "simt: mapa of ", local,
+                 ", which is not in the block's dynamic shared memory (a cluster kernel keeps "
+                 "the shared memory it maps dynamic)");
+  SOMBRERO_CHECK(rank < cluster.cluster_blocks(), "simt: mapa to block rank ", rank,
+                 " of a cluster of ", cluster.cluster_blocks());
+  SOMBRERO_CHECK(!cluster.block_exited(rank), "simt: mapa to block rank ", rank,
+                 ", whose threads have all exited (its shared memory is gone; a cluster "
+                 "barrier before the exit keeps it alive)");
+  cluster.note_mapping(rank, site);
+  return static_cast<std::byte*>(cluster.shared_of(rank)) + (p - window);
 }
 
 void async_work(std::function<void()> work) {

@@ -1,12 +1,15 @@
 // The interface between the device-side emulation (sync.h, warp.h, runtime/warp_mma.h) and
 // the SIMT executor that runs a grid (executor.cpp). Kernel code never calls it directly.
 //
-// Execution model: the blocks of a grid run one after another (or, with
-// SOMBRERO_SIMT_THREADS > 1, several at once on OS threads, each block entirely on one).
-// Every CUDA thread of a block is a fiber. A fiber runs until it reaches a sync point
-// (__syncthreads, a warp collective) or exits, then hands control back to the block's
-// scheduler, which resumes the runnable fibers in the order of the current Schedule and
-// releases a sync point once every thread it names has arrived. When that can never
+// Execution model: the clusters of a grid (one block each, unless the launch asks for
+// thread-block clusters) run one after another (or, with SOMBRERO_SIMT_THREADS > 1, several
+// at once on OS threads, each cluster entirely on one). Every CUDA thread of a cluster is a
+// fiber. A fiber runs until it reaches a sync point (__syncthreads, the cluster barrier, a
+// warp collective) or exits, then hands control back to the cluster's scheduler, which
+// resumes the runnable fibers in the order of the current Schedule and releases a sync
+// point once every thread it names has arrived. The blocks of a cluster have their own
+// dynamic shared memory; `__shared__` variables are one per OS thread, so a kernel launched
+// in clusters of several blocks keeps its shared memory dynamic. When that can never
 // happen (a thread exited or waits elsewhere) the launch throws sombrero::Error naming
 // the kernel, the block, the sites and the threads, instead of hanging.
 #pragma once
@@ -71,7 +74,8 @@ struct KernelEntry {
 
 // Runs a whole grid; throws sombrero::Error on a bad configuration, a divergent barrier,
 // an incomplete warp collective or an exception inside the kernel.
-void run_grid(const char* kernel, const char* file, int line, dim3 grid, dim3 block,
+// `cluster`: blocks per cluster in each dimension ((1,1,1): plain blocks).
+void run_grid(const char* kernel, const char* file, int line, dim3 grid, dim3 block, dim3 cluster,
               std::size_t shared_bytes, KernelEntry entry);
 
 // __syncthreads family: waits for the whole block; returns how many threads passed a
@@ -89,6 +93,16 @@ void warp_collective(WarpCall& call);
 unsigned lane_id();             // this fiber's lane: linear thread id % 32
 unsigned active_mask();         // lanes of this fiber's warp that exist and have not exited
 void* dynamic_shared_memory();  // this block's dynamic shared memory (launch's shared_bytes)
+
+// Thread-block clusters (sm_90): the block's rank in its cluster and the cluster's size; the
+// cluster barrier (barrier.cluster.arrive.release + wait.acquire: every thread of every block);
+// the address in block `rank`'s dynamic shared memory of `local`, a pointer into this block's
+// (mapa, at `site`). Mapping into a block whose threads have all exited throws, and so does
+// a block exiting after another mapped its shared memory with no cluster barrier between.
+unsigned cluster_rank();
+unsigned cluster_blocks();
+void cluster_barrier(std::source_location site);
+void* cluster_shared(const void* local, unsigned rank, std::source_location site);
 
 // Asynchronous work of the calling CUDA thread (wgmma.mma_async), emulated lazily: queued
 // by async_work, grouped by async_work_commit, run on the thread, oldest group first, by

@@ -17,9 +17,11 @@ namespace sombrero::simt {
 // launch copies them into parameter space; each thread gets its own copy. Returns when
 // the whole grid has run (a CPU launch is synchronous); throws sombrero::Error on a bad
 // configuration or on a divergence the executor detects, naming `name` and file:line.
+// `cluster`: blocks per thread-block cluster ((1,1,1) for plain blocks); see executor.h.
 template <typename... Params, typename... Args>
-void launch(const char* name, const char* file, int line, void (*kernel)(Params...), dim3 grid,
-            dim3 block, std::size_t shared_bytes, Args&&... args) {
+void launch_clustered(const char* name, const char* file, int line, void (*kernel)(Params...),
+                      dim3 grid, dim3 block, dim3 cluster, std::size_t shared_bytes,
+                      Args&&... args) {
   static_assert(sizeof...(Params) == sizeof...(Args), "kernel launched with the wrong arity");
   struct Bound {
     void (*kernel)(Params...);
@@ -33,7 +35,14 @@ void launch(const char* name, const char* file, int line, void (*kernel)(Params.
                                     std::apply(b.kernel, b.params);
                                   },
                                   &bound};
-  detail::run_grid(name, file, line, grid, block, shared_bytes, entry);
+  detail::run_grid(name, file, line, grid, block, cluster, shared_bytes, entry);
+}
+
+template <typename... Params, typename... Args>
+void launch(const char* name, const char* file, int line, void (*kernel)(Params...), dim3 grid,
+            dim3 block, std::size_t shared_bytes, Args&&... args) {
+  launch_clustered(name, file, line, kernel, grid, block, dim3(1, 1, 1), shared_bytes,
+                   std::forward<Args>(args)...);
 }
 
 }  // namespace sombrero::simt

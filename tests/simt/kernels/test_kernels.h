@@ -22,6 +22,14 @@ enum class WgmmaBug {
   exits_with_wgmma_in_flight
 };
 
+// cluster_exchange's planted bugs.
+enum class ClusterBug {
+  none,
+  missing_barrier_before_reads,
+  missing_barrier_before_exit,
+  one_block_skips_the_barrier
+};
+
 #define SOMBRERO_SIMT_TEST_KERNELS                                                               \
   /* Per-block sums of x (blocks of 256), shared-memory tree; racy: a barrier left out. */       \
   void block_sum(const int* x, int blocks, int* sums, bool racy);                                \
@@ -65,7 +73,10 @@ enum class WgmmaBug {
   void wgmma_gemm(const std::uint16_t* a, const std::uint16_t* b, float* d, int m, int n, int k, \
                   WgmmaLayout layout, WgmmaBug bug);                                             \
   /* A kernel with `barriers` __syncthreads, for timing the executor. */                         \
-  void barrier_loop(int blocks, int threads, int barriers, int* out);
+  void barrier_loop(int blocks, int threads, int barriers, int* out);                            \
+  /* Clusters of cluster_blocks blocks of `threads`: out[block][t] = 1000 * (the next block */   \
+  /* of the cluster, by rank) + t, read from that block's shared memory (sm_90 clusters). */     \
+  void cluster_exchange(int* out, int clusters, int cluster_blocks, int threads, ClusterBug bug);
 
 namespace simt {
 SOMBRERO_SIMT_TEST_KERNELS
