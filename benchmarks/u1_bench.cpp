@@ -177,13 +177,17 @@ void loss_rows(const U1BenchOptions& o, DType dtype, Table& table, Report& repor
   fused_args.z = z.data<float>();
   fused_args.angle_prediction = prediction_ptr;
   fused_args.sample_losses = losses.data<float>();
-  const std::size_t max_shared =
-      runtime::cuda_devices()[std::size_t(o.timing.device)].shared_memory_per_block_optin;
-  // automatic is the resident kernel exactly where it fits (lambda > 0 here).
-  const kernels::U1LossKernel automatic = kernels::resolve_u1_loss_kernel(
-      kernels::U1LossKernel::automatic, shape, sizeof(T), max_shared);
+  const runtime::DeviceInfo device = runtime::cuda_devices()[std::size_t(o.timing.device)];
+  // automatic is a resident kernel exactly where one fits (lambda > 0 here): one block per
+  // sample, or a pair (a 2-block cluster) on sm_90 where one block cannot hold a sample.
+  const kernels::U1LossKernel automatic =
+      kernels::resolve_u1_loss_kernel(kernels::U1LossKernel::automatic, shape, sizeof(T),
+                                      device.shared_memory_per_block_optin, device.cluster_launch);
   std::vector<kernels::U1LossKernel> fused_kernels{kernels::U1LossKernel::streaming};
-  if (automatic == kernels::U1LossKernel::resident) fused_kernels.push_back(automatic);
+  if (automatic != kernels::U1LossKernel::streaming) fused_kernels.push_back(automatic);
+  // Where one block holds a sample, the pair too, for comparison.
+  if (automatic == kernels::U1LossKernel::resident && device.cluster_launch)
+    fused_kernels.push_back(kernels::U1LossKernel::resident_pair);
   // Steady state: further copies of A and dA to rotate through (copy 0 is A, dA_fused).
   const int copies = rotation_copies(o.timing.device, double(A.bytes() + dA_fused.bytes()));
   std::vector<Tensor> rotated_A{A}, rotated_dA{dA_fused};

@@ -55,6 +55,9 @@ std::vector<DeviceInfo> cuda_devices() {
     info.memory_bus_bits = prop.memoryBusWidth;
     info.l2_bytes = prop.l2CacheSize;
     info.shared_memory_per_block_optin = prop.sharedMemPerBlockOptin;
+    int clusters = 0;
+    if (cudaDeviceGetAttribute(&clusters, cudaDevAttrClusterLaunch, i) == cudaSuccess)
+      info.cluster_launch = clusters != 0;
     int previous = 0;
     if (cudaGetDevice(&previous) == cudaSuccess && cudaSetDevice(i) == cudaSuccess) {
       std::size_t free_bytes = 0, total_bytes = 0;

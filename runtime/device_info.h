@@ -20,6 +20,7 @@ struct DeviceInfo {
   int memory_bus_bits = 0;
   int l2_bytes = 0;
   std::size_t shared_memory_per_block_optin = 0;
+  bool cluster_launch = false;  // launches thread-block clusters (sm_90 and later)
 };
 
 struct CudaLibraryVersions {

@@ -199,9 +199,10 @@ sanitize_all() {
 #             choice and with m128_sync, n64_sync, m64_sync forced everywhere, the ResNet-50
 #             one-hot step with auto and m128_sync, and the step's profile on the default;
 #             for choosing the automatic shape (m128_async, m256_async: 2026-11-26-h200-tiles)
-#   u1        the energy / fused-loss kernels alone: their gpu tests (the resident kernel's
-#             looping case under racecheck too), bench energy and loss,
-#             the ResNet-50 step (U(1) cost), Nsight Compute on one resident-kernel launch
+#   u1        the energy / fused-loss kernels alone: their gpu tests (the resident kernels'
+#             looping case, one block and a pair per sample, under racecheck too), bench
+#             energy and loss, the ResNet-50 step (U(1) cost), Nsight Compute on one launch
+#             of the resident kernel (bf16) and of its pair (f32)
 #   ncu       Nsight Compute's full sections on a few launches of the kernels behind the
 #             open targets (the conv tiles on one 3x3 shape, the fused loss, the energy
 #             forward): throughputs, occupancy, stall reasons; reports and text in $OUT
@@ -355,6 +356,9 @@ phase_u1() {
     --iters 10 --warmup 3 --json "$out/bench-train-step-resnet50.json"
   step ncu-loss-resident ncu_profile loss-resident u1_loss_resident_kernel 1 "$build/sombrero" \
     bench loss --precision bf16 --iters 1 --warmup 0
+  # f32 at ResNet-50's size runs on a pair of blocks per sample (a 2-block cluster).
+  step ncu-loss-pair ncu_profile loss-pair u1_loss_resident_kernel 1 "$build/sombrero" \
+    bench loss --precision f32 --iters 1 --warmup 0
 }
 
 phase_sanitize() {

@@ -23,6 +23,9 @@
 //   resident (u1_loss_resident.cuh, 512 threads, persistent): from shared memory, where
 //     pass 1 copied it; DRAM sees A once, dA read and written once, the floor of the fused
 //     loss. Its own comment has its mapping (flattened, not per site) and pipelining.
+//     resident_pair: the same kernel with a pair of blocks per sample, a 2-block cluster
+//     (sm_90), each holding half of A, for samples one block's shared memory cannot hold
+//     (7x7x2048 f32).
 // The pieces both share (cross-entropy, block sums, readout, totals -> outputs):
 // u1_loss_device.cuh. Two paths for A and dA, chosen on the host once per launch
 // (rows_split_into_16_byte_vectors): when N is a multiple of the 16-byte vector width V (4 f32, 8
@@ -179,54 +182,65 @@ void launch_streaming(const U1LossShape& shape, const U1LossConfig& config,
                   dim3(kStreamingThreads), 0, stream, shape, config, args, u1_active);
 }
 
-// The resident kernel: first allows the device's whole shared memory (once per
-// instantiation and process), then launches as many blocks as fit on the device at once
-// with the bytes this shape needs (persistent: each block loops over samples).
-template <typename T, int V>
+// The resident kernel, Blocks (1, or a pair in clusters of 2) per sample: first allows the
+// device's whole shared memory (once per instantiation and process), then launches as many
+// blocks (pairs) as fit on the device at once with the bytes this shape needs (persistent:
+// each loops over samples).
+template <typename T, int V, int Blocks>
 void launch_resident(const U1LossShape& shape, const U1LossConfig& config,
-                     const U1LossArgsOf<T>& args, bool /*u1_active: true here*/,
-                     cudaStream_t stream) {
-  static const bool allowed = runtime::allow_dynamic_shared_memory(
-      u1_loss_resident_kernel<T, V>, runtime::max_shared_memory_per_block());
+                     const U1LossArgsOf<T>& args, cudaStream_t stream) {
+  const auto kernel = u1_loss_resident_kernel<T, V, Blocks>;
+  static const bool allowed =
+      runtime::allow_dynamic_shared_memory(kernel, runtime::max_shared_memory_per_block());
   (void)allowed;
-  const std::size_t shared_bytes = u1_loss_resident_shared_bytes(shape, sizeof(T));
-  const int blocks = std::min(
+  const std::size_t shared_bytes = u1_loss_resident_shared_bytes(shape, sizeof(T), Blocks);
+  const int in_flight = std::min(
       shape.batch,
-      runtime::concurrent_blocks(u1_loss_resident_kernel<T, V>, kResidentThreads, shared_bytes));
+      Blocks == 1 ? runtime::concurrent_blocks(kernel, kResidentThreads, shared_bytes)
+                  : runtime::concurrent_clusters(kernel, kResidentThreads, Blocks, shared_bytes));
   const int vectors_per_row = shape.channels / V;
+  const int vectors = shape.height * shape.width * vectors_per_row;
   // centred(i, n) = 2 i / (n - 1) - 1, 0 for n = 1 (u1_loss_device.cuh).
   const auto scale = [](int n) { return n > 1 ? 2.0f / static_cast<float>(n - 1) : 0.0f; };
   const auto offset = [](int n) { return n > 1 ? -1.0f : 0.0f; };
   const ResidentGeometry geometry{FastDivmod(vectors_per_row),
                                   FastDivmod(shape.width),
-                                  shape.height * shape.width * vectors_per_row,
+                                  vectors,
+                                  (vectors + Blocks - 1) / Blocks,
                                   kResidentThreads / vectors_per_row,
                                   kResidentThreads % vectors_per_row,
                                   scale(shape.width),
                                   offset(shape.width),
                                   -scale(shape.height),
                                   -offset(shape.height)};
-  SOMBRERO_LAUNCH((u1_loss_resident_kernel<T, V>), dim3(static_cast<unsigned>(blocks)),
-                  dim3(kResidentThreads), shared_bytes, stream, shape, config, args, geometry);
+  const dim3 grid(static_cast<unsigned>(in_flight * Blocks)), block(kResidentThreads);
+  if constexpr (Blocks == 1)
+    SOMBRERO_LAUNCH((u1_loss_resident_kernel<T, V, Blocks>), grid, block, shared_bytes, stream,
+                    shape, config, args, geometry);
+  else
+    SOMBRERO_LAUNCH_CLUSTERED((u1_loss_resident_kernel<T, V, Blocks>), grid, block, dim3(Blocks),
+                              shared_bytes, stream, shape, config, args, geometry);
 }
 
 template <typename T, int V>
-void launch_one(bool resident, const U1LossShape& shape, const U1LossConfig& config,
+void launch_one(U1LossKernel kernel, const U1LossShape& shape, const U1LossConfig& config,
                 const U1LossArgsOf<T>& args, bool u1_active, cudaStream_t stream) {
-  if (resident)
-    launch_resident<T, V>(shape, config, args, u1_active, stream);
+  if (kernel == U1LossKernel::resident)
+    launch_resident<T, V, 1>(shape, config, args, stream);
+  else if (kernel == U1LossKernel::resident_pair)
+    launch_resident<T, V, u1_layout::kResidentPairBlocks>(shape, config, args, stream);
   else
     launch_streaming<T, V>(shape, config, args, u1_active, stream);
 }
 
 template <typename T>
-void launch_path(bool resident, const U1LossShape& shape, const U1LossConfig& config,
+void launch_path(U1LossKernel kernel, const U1LossShape& shape, const U1LossConfig& config,
                  const U1LossArgsOf<T>& args, bool u1_active, cudaStream_t stream) {
   if (rows_split_into_16_byte_vectors(shape.channels, sizeof(T),
                                       {args.activation, args.dactivation}))
-    launch_one<T, kVector16<T>>(resident, shape, config, args, u1_active, stream);
+    launch_one<T, kVector16<T>>(kernel, shape, config, args, u1_active, stream);
   else
-    launch_one<T, 1>(resident, shape, config, args, u1_active, stream);
+    launch_one<T, 1>(kernel, shape, config, args, u1_active, stream);
 }
 
 template <typename Activation, typename DeviceActivation>
@@ -247,9 +261,11 @@ void launch(const U1LossShape& shape, const U1LossConfig& config,
   // Without a gradient pass (lambda = 0) nothing re-reads A: `automatic` streams then, and
   // without U(1) work at all the kernels never touch A, so either will do.
   U1LossKernel kernel = U1LossKernel::streaming;
-  if (u1_active && (config.weight > 0.0f || requested == U1LossKernel::resident))
+  if (u1_active && (config.weight > 0.0f || requested == U1LossKernel::resident ||
+                    requested == U1LossKernel::resident_pair))
     kernel = resolve_u1_loss_kernel(requested, shape, sizeof(Activation),
-                                    runtime::max_shared_memory_per_block());
+                                    runtime::max_shared_memory_per_block(),
+                                    runtime::cluster_launch_supported());
   U1LossArgsOf<DeviceActivation> device_args;
   device_args.logits = args.logits;
   device_args.labels = args.labels;
@@ -260,8 +276,7 @@ void launch(const U1LossShape& shape, const U1LossConfig& config,
   device_args.z = args.z;
   device_args.angle_prediction = args.angle_prediction;
   device_args.sample_losses = args.sample_losses;
-  launch_path<DeviceActivation>(kernel == U1LossKernel::resident, shape, config, device_args,
-                                u1_active, stream);
+  launch_path<DeviceActivation>(kernel, shape, config, device_args, u1_active, stream);
 }
 
 }  // namespace

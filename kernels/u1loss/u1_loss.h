@@ -43,23 +43,31 @@ struct U1LossConfig {
   float label_smoothing = 0.0f;  // s in [0, 1)
 };
 
-// Which CUDA kernel runs the fused loss (u1_loss.cu). Both read a sample's activation A in
+// Which CUDA kernel runs the fused loss (u1_loss.cu). All read a sample's activation A in
 // two passes (its gradient needs totals over the whole sample). `resident` keeps the sample's
 // A in shared memory from the first pass to the second, so DRAM reads A once; it needs
 // u1_loss_resident_shared_bytes per block (ResNet-50's 7x7x2048 bf16: 213 KB, which sm_90's
-// 227 KB allows; f32 does not fit). `streaming` re-reads A in the second pass, from L2 where
-// it is still there. `automatic` is `resident` wherever it fits, else `streaming`.
-enum class U1LossKernel { automatic, streaming, resident };
+// 227 KB allows; f32 does not fit). `resident_pair` does the same with a pair of blocks per
+// sample, a thread-block cluster (sm_90), each holding half of A and exchanging its totals
+// with the other through distributed shared memory (7x7x2048 f32: 216 KB per block).
+// `streaming` re-reads A in the second pass, from L2 where it is still there. `automatic` is
+// `resident` wherever it fits, else `resident_pair` where that fits and clusters launch,
+// else `streaming`.
+enum class U1LossKernel { automatic, streaming, resident, resident_pair };
 const char* to_string(U1LossKernel kernel);
 
-// Shared memory of one block of the resident kernel: reduction scratch, the harmonic table
-// (N <= 4096) and the sample's activation (`element_bytes` per element).
-std::size_t u1_loss_resident_shared_bytes(const U1LossShape& shape, std::size_t element_bytes);
+// Shared memory of one block of the resident kernel, `blocks` (1 or 2) of them per sample:
+// reduction scratch, the harmonic table (N <= 4096) and the block's share of the sample's
+// activation (`element_bytes` per element).
+std::size_t u1_loss_resident_shared_bytes(const U1LossShape& shape, std::size_t element_bytes,
+                                          int blocks = 1);
 
-// The kernel `requested` resolves to on a device allowing `max_shared_bytes` per block:
-// `automatic` as above; `resident` that does not fit throws sombrero::Error saying why.
+// The kernel `requested` resolves to on a device allowing `max_shared_bytes` per block and
+// launching thread-block clusters or not: `automatic` as above; a resident kernel that does
+// not fit, or a pair without clusters, throws sombrero::Error saying why.
 U1LossKernel resolve_u1_loss_kernel(U1LossKernel requested, const U1LossShape& shape,
-                                    std::size_t element_bytes, std::size_t max_shared_bytes);
+                                    std::size_t element_bytes, std::size_t max_shared_bytes,
+                                    bool clusters);
 
 // Batch means, for logging: loss = ce + weight * u1.
 struct U1LossResult {

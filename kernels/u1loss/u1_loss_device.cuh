@@ -156,14 +156,16 @@ __device__ __forceinline__ bool label_in_range(const U1LossArgsOf<T>& args, int 
 }
 
 // What a sample with a label outside [0, C) gets: NaN dlogits and sample losses (its
-// activation gradient is left alone). Threads: the block's size.
-template <int Threads, typename T>
+// activation gradient is left alone). This thread writes dlogits first, first + Stride, ...
+// (Stride: the threads sharing the sample) and, where `writes_losses`, the sample losses.
+template <int Stride, typename T>
 __device__ __forceinline__ void write_invalid_sample(int b, const U1LossShape& shape,
-                                                     const U1LossArgsOf<T>& args) {
+                                                     const U1LossArgsOf<T>& args, int first,
+                                                     bool writes_losses) {
   const int C = shape.classes;
   float* dlogits = args.dlogits + static_cast<long long>(b) * C;
-  for (int j = threadIdx.x; j < C; j += Threads) dlogits[j] = __int_as_float(0x7fc00000);
-  if (threadIdx.x == 0 && args.sample_losses) {
+  for (int j = first; j < C; j += Stride) dlogits[j] = __int_as_float(0x7fc00000);
+  if (writes_losses && args.sample_losses) {
     args.sample_losses[2 * b] = __int_as_float(0x7fc00000);
     args.sample_losses[2 * b + 1] = __int_as_float(0x7fc00000);
   }
@@ -177,17 +179,18 @@ __device__ __forceinline__ float cross_entropy_from_totals(float log_sum_exp, fl
   return log_sum_exp - (1.0f - smoothing) * label_logit - (smoothing / C) * sum_logits;
 }
 
-// dlogits = (softmax - q) / B over sample b's row (logits re-read: L1/L2-resident by now).
-template <int Threads, typename T>
+// dlogits = (softmax - q) / B over sample b's row (logits re-read: L1/L2-resident by now),
+// this thread's classes first, first + Stride, ... (Stride: the threads sharing the sample).
+template <int Stride, typename T>
 __device__ __forceinline__ void write_dlogits(int b, int label, float log_sum_exp,
                                               const U1LossShape& shape, const U1LossConfig& config,
-                                              const U1LossArgsOf<T>& args) {
+                                              const U1LossArgsOf<T>& args, int first) {
   const int C = shape.classes;
   const float* logits = args.logits + static_cast<long long>(b) * C;
   float* dlogits = args.dlogits + static_cast<long long>(b) * C;
   const float s = config.label_smoothing;
   const float inv_batch = 1.0f / static_cast<float>(shape.batch);
-  for (int j = threadIdx.x; j < C; j += Threads) {
+  for (int j = first; j < C; j += Stride) {
     const float q = (j == label ? 1.0f - s : 0.0f) + s / C;
     dlogits[j] = (expf(logits[j] - log_sum_exp) - q) * inv_batch;
   }
@@ -205,7 +208,7 @@ __device__ __forceinline__ bool cross_entropy(int b, const U1LossShape& shape,
   const int C = shape.classes;
   const float* logits = args.logits + static_cast<long long>(b) * C;
   if (!label_in_range(args, b, C)) {
-    write_invalid_sample<32 * Warps>(b, shape, args);
+    write_invalid_sample<32 * Warps>(b, shape, args, threadIdx.x, threadIdx.x == 0);
     return false;
   }
   const int label = args.labels[b];
@@ -220,7 +223,7 @@ __device__ __forceinline__ bool cross_entropy(int b, const U1LossShape& shape,
   block_sum<Warps>(sums, scratch);
   const float log_sum_exp = max_logit + logf(sums[0]);
   ce = cross_entropy_from_totals(log_sum_exp, logits[label], sums[1], config.label_smoothing, C);
-  write_dlogits<32 * Warps>(b, label, log_sum_exp, shape, config, args);
+  write_dlogits<32 * Warps>(b, label, log_sum_exp, shape, config, args, threadIdx.x);
   return true;
 }
 
@@ -266,13 +269,14 @@ struct U1Gradient {
 
 // From the block-summed moments of sample b (S_E, P_x, P_y, S_A, Q_x, Q_y: sum E, sum E p,
 // sum A, sum A e_n), its cross-entropy and its class angle theta: writes its two losses, z
-// and the angle readout where asked for, and returns its gradient terms. Every thread of
-// the block calls it.
+// and the angle readout where asked for (thread 0, in the block that `writes_outputs`), and
+// returns its gradient terms. Every thread of the block calls it.
 template <int Warps, typename T>
 __device__ __forceinline__ U1Gradient finish_u1(int b, const float (&moments)[6], float ce,
                                                 float theta, const U1LossShape& shape,
                                                 const U1LossConfig& config,
-                                                const U1LossArgsOf<T>& args, float (*scratch)[8]) {
+                                                const U1LossArgsOf<T>& args, float (*scratch)[8],
+                                                bool writes_outputs = true) {
   const int H = shape.height, W = shape.width, N = shape.channels;
   const float image = image_share(config.space), feature = feature_share(config.space);
   const float s_e = moments[0] + config.eps * H * W;
@@ -283,7 +287,8 @@ __device__ __forceinline__ U1Gradient finish_u1(int b, const float (&moments)[6]
   const float z_y = image * img_y + feature * feat_y;
   float u_x, u_y;
   sincospif(theta * kInvPi, &u_y, &u_x);  // cos, sin of theta without cosf's slow path
-  if (threadIdx.x == 0) {
+  const bool writer = writes_outputs && threadIdx.x == 0;
+  if (writer) {
     if (args.sample_losses) {
       args.sample_losses[2 * b] = ce;
       args.sample_losses[2 * b + 1] = 1.0f - (z_x * u_x + z_y * u_y);
@@ -296,7 +301,7 @@ __device__ __forceinline__ U1Gradient finish_u1(int b, const float (&moments)[6]
   if (args.angle_prediction) {  // uniform over the block; z is the same in every thread
     const int best =
         nearest_class<Warps>(atan2f(z_y, z_x), args.class_angles, shape.classes, scratch);
-    if (threadIdx.x == 0) args.angle_prediction[b] = best;
+    if (writer) args.angle_prediction[b] = best;
   }
   const float scale = config.weight / static_cast<float>(shape.batch);
   const float image_k = 2.0f * scale * image / s_e;

@@ -13,26 +13,47 @@ inline constexpr int kResidentThreads = 512;
 // compute each harmonic where it is used.
 inline constexpr int kTableChannels = 4096;
 
+// Blocks per sample of the resident kernel: 1, or a pair (a 2-block cluster, sm_90) when
+// the sample does not fit one block's shared memory (7x7x2048 f32: 392 KB).
+inline constexpr int kResidentPairBlocks = 2;
+
 // The resident kernel's dynamic shared memory, in this order (each part a multiple of 16
 // bytes when the rows are, so the activation starts 16-byte aligned for vector accesses):
 //   scratch     per warp of the kResidentThreads / 32: 2 x kResidentTotalSlots floats (the
 //               per-sample block reduction, double-buffered: alternate samples use
-//               alternate halves) and 8 floats for the angle readout's reduction
+//               alternate halves) and 8 floats for the angle readout's reduction; then
+//               2 x kResidentTotalSlots floats where a block of a pair leaves its totals for
+//               the other (double-buffered the same way)
 //   table       cos then sin, N floats each (N <= kTableChannels, else absent)
-//   activation  the sample's H x W x N elements, NHWC, as stored in global memory
+//   activation  the block's share of the sample: all of its H x W x N elements, NHWC, as
+//               stored in global memory; in a pair, rank r holds the r-th half of them
+//               (flattened, rounded up to a multiple of 8 elements)
 inline constexpr int kResidentTotalSlots = 16;  // 9 used: 6 moments, sum of logits, softmax
 inline constexpr std::size_t kResidentScratchBytes =
-    kResidentThreads / 32 * (2 * kResidentTotalSlots + 8) * sizeof(float);
+    (kResidentThreads / 32 * (2 * kResidentTotalSlots + 8) + 2 * kResidentTotalSlots) *
+    sizeof(float);
 
 inline constexpr std::size_t table_bytes(int channels) {
   return channels <= kTableChannels ? 2 * sizeof(float) * static_cast<std::size_t>(channels) : 0;
 }
 
+// Elements of a sample one of `blocks` blocks holds: all of them, or a 1 / blocks share
+// rounded up to a multiple of 8 (so that a share of whole 16-byte vectors, V = 4 or 8, or of
+// single elements always fits).
+inline constexpr std::size_t resident_block_elements(int height, int width, int channels,
+                                                     int blocks) {
+  const std::size_t elements = static_cast<std::size_t>(height) * static_cast<std::size_t>(width) *
+                               static_cast<std::size_t>(channels);
+  if (blocks == 1) return elements;
+  const std::size_t share =
+      (elements + static_cast<std::size_t>(blocks) - 1) / static_cast<std::size_t>(blocks);
+  return (share + 7) / 8 * 8;
+}
+
 inline constexpr std::size_t resident_shared_bytes(int height, int width, int channels,
-                                                   std::size_t element_bytes) {
+                                                   std::size_t element_bytes, int blocks) {
   return kResidentScratchBytes + table_bytes(channels) +
-         static_cast<std::size_t>(height) * static_cast<std::size_t>(width) *
-             static_cast<std::size_t>(channels) * element_bytes;
+         resident_block_elements(height, width, channels, blocks) * element_bytes;
 }
 
 }  // namespace sombrero::kernels::u1_layout

@@ -33,6 +33,13 @@
 // sample waited on 3 dependent global reads and 8 barriers. Tried and slower there: the
 // next sample's A copied into its slots by cp.async (no registers held, moments summed
 // 1 to 3 batches later from shared memory): 75 to 96 us over batch sizes 4 and 8.
+// A pair (Blocks = 2, U1LossKernel::resident_pair): for samples one block cannot hold (7x7x2048
+// f32, 392 KB), two blocks of a thread-block cluster (sm_90) share each sample: rank r holds
+// the r-th half of its vectors (flattened: one contiguous half each) and takes classes
+// 512 r + t, + 1024, ... of its logits; the totals phase sums the two blocks' totals through
+// distributed shared memory (sum_over_pair: one cluster barrier per sample), and the kernel
+// ends with a cluster barrier (a block's shared memory must outlive the other's reads).
+// Rank 0 writes the sample's losses, z and readout. Per block: 128 registers, no spills.
 // Floors per sample: A read once, dA read and written once (lambda > 0), C logits read and
 // dlogits written; memory-bound. Precision: f32 math and per-thread sums in a fixed order,
 // then block sums in a fixed order (deterministic; the rounding differs from the streaming
@@ -45,15 +52,18 @@
 #include "kernels/u1loss/u1_loss_device.cuh"
 #include "kernels/u1loss/u1_loss_layout.h"
 #include "runtime/async_copy.h"
+#include "runtime/cluster.h"
 
 namespace sombrero::kernels::SOMBRERO_EXEC::u1_device {
 
 // Vector j of a sample: site j / R, channels V (j mod R) ..., R = N / V vectors per row;
-// site y W + x. A thread's vectors are j = t, t + 512, ...: it steps its (site, r) by
-// (512 / R, 512 mod R) with one carry, instead of dividing per vector.
+// site y W + x. A thread's vectors are j = t, t + 512, ... of its block's share: it steps its
+// (site, r) by (512 / R, 512 mod R) with one carry, instead of dividing per vector.
 struct ResidentGeometry {
   FastDivmod vectors_per_row, width;
   int vectors;              // H W N / V
+  int block_vectors;        // per block: vectors, or a pair's rank r: [r, r + 1) x this
+                            // (clipped to vectors)
   int step_sites, step_r;   // 512 / R, 512 mod R
   float x_scale, x_offset;  // p_x = x_scale x + x_offset = centred(x, W)
   float y_scale, y_offset;  // p_y = y_scale y + y_offset = -centred(y, H) (y points up)
@@ -105,25 +115,31 @@ __device__ __forceinline__ void raw_to_f32(const Raw<T, V>& bits, float (&out)[V
     vector16_detail::unpack<T>(bits, out);
 }
 
-// One sweep over a sample's vectors. Update: dA_current += gradient, with A from this
-// thread's shared-memory slots. Load: A_next into the same slots (after Update has read
-// them), its moments added to `moments`. Unroll iterations issue all their global loads
-// before any arithmetic.
+// The vectors of a sample one block holds: [begin, begin + count).
+struct BlockShare {
+  int begin, count;
+};
+
+// One sweep over this block's share of a sample's vectors (dA_current and A_next point at
+// the share's first vector; j counts from there). Update: dA_current += gradient, with A
+// from this thread's shared-memory slots. Load: A_next into the same slots (after Update has
+// read them), its moments added to `moments`. Unroll iterations issue all their global
+// loads before any arithmetic.
 template <typename T, int V, bool Tabled, bool Update, bool Load, int Unroll>
-__device__ __forceinline__ void resident_sweep(const ResidentGeometry& g, int N, T* resident,
-                                               T* __restrict__ dA_current,
+__device__ __forceinline__ void resident_sweep(const ResidentGeometry& g, BlockShare share, int N,
+                                               T* resident, T* __restrict__ dA_current,
                                                const U1Gradient& gradient,
                                                const T* __restrict__ A_next, const float* table_cos,
                                                const float* table_sin, float (&moments)[6]) {
   constexpr int Threads = u1_layout::kResidentThreads;
   VectorCursor cursor;
-  g.vectors_per_row.divmod(threadIdx.x, cursor.site, cursor.r);
-  for (int first = threadIdx.x; first < g.vectors; first += Unroll * Threads) {
+  g.vectors_per_row.divmod(share.begin + static_cast<int>(threadIdx.x), cursor.site, cursor.r);
+  for (int first = threadIdx.x; first < share.count; first += Unroll * Threads) {
     Raw<T, V> gradient_bits[Unroll], next[Unroll];
 #pragma unroll
     for (int u = 0; u < Unroll; ++u) {
       const int j = first + u * Threads;
-      if (j < g.vectors) {
+      if (j < share.count) {
         if constexpr (Update) gradient_bits[u] = load_raw<T, V>(dA_current + j * V);
         if constexpr (Load) next[u] = load_raw_readonly<T, V>(A_next + j * V);
       }
@@ -131,7 +147,7 @@ __device__ __forceinline__ void resident_sweep(const ResidentGeometry& g, int N,
 #pragma unroll
     for (int u = 0; u < Unroll; ++u) {
       const int j = first + u * Threads;
-      if (j >= g.vectors) break;
+      if (j >= share.count) break;
       const int r = cursor.r;
       int y, x;
       g.width.divmod(cursor.site, y, x);
@@ -167,31 +183,72 @@ __device__ __forceinline__ void resident_sweep(const ResidentGeometry& g, int N,
 // single one (a block's first and last sweep: 6 loads; 128 registers, the most 512 threads
 // allow, without spilling; 8 spill). Unmeasured against 4 there (the previous setting).
 template <typename T, int V, bool Update, bool Load>
-__device__ __forceinline__ void resident_sweep(bool tabled, const ResidentGeometry& g, int N,
-                                               T* resident, T* __restrict__ dA_current,
+__device__ __forceinline__ void resident_sweep(bool tabled, const ResidentGeometry& g,
+                                               BlockShare share, int N, T* resident,
+                                               T* __restrict__ dA_current,
                                                const U1Gradient& gradient,
                                                const T* __restrict__ A_next, const float* table_cos,
                                                const float* table_sin, float (&moments)[6]) {
   constexpr int Unroll = Update && Load ? 4 : 6;
   if (tabled)
-    resident_sweep<T, V, true, Update, Load, Unroll>(g, N, resident, dA_current, gradient, A_next,
-                                                     table_cos, table_sin, moments);
+    resident_sweep<T, V, true, Update, Load, Unroll>(g, share, N, resident, dA_current, gradient,
+                                                     A_next, table_cos, table_sin, moments);
   else
-    resident_sweep<T, V, false, Update, Load, Unroll>(g, N, resident, dA_current, gradient, A_next,
-                                                      table_cos, table_sin, moments);
+    resident_sweep<T, V, false, Update, Load, Unroll>(g, share, N, resident, dA_current, gradient,
+                                                      A_next, table_cos, table_sin, moments);
 }
 
-// Asks L2 for sample b's logits row (one 128-byte line per thread of the first C / 32),
-// so that the phase after the coming sweep finds it there instead of in DRAM.
-template <typename T>
-__device__ __forceinline__ void prefetch_logits(int b, const U1LossShape& shape,
+// Asks L2 for sample b's logits row (one 128-byte line per thread of the first C / 32 of
+// the Blocks x 512 sharing the sample; `thread`: this one's index among them), so that the
+// phase after the coming sweep finds it there instead of in DRAM.
+template <int Blocks, typename T>
+__device__ __forceinline__ void prefetch_logits(int b, int thread, const U1LossShape& shape,
                                                 const U1LossArgsOf<T>& args) {
   constexpr int kLineFloats = 128 / sizeof(float);
   const int C = shape.classes;
   const float* row = args.logits + static_cast<long long>(b) * C;
-  for (int i = static_cast<int>(threadIdx.x) * kLineFloats; i < C;
-       i += u1_layout::kResidentThreads * kLineFloats)
+  for (int i = thread * kLineFloats; i < C; i += Blocks * u1_layout::kResidentThreads * kLineFloats)
     runtime::prefetch_l2(row + i);
+}
+
+// The totals a block carries out of its reduction, in the order of its scratch slots.
+struct ResidentTotals {
+  float moments[6];
+  float sum_logits;
+  SoftmaxPartial softmax;
+};
+
+// In a pair of blocks (Blocks = 2, a cluster): every thread of both blocks turns its block's
+// totals into the sample's, summing the blocks' in rank order (so both blocks hold the same
+// bits). Thread 0 leaves its block's totals in `exchange`, one cluster barrier, then lane k
+// < 9 of each warp reads slot k of each block (distributed shared memory) and the warp
+// shares them by shuffles. `exchange` is double-buffered like the block's totals: the
+// barrier of the next sample orders this sample's reads before that half is written again.
+template <int Blocks>
+__device__ __forceinline__ void sum_over_pair(ResidentTotals& t, float* exchange) {
+  if (threadIdx.x == 0) {
+    for (int k = 0; k < 6; ++k) exchange[k] = t.moments[k];
+    exchange[6] = t.sum_logits;
+    exchange[7] = t.softmax.max;
+    exchange[8] = t.softmax.sum;
+  }
+  runtime::cluster_sync();
+  const int lane = threadIdx.x % 32;
+  for (int rank = 0; rank < Blocks; ++rank) {
+    const float* slots = runtime::cluster_shared(exchange, static_cast<unsigned>(rank));
+    const float mine = lane < 9 ? slots[lane] : 0.0f;
+    float v[9];
+    for (int k = 0; k < 9; ++k) v[k] = __shfl_sync(0xffffffffu, mine, k);
+    if (rank == 0) {
+      for (int k = 0; k < 6; ++k) t.moments[k] = v[k];
+      t.sum_logits = v[6];
+      t.softmax = SoftmaxPartial{v[7], v[8]};
+    } else {
+      for (int k = 0; k < 6; ++k) t.moments[k] += v[k];
+      t.sum_logits += v[6];
+      t.softmax.merge(v[7], v[8]);
+    }
+  }
 }
 
 // The phase between two sweeps, for sample b (label in range) whose pass-1 sums this thread
@@ -199,24 +256,27 @@ __device__ __forceinline__ void prefetch_logits(int b, const U1LossShape& shape,
 // thread folds its logits into an online-softmax partial and their sum; warp shuffles, then
 // one barrier over `totals` (this sample's half of the double buffer: the other half is
 // the previous sample's, which no thread can still be reading, so no barrier after) and every
-// thread merges the 16 warps' slots in warp order (deterministic). Then dlogits, the sample
-// losses, z, the readout (its own two barriers, only when asked for) and the gradient terms.
+// thread merges the 16 warps' slots in warp order (deterministic). A pair of blocks splits
+// the logits between them (thread t of rank r takes classes 512 r + t, + 1024, ...) and
+// sums its two blocks' totals (sum_over_pair). Then dlogits, the sample losses (rank 0), z,
+// the readout (its own two barriers, only when asked for) and the gradient terms.
 // The block sum, block max and block sum of the block-per-sample design were 6 barriers
 // and 3 dependent global reads (label, logits, class angle) between the sweeps; here the
 // reads are issued together, and the logits were prefetched into L2 during the sweep.
-template <int Warps, typename T>
-__device__ __forceinline__ U1Gradient
-resident_totals(int b, float (&moments)[6], const U1LossShape& shape, const U1LossConfig& config,
-                const U1LossArgsOf<T>& args, float (*totals)[u1_layout::kResidentTotalSlots],
-                float (*readout)[8]) {
+template <int Warps, int Blocks, typename T>
+__device__ __forceinline__ U1Gradient resident_totals(
+    int b, int rank, float (&moments)[6], const U1LossShape& shape, const U1LossConfig& config,
+    const U1LossArgsOf<T>& args, float (*totals)[u1_layout::kResidentTotalSlots], float* exchange,
+    float (*readout)[8]) {
   constexpr int Threads = 32 * Warps;
   const int C = shape.classes;
   const float* logits = args.logits + static_cast<long long>(b) * C;
   const int label = args.labels[b];
   const float label_logit = logits[label], theta = args.class_angles[label];
+  const int first_class = rank * Threads + static_cast<int>(threadIdx.x);
   SoftmaxPartial softmax;
   float sum_logits = 0.0f;
-  for (int j = threadIdx.x; j < C; j += Threads) {
+  for (int j = first_class; j < C; j += Blocks * Threads) {
     const float l = logits[j];
     softmax.add(l);
     sum_logits += l;
@@ -236,36 +296,45 @@ resident_totals(int b, float (&moments)[6], const U1LossShape& shape, const U1Lo
     totals[warp][8] = softmax.sum;
   }
   __syncthreads();
-  for (int k = 0; k < 6; ++k) moments[k] = totals[0][k];
-  sum_logits = totals[0][6];
-  softmax = SoftmaxPartial{totals[0][7], totals[0][8]};
+  ResidentTotals t{
+      {totals[0][0], totals[0][1], totals[0][2], totals[0][3], totals[0][4], totals[0][5]},
+      totals[0][6],
+      SoftmaxPartial{totals[0][7], totals[0][8]}};
   for (int w = 1; w < Warps; ++w) {
-    for (int k = 0; k < 6; ++k) moments[k] += totals[w][k];
-    sum_logits += totals[w][6];
-    softmax.merge(totals[w][7], totals[w][8]);
+    for (int k = 0; k < 6; ++k) t.moments[k] += totals[w][k];
+    t.sum_logits += totals[w][6];
+    t.softmax.merge(totals[w][7], totals[w][8]);
   }
-  const float log_sum_exp = softmax.log_sum_exp();
-  write_dlogits<Threads>(b, label, log_sum_exp, shape, config, args);
+  if constexpr (Blocks > 1) sum_over_pair<Blocks>(t, exchange);
+  for (int k = 0; k < 6; ++k) moments[k] = t.moments[k];
+  const float log_sum_exp = t.softmax.log_sum_exp();
+  write_dlogits<Blocks * Threads>(b, label, log_sum_exp, shape, config, args, first_class);
   const float ce =
-      cross_entropy_from_totals(log_sum_exp, label_logit, sum_logits, config.label_smoothing, C);
-  return finish_u1<Warps>(b, moments, ce, theta, shape, config, args, readout);
+      cross_entropy_from_totals(log_sum_exp, label_logit, t.sum_logits, config.label_smoothing, C);
+  return finish_u1<Warps>(b, moments, ce, theta, shape, config, args, readout, rank == 0);
 }
 
-// V: elements per access, 1 or kVector16<T>. Requires U(1) work (lambda > 0 or the readout:
-// the launch streams otherwise). Per block: pass 1 of its first sample, then per sample the
-// totals phase and one sweep (pass 2 of it, pass 1 of the block's next sample).
-template <typename T, int V>
+// V: elements per access, 1 or kVector16<T>. Blocks: per sample, 1 or a pair (launched in
+// clusters of 2: rank r holds vectors [r, r + 1) x geometry.block_vectors of each sample).
+// Requires U(1) work (lambda > 0 or the readout: the launch streams otherwise). Per block
+// (pair): pass 1 of its first sample, then per sample the totals phase and one sweep (pass 2
+// of it, pass 1 of the next sample).
+template <typename T, int V, int Blocks>
 __global__ void __launch_bounds__(u1_layout::kResidentThreads, 1)
     u1_loss_resident_kernel(U1LossShape shape, U1LossConfig config, U1LossArgsOf<T> args,
                             ResidentGeometry geometry) {
   constexpr int Threads = u1_layout::kResidentThreads, Warps = Threads / 32;
   constexpr int Slots = u1_layout::kResidentTotalSlots;
   SOMBRERO_DYNAMIC_SHARED(float, shared);
-  static_assert(u1_layout::kResidentScratchBytes == Warps * (2 * Slots + 8) * sizeof(float));
+  static_assert(u1_layout::kResidentScratchBytes ==
+                (Warps * (2 * Slots + 8) + 2 * Slots) * sizeof(float));
   const auto totals = [&](int parity) {  // the two halves: [Warps][Slots] each
     return reinterpret_cast<float(*)[Slots]>(shared + parity * Warps * Slots);
   };
   float(*readout)[8] = reinterpret_cast<float(*)[8]>(shared + 2 * Warps * Slots);
+  const auto exchange = [&](int parity) {
+    return shared + Warps * (2 * Slots + 8) + parity * Slots;
+  };
   float* table_cos = shared + u1_layout::kResidentScratchBytes / sizeof(float);
   float* table_sin = table_cos + shape.channels;
   T* resident = reinterpret_cast<T*>(reinterpret_cast<unsigned char*>(shared) +
@@ -275,49 +344,72 @@ __global__ void __launch_bounds__(u1_layout::kResidentThreads, 1)
   const long long sample_elements = static_cast<long long>(H) * W * N;
   const bool tabled = N <= u1_layout::kTableChannels;
   const bool update = config.weight > 0.0f;
+  // The block's rank in its pair and what follows from it, recomputed where used (a special
+  // register and the kernel's parameters) rather than held in registers across the sweeps.
+  const auto rank = [] {
+    if constexpr (Blocks > 1)
+      return static_cast<int>(runtime::cluster_rank());
+    else
+      return 0;
+  };
+  const auto share = [&] {
+    const int begin = rank() * geometry.block_vectors;
+    return BlockShare{begin, min(geometry.vectors - begin, geometry.block_vectors)};
+  };
+  const auto share_offset = [&] {  // elements
+    return static_cast<long long>(rank()) * geometry.block_vectors * V;
+  };
+  const auto thread = [&] {  // among the Blocks x 512 threads of the sample
+    return rank() * Threads + static_cast<int>(threadIdx.x);
+  };
+  const int samples_in_flight = static_cast<int>(gridDim.x) / Blocks;
 
-  int b = blockIdx.x;
+  int b = static_cast<int>(blockIdx.x) / Blocks;
   bool valid = label_in_range(args, b, shape.classes);
-  prefetch_logits(b, shape, args);
+  prefetch_logits<Blocks>(b, thread(), shape, args);
   if (tabled) fill_harmonic_table<V, Threads>(N, table_cos, table_sin);
   __syncthreads();
   float moments[6] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
   if (valid)
-    resident_sweep<T, V, false, true>(tabled, geometry, N, resident, nullptr, U1Gradient{},
-                                      args.activation + b * sample_elements, table_cos, table_sin,
-                                      moments);
+    resident_sweep<T, V, false, true>(tabled, geometry, share(), N, resident, nullptr, U1Gradient{},
+                                      args.activation + b * sample_elements + share_offset(),
+                                      table_cos, table_sin, moments);
   // The half of `totals` the next reduction uses. It changes only after a reduction (a
   // sample with an invalid label has none, hence no barrier: flipping there would let a
   // fast thread overwrite the half that slow threads may still be reading).
   int parity = 0;
   for (;;) {
-    const int next = b + static_cast<int>(gridDim.x);
+    const int next = b + samples_in_flight;
     const bool load = next < shape.batch && label_in_range(args, next, shape.classes);
     U1Gradient gradient;
     if (valid) {
-      gradient = resident_totals<Warps>(b, moments, shape, config, args, totals(parity), readout);
+      gradient = resident_totals<Warps, Blocks>(b, rank(), moments, shape, config, args,
+                                                totals(parity), exchange(parity), readout);
       parity ^= 1;
     } else {
-      write_invalid_sample<Threads>(b, shape, args);
+      write_invalid_sample<Blocks * Threads>(b, shape, args, thread(), thread() == 0);
     }
     const bool store = valid && update;
     for (float& m : moments) m = 0.0f;
-    T* dA = store ? args.dactivation + b * sample_elements : nullptr;
-    const T* A_next = load ? args.activation + next * sample_elements : nullptr;
-    if (load) prefetch_logits(next, shape, args);
+    T* dA = store ? args.dactivation + b * sample_elements + share_offset() : nullptr;
+    const T* A_next = load ? args.activation + next * sample_elements + share_offset() : nullptr;
+    if (load) prefetch_logits<Blocks>(next, thread(), shape, args);
     if (store && load)
-      resident_sweep<T, V, true, true>(tabled, geometry, N, resident, dA, gradient, A_next,
+      resident_sweep<T, V, true, true>(tabled, geometry, share(), N, resident, dA, gradient, A_next,
                                        table_cos, table_sin, moments);
     else if (store)
-      resident_sweep<T, V, true, false>(tabled, geometry, N, resident, dA, gradient, A_next,
-                                        table_cos, table_sin, moments);
+      resident_sweep<T, V, true, false>(tabled, geometry, share(), N, resident, dA, gradient,
+                                        A_next, table_cos, table_sin, moments);
     else if (load)
-      resident_sweep<T, V, false, true>(tabled, geometry, N, resident, dA, gradient, A_next,
-                                        table_cos, table_sin, moments);
+      resident_sweep<T, V, false, true>(tabled, geometry, share(), N, resident, dA, gradient,
+                                        A_next, table_cos, table_sin, moments);
     if (next >= shape.batch) break;
     b = next;
     valid = load;
   }
+  // The other block of the pair may still read this one's exchange slots: stay until it
+  // is done (a block's shared memory ends with it).
+  if constexpr (Blocks > 1) runtime::cluster_sync();
 }
 
 }  // namespace sombrero::kernels::SOMBRERO_EXEC::u1_device

@@ -11,8 +11,8 @@
 //   simt::launch                        launch.h
 //
 // What cannot be emulated (see docs/kernels.md): timing, memory-model subtleties beyond
-// "fibers run one at a time between sync points", inline PTX other than the warp_mma.h and
-// warpgroup_mma.h wrappers, the other Hopper-only features (TMA, clusters), texture memory.
+// "fibers run one at a time between sync points", inline PTX other than the warp_mma.h,
+// warpgroup_mma.h and cluster.h wrappers, the other Hopper-only features (TMA), texture memory.
 #pragma once
 
 // Standard headers first: the keyword macros below must not reach them.

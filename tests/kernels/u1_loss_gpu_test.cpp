@@ -103,7 +103,7 @@ TEST_P(U1LossGpu, ResNet50BottleneckMatchesCpuBackendInF32AndBf16) {
 
   test::DeviceBuffer<float> d_logits(logits), d_angles(angles);
   test::DeviceBuffer<std::int32_t> d_labels(labels);
-  {  // f32 activations
+  {  // f32 activations: automatic is the pair of blocks per sample on sm_90, else streaming
     OffsetDeviceBuffer<float> d_act(activation, offset),
         d_dact(std::vector<float>(elements, 0.0f), offset);
     EXPECT_EQ(vector_path<float>(shape.channels, {d_act.get(), d_dact.get()}), offset == 0);
@@ -136,7 +136,8 @@ TEST_P(U1LossGpu, ResNet50BottleneckMatchesCpuBackendInF32AndBf16) {
   }
   std::vector<bf16> act16(elements), zero16(elements, float_to_bf16(0.0f));
   for (std::size_t i = 0; i < elements; ++i) act16[i] = float_to_bf16(activation[i]);
-  for (U1LossKernel kernel : {U1LossKernel::streaming, U1LossKernel::resident}) {
+  for (U1LossKernel kernel :
+       {U1LossKernel::streaming, U1LossKernel::resident, U1LossKernel::resident_pair}) {
     SCOPED_TRACE(str("bf16, ", to_string(kernel), " kernel"));
 
     OffsetDeviceBuffer<bf16> d_act(act16, offset), d_dact(zero16, offset);
@@ -151,9 +152,12 @@ TEST_P(U1LossGpu, ResNet50BottleneckMatchesCpuBackendInF32AndBf16) {
     args.dlogits = d_dlogits.get();
     args.dactivation = d_dact.get();
     args.sample_losses = d_losses.get();
-    if (kernel == U1LossKernel::resident &&
-        u1_loss_resident_shared_bytes(shape, sizeof(bf16)) >
-            runtime::cuda_devices()[0].shared_memory_per_block_optin) {  // before sm_90
+    const runtime::DeviceInfo device = runtime::cuda_devices()[0];
+    const bool unavailable = (kernel == U1LossKernel::resident &&
+                              u1_loss_resident_shared_bytes(shape, sizeof(bf16)) >
+                                  device.shared_memory_per_block_optin) ||  // before sm_90
+                             (kernel == U1LossKernel::resident_pair && !device.cluster_launch);
+    if (unavailable) {
       EXPECT_THROW(cuda::u1_loss_forward_backward(shape, config, args, nullptr, kernel), Error);
       continue;
     }
@@ -177,18 +181,19 @@ INSTANTIATE_TEST_SUITE_P(Spaces, U1LossGpu,
                          });
 
 // The resident kernel is persistent: with more samples than the device holds blocks (132 on
-// an H100 at this size), each block carries its shared memory from sample to sample. Three
-// labels are out of range (a block's second sample, the next block's, the batch's last):
-// those samples get NaN losses and dlogits and keep their dA; every other sample matches
-// the CPU backend, with the readout and without it (its barriers are then absent: the
-// double-buffered totals alone keep consecutive samples apart). Small enough for racecheck
-// (tools/gpu_check.sh sanitize), which the ResNet-50 case above is not.
+// an H100 at this size) or pairs (66), each block carries its shared memory from sample to
+// sample. Three labels are out of range (a block's second sample, the next block's, the
+// batch's last): those samples get NaN losses and dlogits and keep their dA; every other
+// sample matches the CPU backend, with the readout and without it (its barriers are then
+// absent: the double-buffered totals alone keep consecutive samples apart), one block per
+// sample and a pair (a cluster exchanging totals through distributed shared memory). Small
+// enough for racecheck (tools/gpu_check.sh sanitize), which the ResNet-50 case above is not.
 TEST(U1LossGpuResident, BlocksLoopingOverSamplesMatchTheCpuBackend) {
   if (runtime::cuda_devices().empty())
     GTEST_SKIP() << "no CUDA device: " << runtime::cuda_unavailable_reason();
   const U1LossShape shape{300, 10, 7, 7, 2048};
-  if (u1_loss_resident_shared_bytes(shape, sizeof(bf16)) >
-      runtime::cuda_devices()[0].shared_memory_per_block_optin)
+  const runtime::DeviceInfo device = runtime::cuda_devices()[0];
+  if (u1_loss_resident_shared_bytes(shape, sizeof(bf16)) > device.shared_memory_per_block_optin)
     GTEST_SKIP() << "a 7x7x2048 bf16 sample does not fit this device's shared memory";
   const U1LossConfig config{0.5f, 1e-3f, U1Space::joint, 0.1f};
   const auto [logits, activation, angles, labels] = make_host_inputs(shape, 3, ClassAngles::random);
@@ -213,49 +218,54 @@ TEST(U1LossGpuResident, BlocksLoopingOverSamplesMatchTheCpuBackend) {
   test::DeviceBuffer<float> d_logits(logits), d_angles(angles);
   test::DeviceBuffer<std::int32_t> d_labels(gpu_labels);
   test::DeviceBuffer<bf16> d_act(act16);
-  for (const bool readout : {false, true}) {
-    SCOPED_TRACE(readout ? "with the readout" : "without the readout");
-    test::DeviceBuffer<bf16> d_dact(start16);
-    test::DeviceBuffer<float> d_dlogits(std::vector<float>(logits.size())),
-        d_losses(std::vector<float>(2 * shape.batch)), d_z(std::vector<float>(2 * shape.batch));
-    test::DeviceBuffer<std::int32_t> d_pred(std::vector<std::int32_t>(shape.batch, -1));
-    const U1LossArgsOf<bf16> args{d_logits.get(),
-                                  d_labels.get(),
-                                  d_act.get(),
-                                  d_angles.get(),
-                                  d_dlogits.get(),
-                                  d_dact.get(),
-                                  readout ? d_z.get() : nullptr,
-                                  readout ? d_pred.get() : nullptr,
-                                  d_losses.get()};
-    cuda::u1_loss_forward_backward(shape, config, args, nullptr, U1LossKernel::resident);
-    const std::vector<float> losses = d_losses.download(), dlogits = d_dlogits.download();
-    const std::vector<bf16> dact16 = d_dact.download();
-    const std::vector<std::int32_t> pred = d_pred.download();
-    std::vector<float> got_valid, want_valid;  // dA of the valid samples
-    for (int b = 0; b < shape.batch; ++b) {
-      const std::size_t s = std::size_t(b), C = std::size_t(shape.classes);
-      const bool bad = std::find(invalid.begin(), invalid.end(), b) != invalid.end();
-      if (bad) {
-        EXPECT_TRUE(std::isnan(losses[2 * s]) && std::isnan(losses[2 * s + 1])) << b;
-        EXPECT_TRUE(std::isnan(dlogits[s * C])) << b;
-        for (std::size_t i = s * sample; i < (s + 1) * sample; ++i)
-          ASSERT_EQ(bf16_to_float(dact16[i]), kept) << "sample " << b << " element " << i;
-        if (readout) {
-          EXPECT_EQ(pred[s], -1) << b;
+  for (const U1LossKernel kernel : {U1LossKernel::resident, U1LossKernel::resident_pair}) {
+    if (kernel == U1LossKernel::resident_pair && !device.cluster_launch) continue;  // before sm_90
+    for (const bool readout : {false, true}) {
+      SCOPED_TRACE(
+          str(to_string(kernel), readout ? ", with the readout" : ", without the readout"));
+      test::DeviceBuffer<bf16> d_dact(start16);
+      test::DeviceBuffer<float> d_dlogits(std::vector<float>(logits.size())),
+          d_losses(std::vector<float>(2 * shape.batch)), d_z(std::vector<float>(2 * shape.batch));
+      test::DeviceBuffer<std::int32_t> d_pred(std::vector<std::int32_t>(shape.batch, -1));
+      const U1LossArgsOf<bf16> args{d_logits.get(),
+                                    d_labels.get(),
+                                    d_act.get(),
+                                    d_angles.get(),
+                                    d_dlogits.get(),
+                                    d_dact.get(),
+                                    readout ? d_z.get() : nullptr,
+                                    readout ? d_pred.get() : nullptr,
+                                    d_losses.get()};
+      cuda::u1_loss_forward_backward(shape, config, args, nullptr, kernel);
+      const std::vector<float> losses = d_losses.download(), dlogits = d_dlogits.download();
+      const std::vector<bf16> dact16 = d_dact.download();
+      const std::vector<std::int32_t> pred = d_pred.download();
+      std::vector<float> got_valid, want_valid;  // dA of the valid samples
+      for (int b = 0; b < shape.batch; ++b) {
+        const std::size_t s = std::size_t(b), C = std::size_t(shape.classes);
+        const bool bad = std::find(invalid.begin(), invalid.end(), b) != invalid.end();
+        if (bad) {
+          EXPECT_TRUE(std::isnan(losses[2 * s]) && std::isnan(losses[2 * s + 1])) << b;
+          EXPECT_TRUE(std::isnan(dlogits[s * C])) << b;
+          for (std::size_t i = s * sample; i < (s + 1) * sample; ++i)
+            ASSERT_EQ(bf16_to_float(dact16[i]), kept) << "sample " << b << " element " << i;
+          if (readout) {
+            EXPECT_EQ(pred[s], -1) << b;
+          }
+          continue;
         }
-        continue;
+        EXPECT_NEAR(losses[2 * s], losses_cpu[2 * s], 1e-5 * std::abs(losses_cpu[2 * s]) + 1e-6)
+            << b;
+        EXPECT_NEAR(losses[2 * s + 1], losses_cpu[2 * s + 1], 1e-4) << b;  // 100352-term sums
+        for (std::size_t j = s * C; j < (s + 1) * C; ++j)
+          EXPECT_NEAR(dlogits[j], dlogits_cpu[j], 1e-7 + 1e-5 * std::abs(dlogits_cpu[j])) << b;
+        for (std::size_t i = s * sample; i < (s + 1) * sample; ++i) {
+          got_valid.push_back(bf16_to_float(dact16[i]));
+          want_valid.push_back(dact_cpu[i]);
+        }
       }
-      EXPECT_NEAR(losses[2 * s], losses_cpu[2 * s], 1e-5 * std::abs(losses_cpu[2 * s]) + 1e-6) << b;
-      EXPECT_NEAR(losses[2 * s + 1], losses_cpu[2 * s + 1], 1e-4) << b;  // 100352-term sums
-      for (std::size_t j = s * C; j < (s + 1) * C; ++j)
-        EXPECT_NEAR(dlogits[j], dlogits_cpu[j], 1e-7 + 1e-5 * std::abs(dlogits_cpu[j])) << b;
-      for (std::size_t i = s * sample; i < (s + 1) * sample; ++i) {
-        got_valid.push_back(bf16_to_float(dact16[i]));
-        want_valid.push_back(dact_cpu[i]);
-      }
+      EXPECT_LT(relative_error(got_valid, want_valid), 1e-2);  // bf16 storage
     }
-    EXPECT_LT(relative_error(got_valid, want_valid), 1e-2);  // bf16 storage
   }
 }
 

@@ -154,12 +154,15 @@ struct Case {
 
 class U1LossSimt : public testing::TestWithParam<Case> {};
 
-constexpr U1LossKernel kKernels[] = {U1LossKernel::streaming, U1LossKernel::resident};
+constexpr U1LossKernel kKernels[] = {U1LossKernel::streaming, U1LossKernel::resident,
+                                     U1LossKernel::resident_pair};
 
-// Whether the resident kernel holds a sample of `shape` in the SIMT executor's (sm_90's)
-// shared memory; where it does not, asking for it must throw.
-bool resident_fits(const U1LossShape& shape, std::size_t element_bytes) {
-  return u1_loss_resident_shared_bytes(shape, element_bytes) <= 227 * 1024;
+// Whether the resident kernel (one block per sample, or a pair) holds a sample of `shape` in
+// the SIMT executor's (sm_90's) shared memory; where it does not, asking for it must throw.
+bool resident_fits(const U1LossShape& shape, std::size_t element_bytes,
+                   U1LossKernel kernel = U1LossKernel::resident) {
+  const int blocks = kernel == U1LossKernel::resident_pair ? 2 : 1;
+  return u1_loss_resident_shared_bytes(shape, element_bytes, blocks) <= 227 * 1024;
 }
 
 TEST_P(U1LossSimt, F32KernelsMatchCpuBackendUnderEverySchedule) {
@@ -168,7 +171,7 @@ TEST_P(U1LossSimt, F32KernelsMatchCpuBackendUnderEverySchedule) {
   const Outputs cpu = run<float>(in, false);
   for (U1LossKernel kernel : kKernels) {
     SCOPED_TRACE(to_string(kernel));
-    if (kernel == U1LossKernel::resident && !resident_fits(c.shape, sizeof(float))) {
+    if (kernel != U1LossKernel::streaming && !resident_fits(c.shape, sizeof(float), kernel)) {
       EXPECT_THROW(run<float>(in, true, c.offsets, kernel), Error);
       continue;
     }
@@ -267,27 +270,47 @@ TEST(U1LossSimtEdges, OutOfRangeLabelGivesNaNLossNotACrash) {
   EXPECT_FALSE(std::isnan(out.sample_losses[0]));
 }
 
-// The resident kernel is persistent: the SIMT executor gives it 2 blocks (concurrent_blocks),
-// so with 5 or 7 samples each block sweeps pass 2 of one sample together with pass 1 of the
-// next, reusing the same shared memory, 2 to 4 times. The 7x7x2048 samples give each thread
-// 25 vectors: 7 batches of 4 in the combined sweeps, 5 of 6 in a block's first and last
-// (ResNet-50's bottleneck).
+// The resident kernel is persistent: the SIMT executor gives it 2 blocks (concurrent_blocks)
+// or 2 pairs (concurrent_clusters), so with 5 or 7 samples each block sweeps pass 2 of one
+// sample together with pass 1 of the next, reusing the same shared memory, 2 to 4 times.
+// The 7x7x2048 samples give each thread 25 vectors (a pair's: 13): 7 batches of 4 in the
+// combined sweeps, 5 of 6 in a block's first and last (ResNet-50's bottleneck). In a pair
+// the 3x5x6 sample's 90 elements split 45 / 45 on the scalar path, the 3x5x64 sample's 240
+// vectors of f32 (120 of bf16) in halves.
 TEST(U1LossSimtResident, BlocksLoopingOverSamplesMatchTheCpuBackend) {
   const std::pair<U1LossShape, Path> cases[] = {{{7, 10, 3, 5, 64}, Path::vector},
                                                 {{7, 10, 3, 5, 6}, Path::scalar},
                                                 {{5, 10, 7, 7, 2048}, Path::vector}};
   for (const auto& [shape, path] : cases) {
-    SCOPED_TRACE(testing::Message() << shape.height << "x" << shape.width << "x" << shape.channels);
-    const Inputs in = make_inputs(shape, {0.5f, 1e-3f, U1Space::joint, 0.1f}, 12);
-    const Outputs cpu = run<float>(in, false);
-    if (resident_fits(shape, sizeof(float))) {  // 7x7x2048 f32 does not
-      const Outputs got = run<float>(in, true, {}, U1LossKernel::resident);
-      ASSERT_EQ(got.path, path);
-      expect_close_to_cpu(got, cpu, 1e-5);
+    for (const U1LossKernel kernel : {U1LossKernel::resident, U1LossKernel::resident_pair}) {
+      SCOPED_TRACE(testing::Message() << shape.height << "x" << shape.width << "x" << shape.channels
+                                      << ", " << to_string(kernel));
+      const Inputs in = make_inputs(shape, {0.5f, 1e-3f, U1Space::joint, 0.1f}, 12);
+      const Outputs cpu = run<float>(in, false);
+      if (resident_fits(shape, sizeof(float), kernel)) {  // 7x7x2048 f32 needs the pair
+        const Outputs got = run<float>(in, true, {}, kernel);
+        ASSERT_EQ(got.path, path);
+        expect_close_to_cpu(got, cpu, 1e-5);
+      }
+      const Outputs got16 = run<bf16>(in, true, {}, kernel);
+      ASSERT_EQ(got16.path, path);
+      expect_close_to_cpu(got16, cpu, 1e-2);
     }
-    const Outputs got16 = run<bf16>(in, true, {}, U1LossKernel::resident);
-    ASSERT_EQ(got16.path, path);
-    expect_close_to_cpu(got16, cpu, 1e-2);
+  }
+}
+
+// A pair whose sample has fewer vectors than two blocks have threads, or than two: the
+// second block's share may be a handful of vectors, or none (1x1x4 f32 is one vector).
+TEST(U1LossSimtResident, APairSplitsTinySamplesToo) {
+  for (const U1LossShape shape :
+       {U1LossShape{3, 5, 1, 1, 4}, U1LossShape{3, 5, 1, 1, 3}, U1LossShape{3, 5, 2, 1, 8}}) {
+    SCOPED_TRACE(testing::Message() << shape.height << "x" << shape.width << "x" << shape.channels);
+    const Inputs in = make_inputs(shape, {0.5f, 1e-3f, U1Space::joint, 0.0f}, 14);
+    const Outputs cpu = run<float>(in, false);
+    for (int s = 0; s < sombrero::simt::kTestScheduleCount; ++s) {
+      const sombrero::simt::ScopedSchedule schedule(sombrero::simt::test_schedule(s));
+      expect_close_to_cpu(run<float>(in, true, {}, U1LossKernel::resident_pair), cpu, 1e-5);
+    }
   }
 }
 
@@ -297,67 +320,94 @@ TEST(U1LossSimtResident, BlocksLoopingOverSamplesMatchTheCpuBackend) {
 TEST(U1LossSimtResident, AnInvalidLabelSkipsOnlyItsSample) {
   const U1LossShape shape{7, 10, 3, 5, 64};
   Inputs in = make_inputs(shape, {0.5f, 1e-3f, U1Space::joint, 0.0f}, 13);
-  const Outputs valid = run<float>(in, true, {}, U1LossKernel::resident);
-  for (const int bad : {2, 3, 6}) {  // the first, middle and last sample of its block
-    Inputs broken = in;
-    broken.labels[std::size_t(bad)] = -1;
-    const Outputs got = run<float>(broken, true, {}, U1LossKernel::resident);
-    const std::size_t site_elements = std::size_t(shape.height) * shape.width * shape.channels;
-    for (int b = 0; b < shape.batch; ++b) {
-      SCOPED_TRACE(testing::Message() << "sample " << b << " of 7, label of " << bad << " bad");
-      const std::size_t s = std::size_t(b);
-      const auto dA = [&](const Outputs& o) {
-        return std::vector<float>(o.dactivation.begin() + long(s * site_elements),
-                                  o.dactivation.begin() + long((s + 1) * site_elements));
-      };
-      if (b == bad) {
-        EXPECT_TRUE(std::isnan(got.sample_losses[2 * s]));
-        EXPECT_TRUE(std::isnan(got.sample_losses[2 * s + 1]));
-        EXPECT_TRUE(std::isnan(got.dlogits[s * std::size_t(shape.classes)]));
-        EXPECT_EQ(got.prediction[s], -1);
-        EXPECT_THAT(dA(got), testing::Each(0.125f));  // never written
-      } else {
-        EXPECT_EQ(got.sample_losses[2 * s], valid.sample_losses[2 * s]);
-        EXPECT_EQ(got.sample_losses[2 * s + 1], valid.sample_losses[2 * s + 1]);
-        EXPECT_EQ(got.z[2 * s], valid.z[2 * s]);
-        EXPECT_EQ(got.prediction[s], valid.prediction[s]);
-        EXPECT_EQ(dA(got), dA(valid));
+  for (const U1LossKernel kernel : {U1LossKernel::resident, U1LossKernel::resident_pair}) {
+    SCOPED_TRACE(to_string(kernel));
+    const Outputs valid = run<float>(in, true, {}, kernel);
+    for (const int bad : {2, 3, 6}) {  // the first, middle and last sample of its block (pair)
+      Inputs broken = in;
+      broken.labels[std::size_t(bad)] = -1;
+      const Outputs got = run<float>(broken, true, {}, kernel);
+      const std::size_t site_elements = std::size_t(shape.height) * shape.width * shape.channels;
+      for (int b = 0; b < shape.batch; ++b) {
+        SCOPED_TRACE(testing::Message() << "sample " << b << " of 7, label of " << bad << " bad");
+        const std::size_t s = std::size_t(b);
+        const auto dA = [&](const Outputs& o) {
+          return std::vector<float>(o.dactivation.begin() + long(s * site_elements),
+                                    o.dactivation.begin() + long((s + 1) * site_elements));
+        };
+        if (b == bad) {
+          EXPECT_TRUE(std::isnan(got.sample_losses[2 * s]));
+          EXPECT_TRUE(std::isnan(got.sample_losses[2 * s + 1]));
+          EXPECT_TRUE(std::isnan(got.dlogits[s * std::size_t(shape.classes)]));
+          EXPECT_EQ(got.prediction[s], -1);
+          EXPECT_THAT(dA(got), testing::Each(0.125f));  // never written
+        } else {
+          EXPECT_EQ(got.sample_losses[2 * s], valid.sample_losses[2 * s]);
+          EXPECT_EQ(got.sample_losses[2 * s + 1], valid.sample_losses[2 * s + 1]);
+          EXPECT_EQ(got.z[2 * s], valid.z[2 * s]);
+          EXPECT_EQ(got.prediction[s], valid.prediction[s]);
+          EXPECT_EQ(dA(got), dA(valid));
+        }
       }
     }
   }
 }
 
 // The resident kernel's shared memory: 16 warps x (2 x 16 + 8) floats of scratch (the
-// double-buffered totals and the readout's slots), cos and sin tables of N floats, the
-// sample's activation.
+// double-buffered totals and the readout's slots) and 2 x 16 floats a pair exchanges, cos
+// and sin tables of N floats, the block's share of the sample's activation (a pair's: half,
+// rounded up to 8 elements).
 TEST(U1LossKernelChoice, ResidentNeedsTheSampleInSharedMemory) {
   const U1LossShape resnet50{256, 1000, 7, 7, 2048};
-  EXPECT_EQ(u1_loss_resident_shared_bytes(resnet50, 2), 2560u + 16384u + 200704u);
-  EXPECT_EQ(u1_loss_resident_shared_bytes(resnet50, 4), 2560u + 16384u + 401408u);
+  EXPECT_EQ(u1_loss_resident_shared_bytes(resnet50, 2), 2688u + 16384u + 200704u);
+  EXPECT_EQ(u1_loss_resident_shared_bytes(resnet50, 4), 2688u + 16384u + 401408u);
+  EXPECT_EQ(u1_loss_resident_shared_bytes(resnet50, 4, 2), 2688u + 16384u + 200704u);
+  EXPECT_EQ(u1_loss_resident_shared_bytes({1, 3, 3, 1, 3}, 4, 2), 2688u + 24u + 8u * 4u);
+  EXPECT_THROW(u1_loss_resident_shared_bytes(resnet50, 4, 3), Error);
   // Wider than the table: no table.
-  EXPECT_EQ(u1_loss_resident_shared_bytes({1, 3, 2, 1, 4100}, 4), 2560u + 2u * 4100u * 4u);
+  EXPECT_EQ(u1_loss_resident_shared_bytes({1, 3, 2, 1, 4100}, 4), 2688u + 2u * 4100u * 4u);
   const std::size_t sm90 = 227 * 1024;
-  EXPECT_EQ(resolve_u1_loss_kernel(U1LossKernel::automatic, resnet50, 2, sm90),
+  EXPECT_EQ(resolve_u1_loss_kernel(U1LossKernel::automatic, resnet50, 2, sm90, true),
             U1LossKernel::resident);
-  EXPECT_EQ(resolve_u1_loss_kernel(U1LossKernel::automatic, resnet50, 4, sm90),
+  EXPECT_EQ(resolve_u1_loss_kernel(U1LossKernel::automatic, resnet50, 4, sm90, true),
+            U1LossKernel::resident_pair);
+  EXPECT_EQ(resolve_u1_loss_kernel(U1LossKernel::automatic, resnet50, 4, sm90, false),
             U1LossKernel::streaming);
-  EXPECT_EQ(resolve_u1_loss_kernel(U1LossKernel::automatic, resnet50, 2, 99 * 1024),
+  EXPECT_EQ(resolve_u1_loss_kernel(U1LossKernel::automatic, resnet50, 2, 163 * 1024, false),
+            U1LossKernel::streaming);  // an sm_80 part: no clusters
+  EXPECT_EQ(resolve_u1_loss_kernel(U1LossKernel::automatic, resnet50, 2, 99 * 1024, false),
             U1LossKernel::streaming);  // an sm_86 / sm_89 part
-  EXPECT_EQ(resolve_u1_loss_kernel(U1LossKernel::streaming, resnet50, 2, sm90),
+  EXPECT_EQ(resolve_u1_loss_kernel(U1LossKernel::streaming, resnet50, 2, sm90, true),
             U1LossKernel::streaming);
+  EXPECT_EQ(resolve_u1_loss_kernel(U1LossKernel::resident_pair, resnet50, 2, sm90, true),
+            U1LossKernel::resident_pair);
   try {
-    resolve_u1_loss_kernel(U1LossKernel::resident, resnet50, 4, sm90);
+    resolve_u1_loss_kernel(U1LossKernel::resident, resnet50, 4, sm90, true);
     FAIL() << "resident kernel accepted a sample that does not fit";
   } catch (const Error& e) {
-    EXPECT_THAT(e.what(), testing::HasSubstr("needs 420352 bytes of shared memory"));
+    EXPECT_THAT(e.what(), testing::HasSubstr("needs 420480 bytes of shared memory"));
     EXPECT_THAT(e.what(), testing::HasSubstr("allows 232448"));
+    EXPECT_THAT(e.what(), testing::HasSubstr("use resident_pair on sm_90"));
+  }
+  try {
+    resolve_u1_loss_kernel(U1LossKernel::resident_pair, resnet50, 4, 163 * 1024, false);
+    FAIL() << "resident_pair accepted without thread-block clusters";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), testing::HasSubstr("thread-block cluster"));
+  }
+  try {
+    resolve_u1_loss_kernel(U1LossKernel::resident_pair, {1, 3, 14, 14, 2048}, 4, sm90, true);
+    FAIL() << "resident_pair accepted a sample whose halves do not fit";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), testing::HasSubstr("the resident_pair kernel needs 821888 bytes"));
   }
 }
 
 TEST(U1LossKernelChoice, ResidentRequestThatDoesNotFitIsAnErrorNotACrash) {
   const Inputs in = make_inputs({1, 4, 7, 7, 2048}, {0.1f, 1e-3f, U1Space::joint, 0.0f}, 7);
   EXPECT_THROW(run<float>(in, true, {}, U1LossKernel::resident), Error);
-  // automatic streams it instead, and matches the CPU backend.
+  // automatic runs it on a pair of blocks instead (the SIMT executor launches clusters), and
+  // matches the CPU backend.
   expect_close_to_cpu(run<float>(in, true), run<float>(in, false), 1e-5);
 }
 
