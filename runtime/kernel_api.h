@@ -42,28 +42,41 @@ void launch_kernel(const char* name, const char* file, int line, void (*kernel)(
                 file, line);
 }
 
+// A launch configuration in thread-block clusters of `cluster` blocks (the cluster-dimension
+// attribute), for cudaLaunchKernelEx and cudaOccupancyMaxActiveClusters. Not copyable: the
+// configuration points at the attribute beside it.
+struct ClusterLaunchConfig {
+  cudaLaunchAttribute attribute{};
+  cudaLaunchConfig_t config{};
+
+  ClusterLaunchConfig(dim3 grid, dim3 block, dim3 cluster, std::size_t shared_bytes,
+                      cudaStream_t stream) {
+    attribute.id = cudaLaunchAttributeClusterDimension;
+    attribute.val.clusterDim.x = cluster.x;
+    attribute.val.clusterDim.y = cluster.y;
+    attribute.val.clusterDim.z = cluster.z;
+    config.gridDim = grid;
+    config.blockDim = block;
+    config.dynamicSmemBytes = shared_bytes;
+    config.stream = stream;
+    config.attrs = &attribute;
+    config.numAttrs = 1;
+  }
+  ClusterLaunchConfig(const ClusterLaunchConfig&) = delete;
+  ClusterLaunchConfig& operator=(const ClusterLaunchConfig&) = delete;
+};
+
 // The same in thread-block clusters of `cluster` blocks (sm_90; cudaLaunchKernelEx with the
 // cluster-dimension attribute). The grid must be whole clusters.
 template <typename... Params, typename... Args>
 void launch_kernel_clustered(const char* name, const char* file, int line,
                              void (*kernel)(Params...), dim3 grid, dim3 block, dim3 cluster,
                              std::size_t shared_bytes, cudaStream_t stream, Args&&... args) {
-  cudaLaunchAttribute attribute{};
-  attribute.id = cudaLaunchAttributeClusterDimension;
-  attribute.val.clusterDim.x = cluster.x;
-  attribute.val.clusterDim.y = cluster.y;
-  attribute.val.clusterDim.z = cluster.z;
-  cudaLaunchConfig_t config{};
-  config.gridDim = grid;
-  config.blockDim = block;
-  config.dynamicSmemBytes = shared_bytes;
-  config.stream = stream;
-  config.attrs = &attribute;
-  config.numAttrs = 1;
+  const ClusterLaunchConfig launch(grid, block, cluster, shared_bytes, stream);
   cudaError_t status = cudaSuccess;
   {
     runtime::kernel_profiler::Launch timed(name, file, line, stream, /*on_device=*/true);
-    status = cudaLaunchKernelEx(&config, kernel, std::forward<Args>(args)...);
+    status = cudaLaunchKernelEx(&launch.config, kernel, std::forward<Args>(args)...);
   }
   if (status == cudaSuccess) status = cudaGetLastError();
   if (status != cudaSuccess)
@@ -127,19 +140,11 @@ inline bool cluster_launch_supported() {
 template <typename... Params>
 int concurrent_clusters(void (*kernel)(Params...), int block_threads, int cluster_blocks,
                         std::size_t dynamic_shared_bytes) {
-  cudaLaunchAttribute attribute{};
-  attribute.id = cudaLaunchAttributeClusterDimension;
-  attribute.val.clusterDim.x = static_cast<unsigned>(cluster_blocks);
-  attribute.val.clusterDim.y = 1;
-  attribute.val.clusterDim.z = 1;
-  cudaLaunchConfig_t config{};
-  config.gridDim = dim3(static_cast<unsigned>(cluster_blocks));
-  config.blockDim = dim3(static_cast<unsigned>(block_threads));
-  config.dynamicSmemBytes = dynamic_shared_bytes;
-  config.attrs = &attribute;
-  config.numAttrs = 1;
+  const dim3 cluster(static_cast<unsigned>(cluster_blocks));
+  const detail::ClusterLaunchConfig launch(cluster, dim3(static_cast<unsigned>(block_threads)),
+                                           cluster, dynamic_shared_bytes, nullptr);
   int clusters = 0;
-  SOMBRERO_CHECK_CUDA(cudaOccupancyMaxActiveClusters(&clusters, kernel, &config));
+  SOMBRERO_CHECK_CUDA(cudaOccupancyMaxActiveClusters(&clusters, kernel, &launch.config));
   return clusters > 1 ? clusters : 1;
 }
 }  // namespace sombrero::runtime

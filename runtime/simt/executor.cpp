@@ -421,6 +421,20 @@ bool BlockRunner::resolve_warp_collectives() {
   return progressed;
 }
 
+// Whether the threads of [begin, end) waiting in `state` all wait at the same source line.
+template <typename Slots>
+bool waiting_at_one_site(const Slots& begin, const Slots& end, State state) {
+  const ThreadSlot* first = nullptr;
+  for (auto slot = begin; slot != end; ++slot) {
+    if (slot->state != state) continue;
+    if (first == nullptr) first = &*slot;
+    if (slot->barrier_site.line() != first->barrier_site.line() ||
+        std::strcmp(slot->barrier_site.file_name(), first->barrier_site.file_name()) != 0)
+      return false;
+  }
+  return true;
+}
+
 // Releases every block of the cluster whose threads have all arrived at (or exited before)
 // its __syncthreads.
 bool BlockRunner::release_barriers() {
@@ -430,17 +444,11 @@ bool BlockRunner::release_barriers() {
     if (block.at_barrier == 0 || block.at_barrier + block.exited != block_threads_) continue;
     const auto begin = threads_.begin() + rank * block_threads_;
     const auto end = begin + block_threads_;
-    const ThreadSlot* first = nullptr;
-    bool same_site = true;
     unsigned nonzero = 0;
-    for (auto slot = begin; slot != end; ++slot) {
-      if (slot->state != State::at_barrier) continue;
-      if (first == nullptr) first = &*slot;
-      same_site = same_site && slot->barrier_site.line() == first->barrier_site.line() &&
-                  std::strcmp(slot->barrier_site.file_name(), first->barrier_site.file_name()) == 0;
-      nonzero += slot->predicate != 0 ? 1 : 0;
-    }
-    if (launch_->checks && (block.exited != 0 || !same_site))
+    for (auto slot = begin; slot != end; ++slot)
+      nonzero += slot->state == State::at_barrier && slot->predicate != 0 ? 1 : 0;
+    if (launch_->checks &&
+        (block.exited != 0 || !waiting_at_one_site(begin, end, State::at_barrier)))
       fail(str("__syncthreads not reached by all threads of the block: ", describe_threads()));
     block.barrier_result = BarrierResult{nonzero, block_threads_};
     for (auto slot = begin; slot != end; ++slot)
@@ -455,15 +463,8 @@ bool BlockRunner::release_barriers() {
 bool BlockRunner::release_cluster_barrier() {
   const auto count = static_cast<unsigned>(threads_.size());
   if (at_cluster_barrier_ == 0 || at_cluster_barrier_ + exited_ != count) return false;
-  const ThreadSlot* first = nullptr;
-  bool same_site = true;
-  for (const ThreadSlot& slot : threads_) {
-    if (slot.state != State::at_cluster_barrier) continue;
-    if (first == nullptr) first = &slot;
-    same_site = same_site && slot.barrier_site.line() == first->barrier_site.line() &&
-                std::strcmp(slot.barrier_site.file_name(), first->barrier_site.file_name()) == 0;
-  }
-  if (launch_->checks && (exited_ != 0 || !same_site))
+  if (launch_->checks && (exited_ != 0 || !waiting_at_one_site(threads_.begin(), threads_.end(),
+                                                               State::at_cluster_barrier)))
     fail(str("the cluster barrier is not reached by all threads of the cluster: ",
              describe_threads()));
   for (ThreadSlot& slot : threads_)
