@@ -2,7 +2,8 @@
 // against a device-to-device copy of the same bytes in the same run, and the fused loss
 // against the same work unfused. The fused loss is timed with each of its kernels that fits
 // the device (streaming always; resident where the sample fits shared memory), one row each,
-// and the trainer's choice (`automatic`) is named.
+// and the trainer's choice (`automatic`) is named; the automatic resident kernel also with
+// other sizes of its L2 request for the next sweep's heads (0: none), to choose the default.
 //
 // Bytes: each input read once and each output written once (a buffer that is read and
 // written, dA, counts twice). Copy: cudaMemcpyAsync of the kernel's byte count, which reads
@@ -183,11 +184,22 @@ void loss_rows(const U1BenchOptions& o, DType dtype, Table& table, Report& repor
   const kernels::U1LossKernel automatic =
       kernels::resolve_u1_loss_kernel(kernels::U1LossKernel::automatic, shape, sizeof(T),
                                       device.shared_memory_per_block_optin, device.cluster_launch);
-  std::vector<kernels::U1LossKernel> fused_kernels{kernels::U1LossKernel::streaming};
-  if (automatic != kernels::U1LossKernel::streaming) fused_kernels.push_back(automatic);
+  // Each kernel that runs here at the default L2 request for the next sweep's heads (the
+  // resident kernels' only tuning knob), and the automatic one at other sizes of it too.
+  struct Fused {
+    kernels::U1LossKernel kernel;
+    int head_prefetch_bytes = kernels::kResidentHeadPrefetchBytes;
+  };
+  std::vector<Fused> fused_kernels{{kernels::U1LossKernel::streaming}};
+  if (automatic != kernels::U1LossKernel::streaming) {
+    fused_kernels.push_back({automatic});
+    for (const int kb : {0, 64, 128})
+      if (kb * 1024 != kernels::kResidentHeadPrefetchBytes)
+        fused_kernels.push_back({automatic, kb * 1024});
+  }
   // Where one block holds a sample, the pair too, for comparison.
   if (automatic == kernels::U1LossKernel::resident && device.cluster_launch)
-    fused_kernels.push_back(kernels::U1LossKernel::resident_pair);
+    fused_kernels.push_back({kernels::U1LossKernel::resident_pair});
   // Steady state: further copies of A and dA to rotate through (copy 0 is A, dA_fused).
   const int copies = rotation_copies(o.timing.device, double(A.bytes() + dA_fused.bytes()));
   std::vector<Tensor> rotated_A{A}, rotated_dA{dA_fused};
@@ -197,12 +209,13 @@ void loss_rows(const U1BenchOptions& o, DType dtype, Table& table, Report& repor
     rotated_dA.push_back(Tensor::zeros(A.shape(), dtype, gpu));
   }
   // The fused loss on copy i (copy 0: A and dA_fused, the single runs').
-  auto fused_call = [&](kernels::U1LossKernel kernel) {
-    return [&, kernel](int i) {
+  auto fused_call = [&](Fused fused) {
+    return [&, fused](int i) {
       kernels::U1LossArgsOf<T> args = fused_args;
       args.activation = typed<T>(rotated_A[std::size_t(i)]);
       args.dactivation = typed<T>(rotated_dA[std::size_t(i)]);
-      kernels::cuda::u1_loss_forward_backward(shape, config, args, stream, kernel);
+      kernels::cuda::u1_loss_forward_backward(shape, config, args, stream, fused.kernel,
+                                              fused.head_prefetch_bytes);
     };
   };
 
@@ -239,9 +252,12 @@ void loss_rows(const U1BenchOptions& o, DType dtype, Table& table, Report& repor
   const double copy_bw = gb_per_s(2 * bytes, copy);
   const double steady_copy = device_copy_ms_per_call(o.timing, std::size_t(bytes), copies);
   const double steady_copy_bw = gb_per_s(2 * bytes, steady_copy);
-  for (const kernels::U1LossKernel kernel : fused_kernels) {
+  for (const Fused& fused : fused_kernels) {
+    const kernels::U1LossKernel kernel = fused.kernel;
+    const bool resident = kernel != kernels::U1LossKernel::streaming;
+    const bool default_variant = fused.head_prefetch_bytes == kernels::kResidentHeadPrefetchBytes;
     // Cross-check: one run from dA = 0; its U(1) gradient must agree with the unfused one.
-    const auto call = fused_call(kernel);
+    const auto call = fused_call(fused);
     dA_fused.fill(0.0f);
     call(0);
     Tensor difference = Tensor::empty({2}, DType::f32, gpu);
@@ -261,7 +277,11 @@ void loss_rows(const U1BenchOptions& o, DType dtype, Table& table, Report& repor
     const double kernel_bw = gb_per_s(bytes, fused_ms);
     const double steady_ms = median_cuda_ms_per_call(o.timing, stream, copies, call);
     const double steady_bw = gb_per_s(bytes, steady_ms);
-    const std::string name = str("fused ", to_string(kernel), kernel == automatic ? " *" : "");
+    const std::string name = str("fused ", to_string(kernel),
+                                 resident && !default_variant
+                                     ? str(", L2 heads ", fused.head_prefetch_bytes / 1024, " KB")
+                                     : "",
+                                 kernel == automatic && default_variant ? " *" : "");
     table.row({name, runtime::dtype_name(dtype), dims(o), fixed(bytes / 1e6, 1),
                fixed(fused_ms * 1e3, 1), fixed(kernel_bw, 0), fixed(copy_bw, 0),
                fixed(100 * kernel_bw / copy_bw, 1), fixed(unfused_ms * 1e3, 1),
@@ -275,7 +295,8 @@ void loss_rows(const U1BenchOptions& o, DType dtype, Table& table, Report& repor
          {"classes", o.classes},
          {"config", "weight 0.1, eps 1e-3, joint, label smoothing 0.1"},
          {"kernel", to_string(kernel)},
-         {"automatic", kernel == automatic},
+         {"automatic", kernel == automatic && default_variant},
+         {"head_prefetch_bytes", resident ? fused.head_prefetch_bytes : 0},
          {"bytes", bytes},
          {"fused_ms", fused_ms},
          {"gb_per_s", kernel_bw},

@@ -8,7 +8,8 @@
 //   cp_async_wait<N>()                   wait until at most N of this thread's groups are
 //                                        still in flight
 //   prefetch_l2(global_src)              ask for the 128-byte line holding global_src in L2
-//                                        (a hint: nothing waits for it, no register holds it)
+//                                        (a hint: nothing waits for it, no register holds
+//                                        it; global_src must lie inside an allocation)
 // A copy is visible to other threads only after the issuing thread's wait and a
 // __syncthreads. Under nvcc each is one PTX instruction (cp.async.cg: cached in L2 only,
 // which suits tiles streamed once per block). In the SIMT build the copies are queued per
@@ -71,8 +72,12 @@ inline void cp_async_wait() {
   simt::detail::async_copy_wait(static_cast<unsigned>(N));
 }
 
-// The CPU has no L2 to warm: a hint with no effect on results.
-inline void prefetch_l2(const void* /*global_src*/) {}
+// The CPU has no L2 to warm: a hint with no effect on results. It reads the byte it names,
+// so that a kernel asking for a line outside its tensors fails under AddressSanitizer
+// (tools/sanitize.sh) instead of passing unseen (on a GPU such a hint is silently dropped).
+inline void prefetch_l2(const void* global_src) {
+  (void)*static_cast<const volatile unsigned char*>(global_src);
+}
 
 #endif
 

@@ -173,11 +173,18 @@ sanitize_all() {
   local tests
   tests=$(ls -1 "$build"/tests/*simt_gpu* "$build"/tests/*_gpu_test "$build"/tests/*kernel* \
     2>/dev/null | sort -u) # each once: the globs overlap (kernels_*_gpu_test)
-  local runs=()
+  # Longest first (the pass ends with the last job to finish): the tests that run every
+  # ResNet-50 shape or a whole model, then the rest.
+  local runs=() first=() rest=()
   for test in $tests; do
     [ -x "$test" ] || continue
-    runs+=("memcheck $test" "racecheck $test")
+    case $(basename "$test") in
+    *conv2d_gpu* | *model_device* | *u1_loss_gpu* | *batch_norm_gpu* | *trainer_*)
+      first+=("memcheck $test" "racecheck $test") ;;
+    *) rest+=("memcheck $test" "racecheck $test") ;;
+    esac
   done
+  runs=("${first[@]}" "${rest[@]}")
   export -f sanitize_one
   export out
   printf '%s\n' "${runs[@]}" | xargs -P "${SANITIZE_JOBS:-4}" -L 1 bash -c 'sanitize_one "$@"' _

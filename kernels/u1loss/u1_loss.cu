@@ -173,7 +173,8 @@ __global__ void __launch_bounds__(kStreamingThreads, 3)
 }
 
 // Registers (ptxas -v, sm_90a, CUDA 13): streaming 59 to 80 over its four instantiations,
-// resident 90 to 127; no spills in any.
+// resident 93 to 128; no spills but in the bf16 scalar resident kernel (odd rows, not
+// ResNet's: 8 bytes since the sweep took the L2 heads, whether or not it uses them).
 // The streaming kernel: one block per sample.
 template <typename T, int V>
 void launch_streaming(const U1LossShape& shape, const U1LossConfig& config,
@@ -188,7 +189,7 @@ void launch_streaming(const U1LossShape& shape, const U1LossConfig& config,
 // each loops over samples).
 template <typename T, int V, int Blocks>
 void launch_resident(const U1LossShape& shape, const U1LossConfig& config,
-                     const U1LossArgsOf<T>& args, cudaStream_t stream) {
+                     const U1LossArgsOf<T>& args, int head_prefetch_bytes, cudaStream_t stream) {
   const auto kernel = u1_loss_resident_kernel<T, V, Blocks>;
   static const bool allowed =
       runtime::allow_dynamic_shared_memory(kernel, runtime::max_shared_memory_per_block());
@@ -212,7 +213,8 @@ void launch_resident(const U1LossShape& shape, const U1LossConfig& config,
                                   scale(shape.width),
                                   offset(shape.width),
                                   -scale(shape.height),
-                                  -offset(shape.height)};
+                                  -offset(shape.height),
+                                  (std::max(head_prefetch_bytes, 0) + 127) / 128};
   const dim3 grid(static_cast<unsigned>(in_flight * Blocks)), block(kResidentThreads);
   if constexpr (Blocks == 1)
     SOMBRERO_LAUNCH((u1_loss_resident_kernel<T, V, Blocks>), grid, block, shared_bytes, stream,
@@ -224,28 +226,33 @@ void launch_resident(const U1LossShape& shape, const U1LossConfig& config,
 
 template <typename T, int V>
 void launch_one(U1LossKernel kernel, const U1LossShape& shape, const U1LossConfig& config,
-                const U1LossArgsOf<T>& args, bool u1_active, cudaStream_t stream) {
+                const U1LossArgsOf<T>& args, bool u1_active, int head_prefetch_bytes,
+                cudaStream_t stream) {
   if (kernel == U1LossKernel::resident)
-    launch_resident<T, V, 1>(shape, config, args, stream);
+    launch_resident<T, V, 1>(shape, config, args, head_prefetch_bytes, stream);
   else if (kernel == U1LossKernel::resident_pair)
-    launch_resident<T, V, u1_layout::kResidentPairBlocks>(shape, config, args, stream);
+    launch_resident<T, V, u1_layout::kResidentPairBlocks>(shape, config, args, head_prefetch_bytes,
+                                                          stream);
   else
     launch_streaming<T, V>(shape, config, args, u1_active, stream);
 }
 
 template <typename T>
 void launch_path(U1LossKernel kernel, const U1LossShape& shape, const U1LossConfig& config,
-                 const U1LossArgsOf<T>& args, bool u1_active, cudaStream_t stream) {
+                 const U1LossArgsOf<T>& args, bool u1_active, int head_prefetch_bytes,
+                 cudaStream_t stream) {
   if (rows_split_into_16_byte_vectors(shape.channels, sizeof(T),
                                       {args.activation, args.dactivation}))
-    launch_one<T, kVector16<T>>(kernel, shape, config, args, u1_active, stream);
+    launch_one<T, kVector16<T>>(kernel, shape, config, args, u1_active, head_prefetch_bytes,
+                                stream);
   else
-    launch_one<T, 1>(kernel, shape, config, args, u1_active, stream);
+    launch_one<T, 1>(kernel, shape, config, args, u1_active, head_prefetch_bytes, stream);
 }
 
 template <typename Activation, typename DeviceActivation>
 void launch(const U1LossShape& shape, const U1LossConfig& config,
-            const U1LossArgsOf<Activation>& args, cudaStream_t stream, U1LossKernel requested) {
+            const U1LossArgsOf<Activation>& args, cudaStream_t stream, U1LossKernel requested,
+            int head_prefetch_bytes) {
   SOMBRERO_CHECK(shape.batch > 0 && shape.classes > 0, "u1 loss: batch (", shape.batch,
                  ") and classes (", shape.classes, ") must be positive");
   SOMBRERO_CHECK(args.logits && args.labels && args.dlogits && args.sample_losses,
@@ -276,21 +283,22 @@ void launch(const U1LossShape& shape, const U1LossConfig& config,
   device_args.z = args.z;
   device_args.angle_prediction = args.angle_prediction;
   device_args.sample_losses = args.sample_losses;
-  launch_path<DeviceActivation>(kernel, shape, config, device_args, u1_active, stream);
+  launch_path<DeviceActivation>(kernel, shape, config, device_args, u1_active, head_prefetch_bytes,
+                                stream);
 }
 
 }  // namespace
 
 void u1_loss_forward_backward(const U1LossShape& shape, const U1LossConfig& config,
                               const U1LossArgsOf<float>& args, cudaStream_t stream,
-                              U1LossKernel kernel) {
-  launch<float, float>(shape, config, args, stream, kernel);
+                              U1LossKernel kernel, int head_prefetch_bytes) {
+  launch<float, float>(shape, config, args, stream, kernel, head_prefetch_bytes);
 }
 
 void u1_loss_forward_backward(const U1LossShape& shape, const U1LossConfig& config,
                               const U1LossArgsOf<bf16>& args, cudaStream_t stream,
-                              U1LossKernel kernel) {
-  launch<bf16, __nv_bfloat16>(shape, config, args, stream, kernel);
+                              U1LossKernel kernel, int head_prefetch_bytes) {
+  launch<bf16, __nv_bfloat16>(shape, config, args, stream, kernel, head_prefetch_bytes);
 }
 
 }  // namespace sombrero::kernels::SOMBRERO_EXEC

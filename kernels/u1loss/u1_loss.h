@@ -56,6 +56,11 @@ struct U1LossConfig {
 enum class U1LossKernel { automatic, streaming, resident, resident_pair };
 const char* to_string(U1LossKernel kernel);
 
+// The resident kernels' default L2 request for the head of each stream of the next sweep,
+// per block: one unrolled batch of the fused sweep (4 x 512 threads x 16 bytes). Untimed on a
+// GPU yet: `sombrero bench loss` times the automatic resident kernel at 0, 32, 64 and 128 KB.
+inline constexpr int kResidentHeadPrefetchBytes = 32 * 1024;
+
 // Shared memory of one block of the resident kernel, `blocks` (1 or 2) of them per sample:
 // reduction scratch, the harmonic table (N <= 4096) and the block's share of the sample's
 // activation (`element_bytes` per element).
@@ -111,14 +116,18 @@ U1LossResult u1_loss_forward_backward(const U1LossShape& shape, const U1LossConf
 // a sample whose label is out of range gets NaN losses, which the trainer's finiteness check
 // reports. The batch means are the caller's reduction of sample_losses (required here).
 // `kernel` picks the implementation (U1LossKernel above); every choice gives the same
-// results up to f32 summation order.
-#define SOMBRERO_U1_LOSS_KERNEL_API                                                   \
-  void u1_loss_forward_backward(const U1LossShape& shape, const U1LossConfig& config, \
-                                const U1LossArgsOf<float>& args, cudaStream_t stream, \
-                                U1LossKernel kernel = U1LossKernel::automatic);       \
-  void u1_loss_forward_backward(const U1LossShape& shape, const U1LossConfig& config, \
-                                const U1LossArgsOf<bf16>& args, cudaStream_t stream,  \
-                                U1LossKernel kernel = U1LossKernel::automatic);
+// results up to f32 summation order. `head_prefetch_bytes` (resident kernels; speed only, never
+// results): how much of each stream of its next sweep a block asks L2 for while it finishes a
+// sweep and runs the totals phase between two (u1_loss_resident.cuh, SweepHeads); 0: none.
+#define SOMBRERO_U1_LOSS_KERNEL_API                                                    \
+  void u1_loss_forward_backward(const U1LossShape& shape, const U1LossConfig& config,  \
+                                const U1LossArgsOf<float>& args, cudaStream_t stream,  \
+                                U1LossKernel kernel = U1LossKernel::automatic,         \
+                                int head_prefetch_bytes = kResidentHeadPrefetchBytes); \
+  void u1_loss_forward_backward(const U1LossShape& shape, const U1LossConfig& config,  \
+                                const U1LossArgsOf<bf16>& args, cudaStream_t stream,   \
+                                U1LossKernel kernel = U1LossKernel::automatic,         \
+                                int head_prefetch_bytes = kResidentHeadPrefetchBytes);
 namespace cuda {
 SOMBRERO_U1_LOSS_KERNEL_API
 }  // namespace cuda

@@ -46,12 +46,14 @@ U1LossKernel resolve_u1_loss_kernel(U1LossKernel requested, const U1LossShape& s
                  "which this device does not launch (sm_90 and later do; use resident or "
                  "streaming)");
   const std::size_t needed = is_pair ? pair : single;
+  // What would run instead: the pair only where it fits and launches.
+  const char* instead = !is_pair && clusters && pair <= max_shared_bytes
+                            ? " (resident_pair fits: use it, or the streaming kernel)"
+                            : " (use the streaming kernel)";
   SOMBRERO_CHECK(needed <= max_shared_bytes, "u1 loss: the ", to_string(requested),
                  " kernel needs ", needed, " bytes of shared memory per block for a ", shape.height,
                  "x", shape.width, "x", shape.channels, " activation of ", element_bytes,
-                 "-byte elements; this device allows ", max_shared_bytes,
-                 is_pair ? " (use the streaming kernel)"
-                         : " (use resident_pair on sm_90, or the streaming kernel)");
+                 "-byte elements; this device allows ", max_shared_bytes, instead);
   return requested;
 }
 

@@ -27,6 +27,11 @@
 //     U(1) moments reduced together (an online-softmax partial rides with the sums), one
 //     barrier, the label, logits and class angle read together, the logits prefetched into
 //     L2 during the sweep before. The block's first sweep starts before any of it.
+//   - the next sweep's heads: with its last loads a sweep asks L2 for the first lines of the
+//     next sweep's two streams (SweepHeads; 32 KB of each by default, the fused sweep's first
+//     unrolled batch), so that DRAM keeps streaming while the block drains its loads and runs
+//     the totals phase, when no block of the grid has loads of its own in flight. Not yet
+//     timed: `sombrero bench loss` times 0, 32, 64 and 128 KB side by side.
 // Measured on an H100 (benchmarks/results/2026-11-26-h100-u1.md), before the totals phase:
 // 70.8 us at ResNet-50's size, 78.2% of copy bandwidth (block per sample: 75.6 us); the
 // ncu profile then showed the SM's memory pipe idle between the sweeps, where each
@@ -67,6 +72,8 @@ struct ResidentGeometry {
   int step_sites, step_r;   // 512 / R, 512 mod R
   float x_scale, x_offset;  // p_x = x_scale x + x_offset = centred(x, W)
   float y_scale, y_offset;  // p_y = y_scale y + y_offset = -centred(y, H) (y points up)
+  int head_lines;           // 128-byte lines of each of the next sweep's streams asked into
+                            // L2 during a sweep's last iterations (SweepHeads); 0: none
 };
 
 // (site, r) of a thread's current vector, advanced by one step of 512 vectors.
@@ -120,17 +127,45 @@ struct BlockShare {
   int begin, count;
 };
 
+// The next sweep's two streams at this block's share (null: that stream is not read): dA of
+// the sample whose totals phase comes next and A of the sample after it. During its last
+// iterations a sweep asks L2 for their first geometry.head_lines lines each (thread t: lines
+// t, t + 512, ...), so that DRAM keeps streaming while the block drains its loads and runs the
+// totals phase (every block of the grid does both at about the same time: without this the
+// memory pipe idles there), and the next sweep's first loads hit L2.
+template <typename T>
+struct SweepHeads {
+  const T* dA;
+  const T* A;
+};
+
+template <typename T>
+__device__ __forceinline__ void prefetch_heads(SweepHeads<T> heads, int lines,
+                                               long long share_bytes) {
+  constexpr int kLineBytes = 128;
+  const auto* dA = reinterpret_cast<const unsigned char*>(heads.dA);
+  const auto* A = reinterpret_cast<const unsigned char*>(heads.A);
+  for (int line = threadIdx.x; line < lines; line += u1_layout::kResidentThreads) {
+    const long long offset = static_cast<long long>(line) * kLineBytes;
+    if (offset >= share_bytes) break;
+    if (dA) runtime::prefetch_l2(dA + offset);
+    if (A) runtime::prefetch_l2(A + offset);
+  }
+}
+
 // One sweep over this block's share of a sample's vectors (dA_current and A_next point at
 // the share's first vector; j counts from there). Update: dA_current += gradient, with A
 // from this thread's shared-memory slots. Load: A_next into the same slots (after Update has
 // read them), its moments added to `moments`. Unroll iterations issue all their global
-// loads before any arithmetic.
+// loads before any arithmetic; a thread's last ones are followed by the L2 requests for the
+// next sweep's heads.
 template <typename T, int V, bool Tabled, bool Update, bool Load, int Unroll>
 __device__ __forceinline__ void resident_sweep(const ResidentGeometry& g, BlockShare share, int N,
                                                T* resident, T* __restrict__ dA_current,
                                                const U1Gradient& gradient,
                                                const T* __restrict__ A_next, const float* table_cos,
-                                               const float* table_sin, float (&moments)[6]) {
+                                               const float* table_sin, float (&moments)[6],
+                                               SweepHeads<T> heads) {
   constexpr int Threads = u1_layout::kResidentThreads;
   VectorCursor cursor;
   g.vectors_per_row.divmod(share.begin + static_cast<int>(threadIdx.x), cursor.site, cursor.r);
@@ -144,6 +179,9 @@ __device__ __forceinline__ void resident_sweep(const ResidentGeometry& g, BlockS
         if constexpr (Load) next[u] = load_raw_readonly<T, V>(A_next + j * V);
       }
     }
+    if (first + Unroll * Threads >= share.count)
+      prefetch_heads(heads, g.head_lines,
+                     static_cast<long long>(share.count) * V * static_cast<long long>(sizeof(T)));
 #pragma unroll
     for (int u = 0; u < Unroll; ++u) {
       const int j = first + u * Threads;
@@ -183,19 +221,17 @@ __device__ __forceinline__ void resident_sweep(const ResidentGeometry& g, BlockS
 // single one (a block's first and last sweep: 6 loads; 128 registers, the most 512 threads
 // allow, without spilling; 8 spill). Unmeasured against 4 there (the previous setting).
 template <typename T, int V, bool Update, bool Load>
-__device__ __forceinline__ void resident_sweep(bool tabled, const ResidentGeometry& g,
-                                               BlockShare share, int N, T* resident,
-                                               T* __restrict__ dA_current,
-                                               const U1Gradient& gradient,
-                                               const T* __restrict__ A_next, const float* table_cos,
-                                               const float* table_sin, float (&moments)[6]) {
+__device__ __forceinline__ void resident_sweep(
+    bool tabled, const ResidentGeometry& g, BlockShare share, int N, T* resident,
+    T* __restrict__ dA_current, const U1Gradient& gradient, const T* __restrict__ A_next,
+    const float* table_cos, const float* table_sin, float (&moments)[6], SweepHeads<T> heads) {
   constexpr int Unroll = Update && Load ? 4 : 6;
   if (tabled)
     resident_sweep<T, V, true, Update, Load, Unroll>(g, share, N, resident, dA_current, gradient,
-                                                     A_next, table_cos, table_sin, moments);
+                                                     A_next, table_cos, table_sin, moments, heads);
   else
     resident_sweep<T, V, false, Update, Load, Unroll>(g, share, N, resident, dA_current, gradient,
-                                                      A_next, table_cos, table_sin, moments);
+                                                      A_next, table_cos, table_sin, moments, heads);
 }
 
 // Asks L2 for sample b's logits row (one 128-byte line per thread of the first C / 32 of
@@ -363,6 +399,16 @@ __global__ void __launch_bounds__(u1_layout::kResidentThreads, 1)
     return rank() * Threads + static_cast<int>(threadIdx.x);
   };
   const int samples_in_flight = static_cast<int>(gridDim.x) / Blocks;
+  const auto activation = [&](int sample) {  // this block's share of a sample's A, or null
+    return sample < shape.batch ? args.activation + sample * sample_elements + share_offset()
+                                : nullptr;
+  };
+  const auto gradient_share = [&](int sample, bool store) {  // and of its dA
+    return store ? args.dactivation + sample * sample_elements + share_offset() : nullptr;
+  };
+  const auto heads = [&](int dA_sample, bool store, int A_sample) {  // for L2: SweepHeads
+    return SweepHeads<T>{gradient_share(dA_sample, store), activation(A_sample)};
+  };
 
   int b = static_cast<int>(blockIdx.x) / Blocks;
   bool valid = label_in_range(args, b, shape.classes);
@@ -372,8 +418,8 @@ __global__ void __launch_bounds__(u1_layout::kResidentThreads, 1)
   float moments[6] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
   if (valid)
     resident_sweep<T, V, false, true>(tabled, geometry, share(), N, resident, nullptr, U1Gradient{},
-                                      args.activation + b * sample_elements + share_offset(),
-                                      table_cos, table_sin, moments);
+                                      activation(b), table_cos, table_sin, moments,
+                                      heads(b, update, b + samples_in_flight));
   // The half of `totals` the next reduction uses. It changes only after a reduction (a
   // sample with an invalid label has none, hence no barrier: flipping there would let a
   // fast thread overwrite the half that slow threads may still be reading).
@@ -391,18 +437,20 @@ __global__ void __launch_bounds__(u1_layout::kResidentThreads, 1)
     }
     const bool store = valid && update;
     for (float& m : moments) m = 0.0f;
-    T* dA = store ? args.dactivation + b * sample_elements + share_offset() : nullptr;
-    const T* A_next = load ? args.activation + next * sample_elements + share_offset() : nullptr;
+    T* dA = gradient_share(b, store);
+    const T* A_next = load ? activation(next) : nullptr;
+    // The sweep after this one: dA of `next` (when its totals phase will run), A after it.
+    const SweepHeads<T> next_heads = heads(next, load && update, next + samples_in_flight);
     if (load) prefetch_logits<Blocks>(next, thread(), shape, args);
     if (store && load)
       resident_sweep<T, V, true, true>(tabled, geometry, share(), N, resident, dA, gradient, A_next,
-                                       table_cos, table_sin, moments);
+                                       table_cos, table_sin, moments, next_heads);
     else if (store)
       resident_sweep<T, V, true, false>(tabled, geometry, share(), N, resident, dA, gradient,
-                                        A_next, table_cos, table_sin, moments);
+                                        A_next, table_cos, table_sin, moments, next_heads);
     else if (load)
       resident_sweep<T, V, false, true>(tabled, geometry, share(), N, resident, dA, gradient,
-                                        A_next, table_cos, table_sin, moments);
+                                        A_next, table_cos, table_sin, moments, next_heads);
     if (next >= shape.batch) break;
     b = next;
     valid = load;

@@ -387,7 +387,23 @@ TEST(U1LossKernelChoice, ResidentNeedsTheSampleInSharedMemory) {
   } catch (const Error& e) {
     EXPECT_THAT(e.what(), testing::HasSubstr("needs 420480 bytes of shared memory"));
     EXPECT_THAT(e.what(), testing::HasSubstr("allows 232448"));
-    EXPECT_THAT(e.what(), testing::HasSubstr("use resident_pair on sm_90"));
+    EXPECT_THAT(e.what(), testing::HasSubstr("resident_pair fits: use it"));
+  }
+  // Where the pair would not fit (or launch) either, the error does not suggest it.
+  for (const bool clusters : {true, false}) {
+    try {
+      resolve_u1_loss_kernel(U1LossKernel::resident, {1, 3, 14, 14, 2048}, 4, sm90, clusters);
+      FAIL() << "resident kernel accepted a sample that does not fit";
+    } catch (const Error& e) {
+      EXPECT_THAT(e.what(), testing::HasSubstr("(use the streaming kernel)"));
+      EXPECT_THAT(e.what(), testing::Not(testing::HasSubstr("resident_pair")));
+    }
+  }
+  try {
+    resolve_u1_loss_kernel(U1LossKernel::resident, resnet50, 4, sm90, false);
+    FAIL() << "resident kernel accepted a sample that does not fit";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), testing::Not(testing::HasSubstr("resident_pair")));
   }
   try {
     resolve_u1_loss_kernel(U1LossKernel::resident_pair, resnet50, 4, 163 * 1024, false);
