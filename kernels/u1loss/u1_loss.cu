@@ -173,8 +173,7 @@ __global__ void __launch_bounds__(kStreamingThreads, 3)
 }
 
 // Registers (ptxas -v, sm_90a, CUDA 13): streaming 59 to 80 over its four instantiations,
-// resident 93 to 128; no spills but in the bf16 scalar resident kernel (odd rows, not
-// ResNet's: 8 bytes since the sweep took the L2 heads, whether or not it uses them).
+// resident 93 to 128; no spills in any.
 // The streaming kernel: one block per sample.
 template <typename T, int V>
 void launch_streaming(const U1LossShape& shape, const U1LossConfig& config,

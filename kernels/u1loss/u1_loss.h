@@ -117,8 +117,8 @@ U1LossResult u1_loss_forward_backward(const U1LossShape& shape, const U1LossConf
 // reports. The batch means are the caller's reduction of sample_losses (required here).
 // `kernel` picks the implementation (U1LossKernel above); every choice gives the same
 // results up to f32 summation order. `head_prefetch_bytes` (resident kernels; speed only, never
-// results): how much of each stream of its next sweep a block asks L2 for while it finishes a
-// sweep and runs the totals phase between two (u1_loss_resident.cuh, SweepHeads); 0: none.
+// results): how much of each stream of its next sweep a block asks L2 for as it enters the
+// totals phase between two sweeps (u1_loss_resident.cuh, prefetch_heads); 0: none.
 #define SOMBRERO_U1_LOSS_KERNEL_API                                                    \
   void u1_loss_forward_backward(const U1LossShape& shape, const U1LossConfig& config,  \
                                 const U1LossArgsOf<float>& args, cudaStream_t stream,  \

@@ -27,11 +27,13 @@
 //     U(1) moments reduced together (an online-softmax partial rides with the sums), one
 //     barrier, the label, logits and class angle read together, the logits prefetched into
 //     L2 during the sweep before. The block's first sweep starts before any of it.
-//   - the next sweep's heads: with its last loads a sweep asks L2 for the first lines of the
-//     next sweep's two streams (SweepHeads; 32 KB of each by default, the fused sweep's first
-//     unrolled batch), so that DRAM keeps streaming while the block drains its loads and runs
-//     the totals phase, when no block of the grid has loads of its own in flight. Not yet
-//     timed: `sombrero bench loss` times 0, 32, 64 and 128 KB side by side.
+//   - the next sweep's heads: entering the totals phase, each thread asks L2 for its lines of
+//     the first 32 KB (by default) of both streams of the sweep after it (prefetch_heads),
+//     so that DRAM keeps streaming while the grid drains its loads and runs the totals phase
+//     (every block at about the same time, with no loads of its own in flight). Not yet
+//     timed: `sombrero bench loss` times 0, 32, 64 and 128 KB side by side. Asked for inside
+//     the sweep instead, with its last loads, the addresses cost the pair kernels spills.
+
 // Measured on an H100 (benchmarks/results/2026-11-26-h100-u1.md), before the totals phase:
 // 70.8 us at ResNet-50's size, 78.2% of copy bandwidth (block per sample: 75.6 us); the
 // ncu profile then showed the SM's memory pipe idle between the sweeps, where each
@@ -72,8 +74,8 @@ struct ResidentGeometry {
   int step_sites, step_r;   // 512 / R, 512 mod R
   float x_scale, x_offset;  // p_x = x_scale x + x_offset = centred(x, W)
   float y_scale, y_offset;  // p_y = y_scale y + y_offset = -centred(y, H) (y points up)
-  int head_lines;           // 128-byte lines of each of the next sweep's streams asked into
-                            // L2 during a sweep's last iterations (SweepHeads); 0: none
+  int head_lines;           // 128-byte lines of each stream of the next sweep asked into L2
+                            // before a totals phase (prefetch_heads); 0: none
 };
 
 // (site, r) of a thread's current vector, advanced by one step of 512 vectors.
@@ -127,45 +129,17 @@ struct BlockShare {
   int begin, count;
 };
 
-// The next sweep's two streams at this block's share (null: that stream is not read): dA of
-// the sample whose totals phase comes next and A of the sample after it. During its last
-// iterations a sweep asks L2 for their first geometry.head_lines lines each (thread t: lines
-// t, t + 512, ...), so that DRAM keeps streaming while the block drains its loads and runs the
-// totals phase (every block of the grid does both at about the same time: without this the
-// memory pipe idles there), and the next sweep's first loads hit L2.
-template <typename T>
-struct SweepHeads {
-  const T* dA;
-  const T* A;
-};
-
-template <typename T>
-__device__ __forceinline__ void prefetch_heads(SweepHeads<T> heads, int lines,
-                                               long long share_bytes) {
-  constexpr int kLineBytes = 128;
-  const auto* dA = reinterpret_cast<const unsigned char*>(heads.dA);
-  const auto* A = reinterpret_cast<const unsigned char*>(heads.A);
-  for (int line = threadIdx.x; line < lines; line += u1_layout::kResidentThreads) {
-    const long long offset = static_cast<long long>(line) * kLineBytes;
-    if (offset >= share_bytes) break;
-    if (dA) runtime::prefetch_l2(dA + offset);
-    if (A) runtime::prefetch_l2(A + offset);
-  }
-}
-
 // One sweep over this block's share of a sample's vectors (dA_current and A_next point at
 // the share's first vector; j counts from there). Update: dA_current += gradient, with A
 // from this thread's shared-memory slots. Load: A_next into the same slots (after Update has
 // read them), its moments added to `moments`. Unroll iterations issue all their global
-// loads before any arithmetic; a thread's last ones are followed by the L2 requests for the
-// next sweep's heads.
+// loads before any arithmetic.
 template <typename T, int V, bool Tabled, bool Update, bool Load, int Unroll>
 __device__ __forceinline__ void resident_sweep(const ResidentGeometry& g, BlockShare share, int N,
                                                T* resident, T* __restrict__ dA_current,
                                                const U1Gradient& gradient,
                                                const T* __restrict__ A_next, const float* table_cos,
-                                               const float* table_sin, float (&moments)[6],
-                                               SweepHeads<T> heads) {
+                                               const float* table_sin, float (&moments)[6]) {
   constexpr int Threads = u1_layout::kResidentThreads;
   VectorCursor cursor;
   g.vectors_per_row.divmod(share.begin + static_cast<int>(threadIdx.x), cursor.site, cursor.r);
@@ -179,9 +153,6 @@ __device__ __forceinline__ void resident_sweep(const ResidentGeometry& g, BlockS
         if constexpr (Load) next[u] = load_raw_readonly<T, V>(A_next + j * V);
       }
     }
-    if (first + Unroll * Threads >= share.count)
-      prefetch_heads(heads, g.head_lines,
-                     static_cast<long long>(share.count) * V * static_cast<long long>(sizeof(T)));
 #pragma unroll
     for (int u = 0; u < Unroll; ++u) {
       const int j = first + u * Threads;
@@ -221,17 +192,19 @@ __device__ __forceinline__ void resident_sweep(const ResidentGeometry& g, BlockS
 // single one (a block's first and last sweep: 6 loads; 128 registers, the most 512 threads
 // allow, without spilling; 8 spill). Unmeasured against 4 there (the previous setting).
 template <typename T, int V, bool Update, bool Load>
-__device__ __forceinline__ void resident_sweep(
-    bool tabled, const ResidentGeometry& g, BlockShare share, int N, T* resident,
-    T* __restrict__ dA_current, const U1Gradient& gradient, const T* __restrict__ A_next,
-    const float* table_cos, const float* table_sin, float (&moments)[6], SweepHeads<T> heads) {
+__device__ __forceinline__ void resident_sweep(bool tabled, const ResidentGeometry& g,
+                                               BlockShare share, int N, T* resident,
+                                               T* __restrict__ dA_current,
+                                               const U1Gradient& gradient,
+                                               const T* __restrict__ A_next, const float* table_cos,
+                                               const float* table_sin, float (&moments)[6]) {
   constexpr int Unroll = Update && Load ? 4 : 6;
   if (tabled)
     resident_sweep<T, V, true, Update, Load, Unroll>(g, share, N, resident, dA_current, gradient,
-                                                     A_next, table_cos, table_sin, moments, heads);
+                                                     A_next, table_cos, table_sin, moments);
   else
     resident_sweep<T, V, false, Update, Load, Unroll>(g, share, N, resident, dA_current, gradient,
-                                                      A_next, table_cos, table_sin, moments, heads);
+                                                      A_next, table_cos, table_sin, moments);
 }
 
 // Asks L2 for sample b's logits row (one 128-byte line per thread of the first C / 32 of
@@ -245,6 +218,36 @@ __device__ __forceinline__ void prefetch_logits(int b, int thread, const U1LossS
   const float* row = args.logits + static_cast<long long>(b) * C;
   for (int i = thread * kLineFloats; i < C; i += Blocks * u1_layout::kResidentThreads * kLineFloats)
     runtime::prefetch_l2(row + i);
+}
+
+// Before sample b's totals phase: asks L2 for the first geometry.head_lines lines of each
+// stream of the sweep after it at this block's share (`share_offset` elements into a
+// sample; thread t: lines t, t + 512, ...): dA of b (when lambda > 0) and A of `next` (when
+// there is one). Every block of the grid drains its loads and runs its totals phase at about
+// the same time, with no loads of its own in flight: this keeps DRAM streaming through that
+// gap, and the next sweep's first loads hit L2. Issued by each thread as it enters the phase
+// (a warp done with its sweep early asks early). A hint: no result depends on it.
+template <typename T>
+__device__ __forceinline__ void prefetch_heads(int b, int next, long long sample_elements,
+                                               long long share_offset, int head_lines,
+                                               const U1LossShape& shape, const U1LossConfig& config,
+                                               const U1LossArgsOf<T>& args) {
+  constexpr int kLineBytes = 128;
+  // Within the sample from the share on (rank 0 of a pair may ask for lines of rank 1's half
+  // when its own is shorter than the request: still inside the tensors).
+  const long long bytes_left = (sample_elements - share_offset) * static_cast<long long>(sizeof(T));
+  const auto* dA =
+      reinterpret_cast<const unsigned char*>(args.dactivation + b * sample_elements + share_offset);
+  const auto* A = reinterpret_cast<const unsigned char*>(args.activation + next * sample_elements +
+                                                         share_offset);
+  const bool gradient = config.weight > 0.0f, another = next < shape.batch;
+#pragma unroll 1
+  for (int line = threadIdx.x; line < head_lines; line += u1_layout::kResidentThreads) {
+    const long long offset = static_cast<long long>(line) * kLineBytes;
+    if (offset >= bytes_left) break;
+    if (gradient) runtime::prefetch_l2(dA + offset);
+    if (another) runtime::prefetch_l2(A + offset);
+  }
 }
 
 // The totals a block carries out of its reduction, in the order of its scratch slots.
@@ -399,16 +402,6 @@ __global__ void __launch_bounds__(u1_layout::kResidentThreads, 1)
     return rank() * Threads + static_cast<int>(threadIdx.x);
   };
   const int samples_in_flight = static_cast<int>(gridDim.x) / Blocks;
-  const auto activation = [&](int sample) {  // this block's share of a sample's A, or null
-    return sample < shape.batch ? args.activation + sample * sample_elements + share_offset()
-                                : nullptr;
-  };
-  const auto gradient_share = [&](int sample, bool store) {  // and of its dA
-    return store ? args.dactivation + sample * sample_elements + share_offset() : nullptr;
-  };
-  const auto heads = [&](int dA_sample, bool store, int A_sample) {  // for L2: SweepHeads
-    return SweepHeads<T>{gradient_share(dA_sample, store), activation(A_sample)};
-  };
 
   int b = static_cast<int>(blockIdx.x) / Blocks;
   bool valid = label_in_range(args, b, shape.classes);
@@ -418,8 +411,8 @@ __global__ void __launch_bounds__(u1_layout::kResidentThreads, 1)
   float moments[6] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
   if (valid)
     resident_sweep<T, V, false, true>(tabled, geometry, share(), N, resident, nullptr, U1Gradient{},
-                                      activation(b), table_cos, table_sin, moments,
-                                      heads(b, update, b + samples_in_flight));
+                                      args.activation + b * sample_elements + share_offset(),
+                                      table_cos, table_sin, moments);
   // The half of `totals` the next reduction uses. It changes only after a reduction (a
   // sample with an invalid label has none, hence no barrier: flipping there would let a
   // fast thread overwrite the half that slow threads may still be reading).
@@ -429,6 +422,8 @@ __global__ void __launch_bounds__(u1_layout::kResidentThreads, 1)
     const bool load = next < shape.batch && label_in_range(args, next, shape.classes);
     U1Gradient gradient;
     if (valid) {
+      prefetch_heads(b, next, sample_elements, share_offset(), geometry.head_lines, shape, config,
+                     args);
       gradient = resident_totals<Warps, Blocks>(b, rank(), moments, shape, config, args,
                                                 totals(parity), exchange(parity), readout);
       parity ^= 1;
@@ -437,20 +432,18 @@ __global__ void __launch_bounds__(u1_layout::kResidentThreads, 1)
     }
     const bool store = valid && update;
     for (float& m : moments) m = 0.0f;
-    T* dA = gradient_share(b, store);
-    const T* A_next = load ? activation(next) : nullptr;
-    // The sweep after this one: dA of `next` (when its totals phase will run), A after it.
-    const SweepHeads<T> next_heads = heads(next, load && update, next + samples_in_flight);
+    T* dA = store ? args.dactivation + b * sample_elements + share_offset() : nullptr;
+    const T* A_next = load ? args.activation + next * sample_elements + share_offset() : nullptr;
     if (load) prefetch_logits<Blocks>(next, thread(), shape, args);
     if (store && load)
       resident_sweep<T, V, true, true>(tabled, geometry, share(), N, resident, dA, gradient, A_next,
-                                       table_cos, table_sin, moments, next_heads);
+                                       table_cos, table_sin, moments);
     else if (store)
       resident_sweep<T, V, true, false>(tabled, geometry, share(), N, resident, dA, gradient,
-                                        A_next, table_cos, table_sin, moments, next_heads);
+                                        A_next, table_cos, table_sin, moments);
     else if (load)
       resident_sweep<T, V, false, true>(tabled, geometry, share(), N, resident, dA, gradient,
-                                        A_next, table_cos, table_sin, moments, next_heads);
+                                        A_next, table_cos, table_sin, moments);
     if (next >= shape.batch) break;
     b = next;
     valid = load;
