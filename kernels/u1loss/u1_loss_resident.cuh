@@ -294,8 +294,9 @@ __device__ __forceinline__ void sum_over_pair(ResidentTotals& t, float* exchange
 // holds in `moments`: the cross-entropy and the U(1) totals in one block reduction. Each
 // thread folds its logits into an online-softmax partial and their sum; warp shuffles, then
 // one barrier over `totals` (this sample's half of the double buffer: the other half is
-// the previous sample's, which no thread can still be reading, so no barrier after) and every
-// thread merges the 16 warps' slots in warp order (deterministic). A pair of blocks splits
+// the previous sample's, which no thread can still be reading, so no barrier after), and
+// each warp merges the 16 warps' slots by a butterfly (deterministic, every thread the same
+// bits). A pair of blocks splits
 // the logits between them (thread t of rank r takes classes 512 r + t, + 1024, ...) and
 // sums its two blocks' totals (sum_over_pair). Then dlogits, the sample losses (rank 0), z,
 // the readout (its own two barriers, only when asked for) and the gradient terms.
@@ -335,14 +336,24 @@ __device__ __forceinline__ U1Gradient resident_totals(
     totals[warp][8] = softmax.sum;
   }
   __syncthreads();
-  ResidentTotals t{
-      {totals[0][0], totals[0][1], totals[0][2], totals[0][3], totals[0][4], totals[0][5]},
-      totals[0][6],
-      SoftmaxPartial{totals[0][7], totals[0][8]}};
-  for (int w = 1; w < Warps; ++w) {
-    for (int k = 0; k < 6; ++k) t.moments[k] += totals[w][k];
-    t.sum_logits += totals[w][6];
-    t.softmax.merge(totals[w][7], totals[w][8]);
+  // Every warp merges the Warps slots the same way: lane w takes warp w's (lanes past Warps
+  // the identity), then a butterfly over the lanes, so every thread ends with the same bits
+  // (each step combines two values commutatively): 9 loads and 5 shuffle rounds per thread,
+  // where merging the slots one by one took Warps x 9 loads and Warps - 1 softmax merges (2
+  // exponentials each) in a chain of dependent steps.
+  static_assert(Warps <= 32, "one lane per warp slot");
+  ResidentTotals t{{0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f}, 0.0f, SoftmaxPartial{}};
+  if (lane < Warps) {
+    for (int k = 0; k < 6; ++k) t.moments[k] = totals[lane][k];
+    t.sum_logits = totals[lane][6];
+    t.softmax = SoftmaxPartial{totals[lane][7], totals[lane][8]};
+  }
+  for (int offset = 16; offset > 0; offset /= 2) {
+    for (float& m : t.moments) m += __shfl_xor_sync(0xffffffffu, m, offset);
+    t.sum_logits += __shfl_xor_sync(0xffffffffu, t.sum_logits, offset);
+    const float other_max = __shfl_xor_sync(0xffffffffu, t.softmax.max, offset);
+    const float other_sum = __shfl_xor_sync(0xffffffffu, t.softmax.sum, offset);
+    t.softmax.merge(other_max, other_sum);
   }
   if constexpr (Blocks > 1) sum_over_pair<Blocks>(t, exchange);
   for (int k = 0; k < 6; ++k) moments[k] = t.moments[k];
