@@ -33,7 +33,6 @@
 //     (every block at about the same time, with no loads of its own in flight). Not yet
 //     timed: `sombrero bench loss` times 0, 32, 64 and 128 KB side by side. Asked for inside
 //     the sweep instead, with its last loads, the addresses cost the pair kernels spills.
-
 // Measured on an H100 (benchmarks/results/2026-11-26-h100-u1.md), before the totals phase:
 // 70.8 us at ResNet-50's size, 78.2% of copy bandwidth (block per sample: 75.6 us); the
 // ncu profile then showed the SM's memory pipe idle between the sweeps, where each
