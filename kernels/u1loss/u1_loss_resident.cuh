@@ -295,10 +295,10 @@ __device__ __forceinline__ void sum_over_pair(ResidentTotals& t, float* exchange
 // one barrier over `totals` (this sample's half of the double buffer: the other half is
 // the previous sample's, which no thread can still be reading, so no barrier after), and
 // each warp merges the 16 warps' slots by a butterfly (deterministic, every thread the same
-// bits). A pair of blocks splits
-// the logits between them (thread t of rank r takes classes 512 r + t, + 1024, ...) and
-// sums its two blocks' totals (sum_over_pair). Then dlogits, the sample losses (rank 0), z,
-// the readout (its own two barriers, only when asked for) and the gradient terms.
+// bits). A pair of blocks splits the logits between them (thread t of rank r takes classes
+// 512 r + t, + 1024, ...) and sums its two blocks' totals (sum_over_pair). Then dlogits,
+// the sample losses (rank 0), z, the readout (its own two barriers, only when asked for) and
+// the gradient terms.
 // The block sum, block max and block sum of the block-per-sample design were 6 barriers
 // and 3 dependent global reads (label, logits, class angle) between the sweeps; here the
 // reads are issued together, and the logits were prefetched into L2 during the sweep.
