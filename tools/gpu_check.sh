@@ -22,6 +22,8 @@
 #   SANITIZE_TIMEOUT=SECONDS   each compute-sanitizer run's limit (one tool, one test binary;
 #                              default 240)
 #   SANITIZE_JOBS=N            compute-sanitizer runs at once (default 4)
+#   COMPUTE_SANITIZER=PATH     the sanitizer to run (default: compute-sanitizer on PATH; the
+#                              CPU test tests/tools/gpu_check_sanitize_test.sh gives a stub)
 #   NCU_TIMEOUT=SECONDS        each Nsight Compute run's limit (phase ncu; default 180)
 #   GPU_CHECK_PACK=FILE        when the pass ends (failed or not), every log, JSON file and the
 #                              table packed into FILE (.tar.gz), for leases that return few files
@@ -31,7 +33,7 @@
 #   GPU_CHECK_PACK=$OUT/gpu-results.tar.gz OUT=/tmp/g GPU_CHECK_KEEP_GOING=1 \
 #     GPU_CHECK_DEADLINE=540 tools/gpu_check.sh build test bench-kernels bench-train
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 root=$(pwd)
 out=${OUT:-$root/gpu-results}
 mkdir -p "$out"
@@ -151,13 +153,31 @@ lib_path() {
 # NCCL probes its kernels for the device at start-up through API calls that fail by design,
 # so API errors are not reported for the test that starts NCCL; memory errors still are.
 sanitize_one() {
-  local tool=$1 test=$2 name api_errors=yes filter='*Gpu*:*GPU*:*gpu*'
+  local tool=$1 test=$2 name api_errors=() filter='*Gpu*:*GPU*:*gpu*'
   [ "$tool" = racecheck ] && filter="$filter:-*ResNet50*:*ResNetShape*:*Epilogue*:*TrainStep*"
-  case $test in *nccl*) api_errors=no ;; esac
+  # The default (explicit API calls) stays; "yes" is not a value CUDA 13's sanitizer takes.
+  case $test in *nccl*) api_errors=(--report-api-errors no) ;; esac
   name=$tool-$(basename "$test")
   local start=$SECONDS rc
-  timeout --kill-after=5 "${SANITIZE_TIMEOUT:-240}" compute-sanitizer --tool "$tool" \
-    --report-api-errors "$api_errors" --error-exitcode 1 "$test" --gtest_filter="$filter" \
+  # cuBLAS's GEMMs under racecheck (CUDA 13.0, sanitizer 2025.3.1, H100): 176 hazards inside
+  # its own nvjet kernel, and with that kernel excluded by name the sanitizer fails on a
+  # hardware exception. The test's kernels of ours (bias add, bias gradient) are raced in
+  # pointwise's test; memcheck still runs this one whole.
+  if [ "$tool" = racecheck ] && [[ $test == *linear_cublas* ]]; then
+    echo "$name: skipped, cuBLAS's kernels (memcheck runs it; our bias kernels: pointwise)"
+    return 0
+  fi
+  # A binary whose every case is left out by the filter (the convolution's ResNet-50 shapes:
+  # racecheck covers its tiles through conv2d_op's edge cases) would run no kernel, which
+  # the sanitizer reports as an error.
+  local listed
+  if listed=$("$test" --gtest_list_tests --gtest_filter="$filter" 2>&1) &&
+    ! grep -q '^ ' <<<"$listed"; then
+    echo "$name: skipped, no test case under the filter $filter"
+    return 0
+  fi
+  timeout --kill-after=5 "${SANITIZE_TIMEOUT:-240}" "${COMPUTE_SANITIZER:-compute-sanitizer}" \
+    --tool "$tool" "${api_errors[@]}" --error-exitcode 1 "$test" --gtest_filter="$filter" \
     >"$out/sanitize/$name.log" 2>&1
   rc=$?
   local result=ok
@@ -226,7 +246,8 @@ for phase in "${phases[@]}"; do
     ;;
   esac
 done
-export LD_LIBRARY_PATH="$(lib_path):${LD_LIBRARY_PATH:-}"
+LD_LIBRARY_PATH="$(lib_path):${LD_LIBRARY_PATH:-}"
+export LD_LIBRARY_PATH
 
 phase_build() {
   step unpack-deps unpack_deps
