@@ -30,10 +30,12 @@
 //   - the next sweep's heads: entering the totals phase, each thread asks L2 for its lines of
 //     the first 32 KB (by default) of both streams of the sweep after it (prefetch_heads),
 //     so that DRAM keeps streaming while the grid drains its loads and runs the totals phase
-//     (every block at about the same time, with no loads of its own in flight). Not yet
-//     timed: `sombrero bench loss` times 0, 32, 64 and 128 KB side by side. Asked for inside
-//     the sweep instead, with its last loads, the addresses cost the pair kernels spills.
-// Measured on an H100 (benchmarks/results/2026-11-26-h100-u1.md), before the totals phase:
+//     (every block at about the same time, with no loads of its own in flight). On an H100
+//     (2026-11-27-h100.md): 68.7 us with it, 70.0 without (bf16); 127.3 and 132.7 (f32 pair);
+//     64 KB no better, 128 KB worse. Asked for inside the sweep instead, with its last
+//     loads, the addresses cost the pair kernels spills.
+// Now 80.4% (bf16) and 83.2% (f32 pair) of copy bandwidth. Measured on an H100
+// (benchmarks/results/2026-11-26-h100-u1.md), before the totals phase:
 // 70.8 us at ResNet-50's size, 78.2% of copy bandwidth (block per sample: 75.6 us); the
 // ncu profile then showed the SM's memory pipe idle between the sweeps, where each
 // sample waited on 3 dependent global reads and 8 barriers. Tried and slower there: the
