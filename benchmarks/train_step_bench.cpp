@@ -135,11 +135,17 @@ void bench_train_step(const TrainStepBenchOptions& options, Report& report, std:
       StepRig rig = make_rig(name, batch, options.image_size, weight, ctx);
       double ms = 0;
       double peak_mib = -1;
+      // Host seconds waiting for input over the timed steps only: the warm-up steps also wait
+      // for the loader to fill its queue from cold (a batch of JPEGs per worker), which said
+      // nothing about the steady state and made up most of the figure on the first H100 runs.
       double wait_seconds = 0;
-      int steps = 0;
+      int steps = 0, timed_steps = 0;
       const auto step = [&] {
-        wait_seconds += next_input(rig, options);
-        ++steps;
+        const double waited = next_input(rig, options);
+        if (steps++ >= options.timing.warmup) {
+          wait_seconds += waited;
+          ++timed_steps;
+        }
         train_step(rig, ctx);
       };
 #if defined(SOMBRERO_HAVE_CUDA)
@@ -148,15 +154,15 @@ void bench_train_step(const TrainStepBenchOptions& options, Report& report, std:
         step();  // first step: lazy set-up (cuBLAS, cuDNN plans, pools)
         device.synchronize();
         device.reset_peak_allocated_bytes();
-        wait_seconds = 0;
-        steps = 0;
+        wait_seconds = 0;  // the timed run's warm-up steps come next
+        steps = timed_steps = 0;
         ms = median_cuda_ms(options.timing, device.stream(), step);
         peak_mib = double(device.peak_allocated_bytes()) / (1 << 20);
       }
 #endif
       if (!on_cuda) ms = median_cpu_ms(options.timing, step);
-      // The share of step time the host spent waiting for input (all steps, warm-up included).
-      const double wait_share = steps > 0 ? wait_seconds / steps / (ms / 1e3) : 0.0;
+      // The share of step time the host spent waiting for input, over the timed steps.
+      const double wait_share = timed_steps > 0 ? wait_seconds / timed_steps / (ms / 1e3) : 0.0;
       const double images_per_second = batch / (ms / 1e3);
       if (weight == 0.0f) one_hot_ms = ms;
       const std::string loss = weight == 0.0f ? "one-hot" : str("+ ", weight, " U(1)");
