@@ -398,19 +398,37 @@ for phase in "${phases[@]}"; do "phase_$phase"; done
 # images/s of sombrero's one-hot step over PyTorch's eager and compiled steps, per model.
 train_step_ratio() {
   [ -f "$out/bench-train-step.json" ] || return 0
-  python3 - "$out/bench-train-step.json" "$out/bench-pytorch.json" <<'PY'
+  python3 - "$out/bench-train-step.json" "$out/bench-pytorch.json" \
+    "$out/bench-train-step-jpeg.json" <<'PY'
 import json, sys
-ours = {r["model"]: r for r in json.load(open(sys.argv[1]))["rows"] if r["u1_weight"] == 0}
-try:
-    theirs = json.load(open(sys.argv[2]))["rows"]
-except (OSError, ValueError):
-    theirs = []
-for r in theirs:
+def rows(path):
+    try:
+        return json.load(open(path))["rows"]
+    except (OSError, ValueError):
+        return []
+synthetic = rows(sys.argv[1])
+ours = {r["model"]: r for r in synthetic if r["u1_weight"] == 0}
+for r in rows(sys.argv[2]):
     o = ours.get(r["model"])
     if o:
         print(f"{r['model']} batch {r['batch']}: sombrero {o['images_per_s']:.0f} img/s vs PyTorch "
               f"{r['mode']} {r['images_per_s']:.0f} img/s = {o['images_per_s'] / r['images_per_s']:.2f}x; "
               f"peak memory {o.get('peak_mib', 0):.0f} vs {r['peak_mib'] or 0:.0f} MiB")
+for r in synthetic:
+    if "u1_cost" in r:
+        print(f"{r['model']} batch {r['batch']}: the U(1) term (lambda {r['u1_weight']:g}) costs "
+              f"{100 * r['u1_cost']:.2f}% of the step")
+# Fed from JPEGs against the same step on data already on the device: the GPU starves by
+# the difference (ms/step is timed on the GPU, idle gaps included); the host's wait for the
+# loader overlaps the work it issued before.
+same = {(r["model"], r["batch"], r["u1_weight"]): r for r in synthetic}
+for r in rows(sys.argv[3]):
+    s = same.get((r["model"], r["batch"], r["u1_weight"]))
+    if s:
+        loss = "one-hot" if r["u1_weight"] == 0 else f"+ {r['u1_weight']:g} U(1)"
+        print(f"{r['model']} batch {r['batch']}, {loss}, from JPEGs: {r['ms_per_step']:.2f} ms/step vs "
+              f"{s['ms_per_step']:.2f} on device data ({100 * (r['ms_per_step'] / s['ms_per_step'] - 1):+.1f}%); "
+              f"the host waited for the loader {100 * r.get('data_wait', 0):.1f}% of the step")
 PY
 }
 
@@ -423,7 +441,7 @@ PY
   echo "pass: ${phases[*]} in $SECONDS s"
   grep -h "tests passed" "$out/gpu-tests.log" "$out/all-tests.log" 2>/dev/null | sed 's/^/ctest: /'
   echo
-  echo "### sombrero / PyTorch training throughput"
+  echo "### training steps: beside PyTorch, the U(1) term's cost, fed from JPEGs"
   train_step_ratio | sed 's/^/- /'
   echo
   for log in bench-conv bench-conv-f32 bench-energy bench-loss bench-memory bench-memory-f32 \
