@@ -184,18 +184,21 @@ void loss_rows(const U1BenchOptions& o, DType dtype, Table& table, Report& repor
   const kernels::U1LossKernel automatic =
       kernels::resolve_u1_loss_kernel(kernels::U1LossKernel::automatic, shape, sizeof(T),
                                       device.shared_memory_per_block_optin, device.cluster_launch);
-  // Each kernel that runs here at the default L2 request for the next sweep's heads (the
-  // resident kernels' only tuning knob), and the automatic one at other sizes of it too.
+  // Each kernel that runs here with the resident kernels' default L2 hints, and the automatic
+  // one with other settings of them too: the head request at other sizes, the in-sweep
+  // request of the next batch flipped.
   struct Fused {
     kernels::U1LossKernel kernel;
-    int head_prefetch_bytes = kernels::kResidentHeadPrefetchBytes;
+    kernels::U1ResidentTuning tuning = {};
   };
+  const kernels::U1ResidentTuning defaults;
   std::vector<Fused> fused_kernels{{kernels::U1LossKernel::streaming}};
   if (automatic != kernels::U1LossKernel::streaming) {
     fused_kernels.push_back({automatic});
     for (const int kb : {0, 64, 128})
-      if (kb * 1024 != kernels::kResidentHeadPrefetchBytes)
-        fused_kernels.push_back({automatic, kb * 1024});
+      if (kb * 1024 != defaults.head_prefetch_bytes)
+        fused_kernels.push_back({automatic, {kb * 1024, defaults.sweep_prefetch}});
+    fused_kernels.push_back({automatic, {defaults.head_prefetch_bytes, !defaults.sweep_prefetch}});
   }
   // Where one block holds a sample, the pair too, for comparison.
   if (automatic == kernels::U1LossKernel::resident && device.cluster_launch)
@@ -215,7 +218,7 @@ void loss_rows(const U1BenchOptions& o, DType dtype, Table& table, Report& repor
       args.activation = typed<T>(rotated_A[std::size_t(i)]);
       args.dactivation = typed<T>(rotated_dA[std::size_t(i)]);
       kernels::cuda::u1_loss_forward_backward(shape, config, args, stream, fused.kernel,
-                                              fused.head_prefetch_bytes);
+                                              fused.tuning);
     };
   };
 
@@ -255,7 +258,9 @@ void loss_rows(const U1BenchOptions& o, DType dtype, Table& table, Report& repor
   for (const Fused& fused : fused_kernels) {
     const kernels::U1LossKernel kernel = fused.kernel;
     const bool resident = kernel != kernels::U1LossKernel::streaming;
-    const bool default_variant = fused.head_prefetch_bytes == kernels::kResidentHeadPrefetchBytes;
+    const bool other_heads = fused.tuning.head_prefetch_bytes != defaults.head_prefetch_bytes;
+    const bool other_sweep = fused.tuning.sweep_prefetch != defaults.sweep_prefetch;
+    const bool default_variant = !other_heads && !other_sweep;
     // Cross-check: one run from dA = 0; its U(1) gradient must agree with the unfused one.
     const auto call = fused_call(fused);
     dA_fused.fill(0.0f);
@@ -277,11 +282,14 @@ void loss_rows(const U1BenchOptions& o, DType dtype, Table& table, Report& repor
     const double kernel_bw = gb_per_s(bytes, fused_ms);
     const double steady_ms = median_cuda_ms_per_call(o.timing, stream, copies, call);
     const double steady_bw = gb_per_s(bytes, steady_ms);
-    const std::string name = str("fused ", to_string(kernel),
-                                 resident && !default_variant
-                                     ? str(", L2 heads ", fused.head_prefetch_bytes / 1024, " KB")
-                                     : "",
-                                 kernel == automatic && default_variant ? " *" : "");
+    const std::string name = str(
+        "fused ", to_string(kernel),
+        resident && other_heads ? str(", L2 heads ", fused.tuning.head_prefetch_bytes / 1024, " KB")
+                                : "",
+        resident && other_sweep
+            ? (fused.tuning.sweep_prefetch ? ", L2 next batch" : ", no L2 next batch")
+            : "",
+        kernel == automatic && default_variant ? " *" : "");
     table.row({name, runtime::dtype_name(dtype), dims(o), fixed(bytes / 1e6, 1),
                fixed(fused_ms * 1e3, 1), fixed(kernel_bw, 0), fixed(copy_bw, 0),
                fixed(100 * kernel_bw / copy_bw, 1), fixed(unfused_ms * 1e3, 1),
@@ -296,7 +304,8 @@ void loss_rows(const U1BenchOptions& o, DType dtype, Table& table, Report& repor
          {"config", "weight 0.1, eps 1e-3, joint, label smoothing 0.1"},
          {"kernel", to_string(kernel)},
          {"automatic", kernel == automatic && default_variant},
-         {"head_prefetch_bytes", resident ? fused.head_prefetch_bytes : 0},
+         {"head_prefetch_bytes", resident ? fused.tuning.head_prefetch_bytes : 0},
+         {"sweep_prefetch", resident && fused.tuning.sweep_prefetch},
          {"bytes", bytes},
          {"fused_ms", fused_ms},
          {"gb_per_s", kernel_bw},

@@ -188,7 +188,8 @@ void launch_streaming(const U1LossShape& shape, const U1LossConfig& config,
 // each loops over samples).
 template <typename T, int V, int Blocks>
 void launch_resident(const U1LossShape& shape, const U1LossConfig& config,
-                     const U1LossArgsOf<T>& args, int head_prefetch_bytes, cudaStream_t stream) {
+                     const U1LossArgsOf<T>& args, const U1ResidentTuning& tuning,
+                     cudaStream_t stream) {
   const auto kernel = u1_loss_resident_kernel<T, V, Blocks>;
   static const bool allowed =
       runtime::allow_dynamic_shared_memory(kernel, runtime::max_shared_memory_per_block());
@@ -213,7 +214,8 @@ void launch_resident(const U1LossShape& shape, const U1LossConfig& config,
                                   offset(shape.width),
                                   -scale(shape.height),
                                   -offset(shape.height),
-                                  (std::max(head_prefetch_bytes, 0) + 127) / 128};
+                                  (std::max(tuning.head_prefetch_bytes, 0) + 127) / 128,
+                                  tuning.sweep_prefetch};
   const dim3 grid(static_cast<unsigned>(in_flight * Blocks)), block(kResidentThreads);
   if constexpr (Blocks == 1)
     SOMBRERO_LAUNCH((u1_loss_resident_kernel<T, V, Blocks>), grid, block, shared_bytes, stream,
@@ -225,33 +227,31 @@ void launch_resident(const U1LossShape& shape, const U1LossConfig& config,
 
 template <typename T, int V>
 void launch_one(U1LossKernel kernel, const U1LossShape& shape, const U1LossConfig& config,
-                const U1LossArgsOf<T>& args, bool u1_active, int head_prefetch_bytes,
+                const U1LossArgsOf<T>& args, bool u1_active, const U1ResidentTuning& tuning,
                 cudaStream_t stream) {
   if (kernel == U1LossKernel::resident)
-    launch_resident<T, V, 1>(shape, config, args, head_prefetch_bytes, stream);
+    launch_resident<T, V, 1>(shape, config, args, tuning, stream);
   else if (kernel == U1LossKernel::resident_pair)
-    launch_resident<T, V, u1_layout::kResidentPairBlocks>(shape, config, args, head_prefetch_bytes,
-                                                          stream);
+    launch_resident<T, V, u1_layout::kResidentPairBlocks>(shape, config, args, tuning, stream);
   else
     launch_streaming<T, V>(shape, config, args, u1_active, stream);
 }
 
 template <typename T>
 void launch_path(U1LossKernel kernel, const U1LossShape& shape, const U1LossConfig& config,
-                 const U1LossArgsOf<T>& args, bool u1_active, int head_prefetch_bytes,
+                 const U1LossArgsOf<T>& args, bool u1_active, const U1ResidentTuning& tuning,
                  cudaStream_t stream) {
   if (rows_split_into_16_byte_vectors(shape.channels, sizeof(T),
                                       {args.activation, args.dactivation}))
-    launch_one<T, kVector16<T>>(kernel, shape, config, args, u1_active, head_prefetch_bytes,
-                                stream);
+    launch_one<T, kVector16<T>>(kernel, shape, config, args, u1_active, tuning, stream);
   else
-    launch_one<T, 1>(kernel, shape, config, args, u1_active, head_prefetch_bytes, stream);
+    launch_one<T, 1>(kernel, shape, config, args, u1_active, tuning, stream);
 }
 
 template <typename Activation, typename DeviceActivation>
 void launch(const U1LossShape& shape, const U1LossConfig& config,
             const U1LossArgsOf<Activation>& args, cudaStream_t stream, U1LossKernel requested,
-            int head_prefetch_bytes) {
+            const U1ResidentTuning& tuning) {
   SOMBRERO_CHECK(shape.batch > 0 && shape.classes > 0, "u1 loss: batch (", shape.batch,
                  ") and classes (", shape.classes, ") must be positive");
   SOMBRERO_CHECK(args.logits && args.labels && args.dlogits && args.sample_losses,
@@ -282,22 +282,21 @@ void launch(const U1LossShape& shape, const U1LossConfig& config,
   device_args.z = args.z;
   device_args.angle_prediction = args.angle_prediction;
   device_args.sample_losses = args.sample_losses;
-  launch_path<DeviceActivation>(kernel, shape, config, device_args, u1_active, head_prefetch_bytes,
-                                stream);
+  launch_path<DeviceActivation>(kernel, shape, config, device_args, u1_active, tuning, stream);
 }
 
 }  // namespace
 
 void u1_loss_forward_backward(const U1LossShape& shape, const U1LossConfig& config,
                               const U1LossArgsOf<float>& args, cudaStream_t stream,
-                              U1LossKernel kernel, int head_prefetch_bytes) {
-  launch<float, float>(shape, config, args, stream, kernel, head_prefetch_bytes);
+                              U1LossKernel kernel, const U1ResidentTuning& tuning) {
+  launch<float, float>(shape, config, args, stream, kernel, tuning);
 }
 
 void u1_loss_forward_backward(const U1LossShape& shape, const U1LossConfig& config,
                               const U1LossArgsOf<bf16>& args, cudaStream_t stream,
-                              U1LossKernel kernel, int head_prefetch_bytes) {
-  launch<bf16, __nv_bfloat16>(shape, config, args, stream, kernel, head_prefetch_bytes);
+                              U1LossKernel kernel, const U1ResidentTuning& tuning) {
+  launch<bf16, __nv_bfloat16>(shape, config, args, stream, kernel, tuning);
 }
 
 }  // namespace sombrero::kernels::SOMBRERO_EXEC

@@ -57,9 +57,21 @@ enum class U1LossKernel { automatic, streaming, resident, resident_pair };
 const char* to_string(U1LossKernel kernel);
 
 // The resident kernels' default L2 request for the head of each stream of the next sweep,
-// per block: one unrolled batch of the fused sweep (4 x 512 threads x 16 bytes). Untimed on a
-// GPU yet: `sombrero bench loss` times the automatic resident kernel at 0, 32, 64 and 128 KB.
+// per block: one unrolled batch of the fused sweep (4 x 512 threads x 16 bytes). On an H100
+// (2026-11-27): 0, 32, 64, 128 KB took 70.0, 68.7, 69.3, 71.3 us (bf16, ResNet-50's size).
 inline constexpr int kResidentHeadPrefetchBytes = 32 * 1024;
+
+// L2 hints of the resident kernels (u1_loss_resident.cuh): speed only, never results.
+struct U1ResidentTuning {
+  // How much of each stream of its next sweep a block asks L2 for as it enters the totals
+  // phase between two sweeps (prefetch_heads); 0: none.
+  int head_prefetch_bytes = kResidentHeadPrefetchBytes;
+  // In the sweep that updates one sample's dA and loads the next sample's A, each thread asks
+  // L2 for its vectors of the next unrolled batch while loading this one's (two batches in
+  // flight at DRAM, one in registers). Off until timed on a GPU: `sombrero bench loss` has it
+  // on and off side by side.
+  bool sweep_prefetch = false;
+};
 
 // Shared memory of one block of the resident kernel, `blocks` (1 or 2) of them per sample:
 // reduction scratch, the harmonic table (N <= 4096) and the block's share of the sample's
@@ -116,18 +128,16 @@ U1LossResult u1_loss_forward_backward(const U1LossShape& shape, const U1LossConf
 // a sample whose label is out of range gets NaN losses, which the trainer's finiteness check
 // reports. The batch means are the caller's reduction of sample_losses (required here).
 // `kernel` picks the implementation (U1LossKernel above); every choice gives the same
-// results up to f32 summation order. `head_prefetch_bytes` (resident kernels; speed only, never
-// results): how much of each stream of its next sweep a block asks L2 for as it enters the
-// totals phase between two sweeps (u1_loss_resident.cuh, prefetch_heads); 0: none.
-#define SOMBRERO_U1_LOSS_KERNEL_API                                                    \
-  void u1_loss_forward_backward(const U1LossShape& shape, const U1LossConfig& config,  \
-                                const U1LossArgsOf<float>& args, cudaStream_t stream,  \
-                                U1LossKernel kernel = U1LossKernel::automatic,         \
-                                int head_prefetch_bytes = kResidentHeadPrefetchBytes); \
-  void u1_loss_forward_backward(const U1LossShape& shape, const U1LossConfig& config,  \
-                                const U1LossArgsOf<bf16>& args, cudaStream_t stream,   \
-                                U1LossKernel kernel = U1LossKernel::automatic,         \
-                                int head_prefetch_bytes = kResidentHeadPrefetchBytes);
+// results up to f32 summation order; so does every `tuning` (U1ResidentTuning above).
+#define SOMBRERO_U1_LOSS_KERNEL_API                                                   \
+  void u1_loss_forward_backward(const U1LossShape& shape, const U1LossConfig& config, \
+                                const U1LossArgsOf<float>& args, cudaStream_t stream, \
+                                U1LossKernel kernel = U1LossKernel::automatic,        \
+                                const U1ResidentTuning& tuning = {});                 \
+  void u1_loss_forward_backward(const U1LossShape& shape, const U1LossConfig& config, \
+                                const U1LossArgsOf<bf16>& args, cudaStream_t stream,  \
+                                U1LossKernel kernel = U1LossKernel::automatic,        \
+                                const U1ResidentTuning& tuning = {});
 namespace cuda {
 SOMBRERO_U1_LOSS_KERNEL_API
 }  // namespace cuda

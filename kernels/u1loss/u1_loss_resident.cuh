@@ -77,6 +77,8 @@ struct ResidentGeometry {
   float y_scale, y_offset;  // p_y = y_scale y + y_offset = -centred(y, H) (y points up)
   int head_lines;           // 128-byte lines of each stream of the next sweep asked into L2
                             // before a totals phase (prefetch_heads); 0: none
+  bool sweep_ahead;         // within a sweep, ask L2 for the next unrolled batch's vectors
+                            // while loading this one's (resident_sweep)
 };
 
 // (site, r) of a thread's current vector, advanced by one step of 512 vectors.
@@ -152,6 +154,12 @@ __device__ __forceinline__ void resident_sweep(const ResidentGeometry& g, BlockS
       if (j < share.count) {
         if constexpr (Update) gradient_bits[u] = load_raw<T, V>(dA_current + j * V);
         if constexpr (Load) next[u] = load_raw_readonly<T, V>(A_next + j * V);
+      }
+      // The same vector of the next batch, into L2 only: DRAM sees two batches in flight per
+      // thread while the registers hold one (the address is this one's plus a constant).
+      if (Update && Load && g.sweep_ahead && j + Unroll * Threads < share.count) {
+        if constexpr (Update) runtime::prefetch_l2(dA_current + (j + Unroll * Threads) * V);
+        if constexpr (Load) runtime::prefetch_l2(A_next + (j + Unroll * Threads) * V);
       }
     }
 #pragma unroll

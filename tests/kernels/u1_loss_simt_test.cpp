@@ -86,7 +86,7 @@ struct Outputs {
 
 template <typename Activation>
 Outputs run(const Inputs& in, bool use_simt, Offsets offsets = {},
-            U1LossKernel kernel = U1LossKernel::automatic) {
+            U1LossKernel kernel = U1LossKernel::automatic, const U1ResidentTuning& tuning = {}) {
   const std::size_t elements = in.activation.size();
   OffsetBuffer<Activation> activation_buffer(elements, offsets.activation, Activation{}),
       dactivation_buffer(elements, offsets.dactivation, Activation{});
@@ -117,7 +117,7 @@ Outputs run(const Inputs& in, bool use_simt, Offsets offsets = {},
   args.angle_prediction = out.prediction.data();
   args.sample_losses = out.sample_losses.data();
   if (use_simt) {
-    simt::u1_loss_forward_backward(in.shape, in.config, args, nullptr, kernel);
+    simt::u1_loss_forward_backward(in.shape, in.config, args, nullptr, kernel, tuning);
     out.result = mean_of_sample_losses(out.sample_losses.data(), in.shape.batch, in.config.weight);
   } else {
     if constexpr (std::is_same_v<Activation, float>)
@@ -295,6 +295,40 @@ TEST(U1LossSimtResident, BlocksLoopingOverSamplesMatchTheCpuBackend) {
       const Outputs got16 = run<bf16>(in, true, {}, kernel);
       ASSERT_EQ(got16.path, path);
       expect_close_to_cpu(got16, cpu, 1e-2);
+    }
+  }
+}
+
+// The resident kernels' L2 hints are hints: with every setting, every output is bit for bit
+// the default's. The 7x7x2048 samples are long enough for the in-sweep request of the next
+// batch (over 2048 vectors per block) and the head requests (32 and 128 KB: past the end of
+// a 3x5x64 sample); the SIMT prefetch reads the byte it names, so a request outside the
+// tensors fails the AddressSanitizer run (tools/sanitize.sh).
+TEST(U1LossSimtResident, L2HintsNeverChangeResults) {
+  const U1ResidentTuning tunings[] = {{0, true}, {32 * 1024, true}, {128 * 1024, false}};
+  for (const U1LossShape shape : {U1LossShape{5, 10, 7, 7, 2048}, U1LossShape{5, 10, 3, 5, 64}}) {
+    const Inputs in = make_inputs(shape, {0.5f, 1e-3f, U1Space::joint, 0.1f}, 16);
+    for (const U1LossKernel kernel : {U1LossKernel::resident, U1LossKernel::resident_pair}) {
+      const Outputs reference = run<bf16>(in, true, {}, kernel);
+      const Outputs reference32 = resident_fits(shape, sizeof(float), kernel)
+                                      ? run<float>(in, true, {}, kernel)
+                                      : Outputs{};
+      for (const U1ResidentTuning& tuning : tunings) {
+        SCOPED_TRACE(testing::Message()
+                     << shape.height << "x" << shape.width << "x" << shape.channels << ", "
+                     << to_string(kernel) << ", heads " << tuning.head_prefetch_bytes
+                     << ", next batch " << tuning.sweep_prefetch);
+        const Outputs got = run<bf16>(in, true, {}, kernel, tuning);
+        EXPECT_EQ(got.dactivation, reference.dactivation);
+        EXPECT_EQ(got.dlogits, reference.dlogits);
+        EXPECT_EQ(got.sample_losses, reference.sample_losses);
+        EXPECT_EQ(got.z, reference.z);
+        EXPECT_EQ(got.prediction, reference.prediction);
+        if (reference32.dactivation.empty()) continue;
+        const Outputs got32 = run<float>(in, true, {}, kernel, tuning);
+        EXPECT_EQ(got32.dactivation, reference32.dactivation);
+        EXPECT_EQ(got32.sample_losses, reference32.sample_losses);
+      }
     }
   }
 }
