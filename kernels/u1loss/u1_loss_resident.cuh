@@ -34,6 +34,9 @@
 //     (2026-11-27-h100.md): 68.7 us with it, 70.0 without (bf16); 127.3 and 132.7 (f32 pair);
 //     64 KB no better, 128 KB worse. Asked for inside the sweep instead, with its last
 //     loads, the addresses cost the pair kernels spills.
+//   - within the combined sweep, on request (U1ResidentTuning::sweep_prefetch, off until
+//     timed), each thread asks L2 for its vectors of the next unrolled batch while loading
+//     this one's (resident_sweep).
 // Now 80.4% (bf16) and 83.2% (f32 pair) of copy bandwidth. Measured on an H100
 // (benchmarks/results/2026-11-26-h100-u1.md), before the totals phase:
 // 70.8 us at ResNet-50's size, 78.2% of copy bandwidth (block per sample: 75.6 us); the
@@ -155,11 +158,15 @@ __device__ __forceinline__ void resident_sweep(const ResidentGeometry& g, BlockS
         if constexpr (Update) gradient_bits[u] = load_raw<T, V>(dA_current + j * V);
         if constexpr (Load) next[u] = load_raw_readonly<T, V>(A_next + j * V);
       }
-      // The same vector of the next batch, into L2 only: DRAM sees two batches in flight per
-      // thread while the registers hold one (the address is this one's plus a constant).
-      if (Update && Load && g.sweep_ahead && j + Unroll * Threads < share.count) {
-        if constexpr (Update) runtime::prefetch_l2(dA_current + (j + Unroll * Threads) * V);
-        if constexpr (Load) runtime::prefetch_l2(A_next + (j + Unroll * Threads) * V);
+      // In the combined sweep, when asked (sweep_ahead): the same vectors of the next batch,
+      // into L2 only, so DRAM sees two batches per thread in flight while the registers hold
+      // one (addresses: this batch's plus a constant). Not in the single sweeps: there the
+      // bf16 vector kernel would spill 16 bytes.
+      if constexpr (Update && Load) {
+        if (g.sweep_ahead && j + Unroll * Threads < share.count) {
+          runtime::prefetch_l2(dA_current + (j + Unroll * Threads) * V);
+          runtime::prefetch_l2(A_next + (j + Unroll * Threads) * V);
+        }
       }
     }
 #pragma unroll
