@@ -172,6 +172,77 @@ TEST_P(U1LossGpu, ResNet50BottleneckMatchesCpuBackendInF32AndBf16) {
   }
 }
 
+// The resident kernels' L2 hints (U1ResidentTuning: the heads of the next sweep, the next
+// batch within a sweep) are requests to the cache only: every output is bit for bit the
+// default's, at ResNet-50's size (where the in-sweep request runs: over 2048 vectors per
+// block) in bf16 (one block per sample, and a pair) and f32 (a pair).
+TEST(U1LossGpuResident, L2HintsNeverChangeResultsAtResNet50Size) {
+  if (runtime::cuda_devices().empty())
+    GTEST_SKIP() << "no CUDA device: " << runtime::cuda_unavailable_reason();
+  const runtime::DeviceInfo device = runtime::cuda_devices()[0];
+  if (!device.cluster_launch) GTEST_SKIP() << "the pair kernels need thread-block clusters";
+  const U1LossShape shape{256, 1000, 7, 7, 2048};
+  const U1LossConfig config{0.1f, 1e-3f, U1Space::joint, 0.1f};
+  const auto [logits, activation, angles, labels] =
+      make_host_inputs(shape, 5, ClassAngles::uniform);
+  const std::size_t elements = activation.size();
+  test::DeviceBuffer<float> d_logits(logits), d_angles(angles);
+  test::DeviceBuffer<std::int32_t> d_labels(labels);
+  std::vector<bf16> act16(elements);
+  for (std::size_t i = 0; i < elements; ++i) act16[i] = float_to_bf16(activation[i]);
+  test::DeviceBuffer<bf16> d_act16(act16);
+  test::DeviceBuffer<float> d_act32(activation);
+  const U1ResidentTuning tunings[] = {
+      {}, {0, false}, {0, true}, {32 * 1024, true}, {128 * 1024, true}};
+  struct Outputs {
+    std::vector<float> dactivation, dlogits, losses;
+  };
+  // One run from dA = 0.125 (accumulated onto) with `tuning`.
+  const auto run = [&]<typename T>(test::DeviceBuffer<T>& d_act, U1LossKernel kernel,
+                                   const U1ResidentTuning& tuning) {
+    T start;
+    if constexpr (std::is_same_v<T, bf16>)
+      start = float_to_bf16(0.125f);
+    else
+      start = 0.125f;
+    test::DeviceBuffer<T> d_dact(std::vector<T>(elements, start));
+    test::DeviceBuffer<float> d_dlogits(std::vector<float>(logits.size())),
+        d_losses(std::vector<float>(2 * shape.batch));
+    U1LossArgsOf<T> args;
+    args.logits = d_logits.get();
+    args.labels = d_labels.get();
+    args.activation = d_act.get();
+    args.class_angles = d_angles.get();
+    args.dlogits = d_dlogits.get();
+    args.dactivation = d_dact.get();
+    args.sample_losses = d_losses.get();
+    cuda::u1_loss_forward_backward(shape, config, args, nullptr, kernel, tuning);
+    Outputs out{{}, d_dlogits.download(), d_losses.download()};
+    for (const T& v : d_dact.download()) {
+      if constexpr (std::is_same_v<T, bf16>)
+        out.dactivation.push_back(bf16_to_float(v));
+      else
+        out.dactivation.push_back(v);
+    }
+    return out;
+  };
+  const auto compare = [&](auto& d_act, U1LossKernel kernel, const char* dtype) {
+    const Outputs reference = run(d_act, kernel, U1ResidentTuning{});
+    for (const U1ResidentTuning& tuning : tunings) {
+      SCOPED_TRACE(str(dtype, ", ", to_string(kernel), ", heads ", tuning.head_prefetch_bytes,
+                       " B, next batch ", tuning.sweep_prefetch));
+      const Outputs got = run(d_act, kernel, tuning);
+      EXPECT_EQ(got.dactivation, reference.dactivation);
+      EXPECT_EQ(got.dlogits, reference.dlogits);
+      EXPECT_EQ(got.losses, reference.losses);
+    }
+  };
+  if (u1_loss_resident_shared_bytes(shape, sizeof(bf16)) <= device.shared_memory_per_block_optin)
+    compare(d_act16, U1LossKernel::resident, "bf16");
+  compare(d_act16, U1LossKernel::resident_pair, "bf16");
+  compare(d_act32, U1LossKernel::resident_pair, "f32");
+}
+
 INSTANTIATE_TEST_SUITE_P(Spaces, U1LossGpu,
                          testing::Values(GpuCase{U1Space::image, 0}, GpuCase{U1Space::feature, 0},
                                          GpuCase{U1Space::joint, 0}, GpuCase{U1Space::joint, 1}),
