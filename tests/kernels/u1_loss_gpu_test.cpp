@@ -188,9 +188,7 @@ TEST(U1LossGpuResident, L2HintsNeverChangeResultsAtResNet50Size) {
   const std::size_t elements = activation.size();
   test::DeviceBuffer<float> d_logits(logits), d_angles(angles);
   test::DeviceBuffer<std::int32_t> d_labels(labels);
-  std::vector<bf16> act16(elements);
-  for (std::size_t i = 0; i < elements; ++i) act16[i] = float_to_bf16(activation[i]);
-  test::DeviceBuffer<bf16> d_act16(act16);
+  test::DeviceBuffer<bf16> d_act16(test::as<bf16>(activation));
   test::DeviceBuffer<float> d_act32(activation);
   const U1ResidentTuning tunings[] = {
       {}, {0, false}, {0, true}, {32 * 1024, true}, {128 * 1024, true}};
@@ -200,31 +198,14 @@ TEST(U1LossGpuResident, L2HintsNeverChangeResultsAtResNet50Size) {
   // One run from dA = 0.125 (accumulated onto) with `tuning`.
   const auto run = [&]<typename T>(test::DeviceBuffer<T>& d_act, U1LossKernel kernel,
                                    const U1ResidentTuning& tuning) {
-    T start;
-    if constexpr (std::is_same_v<T, bf16>)
-      start = float_to_bf16(0.125f);
-    else
-      start = 0.125f;
-    test::DeviceBuffer<T> d_dact(std::vector<T>(elements, start));
+    test::DeviceBuffer<T> d_dact(test::as<T>(std::vector<float>(elements, 0.125f)));
     test::DeviceBuffer<float> d_dlogits(std::vector<float>(logits.size())),
         d_losses(std::vector<float>(2 * shape.batch));
-    U1LossArgsOf<T> args;
-    args.logits = d_logits.get();
-    args.labels = d_labels.get();
-    args.activation = d_act.get();
-    args.class_angles = d_angles.get();
-    args.dlogits = d_dlogits.get();
-    args.dactivation = d_dact.get();
-    args.sample_losses = d_losses.get();
+    const U1LossArgsOf<T> args{d_logits.get(), d_labels.get(),  d_act.get(),
+                               d_angles.get(), d_dlogits.get(), d_dact.get(),
+                               nullptr,        nullptr,         d_losses.get()};
     cuda::u1_loss_forward_backward(shape, config, args, nullptr, kernel, tuning);
-    Outputs out{{}, d_dlogits.download(), d_losses.download()};
-    for (const T& v : d_dact.download()) {
-      if constexpr (std::is_same_v<T, bf16>)
-        out.dactivation.push_back(bf16_to_float(v));
-      else
-        out.dactivation.push_back(v);
-    }
-    return out;
+    return Outputs{test::widen(d_dact.download()), d_dlogits.download(), d_losses.download()};
   };
   const auto compare = [&](auto& d_act, U1LossKernel kernel, const char* dtype) {
     const Outputs reference = run(d_act, kernel, U1ResidentTuning{});
