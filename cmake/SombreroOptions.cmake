@@ -38,8 +38,10 @@ if(SOMBRERO_SANITIZE)
     message(FATAL_ERROR "SOMBRERO_SANITIZE=${SOMBRERO_SANITIZE} needs -DSOMBRERO_CUDA=OFF "
                         "(the SIMT build runs the CUDA kernels under the sanitizers)")
   endif()
+  # -g1: line tables, all a report's stack needs (full -g made the json-heavy sources'
+  # debug info most of the build's time).
   add_compile_options(-fsanitize=${SOMBRERO_SANITIZE} -fno-sanitize-recover=all
-                      -fno-omit-frame-pointer -g)
+                      -fno-omit-frame-pointer -g1)
   add_link_options(-fsanitize=${SOMBRERO_SANITIZE})
 endif()
 
