@@ -51,27 +51,32 @@ PhaseTaps phase_taps(int phase, int pad, int dilation, int stride, int kernel) {
   return taps;
 }
 
+// One stride phase: its pixels, its landing taps, and where a landing tap takes its
+// pixels in dy. Pixel (hi, wi) of the phase is input pixel h = ph + hi sh; landing tap
+// r = r0 + rj rstep reaches it from output row oh = (h + pt - r dh) / sh, which is
+//   oh = hi + oh_base - rj oh_step,  oh_base = (ph + pt - r0 dh) / sh,  oh_step = dh / gcd(sh, dh)
+// (exact divisions: r0 lands, and rstep dh = sh oh_step): no division per element.
 struct Phase {
   int ph, pw, rows_h, rows_w;  // the phase and its pixel counts along h and w
   PhaseTaps taps_h, taps_w;
+  int oh_base, oh_step, ow_base, ow_step;
 };
 
 // The divisors of a phase's index decompositions, precomputed on the host.
 struct PhaseDivisors {
   FastDivmod out_channels, taps_w;  // q -> (rj, sj, k): by g.K, then by p.taps_w.count
   FastDivmod rows_w, rows_h;        // m -> (n, hi, wi): by p.rows_w, then by p.rows_h
-  FastDivmod stride_h, stride_w;    // padded position -> output pixel of a landing tap
 };
 
-// q -> (r, s, k) of a phase.
+// q -> (rj, sj, k) of a phase: the landing taps' indices along h and w, and the channel.
 struct PhaseTap {
-  int r, s, k;
+  int rj, sj, k;
 };
-__device__ __forceinline__ PhaseTap phase_tap(const Phase& p, const PhaseDivisors& d, int q) {
+__device__ __forceinline__ PhaseTap phase_tap(const PhaseDivisors& d, int q) {
   int t, k, rj, sj;
   d.out_channels.divmod(q, t, k);
   d.taps_w.divmod(t, rj, sj);
-  return {p.taps_h.first + rj * p.taps_h.step, p.taps_w.first + sj * p.taps_w.step, k};
+  return {rj, sj, k};
 }
 
 // (n, hi, wi) of row m of a phase.
@@ -86,13 +91,12 @@ __device__ __forceinline__ PhasePixel phase_pixel(const PhaseDivisors& d, int m)
   return pixel;
 }
 
-// A: rows are the phase's input pixels, each remembering its image and padded position.
+// A: a row is a pixel (hi, wi) of the phase, as a window origin in dy at (hi, wi) of image
+// n; a column q = (rj, sj, k) shifts it to the output pixel that tap reaches, channel k.
 template <typename T>
 struct OutputGradient {
-  struct Row {
-    long long image = -1;  // offset of image n in dy; -1 past the last pixel
-    int h_padded = 0, w_padded = 0;
-  };
+  using Row = WindowOrigin;
+  using Column = TapShift;
   Geometry g;
   Phase p;
   PhaseDivisors divisors;
@@ -103,28 +107,33 @@ struct OutputGradient {
     Row r;
     if (m >= rows) return r;
     const PhasePixel pixel = phase_pixel(divisors, m);
-    r.image = static_cast<long long>(pixel.n) * g.OH * g.OW * g.K;
-    r.h_padded = p.ph + pixel.hi * g.stride_h + g.pad_top;
-    r.w_padded = p.pw + pixel.wi * g.stride_w + g.pad_left;
+    r.h = pixel.hi;
+    r.w = pixel.wi;
+    r.offset = pixel_offset(pixel.n, r.h, r.w, g.OH, g.OW, g.K);
     return r;
   }
-  __device__ __forceinline__ const T* address(const Row& r, int q) const {
-    if (r.image < 0 || q >= depth) return nullptr;
-    const PhaseTap tap = phase_tap(p, divisors, q);
-    const int top = r.h_padded - tap.r * g.dilation_h, left = r.w_padded - tap.s * g.dilation_w;
-    if (top < 0 || left < 0) return nullptr;
-    // Exact divisions: the tap lands.
-    const int oh = divisors.stride_h.div(top), ow = divisors.stride_w.div(left);
-    if (oh >= g.OH || ow >= g.OW) return nullptr;
-    return dy + r.image + (static_cast<long long>(oh) * g.OW + ow) * g.K + tap.k;
+  __device__ __forceinline__ Column column(int q) const {
+    Column c;
+    if (q >= depth) return c;
+    const PhaseTap tap = phase_tap(divisors, q);
+    c.h = p.oh_base - tap.rj * p.oh_step;
+    c.w = p.ow_base - tap.sj * p.ow_step;
+    c.offset = shift_offset(c.h, c.w, tap.k, g.OW, g.K);
+    return c;
+  }
+  __device__ __forceinline__ const T* address(const Row& r, const Column& c) const {
+    return window_address(dy, g.OH, g.OW, r, c);
   }
 };
 
-// B: rows are input channels c; element q is w[k, r, s, c].
+// B: rows are input channels c; column q is w[k, r, s, .] of its tap, element c of it.
 template <typename T>
 struct TransposedWeights {
   struct Row {
     int c = -1;
+  };
+  struct Column {
+    int offset = -1;  // of w[k, r, s, 0] (w has < 2^31 elements: check_shape)
   };
   Geometry g;
   Phase p;
@@ -133,10 +142,15 @@ struct TransposedWeights {
   int depth;
 
   __device__ __forceinline__ Row row(int c) const { return Row{c < g.C ? c : -1}; }
-  __device__ __forceinline__ const T* address(const Row& r, int q) const {
-    if (r.c < 0 || q >= depth) return nullptr;
-    const PhaseTap tap = phase_tap(p, divisors, q);
-    return w + ((static_cast<long long>(tap.k) * g.R + tap.r) * g.S + tap.s) * g.C + r.c;
+  __device__ __forceinline__ Column column(int q) const {
+    if (q >= depth) return Column{};
+    const PhaseTap tap = phase_tap(divisors, q);
+    const int r = p.taps_h.first + tap.rj * p.taps_h.step;
+    const int s = p.taps_w.first + tap.sj * p.taps_w.step;
+    return Column{((tap.k * g.R + r) * g.S + s) * g.C};
+  }
+  __device__ __forceinline__ const T* address(const Row& r, const Column& c) const {
+    return r.c >= 0 && c.offset >= 0 ? w + c.offset + r.c : nullptr;
   }
 };
 
@@ -197,14 +211,22 @@ void backward_data(const Conv2dShape& shape, const T* dy, const T* w, T* dx, cud
               ph < g.H ? (g.H - ph + g.stride_h - 1) / g.stride_h : 0,
               pw < g.W ? (g.W - pw + g.stride_w - 1) / g.stride_w : 0,
               phase_taps(ph, g.pad_top, g.dilation_h, g.stride_h, g.R),
-              phase_taps(pw, g.pad_left, g.dilation_w, g.stride_w, g.S)};
+              phase_taps(pw, g.pad_left, g.dilation_w, g.stride_w, g.S),
+              0,
+              0,
+              0,
+              0};
       if (p.rows_h == 0 || p.rows_w == 0) continue;
       const int M = g.N * p.rows_h * p.rows_w;
       const int depth = p.taps_h.count * p.taps_w.count * g.K;
+      // Exact divisions (the first tap lands); meaningless and unused when no tap lands.
+      p.oh_base = (ph + g.pad_top - p.taps_h.first * g.dilation_h) / g.stride_h;
+      p.ow_base = (pw + g.pad_left - p.taps_w.first * g.dilation_w) / g.stride_w;
+      p.oh_step = g.dilation_h / std::gcd(g.stride_h, g.dilation_h);
+      p.ow_step = g.dilation_w / std::gcd(g.stride_w, g.dilation_w);
       if (p.taps_w.count == 0) p.taps_w.count = 1;  // depth is 0 anyway; divisors are >= 1
-      const PhaseDivisors divisors{FastDivmod(g.K),        FastDivmod(p.taps_w.count),
-                                   FastDivmod(p.rows_w),   FastDivmod(p.rows_h),
-                                   FastDivmod(g.stride_h), FastDivmod(g.stride_w)};
+      const PhaseDivisors divisors{FastDivmod(g.K), FastDivmod(p.taps_w.count),
+                                   FastDivmod(p.rows_w), FastDivmod(p.rows_h)};
       const BackwardDataProblem<T> problem{{g, p, divisors, dy, M, depth},
                                            {g, p, divisors, w, depth},
                                            M,

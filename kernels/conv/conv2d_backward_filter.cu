@@ -29,49 +29,62 @@ namespace sombrero::kernels::SOMBRERO_EXEC {
 namespace conv_igemm {
 namespace {
 
-// A: rows are output channels; element p is dy[p][k].
+// A: rows are output channels k; column p is output pixel p's row of dy, element k of it.
 template <typename T>
 struct FilterOutputGradient {
   struct Row {
     int k = -1;
   };
+  struct Column {
+    long long offset = -1;  // of dy[p][0]
+  };
   const T* dy;
   int channels, depth;  // K, K_gemm
 
   __device__ __forceinline__ Row row(int k) const { return Row{k < channels ? k : -1}; }
-  __device__ __forceinline__ const T* address(const Row& r, int p) const {
-    return r.k >= 0 && p < depth ? dy + static_cast<long long>(p) * channels + r.k : nullptr;
+  __device__ __forceinline__ Column column(int p) const {
+    return Column{p < depth ? static_cast<long long>(p) * channels : -1};
+  }
+  __device__ __forceinline__ const T* address(const Row& r, const Column& c) const {
+    return r.k >= 0 && c.offset >= 0 ? dy + c.offset + r.k : nullptr;
   }
 };
 
-// B: rows are taps (r, s, c); element p is the input under that tap for output pixel p.
+// B: rows are taps (r, s, c), each a shift within a window (and its channel); column p is
+// the window of output pixel p in x.
 template <typename T>
 struct FilterInput {
-  struct Row {
-    int r = -1, s = 0, c = 0;  // r = -1 past the last tap
-  };
+  using Row = TapShift;
+  using Column = WindowOrigin;
   Geometry g;
   const T* x;
   int taps, depth;                              // R*S*C, K_gemm
   FastDivmod channels, kernel_w, out_w, out_h;  // by g.C, g.S, g.OW, g.OH
 
   __device__ __forceinline__ Row row(int j) const {
-    if (j >= taps) return Row{};
     Row t;
-    int rs;
-    channels.divmod(j, rs, t.c);
-    kernel_w.divmod(rs, t.r, t.s);
+    if (j >= taps) return t;
+    int rs, c, tap_r, tap_s;
+    channels.divmod(j, rs, c);
+    kernel_w.divmod(rs, tap_r, tap_s);
+    t.h = tap_r * g.dilation_h;
+    t.w = tap_s * g.dilation_w;
+    t.offset = shift_offset(t.h, t.w, c, g.W, g.C);
     return t;
   }
-  __device__ __forceinline__ const T* address(const Row& t, int p) const {
-    if (t.r < 0 || p >= depth) return nullptr;
+  __device__ __forceinline__ Column column(int p) const {
+    Column o;
+    if (p >= depth) return o;
     int q, ow, n, oh;
     out_w.divmod(p, q, ow);
     out_h.divmod(q, n, oh);
-    const int ih = oh * g.stride_h - g.pad_top + t.r * g.dilation_h;
-    const int iw = ow * g.stride_w - g.pad_left + t.s * g.dilation_w;
-    if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) return nullptr;
-    return x + ((static_cast<long long>(n) * g.H + ih) * g.W + iw) * g.C + t.c;
+    o.h = oh * g.stride_h - g.pad_top;
+    o.w = ow * g.stride_w - g.pad_left;
+    o.offset = pixel_offset(n, o.h, o.w, g.H, g.W, g.C);
+    return o;
+  }
+  __device__ __forceinline__ const T* address(const Row& t, const Column& o) const {
+    return window_address(x, g.H, g.W, o, t);
   }
 };
 

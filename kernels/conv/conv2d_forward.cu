@@ -27,13 +27,12 @@ namespace sombrero::kernels::SOMBRERO_EXEC {
 namespace conv_igemm {
 namespace {
 
-// A: rows are output pixels; a row remembers its image and the top-left input of its taps.
+// A: rows are output pixels, each the origin of its window in x; a column k = (r, s, c) is
+// the shift of tap (r, s) plus channel c.
 template <typename T>
 struct ForwardInput {
-  struct Row {
-    long long image = -1;  // offset of image n in x; -1 past the last pixel
-    int ih0 = 0, iw0 = 0;
-  };
+  using Row = WindowOrigin;
+  using Column = TapShift;
   Geometry g;
   const T* x;
   int rows, depth;                              // M, K_gemm
@@ -45,36 +44,43 @@ struct ForwardInput {
     int t, ow, n, oh;
     out_w.divmod(m, t, ow);
     out_h.divmod(t, n, oh);
-    r.image = static_cast<long long>(n) * g.H * g.W * g.C;
-    r.ih0 = oh * g.stride_h - g.pad_top;
-    r.iw0 = ow * g.stride_w - g.pad_left;
+    r.h = oh * g.stride_h - g.pad_top;
+    r.w = ow * g.stride_w - g.pad_left;
+    r.offset = pixel_offset(n, r.h, r.w, g.H, g.W, g.C);
     return r;
   }
-  __device__ __forceinline__ const T* address(const Row& r, int q) const {
-    if (r.image < 0 || q >= depth) return nullptr;
-    int rs, c, tap_r, tap_s;
-    channels.divmod(q, rs, c);
+  __device__ __forceinline__ Column column(int q) const {
+    Column c;
+    if (q >= depth) return c;
+    int rs, channel, tap_r, tap_s;
+    channels.divmod(q, rs, channel);
     kernel_w.divmod(rs, tap_r, tap_s);
-    const int ih = r.ih0 + tap_r * g.dilation_h, iw = r.iw0 + tap_s * g.dilation_w;
-    if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) return nullptr;
-    return x + r.image + (static_cast<long long>(ih) * g.W + iw) * g.C + c;
+    c.h = tap_r * g.dilation_h;
+    c.w = tap_s * g.dilation_w;
+    c.offset = shift_offset(c.h, c.w, channel, g.W, g.C);
+    return c;
+  }
+  __device__ __forceinline__ const T* address(const Row& r, const Column& c) const {
+    return window_address(x, g.H, g.W, r, c);
   }
 };
 
-// B: rows are output channels, each a contiguous row of w.
+// B: rows are output channels, each a contiguous row of w; a column is k itself.
 template <typename T>
 struct ForwardWeights {
   struct Row {
-    long long offset = -1;
+    int offset = -1;  // of w[k] (w has < 2^31 elements: check_shape)
+  };
+  struct Column {
+    int q = -1;
   };
   const T* w;
   int rows, depth;  // K, K_gemm
 
-  __device__ __forceinline__ Row row(int k) const {
-    return Row{k < rows ? static_cast<long long>(k) * depth : -1};
-  }
-  __device__ __forceinline__ const T* address(const Row& r, int q) const {
-    return r.offset >= 0 && q < depth ? w + r.offset + q : nullptr;
+  __device__ __forceinline__ Row row(int k) const { return Row{k < rows ? k * depth : -1}; }
+  __device__ __forceinline__ Column column(int q) const { return Column{q < depth ? q : -1}; }
+  __device__ __forceinline__ const T* address(const Row& r, const Column& c) const {
+    return r.offset >= 0 && c.q >= 0 ? w + r.offset + c.q : nullptr;
   }
 };
 

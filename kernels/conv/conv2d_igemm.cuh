@@ -32,12 +32,17 @@
 //   registers to global memory (row base computed once per row).
 //
 // Rows of a thread's loads are fixed across K steps, so their decomposition (n, oh, ow ...)
-// is computed once and kept in registers (`Row`); only k is decomposed per step.
+// is computed once and kept in registers (`Row`); k is decomposed once per thread and step
+// (`Column`: the tap and channel of k), and a vector's address is Row + Column with two
+// bounds compares (TileLoader). The wgmma tiles are issue-bound on this address arithmetic,
+// which every thread runs for its cp.async copies between the wgmmas: tools/sass_loop.py
+// counts the main loop's instructions per thread and K step (docs/conv.md).
 // Measured on an H200 (docs/conv.md, benchmarks/results/2026-11-26-h200*.md): correct on every
 // ResNet-50 shape, 0.45-0.8x cuDNN; docs/conv.md lists what is left (TMA and a producer
 // warpgroup, clusters, a per-shape tile table, swizzled layouts, fused epilogues).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -72,14 +77,69 @@ inline void check_shape(const Conv2dShape& s, const char* pass) {
       s.batch > 0 && s.in_height > 0 && s.in_width > 0 && s.in_channels > 0 && s.out_channels > 0 &&
           s.kernel_h > 0 && s.kernel_w > 0 && s.stride_h > 0 && s.stride_w > 0 &&
           s.dilation_h > 0 && s.dilation_w > 0 && s.pad_top >= 0 && s.pad_bottom >= 0 &&
-          s.pad_left >= 0 && s.pad_right >= 0 && s.out_height() > 0 && s.out_width() > 0,
+          s.pad_left >= 0 && s.pad_right >= 0 && s.out_height() > 0 && s.out_width() > 0 &&
+          static_cast<long long>(s.batch) * (std::max(s.in_height, s.out_height()) + s.pad_top) <
+              (1ll << 31),
       pass, ": invalid convolution shape N=", s.batch, " H=", s.in_height, " W=", s.in_width,
       " C=", s.in_channels, " K=", s.out_channels, " R=", s.kernel_h, " S=", s.kernel_w,
       " (output ", s.out_height(), "x", s.out_width(), "); see check_conv2d_shape");
+  // 32-bit index arithmetic inside the kernels: offsets within w, and within a row of pixels.
+  const long long weights =
+      static_cast<long long>(s.out_channels) * s.kernel_h * s.kernel_w * s.in_channels;
+  const long long row = static_cast<long long>(std::max(s.in_width, s.out_width())) *
+                        std::max(s.in_channels, s.out_channels);
+  SOMBRERO_CHECK(weights < (1ll << 31) && row < (1ll << 31), pass, ": too large for the kernels' ",
+                 "32-bit offsets: ", weights, " weights (K R S C), ", row,
+                 " elements in a row of pixels (at most 2^31 - 1 each)");
 }
 
 inline bool aligned16(const void* p) {
   return reinterpret_cast<std::uintptr_t>(p) % 16 == 0;
+}
+
+// --- an input pixel under a tap, in the two halves the operands keep apart ----------------
+
+// A coordinate no pixel has: a row or column past the end of its GEMM dimension. Two of
+// them add up to -2^30 (no overflow), and a real coordinate (|h| < 2^28) plus one stays
+// negative, so the bounds check of window_address rejects it.
+inline constexpr int kNowhere = -(1 << 29);
+
+// Where the window of one output pixel starts in a tensor (its top-left pixel h, w, which
+// may lie in the padding; offset: of that pixel's channel 0, possibly outside the tensor:
+// only ever added to a TapShift's), and how far one tap moves from there. The implicit GEMMs
+// hold one in a tile row (registers, across K steps) and compute the other once per K step
+// (an index decomposition), so the address of each vector is two adds and two compares.
+struct WindowOrigin {
+  long long offset = 0;
+  int h = kNowhere, w = kNowhere;
+};
+struct TapShift {
+  long long offset = 0;  // (h W + w) channels + the channel
+  int h = kNowhere, w = kNowhere;
+};
+
+// Offset of channel 0 of pixel (h, w) of image n in an N x H x W x C tensor (h, w may lie
+// in the padding). n H + h and W C fit 32 bits (check_shape): one widening multiply.
+__device__ __forceinline__ long long pixel_offset(int n, int h, int w, int H, int W, int C) {
+  return static_cast<long long>(n * H + h) * (W * C) + w * C;
+}
+
+// TapShift::offset of a shift by (h, w) pixels to channel c (W C fits 32 bits, and so does
+// w C + c for the small shifts of a tap).
+__device__ __forceinline__ long long shift_offset(int h, int w, int c, int W, int C) {
+  return static_cast<long long>(h) * (W * C) + (w * C + c);
+}
+
+// The element at origin + shift of an H x W tensor, or nullptr outside it (a zero).
+template <typename T>
+__device__ __forceinline__ const T* window_address(const T* base, int H, int W,
+                                                   const WindowOrigin& origin,
+                                                   const TapShift& shift) {
+  const int h = origin.h + shift.h, w = origin.w + shift.w;
+  if (static_cast<unsigned>(h) >= static_cast<unsigned>(H) ||
+      static_cast<unsigned>(w) >= static_cast<unsigned>(W))
+    return nullptr;
+  return base + (origin.offset + shift.offset);
 }
 
 // --- tile configurations ------------------------------------------------------------------
@@ -182,11 +242,19 @@ __device__ __forceinline__ std::uint32_t element_bits(const __nv_bfloat16* p) {
 
 // --- one operand's global -> register -> shared path ------------------------------------
 
-// Moves a Rows x BK tile of one operand. `Access` gives `Row row(int)` and
-// `const T* address(const Row&, int k)`; ContiguousK says along which dimension the
-// operand's 16-byte vectors run (k, or rows). Swizzled: the wgmma layout instead of the
-// padded one, [Rows][64] bf16 with 16-byte chunk j of row r at chunk j ^ (r % 8)
-// (runtime/warpgroup_mma.h; the tile 1024-byte aligned), for k-major operands.
+// Moves a Rows x BK tile of one operand. `Access` splits an element's address in two:
+// `Row row(int)` (what depends on the tile row only, kept in registers across K steps) and
+// `Column column(int k)` (what depends on k only: the tap and channel of k, and their
+// offset), then `const T* address(const Row&, const Column&)` adds them up (nullptr for a
+// zero). ContiguousK says along which dimension the operand's 16-byte vectors run (k, or
+// rows). Every tile has Threads a multiple of the vectors per line, so all of a thread's
+// vectors share one k (k-major: one column per K step, `Loads` rows) or one row (MN-major:
+// one row, `Loads` columns per step): the index decompositions are done once per thread
+// and step, not once per vector (the per-vector address is a few adds and two compares;
+// before, the main loop of the forward wgmma tile was 347 instructions per thread and step,
+// backward-data's 538). Swizzled: the wgmma layout instead of the padded one, [Rows][64]
+// bf16 with 16-byte chunk j of row r at chunk j ^ (r % 8) (runtime/warpgroup_mma.h; the
+// tile 1024-byte aligned), for k-major operands.
 template <typename T, class Access, int Rows, int BK, int Threads, bool ContiguousK,
           bool Vectorized, bool Swizzled = false>
 struct TileLoader {
@@ -199,42 +267,64 @@ struct TileLoader {
   // Leading dimension: padded by one vector (ldmatrix rows conflict-free), or none.
   static constexpr int Stride = (ContiguousK ? BK : Rows) + (Swizzled ? 0 : V);
   static constexpr int Elements = (ContiguousK ? Rows : BK) * Stride;
+  // Vectors per line of the tile (a row of BK k-major, a k of Rows MN-major).
+  static constexpr int PerLine = ContiguousK ? BK / V : Rows / V;
+  static_assert(Threads % PerLine == 0, "a thread's vectors must share their k or their row");
+  static constexpr int RowsHeld = ContiguousK ? Loads : 1;  // distinct rows of a thread
 
-  typename Access::Row rows[Loads];
+  typename Access::Row rows[RowsHeld];
   int row_offset[Loads], k_offset[Loads];
   uint4 staged[Loads];
 
   __device__ __forceinline__ void init(const Access& access, int tile_row0, int thread) {
 #pragma unroll
     for (int i = 0; i < Loads; ++i) {
-      const int v = thread + i * Threads;
+      // Vector v = thread + i Threads of the tile: line v / PerLine, position v % PerLine.
+      const int line = thread / PerLine + i * (Threads / PerLine), along = thread % PerLine;
       if constexpr (ContiguousK) {
-        row_offset[i] = v / (BK / V);
-        k_offset[i] = (v % (BK / V)) * V;
+        row_offset[i] = line;
+        k_offset[i] = along * V;
       } else {
-        k_offset[i] = v / (Rows / V);
-        row_offset[i] = (v % (Rows / V)) * V;
+        k_offset[i] = line;
+        row_offset[i] = along * V;
       }
-      rows[i] = access.row(tile_row0 + row_offset[i]);
     }
+#pragma unroll
+    for (int i = 0; i < RowsHeld; ++i) rows[i] = access.row(tile_row0 + row_offset[i]);
+  }
+
+  // The global address of vector i of this thread in the K step starting at k0 (nullptr:
+  // zeros), `column` being that step's column of the vector (k-major: the same for all i).
+  __device__ __forceinline__ const T* vector_address(const Access& access, int i,
+                                                     const typename Access::Column& column) const {
+    return access.address(rows[ContiguousK ? i : 0], column);
+  }
+  __device__ __forceinline__ typename Access::Column column(const Access& access, int k0,
+                                                            int i) const {
+    return access.column(k0 + k_offset[ContiguousK ? 0 : i]);
   }
 
   // Global -> registers for the K step starting at k0.
   __device__ __forceinline__ void load(const Access& access, int tile_row0, int k0) {
+    if constexpr (Vectorized) {
+      const typename Access::Column shared_column = column(access, k0, 0);
 #pragma unroll
-    for (int i = 0; i < Loads; ++i) {
-      const int k = k0 + k_offset[i];
-      if constexpr (Vectorized) {
-        const T* p = access.address(rows[i], k);
+      for (int i = 0; i < Loads; ++i) {
+        const T* p = vector_address(access, i, ContiguousK ? shared_column : column(access, k0, i));
         staged[i] = p ? load_16_bytes(p) : make_uint4(0u, 0u, 0u, 0u);
-      } else {
+      }
+    } else {
+#pragma unroll
+      for (int i = 0; i < Loads; ++i) {
+        const int k = k0 + k_offset[i];
         std::uint32_t bits[V];
 #pragma unroll
         for (int e = 0; e < V; ++e) {
           if constexpr (ContiguousK)
-            bits[e] = element_bits(access.address(rows[i], k + e));
+            bits[e] = element_bits(access.address(rows[i], access.column(k + e)));
           else
-            bits[e] = element_bits(access.address(access.row(tile_row0 + row_offset[i] + e), k));
+            bits[e] = element_bits(
+                access.address(access.row(tile_row0 + row_offset[i] + e), access.column(k)));
         }
         if constexpr (V == 4) {
           staged[i] = make_uint4(bits[0], bits[1], bits[2], bits[3]);
@@ -270,9 +360,12 @@ struct TileLoader {
   // starting at k0; zeros where the operand has none. Lands at the caller's cp_async_wait.
   __device__ __forceinline__ void copy_async(const Access& access, int k0, T* tile) const {
     static_assert(Vectorized, "cp.async moves whole 16-byte vectors");
+    const typename Access::Column shared_column = column(access, k0, 0);
 #pragma unroll
     for (int i = 0; i < Loads; ++i)
-      runtime::cp_async_16(tile + shared_offset(i), access.address(rows[i], k0 + k_offset[i]));
+      runtime::cp_async_16(
+          tile + shared_offset(i),
+          vector_address(access, i, ContiguousK ? shared_column : column(access, k0, i)));
   }
 };
 

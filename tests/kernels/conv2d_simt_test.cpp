@@ -232,7 +232,9 @@ INSTANTIATE_TEST_SUITE_P(EdgeCases, Conv2dSimt, testing::ValuesIn(test::conv_edg
                          shape_name);
 
 // Beyond the shared edge cases: stride 2 with vectorizable C and K (16-byte loads in every
-// backward phase), and stride 3 with dilation 2 (every third tap lands, per phase).
+// backward phase), stride 3 with dilation 2 (every third tap lands, per phase), and stride 2
+// with dilation 2, vectorizable (gcd 2: every tap lands in every other phase, none in the
+// rest; a landing tap's output row moves by dilation / gcd = 1 per tap).
 std::vector<Conv2dShape> phase_cases() {
   Conv2dShape a = test::conv_edge_cases()[0];
   a.batch = 2;
@@ -252,7 +254,19 @@ std::vector<Conv2dShape> phase_cases() {
   b.pad_bottom = 1;
   b.pad_left = 2;
   b.pad_right = 4;
-  return {a, b};
+  Conv2dShape c = b;
+  c.batch = 2;
+  c.in_height = 9;
+  c.in_width = 8;
+  c.in_channels = 16;
+  c.out_channels = 8;
+  c.kernel_h = c.kernel_w = 3;
+  c.stride_h = c.stride_w = 2;
+  c.pad_top = 2;
+  c.pad_bottom = 1;
+  c.pad_left = 1;
+  c.pad_right = 2;
+  return {a, b, c};
 }
 
 INSTANTIATE_TEST_SUITE_P(StridePhases, Conv2dSimt, testing::ValuesIn(phase_cases()), shape_name);
@@ -425,6 +439,34 @@ TEST(Conv2dSimtPlan, MissingWorkspaceAndInvalidShapesAreRefused) {
   Conv2dShape bad = s;
   bad.kernel_h = 12;  // larger than the padded input
   EXPECT_THROW(simt::conv2d_forward(bad, x.data(), x.data(), dw.data(), nullptr), Error);
+}
+
+// The kernels index w and a row of pixels with 32-bit offsets: shapes beyond that are refused
+// by name before anything runs (no tensor is touched: the checks come first).
+TEST(Conv2dSimtPlan, ShapesBeyondThirtyTwoBitOffsetsAreRefused) {
+  Conv2dShape huge_weights = test::conv_edge_cases()[0];
+  huge_weights.in_channels = 1 << 14;
+  huge_weights.out_channels = 1 << 14;  // 3 x 3 x 2^28 weights
+  Conv2dShape wide_rows = test::conv_edge_cases()[0];
+  wide_rows.in_width = 1 << 16;
+  wide_rows.in_channels = 1 << 15;  // 2^31 elements in one row of pixels
+  const auto refused = [](auto&& call) {
+    try {
+      call();
+    } catch (const Error& e) {
+      return std::string(e.what()).find("32-bit offsets") != std::string::npos;
+    }
+    return false;
+  };
+  for (const Conv2dShape& s : {huge_weights, wide_rows}) {
+    SCOPED_TRACE(s.to_string());
+    const float* none = nullptr;
+    float* out = nullptr;
+    EXPECT_TRUE(refused([&] { simt::conv2d_forward(s, none, none, out, nullptr); }));
+    EXPECT_TRUE(refused([&] { simt::conv2d_backward_data(s, none, none, out, nullptr); }));
+    EXPECT_TRUE(refused(
+        [&] { simt::conv2d_backward_filter(s, none, none, out, false, nullptr, nullptr); }));
+  }
 }
 
 }  // namespace
