@@ -507,15 +507,18 @@ struct WgmmaMath {
       for (int i = 0; i < Config::BN / 2; ++i) acc[mt][i] = 0.0f;
   }
 
+  // Bytes from a tile's start to its k slice `slice`: 32 along a k-major row, two 8-k atoms
+  // (2 KB) in an MN-major tile.
+  template <bool ContiguousK>
+  __device__ __forceinline__ static constexpr std::uint32_t descriptor_offset(int slice) {
+    return static_cast<std::uint32_t>(slice) * (ContiguousK ? 32u : 2048u);
+  }
   // Descriptor of k slice `slice` of a tile at shared address `tile`.
   template <bool ContiguousK>
   __device__ __forceinline__ static std::uint64_t descriptor(std::uint32_t tile, int slice) {
-    if constexpr (ContiguousK)
-      return runtime::wgmma_descriptor(tile + 32 * slice, 16, 1024,
-                                       runtime::WgmmaSwizzle::bytes128);
-    else
-      return runtime::wgmma_descriptor(tile + 2048 * slice, AtomStride, 1024,
-                                       runtime::WgmmaSwizzle::bytes128);
+    return runtime::wgmma_descriptor(tile + descriptor_offset<ContiguousK>(slice),
+                                     ContiguousK ? 16u : AtomStride, 1024,
+                                     runtime::WgmmaSwizzle::bytes128);
   }
 
   __device__ __forceinline__ void fence_accumulators() {
@@ -528,14 +531,20 @@ struct WgmmaMath {
     // This warpgroup's MT 64-row ranges of A.
     const std::uint32_t a = runtime::shared_address(a_tile) + warpgroup * MT * ARangeStride;
     const std::uint32_t b = runtime::shared_address(b_tile);
+    // Every slice's descriptor is the tile's plus a constant in the address field (address
+    // >> 4 in bits 0-13: shared addresses stay below 256 KB, so the sum never carries out
+    // of it): one add each instead of rebuilding the fields per slice.
+    const std::uint64_t base_a = descriptor<AContiguousK>(a, 0);
+    const std::uint64_t base_b = descriptor<BContiguousK>(b, 0);
     fence_accumulators();
     runtime::wgmma_fence();
 #pragma unroll
     for (int slice = 0; slice < Config::BK / 16; ++slice)
 #pragma unroll
       for (int mt = 0; mt < MT; ++mt) {
-        const std::uint64_t desc_a = descriptor<AContiguousK>(a + mt * ARangeStride, slice);
-        const std::uint64_t desc_b = descriptor<BContiguousK>(b, slice);
+        const std::uint64_t desc_a =
+            base_a + ((descriptor_offset<AContiguousK>(slice) + mt * ARangeStride) >> 4);
+        const std::uint64_t desc_b = base_b + (descriptor_offset<BContiguousK>(slice) >> 4);
         if constexpr (Config::BN == 64)
           runtime::wgmma_m64n64k16_bf16<AContiguousK ? 0 : 1, BContiguousK ? 0 : 1>(acc[mt], desc_a,
                                                                                     desc_b, 1);
