@@ -4,6 +4,11 @@
 //   cp_async_16(shared_dst, global_src)  queue a 16-byte copy; a null src fills 16 zero
 //                                        bytes (padding, out-of-range tiles). Both
 //                                        addresses 16-byte aligned.
+//   cp_async_16(shared_dst, global_src, present)
+//                                        the same, zeros unless `present`; global_src must
+//                                        be a valid address either way (nothing is read
+//                                        from it when absent). Cheaper where the caller
+//                                        has the predicate already: no null test.
 //   cp_async_commit()                    close this thread's current group of copies
 //   cp_async_wait<N>()                   wait until at most N of this thread's groups are
 //                                        still in flight
@@ -43,6 +48,15 @@ __device__ __forceinline__ void cp_async_16(void* shared_dst, const void* global
                : "memory");
 }
 
+__device__ __forceinline__ void cp_async_16(void* shared_dst, const void* global_src,
+                                            bool present) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n"
+               :
+               : "r"(static_cast<std::uint32_t>(__cvta_generic_to_shared(shared_dst))),
+                 "l"(__cvta_generic_to_global(global_src)), "r"(present ? 16u : 0u)
+               : "memory");
+}
+
 __device__ __forceinline__ void cp_async_commit() {
   asm volatile("cp.async.commit_group;\n" ::: "memory");
 }
@@ -60,6 +74,10 @@ __device__ __forceinline__ void prefetch_l2(const void* global_src) {
 
 inline void cp_async_16(void* shared_dst, const void* global_src) {
   simt::detail::async_copy(shared_dst, global_src, 16);
+}
+
+inline void cp_async_16(void* shared_dst, const void* global_src, bool present) {
+  simt::detail::async_copy(shared_dst, present ? global_src : nullptr, 16);
 }
 
 inline void cp_async_commit() {

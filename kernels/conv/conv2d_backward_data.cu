@@ -121,8 +121,8 @@ struct OutputGradient {
     c.offset = shift_offset(c.h, c.w, tap.k, g.OW, g.K);
     return c;
   }
-  __device__ __forceinline__ const T* address(const Row& r, const Column& c) const {
-    return window_address(dy, g.OH, g.OW, r, c);
+  __device__ __forceinline__ Located<T> locate(const Row& r, const Column& c) const {
+    return window_element(dy, g.OH, g.OW, r, c);
   }
 };
 
@@ -149,8 +149,9 @@ struct TransposedWeights {
     const int s = p.taps_w.first + tap.sj * p.taps_w.step;
     return Column{((tap.k * g.R + r) * g.S + s) * g.C};
   }
-  __device__ __forceinline__ const T* address(const Row& r, const Column& c) const {
-    return r.c >= 0 && c.offset >= 0 ? w + c.offset + r.c : nullptr;
+  __device__ __forceinline__ Located<T> locate(const Row& r, const Column& c) const {
+    const bool present = r.c >= 0 && c.offset >= 0;
+    return {w + (present ? c.offset + r.c : 0), present};
   }
 };
 

@@ -45,8 +45,9 @@ struct FilterOutputGradient {
   __device__ __forceinline__ Column column(int p) const {
     return Column{p < depth ? static_cast<long long>(p) * channels : -1};
   }
-  __device__ __forceinline__ const T* address(const Row& r, const Column& c) const {
-    return r.k >= 0 && c.offset >= 0 ? dy + c.offset + r.k : nullptr;
+  __device__ __forceinline__ Located<T> locate(const Row& r, const Column& c) const {
+    const bool present = r.k >= 0 && c.offset >= 0;
+    return {dy + (present ? c.offset + r.k : 0ll), present};
   }
 };
 
@@ -83,8 +84,8 @@ struct FilterInput {
     o.offset = pixel_offset(n, o.h, o.w, g.H, g.W, g.C);
     return o;
   }
-  __device__ __forceinline__ const T* address(const Row& t, const Column& o) const {
-    return window_address(x, g.H, g.W, o, t);
+  __device__ __forceinline__ Located<T> locate(const Row& t, const Column& o) const {
+    return window_element(x, g.H, g.W, o, t);
   }
 };
 

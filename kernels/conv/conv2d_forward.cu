@@ -60,8 +60,8 @@ struct ForwardInput {
     c.offset = shift_offset(c.h, c.w, channel, g.W, g.C);
     return c;
   }
-  __device__ __forceinline__ const T* address(const Row& r, const Column& c) const {
-    return window_address(x, g.H, g.W, r, c);
+  __device__ __forceinline__ Located<T> locate(const Row& r, const Column& c) const {
+    return window_element(x, g.H, g.W, r, c);
   }
 };
 
@@ -79,8 +79,9 @@ struct ForwardWeights {
 
   __device__ __forceinline__ Row row(int k) const { return Row{k < rows ? k * depth : -1}; }
   __device__ __forceinline__ Column column(int q) const { return Column{q < depth ? q : -1}; }
-  __device__ __forceinline__ const T* address(const Row& r, const Column& c) const {
-    return r.offset >= 0 && c.q >= 0 ? w + r.offset + c.q : nullptr;
+  __device__ __forceinline__ Located<T> locate(const Row& r, const Column& c) const {
+    const bool present = r.offset >= 0 && c.q >= 0;
+    return {w + (present ? r.offset + c.q : 0), present};
   }
 };
 

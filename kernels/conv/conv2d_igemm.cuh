@@ -130,16 +130,25 @@ __device__ __forceinline__ long long shift_offset(int h, int w, int c, int W, in
   return static_cast<long long>(h) * (W * C) + (w * C + c);
 }
 
-// The element at origin + shift of an H x W tensor, or nullptr outside it (a zero).
+// Where an operand's element is: `present` false for a zero (padding, past the end of a
+// GEMM dimension), and `pointer` a valid address either way (the element, or the tensor's
+// first one), so that a copy is issued with a predicate instead of a null test and a branch.
 template <typename T>
-__device__ __forceinline__ const T* window_address(const T* base, int H, int W,
-                                                   const WindowOrigin& origin,
-                                                   const TapShift& shift) {
+struct Located {
+  const T* pointer;
+  bool present;
+  __device__ __forceinline__ const T* address() const { return present ? pointer : nullptr; }
+};
+
+// The element at origin + shift of an H x W tensor at `base`.
+template <typename T>
+__device__ __forceinline__ Located<T> window_element(const T* base, int H, int W,
+                                                     const WindowOrigin& origin,
+                                                     const TapShift& shift) {
   const int h = origin.h + shift.h, w = origin.w + shift.w;
-  if (static_cast<unsigned>(h) >= static_cast<unsigned>(H) ||
-      static_cast<unsigned>(w) >= static_cast<unsigned>(W))
-    return nullptr;
-  return base + (origin.offset + shift.offset);
+  const bool present = static_cast<unsigned>(h) < static_cast<unsigned>(H) &&
+                       static_cast<unsigned>(w) < static_cast<unsigned>(W);
+  return {base + (present ? origin.offset + shift.offset : 0ll), present};
 }
 
 // --- tile configurations ------------------------------------------------------------------
@@ -245,10 +254,10 @@ __device__ __forceinline__ std::uint32_t element_bits(const __nv_bfloat16* p) {
 // Moves a Rows x BK tile of one operand. `Access` splits an element's address in two:
 // `Row row(int)` (what depends on the tile row only, kept in registers across K steps) and
 // `Column column(int k)` (what depends on k only: the tap and channel of k, and their
-// offset), then `const T* address(const Row&, const Column&)` adds them up (nullptr for a
-// zero). ContiguousK says along which dimension the operand's 16-byte vectors run (k, or
-// rows). Every tile has Threads a multiple of the vectors per line, so all of a thread's
-// vectors share one k (k-major: one column per K step, `Loads` rows) or one row (MN-major:
+// offset), then `Located<T> locate(const Row&, const Column&)` adds them up (with whether
+// the element exists, or is a zero). ContiguousK says along which dimension the operand's 16-byte
+// vectors run (k, or rows). Every tile has Threads a multiple of the vectors per line, so all of a
+// thread's vectors share one k (k-major: one column per K step, `Loads` rows) or one row (MN-major:
 // one row, `Loads` columns per step): the index decompositions are done once per thread
 // and step, not once per vector (the per-vector address is a few adds and two compares;
 // before, the main loop of the forward wgmma tile was 347 instructions per thread and step,
@@ -293,11 +302,11 @@ struct TileLoader {
     for (int i = 0; i < RowsHeld; ++i) rows[i] = access.row(tile_row0 + row_offset[i]);
   }
 
-  // The global address of vector i of this thread in the K step starting at k0 (nullptr:
-  // zeros), `column` being that step's column of the vector (k-major: the same for all i).
-  __device__ __forceinline__ const T* vector_address(const Access& access, int i,
-                                                     const typename Access::Column& column) const {
-    return access.address(rows[ContiguousK ? i : 0], column);
+  // Vector i of this thread in the K step whose column (of this vector: k-major, the same
+  // for all i) is `column`.
+  __device__ __forceinline__ Located<T> vector_at(const Access& access, int i,
+                                                  const typename Access::Column& column) const {
+    return access.locate(rows[ContiguousK ? i : 0], column);
   }
   __device__ __forceinline__ typename Access::Column column(const Access& access, int k0,
                                                             int i) const {
@@ -310,8 +319,9 @@ struct TileLoader {
       const typename Access::Column shared_column = column(access, k0, 0);
 #pragma unroll
       for (int i = 0; i < Loads; ++i) {
-        const T* p = vector_address(access, i, ContiguousK ? shared_column : column(access, k0, i));
-        staged[i] = p ? load_16_bytes(p) : make_uint4(0u, 0u, 0u, 0u);
+        const Located<T> v =
+            vector_at(access, i, ContiguousK ? shared_column : column(access, k0, i));
+        staged[i] = v.present ? load_16_bytes(v.pointer) : make_uint4(0u, 0u, 0u, 0u);
       }
     } else {
 #pragma unroll
@@ -321,10 +331,11 @@ struct TileLoader {
 #pragma unroll
         for (int e = 0; e < V; ++e) {
           if constexpr (ContiguousK)
-            bits[e] = element_bits(access.address(rows[i], access.column(k + e)));
+            bits[e] = element_bits(access.locate(rows[i], access.column(k + e)).address());
           else
             bits[e] = element_bits(
-                access.address(access.row(tile_row0 + row_offset[i] + e), access.column(k)));
+                access.locate(access.row(tile_row0 + row_offset[i] + e), access.column(k))
+                    .address());
         }
         if constexpr (V == 4) {
           staged[i] = make_uint4(bits[0], bits[1], bits[2], bits[3]);
@@ -362,10 +373,11 @@ struct TileLoader {
     static_assert(Vectorized, "cp.async moves whole 16-byte vectors");
     const typename Access::Column shared_column = column(access, k0, 0);
 #pragma unroll
-    for (int i = 0; i < Loads; ++i)
-      runtime::cp_async_16(
-          tile + shared_offset(i),
-          vector_address(access, i, ContiguousK ? shared_column : column(access, k0, i)));
+    for (int i = 0; i < Loads; ++i) {
+      const Located<T> v =
+          vector_at(access, i, ContiguousK ? shared_column : column(access, k0, i));
+      runtime::cp_async_16(tile + shared_offset(i), v.pointer, v.present);
+    }
   }
 };
 
