@@ -255,15 +255,14 @@ __device__ __forceinline__ std::uint32_t element_bits(const __nv_bfloat16* p) {
 // `Row row(int)` (what depends on the tile row only, kept in registers across K steps) and
 // `Column column(int k)` (what depends on k only: the tap and channel of k, and their
 // offset), then `Located<T> locate(const Row&, const Column&)` adds them up (with whether
-// the element exists, or is a zero). ContiguousK says along which dimension the operand's 16-byte
-// vectors run (k, or rows). Every tile has Threads a multiple of the vectors per line, so all of a
-// thread's vectors share one k (k-major: one column per K step, `Loads` rows) or one row (MN-major:
-// one row, `Loads` columns per step): the index decompositions are done once per thread
-// and step, not once per vector (the per-vector address is a few adds and two compares;
-// before, the main loop of the forward wgmma tile was 347 instructions per thread and step,
-// backward-data's 538). Swizzled: the wgmma layout instead of the padded one, [Rows][64]
-// bf16 with 16-byte chunk j of row r at chunk j ^ (r % 8) (runtime/warpgroup_mma.h; the
-// tile 1024-byte aligned), for k-major operands.
+// the element exists, or is a zero). ContiguousK says along which dimension the operand's
+// 16-byte vectors run (k, or rows). All of a thread's vectors share one k (`Loads` rows, one
+// column per K step): the index decompositions are done once per thread and step, not once
+// per vector (the per-vector address is a few adds and two compares; before, the main loop
+// of the forward wgmma tile was 347 instructions per thread and step, backward-data's 538).
+// Swizzled: the wgmma layout instead of the padded one, [Rows][64] bf16 with 16-byte chunk
+// j of row r at chunk j ^ (r % 8) (runtime/warpgroup_mma.h; the tile 1024-byte aligned),
+// for k-major operands.
 template <typename T, class Access, int Rows, int BK, int Threads, bool ContiguousK,
           bool Vectorized, bool Swizzled = false>
 struct TileLoader {
@@ -278,49 +277,51 @@ struct TileLoader {
   static constexpr int Elements = (ContiguousK ? Rows : BK) * Stride;
   // Vectors per line of the tile (a row of BK k-major, a k of Rows MN-major).
   static constexpr int PerLine = ContiguousK ? BK / V : Rows / V;
-  static_assert(Threads % PerLine == 0, "a thread's vectors must share their k or their row");
-  static constexpr int RowsHeld = ContiguousK ? Loads : 1;  // distinct rows of a thread
+  // Which vectors a thread moves: all of them at one k, so that the column (k's tap and
+  // channel) is computed once per thread and step. k-major: vector v = thread + i Threads
+  // is line (row) v / PerLine, position v % PerLine, and Threads is a multiple of PerLine,
+  // so the position (k) is the thread's for every i. MN-major: the thread's Loads vectors
+  // lie in one line (one k), at positions p, p + Spacing, ... with Spacing threads per line:
+  // a warp instruction still covers whole 32-byte sectors (Spacing x 16 contiguous bytes
+  // per line), and every line is covered after Loads instructions.
+  static constexpr int Spacing = ContiguousK ? PerLine : PerLine / Loads;
+  static_assert(ContiguousK ? Threads % PerLine == 0 : PerLine % Loads == 0,
+                "a thread's vectors must share their k");
 
-  typename Access::Row rows[RowsHeld];
+  typename Access::Row rows[Loads];
   int row_offset[Loads], k_offset[Loads];
   uint4 staged[Loads];
 
   __device__ __forceinline__ void init(const Access& access, int tile_row0, int thread) {
 #pragma unroll
     for (int i = 0; i < Loads; ++i) {
-      // Vector v = thread + i Threads of the tile: line v / PerLine, position v % PerLine.
-      const int line = thread / PerLine + i * (Threads / PerLine), along = thread % PerLine;
       if constexpr (ContiguousK) {
-        row_offset[i] = line;
-        k_offset[i] = along * V;
+        row_offset[i] = thread / PerLine + i * (Threads / PerLine);
+        k_offset[i] = (thread % PerLine) * V;
       } else {
-        k_offset[i] = line;
-        row_offset[i] = along * V;
+        k_offset[i] = thread / Spacing;
+        row_offset[i] = (thread % Spacing + i * Spacing) * V;
       }
+      rows[i] = access.row(tile_row0 + row_offset[i]);
     }
-#pragma unroll
-    for (int i = 0; i < RowsHeld; ++i) rows[i] = access.row(tile_row0 + row_offset[i]);
   }
 
-  // Vector i of this thread in the K step whose column (of this vector: k-major, the same
-  // for all i) is `column`.
+  // Vector i of this thread in the K step whose column (the same for all i) is `column`.
   __device__ __forceinline__ Located<T> vector_at(const Access& access, int i,
                                                   const typename Access::Column& column) const {
-    return access.locate(rows[ContiguousK ? i : 0], column);
+    return access.locate(rows[i], column);
   }
-  __device__ __forceinline__ typename Access::Column column(const Access& access, int k0,
-                                                            int i) const {
-    return access.column(k0 + k_offset[ContiguousK ? 0 : i]);
+  __device__ __forceinline__ typename Access::Column column(const Access& access, int k0) const {
+    return access.column(k0 + k_offset[0]);
   }
 
   // Global -> registers for the K step starting at k0.
   __device__ __forceinline__ void load(const Access& access, int tile_row0, int k0) {
     if constexpr (Vectorized) {
-      const typename Access::Column shared_column = column(access, k0, 0);
+      const typename Access::Column step_column = column(access, k0);
 #pragma unroll
       for (int i = 0; i < Loads; ++i) {
-        const Located<T> v =
-            vector_at(access, i, ContiguousK ? shared_column : column(access, k0, i));
+        const Located<T> v = vector_at(access, i, step_column);
         staged[i] = v.present ? load_16_bytes(v.pointer) : make_uint4(0u, 0u, 0u, 0u);
       }
     } else {
@@ -371,11 +372,10 @@ struct TileLoader {
   // starting at k0; zeros where the operand has none. Lands at the caller's cp_async_wait.
   __device__ __forceinline__ void copy_async(const Access& access, int k0, T* tile) const {
     static_assert(Vectorized, "cp.async moves whole 16-byte vectors");
-    const typename Access::Column shared_column = column(access, k0, 0);
+    const typename Access::Column step_column = column(access, k0);
 #pragma unroll
     for (int i = 0; i < Loads; ++i) {
-      const Located<T> v =
-          vector_at(access, i, ContiguousK ? shared_column : column(access, k0, i));
+      const Located<T> v = vector_at(access, i, step_column);
       runtime::cp_async_16(tile + shared_offset(i), v.pointer, v.present);
     }
   }
