@@ -275,11 +275,24 @@ phase_bench-kernels() {
   # Hand-written kernels beside cuDNN / copy bandwidth / the unfused loss, one process each,
   # the issues' targets first (under a deadline the last ones are the ones skipped).
   step bench-conv "$build/sombrero" bench conv --json "$out/bench-conv-bf16.json"
+  step sass-loops sass_loops
   step bench-energy "$build/sombrero" bench energy --json "$out/bench-energy.json"
   step bench-loss "$build/sombrero" bench loss --json "$out/bench-loss.json"
   # BatchNorm / ReLU / add / pooling in GB/s against copy bandwidth, BatchNorm beside cuDNN's.
   step bench-memory "$build/sombrero" bench memory --json "$out/bench-memory-bf16.json"
   step bench-allreduce bench_allreduce
+}
+
+# Instructions per thread and K step in the main loops of the conv kernels (static SASS of
+# this build, tools/sass_loop.py), to read beside bench-conv's times: the wgmma tiles were
+# issue-bound on their address arithmetic (docs/conv.md).
+sass_loops() {
+  local pass
+  for pass in forward backward_data backward_filter; do
+    echo "== conv2d_$pass"
+    cuobjdump -sass "$build/kernels/CMakeFiles/sombrero_kernels.dir/conv/conv2d_$pass.cu.o" |
+      python3 tools/sass_loop.py conv_gemm_kernel || return 1
+  done
 }
 
 # The data-parallel gradient all-reduce (bench allreduce): NCCL over every GPU of the

@@ -9,6 +9,7 @@ packages=(
   libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
   libopenblas-dev libjpeg62-turbo-dev libturbojpeg0-dev libpng-dev nlohmann-json3-dev
   libopenmpi-dev openmpi-bin
+  python3
   dataset-fashion-mnist
 )
 

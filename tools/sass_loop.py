@@ -21,6 +21,19 @@ BACKWARD_TARGET = re.compile(r"\bBRA\s+(?:\S+\s+)?0x([0-9a-f]+)")
 PREDICATE = re.compile(r"^@!?U?P\w+\s+")
 
 
+# conv_gemm_kernel<Problem<T>, Config, Vectorized> as mangled by nvcc, to print it short.
+CONV_KERNEL = re.compile(r"([A-Z][A-Za-z]*Problem)I(13__nv_bfloat16|f)EENS2_\d+(\w+?)ELb([01])")
+
+
+def short_name(name):
+    match = CONV_KERNEL.search(name)
+    if not match:
+        return name
+    problem, element, config, vectorized = match.groups()
+    element = "bf16" if element.endswith("bfloat16") else "f32"
+    return f"{problem}<{element}> {config}{'' if vectorized == '1' else ' unvectorized'}"
+
+
 def opcode(instruction):
     return PREDICATE.sub("", instruction).split()[0].split(".")[0]
 
@@ -56,7 +69,7 @@ def main():
         for start, end, inside in main_loops(body, markers):
             found = True
             common = Counter(opcode(t) for t in inside).most_common(args.top)
-            print(f"{len(inside):5d} instructions  {name}  [{start:#x}, {end:#x}]")
+            print(f"{len(inside):5d} instructions  {short_name(name)}  [{start:#x}, {end:#x}]")
             print("       " + " ".join(f"{op}:{n}" for op, n in common))
     if not found:
         sys.exit(f"sass_loop.py: no main loop in a kernel matching '{args.filter}'")
