@@ -63,26 +63,10 @@ struct FilterInput {
   FastDivmod channels, kernel_w, out_w, out_h;  // by g.C, g.S, g.OW, g.OH
 
   __device__ __forceinline__ Row row(int j) const {
-    Row t;
-    if (j >= taps) return t;
-    int rs, c, tap_r, tap_s;
-    channels.divmod(j, rs, c);
-    kernel_w.divmod(rs, tap_r, tap_s);
-    t.h = tap_r * g.dilation_h;
-    t.w = tap_s * g.dilation_w;
-    t.offset = shift_offset(t.h, t.w, c, g.W, g.C);
-    return t;
+    return j < taps ? tap_shift(g, channels, kernel_w, j) : Row{};
   }
   __device__ __forceinline__ Column column(int p) const {
-    Column o;
-    if (p >= depth) return o;
-    int q, ow, n, oh;
-    out_w.divmod(p, q, ow);
-    out_h.divmod(q, n, oh);
-    o.h = oh * g.stride_h - g.pad_top;
-    o.w = ow * g.stride_w - g.pad_left;
-    o.offset = pixel_offset(n, o.h, o.w, g.H, g.W, g.C);
-    return o;
+    return p < depth ? window_origin(g, out_w, out_h, p) : Column{};
   }
   __device__ __forceinline__ Located<T> locate(const Row& t, const Column& o) const {
     return window_element(x, g.H, g.W, o, t);

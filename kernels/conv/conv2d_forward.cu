@@ -39,26 +39,10 @@ struct ForwardInput {
   FastDivmod out_w, out_h, channels, kernel_w;  // by g.OW, g.OH, g.C, g.S
 
   __device__ __forceinline__ Row row(int m) const {
-    Row r;
-    if (m >= rows) return r;
-    int t, ow, n, oh;
-    out_w.divmod(m, t, ow);
-    out_h.divmod(t, n, oh);
-    r.h = oh * g.stride_h - g.pad_top;
-    r.w = ow * g.stride_w - g.pad_left;
-    r.offset = pixel_offset(n, r.h, r.w, g.H, g.W, g.C);
-    return r;
+    return m < rows ? window_origin(g, out_w, out_h, m) : Row{};
   }
   __device__ __forceinline__ Column column(int q) const {
-    Column c;
-    if (q >= depth) return c;
-    int rs, channel, tap_r, tap_s;
-    channels.divmod(q, rs, channel);
-    kernel_w.divmod(rs, tap_r, tap_s);
-    c.h = tap_r * g.dilation_h;
-    c.w = tap_s * g.dilation_w;
-    c.offset = shift_offset(c.h, c.w, channel, g.W, g.C);
-    return c;
+    return q < depth ? tap_shift(g, channels, kernel_w, q) : Column{};
   }
   __device__ __forceinline__ Located<T> locate(const Row& r, const Column& c) const {
     return window_element(x, g.H, g.W, r, c);

@@ -48,6 +48,7 @@
 #include <string>
 #include <type_traits>
 
+#include "kernels/common/fast_divmod.cuh"
 #include "kernels/common/numeric.cuh"
 #include "kernels/common/vector16.cuh"
 #include "kernels/conv/conv2d_kernels.h"
@@ -128,6 +129,32 @@ __device__ __forceinline__ long long pixel_offset(int n, int h, int w, int H, in
 // w C + c for the small shifts of a tap).
 __device__ __forceinline__ long long shift_offset(int h, int w, int c, int W, int C) {
   return static_cast<long long>(h) * (W * C) + (w * C + c);
+}
+
+// The shift of tap-and-channel index j = (r S + s) C + c (the KRSC order of w's rows).
+__device__ __forceinline__ TapShift tap_shift(const Geometry& g, const FastDivmod& channels,
+                                              const FastDivmod& kernel_w, int j) {
+  TapShift t;
+  int rs, c, tap_r, tap_s;
+  channels.divmod(j, rs, c);
+  kernel_w.divmod(rs, tap_r, tap_s);
+  t.h = tap_r * g.dilation_h;
+  t.w = tap_s * g.dilation_w;
+  t.offset = shift_offset(t.h, t.w, c, g.W, g.C);
+  return t;
+}
+
+// The window origin in x of output pixel p = (n OH + oh) OW + ow.
+__device__ __forceinline__ WindowOrigin window_origin(const Geometry& g, const FastDivmod& out_w,
+                                                      const FastDivmod& out_h, int p) {
+  WindowOrigin o;
+  int q, ow, n, oh;
+  out_w.divmod(p, q, ow);
+  out_h.divmod(q, n, oh);
+  o.h = oh * g.stride_h - g.pad_top;
+  o.w = ow * g.stride_w - g.pad_left;
+  o.offset = pixel_offset(n, o.h, o.w, g.H, g.W, g.C);
+  return o;
 }
 
 // Where an operand's element is: `present` false for a zero (padding, past the end of a
