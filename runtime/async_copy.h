@@ -38,16 +38,6 @@ namespace sombrero::runtime {
 // A valid global address for zero-filling copies (src-size 0 reads nothing from it).
 static __device__ __align__(16) std::uint32_t async_copy_zero_source[4];
 
-__device__ __forceinline__ void cp_async_16(void* shared_dst, const void* global_src) {
-  const unsigned source_bytes = global_src != nullptr ? 16u : 0u;
-  const void* source = global_src != nullptr ? global_src : async_copy_zero_source;
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n"
-               :
-               : "r"(static_cast<std::uint32_t>(__cvta_generic_to_shared(shared_dst))),
-                 "l"(__cvta_generic_to_global(source)), "r"(source_bytes)
-               : "memory");
-}
-
 __device__ __forceinline__ void cp_async_16(void* shared_dst, const void* global_src,
                                             bool present) {
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n"
@@ -55,6 +45,11 @@ __device__ __forceinline__ void cp_async_16(void* shared_dst, const void* global
                : "r"(static_cast<std::uint32_t>(__cvta_generic_to_shared(shared_dst))),
                  "l"(__cvta_generic_to_global(global_src)), "r"(present ? 16u : 0u)
                : "memory");
+}
+
+__device__ __forceinline__ void cp_async_16(void* shared_dst, const void* global_src) {
+  cp_async_16(shared_dst, global_src != nullptr ? global_src : async_copy_zero_source,
+              global_src != nullptr);
 }
 
 __device__ __forceinline__ void cp_async_commit() {
@@ -72,12 +67,12 @@ __device__ __forceinline__ void prefetch_l2(const void* global_src) {
 
 #else  // SOMBRERO_SIMT
 
-inline void cp_async_16(void* shared_dst, const void* global_src) {
-  simt::detail::async_copy(shared_dst, global_src, 16);
-}
-
 inline void cp_async_16(void* shared_dst, const void* global_src, bool present) {
   simt::detail::async_copy(shared_dst, present ? global_src : nullptr, 16);
+}
+
+inline void cp_async_16(void* shared_dst, const void* global_src) {
+  cp_async_16(shared_dst, global_src, global_src != nullptr);
 }
 
 inline void cp_async_commit() {
