@@ -78,20 +78,22 @@ inline void check_shape(const Conv2dShape& s, const char* pass) {
       s.batch > 0 && s.in_height > 0 && s.in_width > 0 && s.in_channels > 0 && s.out_channels > 0 &&
           s.kernel_h > 0 && s.kernel_w > 0 && s.stride_h > 0 && s.stride_w > 0 &&
           s.dilation_h > 0 && s.dilation_w > 0 && s.pad_top >= 0 && s.pad_bottom >= 0 &&
-          s.pad_left >= 0 && s.pad_right >= 0 && s.out_height() > 0 && s.out_width() > 0 &&
-          static_cast<long long>(s.batch) * (std::max(s.in_height, s.out_height()) + s.pad_top) <
-              (1ll << 31),
+          s.pad_left >= 0 && s.pad_right >= 0 && s.out_height() > 0 && s.out_width() > 0,
       pass, ": invalid convolution shape N=", s.batch, " H=", s.in_height, " W=", s.in_width,
       " C=", s.in_channels, " K=", s.out_channels, " R=", s.kernel_h, " S=", s.kernel_w,
       " (output ", s.out_height(), "x", s.out_width(), "); see check_conv2d_shape");
-  // 32-bit index arithmetic inside the kernels: offsets within w, and within a row of pixels.
+  // 32-bit index arithmetic inside the kernels: offsets within w, within a row of pixels,
+  // and the row index n H + h of a pixel (pixel_offset).
   const long long weights =
       static_cast<long long>(s.out_channels) * s.kernel_h * s.kernel_w * s.in_channels;
   const long long row = static_cast<long long>(std::max(s.in_width, s.out_width())) *
                         std::max(s.in_channels, s.out_channels);
-  SOMBRERO_CHECK(weights < (1ll << 31) && row < (1ll << 31), pass, ": too large for the kernels' ",
-                 "32-bit offsets: ", weights, " weights (K R S C), ", row,
-                 " elements in a row of pixels (at most 2^31 - 1 each)");
+  const long long pixel_rows =
+      static_cast<long long>(s.batch) * (std::max(s.in_height, s.out_height()) + s.pad_top);
+  SOMBRERO_CHECK(weights < (1ll << 31) && row < (1ll << 31) && pixel_rows < (1ll << 31), pass,
+                 ": too large for the kernels' 32-bit offsets: ", weights, " weights (K R S C), ",
+                 row, " elements in a row of pixels, ", pixel_rows,
+                 " rows of pixels (N H; at most 2^31 - 1 each)");
 }
 
 inline bool aligned16(const void* p) {
@@ -102,7 +104,7 @@ inline bool aligned16(const void* p) {
 
 // A coordinate no pixel has: a row or column past the end of its GEMM dimension. Two of
 // them add up to -2^30 (no overflow), and a real coordinate (|h| < 2^28) plus one stays
-// negative, so the bounds check of window_address rejects it.
+// negative, so the bounds check of window_element rejects it.
 inline constexpr int kNowhere = -(1 << 29);
 
 // Where the window of one output pixel starts in a tensor (its top-left pixel h, w, which
@@ -316,21 +318,18 @@ struct TileLoader {
                 "a thread's vectors must share their k");
 
   typename Access::Row rows[Loads];
-  int row_offset[Loads], k_offset[Loads];
+  int row_offset[Loads];
+  int k_offset;  // the k of all of this thread's vectors, from the step's first
   uint4 staged[Loads];
 
   __device__ __forceinline__ void init(const Access& access, int tile_row0, int thread) {
 #pragma unroll
     for (int i = 0; i < Loads; ++i) {
-      if constexpr (ContiguousK) {
-        row_offset[i] = thread / PerLine + i * (Threads / PerLine);
-        k_offset[i] = (thread % PerLine) * V;
-      } else {
-        k_offset[i] = thread / Spacing;
-        row_offset[i] = (thread % Spacing + i * Spacing) * V;
-      }
+      row_offset[i] = ContiguousK ? thread / PerLine + i * (Threads / PerLine)
+                                  : (thread % Spacing + i * Spacing) * V;
       rows[i] = access.row(tile_row0 + row_offset[i]);
     }
+    k_offset = ContiguousK ? (thread % PerLine) * V : thread / Spacing;
   }
 
   // Vector i of this thread in the K step whose column (the same for all i) is `column`.
@@ -339,7 +338,7 @@ struct TileLoader {
     return access.locate(rows[i], column);
   }
   __device__ __forceinline__ typename Access::Column column(const Access& access, int k0) const {
-    return access.column(k0 + k_offset[0]);
+    return access.column(k0 + k_offset);
   }
 
   // Global -> registers for the K step starting at k0.
@@ -354,7 +353,7 @@ struct TileLoader {
     } else {
 #pragma unroll
       for (int i = 0; i < Loads; ++i) {
-        const int k = k0 + k_offset[i];
+        const int k = k0 + k_offset;
         std::uint32_t bits[V];
 #pragma unroll
         for (int e = 0; e < V; ++e) {
@@ -379,14 +378,13 @@ struct TileLoader {
   __device__ __forceinline__ int shared_offset(int i) const {
     if constexpr (Swizzled) {
       const auto row = static_cast<std::uint32_t>(row_offset[i]);
-      const auto k = static_cast<std::uint32_t>(k_offset[i]);
+      const auto k = static_cast<std::uint32_t>(k_offset);
       // k-major: rows of 64 k; MN-major: 8 k x 64 rows atoms, 64-row ranges BK * 128 B apart.
       return static_cast<int>(ContiguousK ? runtime::swizzle128_offset(row, k)
                                           : runtime::swizzle128_mn_offset(k, row, BK * 128)) /
              2;
     }
-    return ContiguousK ? row_offset[i] * Stride + k_offset[i]
-                       : k_offset[i] * Stride + row_offset[i];
+    return ContiguousK ? row_offset[i] * Stride + k_offset : k_offset * Stride + row_offset[i];
   }
 
   // Registers -> shared tile.
@@ -552,11 +550,10 @@ struct WgmmaMath {
   __device__ __forceinline__ static constexpr std::uint32_t descriptor_offset(int slice) {
     return static_cast<std::uint32_t>(slice) * (ContiguousK ? 32u : 2048u);
   }
-  // Descriptor of k slice `slice` of a tile at shared address `tile`.
+  // Descriptor of a tile at shared address `tile` (its first k slice).
   template <bool ContiguousK>
-  __device__ __forceinline__ static std::uint64_t descriptor(std::uint32_t tile, int slice) {
-    return runtime::wgmma_descriptor(tile + descriptor_offset<ContiguousK>(slice),
-                                     ContiguousK ? 16u : AtomStride, 1024,
+  __device__ __forceinline__ static std::uint64_t descriptor(std::uint32_t tile) {
+    return runtime::wgmma_descriptor(tile, ContiguousK ? 16u : AtomStride, 1024,
                                      runtime::WgmmaSwizzle::bytes128);
   }
 
@@ -573,8 +570,8 @@ struct WgmmaMath {
     // Every slice's descriptor is the tile's plus a constant in the address field (address
     // >> 4 in bits 0-13: shared addresses stay below 256 KB, so the sum never carries out
     // of it): one add each instead of rebuilding the fields per slice.
-    const std::uint64_t base_a = descriptor<AContiguousK>(a, 0);
-    const std::uint64_t base_b = descriptor<BContiguousK>(b, 0);
+    const std::uint64_t base_a = descriptor<AContiguousK>(a);
+    const std::uint64_t base_b = descriptor<BContiguousK>(b);
     fence_accumulators();
     runtime::wgmma_fence();
 #pragma unroll
