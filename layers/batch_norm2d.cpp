@@ -91,6 +91,7 @@ Tensor BatchNorm2d::run_forward(const Context& ctx, const Tensor& x, const Tenso
     }
     used_offered_statistics_ = precomputed && sync_ == nullptr;
     offered_for_ = offered_statistics_ = Tensor();
+    offered_gradient_ = offered_gradient_partials_ = Tensor();  // sums are for one backward
     ++num_batches_tracked_;
     cached_input_ = x;
     cached_output_ = options_.relu ? y : Tensor();
@@ -107,6 +108,24 @@ void BatchNorm2d::offer_statistics(const Tensor& produced, Tensor statistics, in
   offered_for_ = produced;
   offered_statistics_ = std::move(statistics);
   offered_tile_rows_ = tile_rows;
+}
+
+bool BatchNorm2d::gradient_sums_inputs(const Tensor& consumer_input, const Tensor** input,
+                                       const Tensor** mean) const {
+  if (!options_.relu || sync_ != nullptr || !cached_input_.defined() || !cached_output_.defined() ||
+      cached_output_.raw_data() != consumer_input.raw_data() ||
+      cached_output_.shape() != consumer_input.shape() ||
+      cached_output_.dtype() != consumer_input.dtype())
+    return false;
+  *input = &cached_input_;
+  *mean = &save_mean_;
+  return true;
+}
+
+void BatchNorm2d::offer_gradient_sums(const Tensor& gradient, Tensor partials, std::int64_t tiles) {
+  offered_gradient_ = gradient;
+  offered_gradient_partials_ = std::move(partials);
+  offered_gradient_tiles_ = tiles;
 }
 
 Tensor BatchNorm2d::backward_through_relu(const Context& ctx, const Tensor& dy,
@@ -136,7 +155,17 @@ Tensor BatchNorm2d::backward(const Context&, const Tensor& dy) {
   SOMBRERO_CHECK(dy.shape() == cached_input_.shape(), describe(), ": output gradient has shape ",
                  to_string(dy.shape()), ", expected ", to_string(cached_input_.shape()));
   Tensor dx = Tensor::empty(dy.shape(), dy.dtype(), dy.device());
-  if (sync_ != nullptr)
+  // Sums a convolution computed for this very gradient (already masked by the ReLU).
+  const bool precomputed = offered_gradient_partials_.defined() && sync_ == nullptr &&
+                           offered_gradient_.raw_data() == dy.raw_data() &&
+                           offered_gradient_.shape() == dy.shape() &&
+                           offered_gradient_.dtype() == dy.dtype();
+  used_offered_gradient_sums_ = precomputed;
+  if (precomputed)
+    ops::batch_norm_backward_training_from_partials(
+        cached_input_, dy, offered_gradient_partials_, offered_gradient_tiles_, weight_->value,
+        save_mean_, save_invstd_, dx, weight_->grad, bias_->grad);
+  else if (sync_ != nullptr)
     sync_batch_norm_backward(*sync_, {options_.eps, options_.momentum, options_.relu},
                              cached_input_, cached_output_, dy, weight_->value, save_mean_,
                              save_invstd_, dx, weight_->grad, bias_->grad);
@@ -144,6 +173,7 @@ Tensor BatchNorm2d::backward(const Context&, const Tensor& dy) {
     ops::batch_norm_backward_training(cached_input_, dy, weight_->value, save_mean_, save_invstd_,
                                       dx, weight_->grad, bias_->grad,
                                       options_.relu ? &cached_output_ : nullptr);
+  offered_gradient_ = offered_gradient_partials_ = Tensor();
   cached_input_ = Tensor();
   cached_output_ = Tensor();
   return dx;

@@ -54,6 +54,21 @@ class BatchNorm2d : public Layer {
   // Whether the last training forward used offered statistics.
   bool used_offered_statistics() const { return used_offered_statistics_; }
 
+  // For the Conv2d whose input is this layer's output (Conv2d::take_gradient_sums_for, linked
+  // by link_conv_batch_norm_pairs): whether its backward-data epilogue can compute this
+  // layer's backward sums, i.e. the last training forward (with the fused ReLU, no
+  // SyncBatchNorm) produced `consumer_input`; then *input and *mean are this layer's input
+  // and batch mean, which that epilogue reads.
+  bool gradient_sums_inputs(const Tensor& consumer_input, const Tensor** input,
+                            const Tensor** mean) const;
+  // The backward sums of `gradient` (the gradient of this layer's output, already masked by
+  // its ReLU) that such a convolution computed: the next backward uses them, instead of a
+  // pass over its input, gradient and output, if its dy is this very tensor; either way they
+  // are used once.
+  void offer_gradient_sums(const Tensor& gradient, Tensor partials, std::int64_t tiles);
+  // Whether the last backward used offered sums.
+  bool used_offered_gradient_sums() const { return used_offered_gradient_sums_; }
+
  private:
   Tensor run_forward(const Context& ctx, const Tensor& x, const Tensor* residual);
 
@@ -67,6 +82,9 @@ class BatchNorm2d : public Layer {
   Tensor offered_for_, offered_statistics_;
   int offered_tile_rows_ = 0;
   bool used_offered_statistics_ = false;
+  Tensor offered_gradient_, offered_gradient_partials_;
+  std::int64_t offered_gradient_tiles_ = 0;
+  bool used_offered_gradient_sums_ = false;
 };
 
 }  // namespace sombrero::layers

@@ -154,7 +154,9 @@ Tensor Conv2d::run_backward(const Context& ctx, const Tensor& dy, Tensor* input_
     ops::conv2d_backward_data_accumulate(ctx, s, dy, w, *input_grad);
   } else if (input_grad_needed_) {
     dx = Tensor::empty(input, dy.dtype(), dy.device());
-    ops::conv2d_backward_data(ctx, s, dy, w, dx);
+    const bool fused = input_grad == nullptr && channels == options_.in_channels &&
+                       backward_data_with_batch_norm(ctx, s, dy, w, dx);
+    if (!fused) ops::conv2d_backward_data(ctx, s, dy, w, dx);
     if (channels != options_.in_channels) dx = unpad_channels(dx, options_.in_channels);
     if (input_grad != nullptr) {  // channel-padded input: added after unpadding
       ops::add_inplace(dx, *input_grad);
@@ -164,6 +166,22 @@ Tensor Conv2d::run_backward(const Context& ctx, const Tensor& dy, Tensor* input_
   cached_input_ = Tensor();
   cached_weight_ = Tensor();
   return dx;
+}
+
+bool Conv2d::backward_data_with_batch_norm(const Context& ctx, const kernels::Conv2dShape& s,
+                                           const Tensor& dy, const Tensor& w, Tensor& dx) {
+  const Tensor* bn_input = nullptr;
+  const Tensor* bn_mean = nullptr;
+  if (gradient_sums_consumer_ == nullptr ||
+      !gradient_sums_consumer_->gradient_sums_inputs(cached_input_, &bn_input, &bn_mean))
+    return false;
+  Tensor partials;
+  std::int64_t tiles = 0;
+  if (!ops::conv2d_backward_data_with_batch_norm(ctx, s, dy, w, dx, cached_input_, *bn_input,
+                                                 *bn_mean, partials, tiles))
+    return false;
+  gradient_sums_consumer_->offer_gradient_sums(dx, std::move(partials), tiles);
+  return true;
 }
 
 }  // namespace sombrero::layers

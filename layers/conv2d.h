@@ -50,6 +50,11 @@ class Conv2d : public Layer, public ComputeWeightUser {
   // hand-written kernels, no bias) the forward's epilogue computes its batch statistics and
   // offers them (BatchNorm2d::offer_statistics), saving it two passes over the output.
   void feed_statistics_to(BatchNorm2d* batch_norm) { statistics_consumer_ = batch_norm; }
+  // The BatchNorm2d (with its fused ReLU) whose output is this convolution's input: in
+  // training on a device (bf16, hand-written kernels) the backward-data epilogue masks the
+  // input gradient by that ReLU and computes the BatchNorm's backward sums
+  // (BatchNorm2d::offer_gradient_sums), saving it a pass over its input, gradient and output.
+  void take_gradient_sums_for(BatchNorm2d* batch_norm) { gradient_sums_consumer_ = batch_norm; }
 
  private:
   kernels::Conv2dShape conv_shape(const Shape& input) const;
@@ -57,12 +62,17 @@ class Conv2d : public Layer, public ComputeWeightUser {
   int kernel_channels(const Context& ctx, const Tensor& x) const;
   // backward's work; the input gradient returned, or added to *input_grad when given.
   Tensor run_backward(const Context& ctx, const Tensor& dy, Tensor* input_grad);
+  // dx through conv2d_backward_data_with_batch_norm for gradient_sums_consumer_, offering it
+  // the sums; false (nothing done) where that fusion does not apply.
+  bool backward_data_with_batch_norm(const Context& ctx, const kernels::Conv2dShape& s,
+                                     const Tensor& dy, const Tensor& w, Tensor& dx);
 
   Conv2dOptions options_;
   Parameter* weight_ = nullptr;
   Parameter* bias_ = nullptr;
   bool input_grad_needed_ = true;
   BatchNorm2d* statistics_consumer_ = nullptr;
+  BatchNorm2d* gradient_sums_consumer_ = nullptr;
   Tensor cached_input_;   // as the kernels saw it (channel-padded when it was)
   Tensor cached_weight_;  // the weight the kernels saw when not the f32 master (bf16, padded)
 };

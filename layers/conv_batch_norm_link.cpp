@@ -17,6 +17,12 @@ int link_conv_batch_norm_pairs(Layer& root) {
       conv->feed_statistics_to(batch_norm);
       ++linked;
     }
+    auto* producer = dynamic_cast<BatchNorm2d*>(children[i].second);
+    auto* consumer = dynamic_cast<Conv2d*>(children[i + 1].second);
+    if (producer != nullptr && consumer != nullptr) {
+      consumer->take_gradient_sums_for(producer);
+      ++linked;
+    }
   }
   return linked;
 }

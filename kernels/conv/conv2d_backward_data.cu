@@ -22,7 +22,13 @@
 // K R S C + N H W C) * sizeof(T).
 // Precision: as forward: f32 FFMA in a fixed order, or bf16 tensor cores accumulating in
 // f32, dx rounded once.
+// With a BatchNorm's backward sums (conv2d_backward_data_with_batch_norm, bf16, the staged
+// epilogue of conv2d_igemm.cuh): each stored vector of dx is masked by the ReLU's output and
+// rounded, and the epilogue also reads the BatchNorm's input there (two 16-byte loads per
+// vector more) and sums g and g (x - mean) per column of each 128-row (64 on the small tile)
+// statistics tile, f32 in a fixed order; tiles are numbered over the phases in launch order.
 #include <numeric>
+#include <type_traits>
 
 #include "kernels/common/fast_divmod.cuh"
 #include "kernels/conv/conv2d_igemm.cuh"
@@ -169,6 +175,15 @@ struct BackwardDataProblem {
   T* dx;
   bool vector_output;  // C % (16 / sizeof(T)) == 0 and dx 16-byte aligned
   bool accumulate;     // dx += the gradient (read-modify-write in the epilogue)
+  // A BatchNorm's backward sums in the staged epilogue (conv2d_backward_data_with_batch_norm;
+  // nullptr: none): dx is then g, the gradient masked where relu_output (nullptr: no ReLU) is
+  // not > 0, and statistics tile t of this launch's rows gets partials[2 t][c] = sum g and
+  // partials[2 t + 1][c] = sum g (bn_input - bn_mean_c) (t from partial_tile_offset on).
+  float* gradient_partials = nullptr;
+  const T* relu_output = nullptr;
+  const T* bn_input = nullptr;
+  const float* bn_mean = nullptr;
+  long long partial_tile_offset = 0;
 
   __device__ __forceinline__ long long output_row(int m, int /*split*/) const {
     const Geometry& g = a.g;
@@ -193,11 +208,45 @@ struct BackwardDataProblem {
     for (int e = 0; e < V; ++e) sum[e] += values[e];
     store_from_f32<V>(dx + row + c, sum);
   }
+  // store_vector's value masked by the ReLU (g, what the BatchNorm's unfused backward would
+  // compute from the stored dx: the same bits), returned rounded as stored, with bn_input.
+  __device__ __forceinline__ void store_gradient_vector(long long row, int c,
+                                                        const float (&values)[16 / sizeof(T)],
+                                                        float (&g)[16 / sizeof(T)],
+                                                        float (&x)[16 / sizeof(T)]) const {
+    constexpr int V = 16 / sizeof(T);
+    for (int e = 0; e < V; ++e) g[e] = values[e];
+    if (accumulate) {
+      float before[V];
+      load_as_f32<V>(dx + row + c, before);
+      for (int e = 0; e < V; ++e) g[e] += before[e];
+    }
+    if (relu_output != nullptr) {
+      float y[V];
+      load_readonly_as_f32<V>(relu_output + row + c, y);
+      for (int e = 0; e < V; ++e)
+        g[e] = __float_as_int(y[e]) > 0 ? g[e] : 0.0f;  // as batch_norm.cu
+    }
+    for (int e = 0; e < V; ++e) g[e] = to_float(from_float<T>(g[e]));
+    store_from_f32<V>(dx + row + c, g);
+    load_readonly_as_f32<V>(bn_input + row + c, x);
+  }
+};
+
+// The BatchNorm whose backward sums the epilogue computes (conv2d_kernels.h); partials null:
+// none.
+template <typename T>
+struct BatchNormGradient {
+  const T* relu_output = nullptr;
+  const T* bn_input = nullptr;
+  const float* bn_mean = nullptr;
+  float* partials = nullptr;
 };
 
 template <typename T>
 void backward_data(const Conv2dShape& shape, const T* dy, const T* w, T* dx, cudaStream_t stream,
-                   const Conv2dKernelOptions& options, bool accumulate) {
+                   const Conv2dKernelOptions& options, bool accumulate,
+                   const BatchNormGradient<T>& batch_norm = {}) {
   check_shape(shape, "conv2d_backward_data");
   const Conv2dGemmPlan plan = conv2d_gemm_plan(Conv2dPass::backward_data, shape, options);
   SOMBRERO_CHECK(plan.gemm_m < (1ll << 31) && plan.gemm_k < (1ll << 31),
@@ -205,6 +254,16 @@ void backward_data(const Conv2dShape& shape, const T* dy, const T* w, T* dx, cud
   const Geometry g = make_geometry(shape);
   constexpr int V = 16 / static_cast<int>(sizeof(T));
   const bool vectorized = g.K % V == 0 && g.C % V == 0 && aligned16(dy) && aligned16(w);
+  const int partial_tile_rows = conv2d_gradient_partials_tile_rows(shape, options);
+  long long partial_tiles = 0;  // statistics tiles of the phases before this one
+  if (batch_norm.partials != nullptr)
+    SOMBRERO_CHECK(
+        (std::is_same_v<T, __nv_bfloat16>)&&g.C % V == 0 && aligned16(dx) &&
+            aligned16(batch_norm.bn_input) &&
+            (batch_norm.relu_output == nullptr || aligned16(batch_norm.relu_output)) &&
+            batch_norm.bn_mean != nullptr,
+        "conv2d_backward_data_with_batch_norm: needs bf16, C a multiple of 8 and 16-byte aligned "
+        "dx, relu_output and bn_input (conv2d_gradient_partials_fusable)");
   for (int ph = 0; ph < g.stride_h; ++ph)
     for (int pw = 0; pw < g.stride_w; ++pw) {
       Phase p{ph,
@@ -235,8 +294,14 @@ void backward_data(const Conv2dShape& shape, const T* dy, const T* w, T* dx, cud
                                            depth,
                                            dx,
                                            g.C % V == 0 && aligned16(dx),
-                                           accumulate};
+                                           accumulate,
+                                           batch_norm.partials,
+                                           batch_norm.relu_output,
+                                           batch_norm.bn_input,
+                                           batch_norm.bn_mean,
+                                           partial_tiles};
       launch(problem, plan.large_tile, vectorized, 1, 0, stream, plan.warpgroup, plan.wgmma_tile);
+      partial_tiles += (M + partial_tile_rows - 1) / partial_tile_rows;
     }
 }
 
@@ -254,6 +319,18 @@ void conv2d_backward_data(const Conv2dShape& shape, const bf16* dy, const bf16* 
                           bool accumulate) {
   conv_igemm::backward_data(shape, device_bf16(dy), device_bf16(w), device_bf16(dx), stream,
                             options, accumulate);
+}
+
+void conv2d_backward_data_with_batch_norm(const Conv2dShape& shape, const bf16* dy, const bf16* w,
+                                          bf16* dx, const bf16* relu_output, const bf16* bn_input,
+                                          const float* bn_mean, float* partials,
+                                          cudaStream_t stream, const Conv2dKernelOptions& options,
+                                          bool accumulate) {
+  SOMBRERO_CHECK(partials != nullptr, "conv2d_backward_data_with_batch_norm: partials is null");
+  conv_igemm::backward_data(
+      shape, device_bf16(dy), device_bf16(w), device_bf16(dx), stream, options, accumulate,
+      conv_igemm::BatchNormGradient<__nv_bfloat16>{device_bf16(relu_output), device_bf16(bn_input),
+                                                   bn_mean, partials});
 }
 
 }  // namespace sombrero::kernels::SOMBRERO_EXEC

@@ -805,6 +805,80 @@ struct StagedEpilogue {
     }
   }
 
+  // Backward-data fused with a BatchNorm's backward sums (problem.gradient_partials,
+  // conv2d_kernels.h): each thread writes its vectors of the staged tile as run() does, but
+  // through store_gradient_vector (the masked gradient g, rounded as stored, and the
+  // BatchNorm's input x there), and sums g and g (x - mean) per column over its rows of each
+  // statistics tile (128 rows; a 256-row tile has two). A thread's vectors all lie in one
+  // column group (Threads is a multiple of the vectors per row), so its sums stay in
+  // registers; the lanes sharing a group add theirs by shuffles, then the warps' sums are
+  // added in warp order through the staged tile's memory: a fixed order, deterministic.
+  template <class Problem>
+  __device__ __forceinline__ static void write_with_gradient_partials(const Problem& problem,
+                                                                      float* tile, int m0, int n0,
+                                                                      int thread) {
+    using Output = typename Problem::Output;
+    constexpr int V = 16 / static_cast<int>(sizeof(Output));
+    constexpr int RowVectors = Config::BN / V;  // vectors per tile row
+    constexpr int RowStep = Config::Threads / RowVectors;
+    constexpr int TileRows = Config::BM == 2 * kConv2dLargeTile ? kConv2dLargeTile : Config::BM;
+    constexpr int Parts = Config::BM / TileRows;
+    constexpr int Warps = Config::Threads / 32;
+    static_assert(Config::Threads % RowVectors == 0 && 32 % RowVectors == 0,
+                  "a thread's vectors share one column group, and a warp holds whole groups");
+    static_assert(TileRows % RowStep == 0, "every thread has as many rows in each tile");
+    static_assert(Parts * 2 * Warps * Config::BN <= Config::BM * Stride,
+                  "the warps' sums fit where the tile was staged");
+    const int column = (thread % RowVectors) * V;
+    const bool column_valid = n0 + column < problem.gemm_n;  // gemm_n is a multiple of V
+    float mean[V];
+    for (int e = 0; e < V; ++e) mean[e] = column_valid ? problem.bn_mean[n0 + column + e] : 0.0f;
+    float sums[Parts][2][V];
+    for (int part = 0; part < Parts; ++part)
+      for (int e = 0; e < V; ++e) sums[part][0][e] = sums[part][1][e] = 0.0f;
+#pragma unroll
+    for (int part = 0; part < Parts; ++part) {
+#pragma unroll
+      for (int i = 0; i < TileRows / RowStep; ++i) {
+        const int m = part * TileRows + thread / RowVectors + i * RowStep;
+        if (!column_valid || m0 + m >= problem.gemm_m) continue;
+        float values[V], g[V], x[V];
+#pragma unroll
+        for (int e = 0; e < V; e += 4) load_four_floats(tile + m * Stride + column + e, values + e);
+        problem.store_gradient_vector(problem.output_row(m0 + m, 0), n0 + column, values, g, x);
+        for (int e = 0; e < V; ++e) {
+          sums[part][0][e] += g[e];
+          sums[part][1][e] = fmaf(g[e], x[e] - mean[e], sums[part][1][e]);
+        }
+      }
+    }
+    // Lanes lane, lane + RowVectors, ... hold the same columns.
+    for (int part = 0; part < Parts; ++part)
+      for (int s = 0; s < 2; ++s)
+        for (int e = 0; e < V; ++e)
+          for (int offset = RowVectors; offset < 32; offset *= 2)
+            sums[part][s][e] += __shfl_xor_sync(0xffffffffu, sums[part][s][e], offset);
+    __syncthreads();                // every thread is done reading the staged tile
+    float* const warp_sums = tile;  // [Parts][2][Warps][BN]
+    const int warp = thread / 32;
+    if (thread % 32 < RowVectors)
+      for (int part = 0; part < Parts; ++part)
+        for (int s = 0; s < 2; ++s)
+          for (int e = 0; e < V; ++e)
+            warp_sums[((part * 2 + s) * Warps + warp) * Config::BN + column + e] = sums[part][s][e];
+    __syncthreads();
+    for (int i = thread; i < Parts * 2 * Config::BN; i += Config::Threads) {
+      const int part = i / (2 * Config::BN), s = (i / Config::BN) % 2, n = i % Config::BN;
+      // No statistics tile past the rows (a 256-row tile's empty half), none past the columns.
+      if (m0 + part * TileRows >= problem.gemm_m || n0 + n >= problem.gemm_n) continue;
+      float total = 0.0f;
+      for (int w = 0; w < Warps; ++w)
+        total += warp_sums[((part * 2 + s) * Warps + w) * Config::BN + n];
+      const std::int64_t t = problem.partial_tile_offset + std::int64_t(blockIdx.x) * Parts + part;
+      problem.gradient_partials[(2 * t + s) * problem.gemm_n + n0 + n] = total;
+    }
+  }
+
   template <class Problem, class Math>
   __device__ __forceinline__ static void run(const Problem& problem, const Math& math, float* tile,
                                              int m0, int n0, int split, int thread) {
@@ -816,6 +890,12 @@ struct StagedEpilogue {
     __syncthreads();  // every warp is done reading the last pipeline stage
     math.template stage<Stride>(tile);
     __syncthreads();
+    if constexpr (requires { problem.gradient_partials; }) {
+      if (problem.gradient_partials != nullptr) {  // uniform across the grid
+        write_with_gradient_partials(problem, tile, m0, n0, thread);
+        return;
+      }
+    }
     if constexpr (requires { problem.statistics; }) {
       if (problem.statistics != nullptr)  // uniform across the grid
         write_statistics(problem, tile, tile + Config::BM * Stride, m0, n0, thread);

@@ -189,6 +189,46 @@ inline std::int64_t conv2d_statistics_floats(const Conv2dShape& s,
   return 2 * ((pixels + rows - 1) / rows) * s.out_channels;
 }
 
+// BatchNorm backward sums from backward-data's epilogue (conv2d_backward_data_with_batch_norm):
+// where this convolution's input is relu_output = max(bn(bn_input), 0) (a BatchNorm with its
+// ReLU, or without: relu_output null), the epilogue writes dx = g, the gradient of the
+// BatchNorm's output before the ReLU (dx where relu_output > 0, else 0), and for each
+// statistics tile t of conv2d_gradient_partials_tile_rows rows of dx (tiles numbered over the
+// stride phases in order, (ph, pw) row-major, each phase's rows from its first tile),
+//   partials[(2 t) C + c]     = sum of g[., c] over the tile's pixels, g as stored (bf16);
+//   partials[(2 t + 1) C + c] = sum of g[., c] (bn_input[., c] - bn_mean[c]),
+// which the BatchNorm's backward adds up (batch_norm_backward_training_from_partials) instead
+// of reading g, bn_input and relu_output in a pass of its own. Fused only where the epilogue
+// stages the tile: bf16, C a multiple of 8, dx, relu_output and bn_input 16-byte aligned.
+inline bool conv2d_gradient_partials_fusable(const Conv2dShape& s, bool bf16, const void* dx,
+                                             const void* relu_output, const void* bn_input) {
+  const auto aligned = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 == 0; };
+  return bf16 && s.in_channels % 8 == 0 && aligned(dx) && aligned(relu_output) &&
+         aligned(bn_input) && bn_input != nullptr;
+}
+inline int conv2d_gradient_partials_tile_rows(const Conv2dShape& s,
+                                              const Conv2dKernelOptions& o = {}) {
+  return conv2d_gemm_plan(Conv2dPass::backward_data, s, o).large_tile ? kConv2dLargeTile
+                                                                      : kConv2dSmallTile;
+}
+// Pixels of stride phase (ph, pw) of dx: backward-data runs one GEMM per phase.
+inline std::int64_t conv2d_phase_pixels(const Conv2dShape& s, int ph, int pw) {
+  const auto rows = [](int phase, int size, int stride) {
+    return phase < size ? (size - phase + stride - 1) / stride : 0;
+  };
+  return std::int64_t(s.batch) * rows(ph, s.in_height, s.stride_h) *
+         rows(pw, s.in_width, s.stride_w);
+}
+inline std::int64_t conv2d_gradient_partials_tiles(const Conv2dShape& s,
+                                                   const Conv2dKernelOptions& o = {}) {
+  const int rows = conv2d_gradient_partials_tile_rows(s, o);
+  std::int64_t tiles = 0;
+  for (int ph = 0; ph < s.stride_h; ++ph)
+    for (int pw = 0; pw < s.stride_w; ++pw)
+      tiles += (conv2d_phase_pixels(s, ph, pw) + rows - 1) / rows;
+  return tiles;
+}
+
 // The hand-written kernels, declared once for both executions: `cuda` on device pointers,
 // stream-ordered; `simt`, the same functions executed on the CPU by runtime/simt (host
 // pointers).
@@ -215,6 +255,11 @@ inline std::int64_t conv2d_statistics_floats(const Conv2dShape& s,
   void conv2d_backward_data(const Conv2dShape& shape, const bf16* dy, const bf16* w, bf16* dx,    \
                             cudaStream_t stream, const Conv2dKernelOptions& options = {},         \
                             bool accumulate = false);                                             \
+  /* dx = g and the BatchNorm's backward partials above (conv2d_gradient_partials_fusable). */    \
+  void conv2d_backward_data_with_batch_norm(                                                      \
+      const Conv2dShape& shape, const bf16* dy, const bf16* w, bf16* dx, const bf16* relu_output, \
+      const bf16* bn_input, const float* bn_mean, float* partials, cudaStream_t stream,           \
+      const Conv2dKernelOptions& options = {}, bool accumulate = false);                          \
   void conv2d_backward_filter(const Conv2dShape& shape, const float* x, const float* dy,          \
                               float* dw, bool accumulate, void* workspace, cudaStream_t stream,   \
                               const Conv2dKernelOptions& options = {});                           \

@@ -14,6 +14,12 @@
 //   2. dbeta += sum g, dgamma += sum g xhat = invstd sum g (x - mean); the coefficients of
 //      dx = a_c g + b_c xhat + d_c, a = gamma invstd, b = -a sum(g xhat) / M, d = -a sum(g) / M
 //   3. dx (the mask recomputed from the forward output; dx may alias dy)
+// From a convolution's sums (batch_norm_backward_training_from_partials: the convolution that
+// takes this BatchNorm's output computed g, the masked gradient, and per-tile sums of g and
+// g (x - mean) in its backward-data epilogue), pass 1 is replaced by adding those tiles up
+// (backward_segments_kernel, segments of 128 tiles in double, then the finalize over the
+// segments): 3 e M C here (pass 3 reads g and x, writes dx), plus the 2 e the epilogue reads
+// (the ReLU's output and x), instead of 7 e with the ReLU.
 // A residual block's last BatchNorm takes the block's output as the mask and also writes g
 // itself (masked_gradient) in pass 1, for the shortcut; pass 3 then reads g, not dy and the
 // mask. That replaces the block's separate ReLU backward (reads dy and y, writes g; then
@@ -406,9 +412,12 @@ __global__ void __launch_bounds__(kChannelBlockThreads)
 // in order, all in double: deterministic, and a chain of 32 loads per thread instead of one
 // thread walking all 512 in turn (L2 latency bound: 20 us per launch on an H200, 53 launches
 // per ResNet-50 step).
+// Partial: float (the backward's own pass 1) or double (segments of a convolution's
+// epilogue partials, below).
+template <typename Partial>
 __global__ void __launch_bounds__(kLaneChannels* kChannelLanes)
     backward_finalize_kernel(std::int64_t rows, int channels, int row_blocks,
-                             const float* __restrict__ partials, const float* __restrict__ gamma,
+                             const Partial* __restrict__ partials, const float* __restrict__ gamma,
                              const float* __restrict__ save_invstd, float* __restrict__ dgamma,
                              float* __restrict__ dbeta, float* __restrict__ coefficients) {
   __shared__ double lane_totals[2][kChannelLanes][kLaneChannels];
@@ -439,6 +448,51 @@ __global__ void __launch_bounds__(kLaneChannels* kChannelLanes)
   coefficients[2 * channels + c] = static_cast<float>(-k * sum_dy / M);
   dgamma[c] += static_cast<float>(sum_dy_xhat);
   dbeta[c] += static_cast<float>(sum_dy);
+}
+
+// The backward sums of a convolution's epilogue (conv2d_backward_data_with_batch_norm: per
+// tile, sum g and sum g (x - mean)) added up per segment of tiles_per_segment tiles, into the
+// layout of pass 1's partials ([segments][2][channels], here in double). Blocks of 32
+// channels x 8 lanes, one segment per blockIdx.y: lane y adds its eighth of the segment's
+// tiles in order (loads issued 8 at a time), then lane 0 the 8 lane totals in order.
+__global__ void __launch_bounds__(kLaneChannels* kChannelLanes)
+    backward_segments_kernel(int channels, std::int64_t tiles, std::int64_t tiles_per_segment,
+                             const float* __restrict__ partials, double* __restrict__ segments) {
+  __shared__ double lanes[2][kChannelLanes][kLaneChannels];
+  const int c = static_cast<int>(blockIdx.x) * kLaneChannels + static_cast<int>(threadIdx.x);
+  const std::int64_t segment = blockIdx.y;
+  const std::int64_t first = segment * tiles_per_segment;
+  const std::int64_t end = std::min(tiles, first + tiles_per_segment);
+  const std::int64_t per_lane = (tiles_per_segment + kChannelLanes - 1) / kChannelLanes;
+  const std::int64_t lane_first = std::min(end, first + threadIdx.y * per_lane);
+  const std::int64_t lane_end = std::min(end, lane_first + per_lane);
+  double sum = 0.0, centred = 0.0;
+  if (c < channels)
+    for (std::int64_t t0 = lane_first; t0 < lane_end; t0 += kStatisticsBatch) {
+      float sums[kStatisticsBatch], products[kStatisticsBatch];
+#pragma unroll
+      for (int i = 0; i < kStatisticsBatch; ++i) {
+        const std::int64_t t = t0 + i < lane_end ? t0 + i : t0;
+        sums[i] = partials[(2 * t) * channels + c];
+        products[i] = partials[(2 * t + 1) * channels + c];
+      }
+#pragma unroll
+      for (int i = 0; i < kStatisticsBatch; ++i) {
+        if (t0 + i >= lane_end) break;
+        sum = add_rn(sum, static_cast<double>(sums[i]));
+        centred = add_rn(centred, static_cast<double>(products[i]));
+      }
+    }
+  lanes[0][threadIdx.y][threadIdx.x] = sum;
+  lanes[1][threadIdx.y][threadIdx.x] = centred;
+  __syncthreads();
+  if (threadIdx.y != 0 || c >= channels) return;
+  for (int y = 1; y < kChannelLanes; ++y) {
+    sum = add_rn(sum, lanes[0][y][threadIdx.x]);
+    centred = add_rn(centred, lanes[1][y][threadIdx.x]);
+  }
+  segments[(2 * segment) * channels + c] = sum;
+  segments[(2 * segment + 1) * channels + c] = centred;
 }
 
 // dx = a g + b xhat + d, xhat = (x - mean) invstd. dy and dx may alias (no __restrict__, and
@@ -576,6 +630,22 @@ void forward_inference(const BatchNormShape& s, const T* x, const float* gamma, 
 }
 
 template <typename T>
+void launch_backward_dx(const BatchNormShape& s, const ChannelTiling& tiling, const T* x,
+                        const T* dy, const T* relu_output, const float* save_mean,
+                        const float* save_invstd, const float* coefficients, T* dx,
+                        cudaStream_t stream) {
+  const dim3 grid = channel_elementwise_grid(s.rows, tiling);
+  if (tiling.vector > 1)
+    SOMBRERO_LAUNCH((backward_dx_kernel<T, kVector16<T>>), grid, channel_tile_block(), 0, stream,
+                    s.rows, s.channels, tiling, x, dy, relu_output, save_mean, save_invstd,
+                    coefficients, dx);
+  else
+    SOMBRERO_LAUNCH((backward_dx_kernel<T, 1>), grid, channel_tile_block(), 0, stream, s.rows,
+                    s.channels, tiling, x, dy, relu_output, save_mean, save_invstd, coefficients,
+                    dx);
+}
+
+template <typename T>
 void backward_training(const BatchNormShape& s, const T* x, const T* dy, const float* gamma,
                        const float* save_mean, const float* save_invstd, T* dx, float* dgamma,
                        float* dbeta, float* workspace, cudaStream_t stream, const T* relu_output,
@@ -597,17 +667,41 @@ void backward_training(const BatchNormShape& s, const T* x, const T* dy, const f
     dy = masked_gradient;
     relu_output = nullptr;
   }
-  SOMBRERO_LAUNCH(backward_finalize_kernel, lane_grid(C), dim3(kLaneChannels, kChannelLanes), 0,
-                  stream, s.rows, C, row_blocks, workspace, gamma, save_invstd, dgamma, dbeta,
-                  coefficients);
-  const dim3 grid = channel_elementwise_grid(s.rows, tiling);
-  if (tiling.vector > 1)
-    SOMBRERO_LAUNCH((backward_dx_kernel<T, kVector16<T>>), grid, channel_tile_block(), 0, stream,
-                    s.rows, C, tiling, x, dy, relu_output, save_mean, save_invstd, coefficients,
-                    dx);
-  else
-    SOMBRERO_LAUNCH((backward_dx_kernel<T, 1>), grid, channel_tile_block(), 0, stream, s.rows, C,
-                    tiling, x, dy, relu_output, save_mean, save_invstd, coefficients, dx);
+  SOMBRERO_LAUNCH(backward_finalize_kernel<float>, lane_grid(C), dim3(kLaneChannels, kChannelLanes),
+                  0, stream, s.rows, C, row_blocks, static_cast<const float*>(workspace), gamma,
+                  save_invstd, dgamma, dbeta, coefficients);
+  launch_backward_dx(s, tiling, x, dy, relu_output, save_mean, save_invstd, coefficients, dx,
+                     stream);
+}
+
+template <typename T>
+void backward_training_from_partials(const BatchNormShape& s, const float* partials,
+                                     std::int64_t tiles, const T* x, const T* g, const float* gamma,
+                                     const float* save_mean, const float* save_invstd, T* dx,
+                                     float* dgamma, float* dbeta, float* workspace,
+                                     cudaStream_t stream) {
+  check(s);
+  SOMBRERO_CHECK(tiles > 0 && tiles <= s.rows,
+                 "batch_norm_backward_training_from_partials: ", tiles, " tiles for ", s.rows,
+                 " rows");
+  const int C = s.channels;
+  const ChannelTiling tiling = tiling_for<T>(C, {x, g, dx});
+  float* coefficients = workspace + batch_norm_partials_floats(s);
+  // Segments of about 128 tiles (16 per lane), at most kBatchNormStatisticsSegments: their
+  // 2 C doubles each fit the partials' part of the workspace.
+  const std::int64_t segments =
+      std::clamp<std::int64_t>((tiles + 127) / 128, 1, kBatchNormStatisticsSegments);
+  const std::int64_t tiles_per_segment = (tiles + segments - 1) / segments;
+  double* segment_sums = reinterpret_cast<double*>(workspace);
+  SOMBRERO_LAUNCH(backward_segments_kernel, lane_grid(C, static_cast<unsigned>(segments)),
+                  dim3(kLaneChannels, kChannelLanes), 0, stream, C, tiles, tiles_per_segment,
+                  partials, segment_sums);
+  SOMBRERO_LAUNCH(backward_finalize_kernel<double>, lane_grid(C),
+                  dim3(kLaneChannels, kChannelLanes), 0, stream, s.rows, C,
+                  static_cast<int>(segments), static_cast<const double*>(segment_sums), gamma,
+                  save_invstd, dgamma, dbeta, coefficients);
+  launch_backward_dx(s, tiling, x, g, static_cast<const T*>(nullptr), save_mean, save_invstd,
+                     coefficients, dx, stream);
 }
 
 }  // namespace
@@ -674,6 +768,17 @@ void batch_norm_backward_training(const BatchNormShape& shape, const bf16* x, co
   backward_training(shape, device_bf16(x), device_bf16(dy), gamma, save_mean, save_invstd,
                     device_bf16(dx), dgamma, dbeta, workspace, stream, relu,
                     device_bf16(masked_gradient));
+}
+
+void batch_norm_backward_training_from_partials(const BatchNormShape& shape, const float* partials,
+                                                std::int64_t tiles, const bf16* x, const bf16* g,
+                                                const float* gamma, const float* save_mean,
+                                                const float* save_invstd, bf16* dx, float* dgamma,
+                                                float* dbeta, float* workspace,
+                                                cudaStream_t stream) {
+  backward_training_from_partials(shape, partials, tiles, device_bf16(x), device_bf16(g), gamma,
+                                  save_mean, save_invstd, device_bf16(dx), dgamma, dbeta, workspace,
+                                  stream);
 }
 
 }  // namespace SOMBRERO_EXEC

@@ -102,17 +102,31 @@ inline std::size_t batch_norm_workspace_floats(const BatchNormShape& shape) {
       const float* gamma, const float* beta, float eps, float momentum, T* y, float* running_mean, \
       float* running_var, float* save_mean, float* save_invstd, float* workspace,                  \
       cudaStream_t stream, bool relu = false, const T* residual = nullptr);
+// Training backward from the sums a convolution's backward-data epilogue already computed
+// (conv2d_backward_data_with_batch_norm; x is the BatchNorm's input, g the gradient of its
+// output already masked by its ReLU, which that epilogue wrote): partials[2 t][c] = sum g and
+// [2 t + 1][c] = sum g (x - save_mean_c) over tile t of `tiles`. Adds them per channel (in
+// double, in order: segments of tiles, then the segments) instead of reading g and x for
+// them, then dx as above (no mask: g has it). dx may alias g.
+#define SOMBRERO_BATCH_NORM_FROM_PARTIALS_API(T)                                               \
+  void batch_norm_backward_training_from_partials(                                             \
+      const BatchNormShape& shape, const float* partials, std::int64_t tiles, const T* x,      \
+      const T* g, const float* gamma, const float* save_mean, const float* save_invstd, T* dx, \
+      float* dgamma, float* dbeta, float* workspace, cudaStream_t stream);
 namespace cuda {
 SOMBRERO_BATCH_NORM_KERNEL_API(float)
 SOMBRERO_BATCH_NORM_KERNEL_API(bf16)
 SOMBRERO_BATCH_NORM_FROM_STATISTICS_API(bf16)
+SOMBRERO_BATCH_NORM_FROM_PARTIALS_API(bf16)
 }  // namespace cuda
 namespace simt {
 SOMBRERO_BATCH_NORM_KERNEL_API(float)
 SOMBRERO_BATCH_NORM_KERNEL_API(bf16)
 SOMBRERO_BATCH_NORM_FROM_STATISTICS_API(bf16)
+SOMBRERO_BATCH_NORM_FROM_PARTIALS_API(bf16)
 }  // namespace simt
 #undef SOMBRERO_BATCH_NORM_KERNEL_API
 #undef SOMBRERO_BATCH_NORM_FROM_STATISTICS_API
+#undef SOMBRERO_BATCH_NORM_FROM_PARTIALS_API
 
 }  // namespace sombrero::kernels

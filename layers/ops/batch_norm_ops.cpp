@@ -185,4 +185,31 @@ void batch_norm_backward_training(const Tensor& x, const Tensor& dy, const Tenso
   });
 }
 
+void batch_norm_backward_training_from_partials(const Tensor& x, const Tensor& g,
+                                                const Tensor& partials, std::int64_t tiles,
+                                                const Tensor& gamma, const Tensor& save_mean,
+                                                const Tensor& save_invstd, Tensor& dx,
+                                                Tensor& dgamma, Tensor& dbeta) {
+  constexpr const char* op = "batch_norm_backward_training_from_partials";
+  const kernels::BatchNormShape s = check_batch_norm(op, {{"x", &x}, {"g", &g}, {"dx", &dx}},
+                                                     {{"gamma", &gamma},
+                                                      {"save_mean", &save_mean},
+                                                      {"save_invstd", &save_invstd},
+                                                      {"dgamma", &dgamma},
+                                                      {"dbeta", &dbeta}});
+  SOMBRERO_CHECK(!x.is_cpu() && x.dtype() == DType::bf16, op,
+                 ": bf16 activations on a device only");
+  check_same_device(op, {{"x", &x}, {"partials", &partials}});
+  check_dtype(op, DType::f32, {{"partials", &partials}});
+  SOMBRERO_CHECK(tiles > 0 && partials.numel() == 2 * tiles * s.channels, op, ": ",
+                 partials.numel(), " partials for ", tiles, " tiles and ", s.channels,
+                 " channels, expected ", 2 * tiles * s.channels);
+  Tensor workspace = workspace_floats(x, kernels::batch_norm_workspace_floats(s));
+  SOMBRERO_DEVICE_KERNEL(x.device(), batch_norm_backward_training_from_partials, s,
+                         partials.data<float>(), tiles, x.data<bf16>(), g.data<bf16>(),
+                         gamma.data<float>(), save_mean.data<float>(), save_invstd.data<float>(),
+                         dx.data<bf16>(), dgamma.data<float>(), dbeta.data<float>(),
+                         workspace.data<float>(), x.stream());
+}
+
 }  // namespace sombrero::layers::ops

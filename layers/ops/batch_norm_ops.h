@@ -6,6 +6,8 @@
 // (NHWC). The training passes take their workspace from ops::workspace_floats.
 #pragma once
 
+#include <cstdint>
+
 #include "runtime/tensor.h"
 
 namespace sombrero::layers::ops {
@@ -39,5 +41,13 @@ void batch_norm_backward_training(const Tensor& x, const Tensor& dy, const Tenso
                                   const Tensor& save_mean, const Tensor& save_invstd, Tensor& dx,
                                   Tensor& dgamma, Tensor& dbeta, const Tensor* relu_output,
                                   Tensor* masked_gradient = nullptr);
+// The same from the backward sums a convolution's backward-data epilogue computed
+// (ops::conv2d_backward_data_with_batch_norm): g is the gradient already masked by the ReLU,
+// partials the per-tile sums of g and g (x - save_mean) over `tiles` tiles. bf16 on a device.
+void batch_norm_backward_training_from_partials(const Tensor& x, const Tensor& g,
+                                                const Tensor& partials, std::int64_t tiles,
+                                                const Tensor& gamma, const Tensor& save_mean,
+                                                const Tensor& save_invstd, Tensor& dx,
+                                                Tensor& dgamma, Tensor& dbeta);
 
 }  // namespace sombrero::layers::ops

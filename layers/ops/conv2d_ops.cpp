@@ -64,6 +64,37 @@ bool conv2d_forward_with_statistics(const Context& ctx, const kernels::Conv2dSha
   return true;
 }
 
+bool conv2d_backward_data_with_batch_norm(const Context& ctx, const kernels::Conv2dShape& shape,
+                                          const Tensor& dy, const Tensor& w, Tensor& dx,
+                                          const Tensor& relu_output, const Tensor& bn_input,
+                                          const Tensor& bn_mean, Tensor& partials,
+                                          std::int64_t& tiles) {
+  if (dy.is_cpu() || !kernels::is_hand_written(ctx.conv_algo) ||
+      !kernels::conv2d_gradient_partials_fusable(shape, dy.dtype() == DType::bf16, dx.raw_data(),
+                                                 relu_output.raw_data(), bn_input.raw_data()))
+    return false;
+  constexpr const char* op = "conv2d_backward_data_with_batch_norm";
+  check_hand_kernel_call(op, ctx, shape, {{"dy", &dy}, {"w", &w}, {"dx", &dx}}, dx.shape(),
+                         w.shape(), dy.shape());
+  SOMBRERO_CHECK(relu_output.shape() == dx.shape() && bn_input.shape() == dx.shape() &&
+                     relu_output.dtype() == DType::bf16 && bn_input.dtype() == DType::bf16,
+                 op, ": relu_output ", to_string(relu_output.shape()), " and bn_input ",
+                 to_string(bn_input.shape()), " must be bf16 like dx ", to_string(dx.shape()));
+  check_same_device(
+      op,
+      {{"dy", &dy}, {"relu_output", &relu_output}, {"bn_input", &bn_input}, {"bn_mean", &bn_mean}});
+  SOMBRERO_CHECK(bn_mean.dtype() == DType::f32 && bn_mean.numel() == shape.in_channels, op,
+                 ": bn_mean must hold ", shape.in_channels, " f32 values");
+  const kernels::Conv2dKernelOptions options = kernels::kernel_options(ctx.conv_algo);
+  tiles = kernels::conv2d_gradient_partials_tiles(shape, options);
+  partials = Tensor::empty({2 * tiles * shape.in_channels}, DType::f32, dy.device());
+  SOMBRERO_DEVICE_KERNEL(dy.device(), conv2d_backward_data_with_batch_norm, shape, dy.data<bf16>(),
+                         w.data<bf16>(), dx.data<bf16>(), relu_output.data<bf16>(),
+                         bn_input.data<bf16>(), bn_mean.data<float>(), partials.data<float>(),
+                         dy.stream(), options);
+  return true;
+}
+
 void conv2d_backward_data(const Context& ctx, const kernels::Conv2dShape& shape, const Tensor& dy,
                           const Tensor& w, Tensor& dx) {
   if (!dy.device().is_simt()) {

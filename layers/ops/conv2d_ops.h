@@ -4,6 +4,8 @@
 // so algo cudnn is refused there). dw is f32 also for bf16 activations (master weights).
 #pragma once
 
+#include <cstdint>
+
 #include "kernels/conv/conv2d_shape.h"
 #include "layers/context.h"
 #include "runtime/tensor.h"
@@ -25,6 +27,17 @@ void conv2d_backward_data_accumulate(const Context& ctx, const kernels::Conv2dSh
 bool conv2d_forward_with_statistics(const Context& ctx, const kernels::Conv2dShape& shape,
                                     const Tensor& x, const Tensor& w, Tensor& y, Tensor& statistics,
                                     int& tile_rows);
+// dx = the input gradient masked by a BatchNorm's ReLU and, in `partials`, that BatchNorm's
+// per-tile backward sums (kernels/conv/conv2d_kernels.h, conv2d_backward_data_with_batch_norm):
+// relu_output is this convolution's input, the output of the BatchNorm + ReLU whose input is
+// bn_input and batch mean bn_mean. Returns false, doing nothing, where that fusion does not
+// exist (cpu, cuDNN, f32, C not a multiple of 8, unaligned tensors); tiles receives the number
+// of tiles.
+bool conv2d_backward_data_with_batch_norm(const Context& ctx, const kernels::Conv2dShape& shape,
+                                          const Tensor& dy, const Tensor& w, Tensor& dx,
+                                          const Tensor& relu_output, const Tensor& bn_input,
+                                          const Tensor& bn_mean, Tensor& partials,
+                                          std::int64_t& tiles);
 // dw += the filter gradient.
 void conv2d_backward_filter_accumulate(const Context& ctx, const kernels::Conv2dShape& shape,
                                        const Tensor& x, const Tensor& dy, Tensor& dw);
