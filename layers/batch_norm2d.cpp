@@ -94,7 +94,7 @@ Tensor BatchNorm2d::run_forward(const Context& ctx, const Tensor& x, const Tenso
     offered_gradient_ = offered_gradient_partials_ = Tensor();  // sums are for one backward
     ++num_batches_tracked_;
     cached_input_ = x;
-    cached_output_ = options_.relu ? y : Tensor();
+    cached_output_ = relu ? y : Tensor();  // the ReLU's output: its own, or the block's
   } else {
     ops::batch_norm_forward_inference(x, weight_->value, bias_->value, running_mean_, running_var_,
                                       options_.eps, y, relu, residual);
@@ -112,7 +112,7 @@ void BatchNorm2d::offer_statistics(const Tensor& produced, Tensor statistics, in
 
 bool BatchNorm2d::gradient_sums_inputs(const Tensor& consumer_input, const Tensor** input,
                                        const Tensor** mean) const {
-  if (!options_.relu || sync_ != nullptr || !cached_input_.defined() || !cached_output_.defined() ||
+  if (sync_ != nullptr || !cached_input_.defined() || !cached_output_.defined() ||
       cached_output_.raw_data() != consumer_input.raw_data() ||
       cached_output_.shape() != consumer_input.shape() ||
       cached_output_.dtype() != consumer_input.dtype())
@@ -120,6 +120,12 @@ bool BatchNorm2d::gradient_sums_inputs(const Tensor& consumer_input, const Tenso
   *input = &cached_input_;
   *mean = &save_mean_;
   return true;
+}
+
+bool BatchNorm2d::has_gradient_sums_for(const Tensor& dy) const {
+  return offered_gradient_partials_.defined() && sync_ == nullptr &&
+         offered_gradient_.raw_data() == dy.raw_data() && offered_gradient_.shape() == dy.shape() &&
+         offered_gradient_.dtype() == dy.dtype();
 }
 
 void BatchNorm2d::offer_gradient_sums(const Tensor& gradient, Tensor partials, std::int64_t tiles) {
@@ -137,6 +143,12 @@ Tensor BatchNorm2d::backward_through_relu(const Context& ctx, const Tensor& dy,
                  describe(), ": output gradient ", to_string(dy.shape()), " and ReLU output ",
                  to_string(relu_output.shape()), " must both have shape ",
                  to_string(cached_input_.shape()));
+  if (has_gradient_sums_for(dy) && relu_output.raw_data() == cached_output_.raw_data()) {
+    // The next block's first convolution wrote dy (adding its input gradient to the
+    // shortcut's) already masked by this ReLU, and summed it: dy is the masked gradient.
+    masked_gradient = dy;
+    return backward(ctx, dy);  // from the offered sums
+  }
   masked_gradient = Tensor::empty(dy.shape(), dy.dtype(), dy.device());
   if (sync_ != nullptr) {  // SyncBatchNorm's backward takes the masked gradient itself
     ops::relu_backward(relu_output, dy, masked_gradient);
@@ -145,6 +157,8 @@ Tensor BatchNorm2d::backward_through_relu(const Context& ctx, const Tensor& dy,
   Tensor dx = Tensor::empty(dy.shape(), dy.dtype(), dy.device());
   ops::batch_norm_backward_training(cached_input_, dy, weight_->value, save_mean_, save_invstd_, dx,
                                     weight_->grad, bias_->grad, &relu_output, &masked_gradient);
+  used_offered_gradient_sums_ = false;
+  offered_gradient_ = offered_gradient_partials_ = Tensor();
   cached_input_ = Tensor();
   cached_output_ = Tensor();
   return dx;
@@ -156,10 +170,7 @@ Tensor BatchNorm2d::backward(const Context&, const Tensor& dy) {
                  to_string(dy.shape()), ", expected ", to_string(cached_input_.shape()));
   Tensor dx = Tensor::empty(dy.shape(), dy.dtype(), dy.device());
   // Sums a convolution computed for this very gradient (already masked by the ReLU).
-  const bool precomputed = offered_gradient_partials_.defined() && sync_ == nullptr &&
-                           offered_gradient_.raw_data() == dy.raw_data() &&
-                           offered_gradient_.shape() == dy.shape() &&
-                           offered_gradient_.dtype() == dy.dtype();
+  const bool precomputed = has_gradient_sums_for(dy);
   used_offered_gradient_sums_ = precomputed;
   if (precomputed)
     ops::batch_norm_backward_training_from_partials(
@@ -173,6 +184,8 @@ Tensor BatchNorm2d::backward(const Context&, const Tensor& dy) {
     ops::batch_norm_backward_training(cached_input_, dy, weight_->value, save_mean_, save_invstd_,
                                       dx, weight_->grad, bias_->grad,
                                       options_.relu ? &cached_output_ : nullptr);
+  // (Without its own ReLU, cached_output_ is a residual block's output, whose ReLU the
+  // caller's backward_through_relu takes care of.)
   offered_gradient_ = offered_gradient_partials_ = Tensor();
   cached_input_ = Tensor();
   cached_output_ = Tensor();

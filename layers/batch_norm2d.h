@@ -37,7 +37,9 @@ class BatchNorm2d : public Layer {
   // Backward through that ReLU too: dy is the gradient of y = max(bn(x) + residual, 0) (y is
   // `relu_output`); writes the masked gradient g = dy where y > 0 (what the residual takes)
   // into `masked_gradient` and returns the gradient of x, in the same passes (one pass and
-  // one launch fewer than a ReLU backward before backward).
+  // one launch fewer than a ReLU backward before backward). Where the next block's first
+  // convolution offered this layer its backward sums for dy (offer_gradient_sums), dy is
+  // already masked: masked_gradient is then dy itself.
   Tensor backward_through_relu(const Context& ctx, const Tensor& dy, const Tensor& relu_output,
                                Tensor& masked_gradient);
 
@@ -56,9 +58,9 @@ class BatchNorm2d : public Layer {
 
   // For the Conv2d whose input is this layer's output (Conv2d::take_gradient_sums_for, linked
   // by link_conv_batch_norm_pairs): whether its backward-data epilogue can compute this
-  // layer's backward sums, i.e. the last training forward (with the fused ReLU, no
-  // SyncBatchNorm) produced `consumer_input`; then *input and *mean are this layer's input
-  // and batch mean, which that epilogue reads.
+  // layer's backward sums, i.e. the last training forward (with the fused ReLU, or a residual
+  // block's sum and ReLU; no SyncBatchNorm) produced `consumer_input`; then *input and *mean
+  // are this layer's input and batch mean, which that epilogue reads.
   bool gradient_sums_inputs(const Tensor& consumer_input, const Tensor** input,
                             const Tensor** mean) const;
   // The backward sums of `gradient` (the gradient of this layer's output, already masked by
@@ -71,6 +73,8 @@ class BatchNorm2d : public Layer {
 
  private:
   Tensor run_forward(const Context& ctx, const Tensor& x, const Tensor* residual);
+  // Whether offered backward sums describe this very gradient tensor.
+  bool has_gradient_sums_for(const Tensor& dy) const;
 
   BatchNorm2dOptions options_;
   Parameter* weight_ = nullptr;

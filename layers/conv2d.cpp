@@ -151,11 +151,12 @@ Tensor Conv2d::run_backward(const Context& ctx, const Tensor& dy, Tensor* input_
                        input_grad->device() == dy.device(),
                    describe(), ": the input gradient to add to is ", to_string(input_grad->shape()),
                    ", expected ", to_string(input), " like the input");
-    ops::conv2d_backward_data_accumulate(ctx, s, dy, w, *input_grad);
+    if (!backward_data_with_batch_norm(ctx, s, dy, w, *input_grad, /*accumulate=*/true))
+      ops::conv2d_backward_data_accumulate(ctx, s, dy, w, *input_grad);
   } else if (input_grad_needed_) {
     dx = Tensor::empty(input, dy.dtype(), dy.device());
     const bool fused = input_grad == nullptr && channels == options_.in_channels &&
-                       backward_data_with_batch_norm(ctx, s, dy, w, dx);
+                       backward_data_with_batch_norm(ctx, s, dy, w, dx, /*accumulate=*/false);
     if (!fused) ops::conv2d_backward_data(ctx, s, dy, w, dx);
     if (channels != options_.in_channels) dx = unpad_channels(dx, options_.in_channels);
     if (input_grad != nullptr) {  // channel-padded input: added after unpadding
@@ -169,7 +170,8 @@ Tensor Conv2d::run_backward(const Context& ctx, const Tensor& dy, Tensor* input_
 }
 
 bool Conv2d::backward_data_with_batch_norm(const Context& ctx, const kernels::Conv2dShape& s,
-                                           const Tensor& dy, const Tensor& w, Tensor& dx) {
+                                           const Tensor& dy, const Tensor& w, Tensor& dx,
+                                           bool accumulate) {
   const Tensor* bn_input = nullptr;
   const Tensor* bn_mean = nullptr;
   if (gradient_sums_consumer_ == nullptr ||
@@ -178,7 +180,7 @@ bool Conv2d::backward_data_with_batch_norm(const Context& ctx, const kernels::Co
   Tensor partials;
   std::int64_t tiles = 0;
   if (!ops::conv2d_backward_data_with_batch_norm(ctx, s, dy, w, dx, cached_input_, *bn_input,
-                                                 *bn_mean, partials, tiles))
+                                                 *bn_mean, partials, tiles, accumulate))
     return false;
   gradient_sums_consumer_->offer_gradient_sums(dx, std::move(partials), tiles);
   return true;

@@ -62,10 +62,12 @@ class Conv2d : public Layer, public ComputeWeightUser {
   int kernel_channels(const Context& ctx, const Tensor& x) const;
   // backward's work; the input gradient returned, or added to *input_grad when given.
   Tensor run_backward(const Context& ctx, const Tensor& dy, Tensor* input_grad);
-  // dx through conv2d_backward_data_with_batch_norm for gradient_sums_consumer_, offering it
-  // the sums; false (nothing done) where that fusion does not apply.
+  // dx (or dx += the input gradient, accumulate) through conv2d_backward_data_with_batch_norm
+  // for gradient_sums_consumer_, offering it the sums; false (nothing done) where that fusion
+  // does not apply.
   bool backward_data_with_batch_norm(const Context& ctx, const kernels::Conv2dShape& s,
-                                     const Tensor& dy, const Tensor& w, Tensor& dx);
+                                     const Tensor& dy, const Tensor& w, Tensor& dx,
+                                     bool accumulate);
 
   Conv2dOptions options_;
   Parameter* weight_ = nullptr;

@@ -118,7 +118,7 @@ Tensor ResidualBlock::forward(const Context& ctx, const Tensor& x) {
   Tensor out = x;
   for (std::size_t i = 0; i + 1 < branch_.size(); ++i) out = branch_[i]->forward(ctx, out);
   const Tensor identity = shortcut_ != nullptr ? shortcut_->forward(ctx, x) : x;
-  auto& last = dynamic_cast<BatchNorm2d&>(*branch_.back());  // every block ends in one
+  BatchNorm2d& last = last_batch_norm();  // every block ends in one
   const Tensor y = last.forward_add_relu(ctx, out, identity);
   relu_out_.adopt_output(ctx, y);
   return y;
@@ -130,14 +130,17 @@ Tensor ResidualBlock::forward(const Context& ctx, const Tensor& x) {
 // gradient; the branch's first convolution adds its own into it in its backward-data
 // epilogue (Conv2d::backward_adding_to) instead of a separate sum. For an identity shortcut
 // that gradient is g itself, which the branch has finished reading by then (stream order).
+// Where the block before this one ends in a linked BatchNorm (link_conv_batch_norm_pairs),
+// that epilogue also masks the sum by the previous block's ReLU and computes its last
+// BatchNorm's backward sums; its backward_through_relu then takes dx as its masked gradient.
 Tensor ResidualBlock::backward(const Context& ctx, const Tensor& dy) {
   const Tensor y = relu_out_.take_output(dy.shape());
-  auto& last = dynamic_cast<BatchNorm2d&>(*branch_.back());
+  BatchNorm2d& last = last_batch_norm();
   Tensor g;
   Tensor d = last.backward_through_relu(ctx, dy, y, g);
   Tensor dx = shortcut_ != nullptr ? shortcut_->backward(ctx, g) : g;
   for (std::size_t i = branch_.size() - 1; i-- > 1;) d = branch_[i]->backward(ctx, d);
-  dynamic_cast<Conv2d&>(*branch_.front()).backward_adding_to(ctx, d, dx);  // blocks start so
+  first_conv().backward_adding_to(ctx, d, dx);  // blocks start so
   return dx;
 }
 

@@ -61,6 +61,10 @@ class ResidualBlock : public Layer {
   double forward_flops(const Shape& input) const override;
   Tensor forward(const Context& ctx, const Tensor& x) override;
   Tensor backward(const Context& ctx, const Tensor& dy) override;
+  // The branch's first convolution (which takes the block's input) and last BatchNorm (whose
+  // sum with the shortcut, after the ReLU, is the block's output).
+  Conv2d& first_conv() const { return dynamic_cast<Conv2d&>(*branch_.front()); }
+  BatchNorm2d& last_batch_norm() const { return dynamic_cast<BatchNorm2d&>(*branch_.back()); }
 
  protected:
   ResidualBlock(std::string type, const BlockOptions& options, int out_channels);

@@ -68,7 +68,7 @@ bool conv2d_backward_data_with_batch_norm(const Context& ctx, const kernels::Con
                                           const Tensor& dy, const Tensor& w, Tensor& dx,
                                           const Tensor& relu_output, const Tensor& bn_input,
                                           const Tensor& bn_mean, Tensor& partials,
-                                          std::int64_t& tiles) {
+                                          std::int64_t& tiles, bool accumulate) {
   if (dy.is_cpu() || !kernels::is_hand_written(ctx.conv_algo) ||
       !kernels::conv2d_gradient_partials_fusable(shape, dy.dtype() == DType::bf16, dx.raw_data(),
                                                  relu_output.raw_data(), bn_input.raw_data()))
@@ -91,7 +91,7 @@ bool conv2d_backward_data_with_batch_norm(const Context& ctx, const kernels::Con
   SOMBRERO_DEVICE_KERNEL(dy.device(), conv2d_backward_data_with_batch_norm, shape, dy.data<bf16>(),
                          w.data<bf16>(), dx.data<bf16>(), relu_output.data<bf16>(),
                          bn_input.data<bf16>(), bn_mean.data<float>(), partials.data<float>(),
-                         dy.stream(), options);
+                         dy.stream(), options, accumulate);
   return true;
 }
 

@@ -6,12 +6,16 @@
 // agree to 1e-5; its dx may differ by one bf16 rounding in a few elements, and the first
 // convolution's gradients and the input gradient, computed from it, to 4e-3 norm-wise (a bf16
 // rounding is 2^-9 relative). f32, a BatchNorm without a ReLU, or sums offered for another
-// tensor fall back to the BatchNorm's own passes.
+// tensor fall back to the BatchNorm's own passes. Across residual blocks, the next block's
+// first convolution (adding to its shortcut's gradient) does the same for the block before's
+// last BatchNorm, whose sum and ReLU made its output: against the same blocks without the
+// backward links, y bit for bit and every gradient to 4e-3 norm-wise.
 #include <gtest/gtest.h>
 
 #include <memory>
 
 #include "layers/conv_batch_norm_link.h"
+#include "layers/residual.h"
 #include "layers/sequential.h"
 #include "tests/layers/device_agreement.h"
 
@@ -105,6 +109,58 @@ TEST(BatchNormConvBackwardFusion, FallsBackWhereTheEpilogueCannotServe) {
                                        Device::simt());
   bn.backward(ctx, g);
   EXPECT_FALSE(bn.used_offered_gradient_sums());
+}
+
+// Removes every backward link under `layer` (the forward ones stay).
+void unlink_backward(layers::Layer& layer) {
+  if (auto* conv = dynamic_cast<layers::Conv2d*>(&layer)) conv->take_gradient_sums_for(nullptr);
+  for (const auto& child : layer.children()) unlink_backward(*child.second);
+}
+
+// A projection block, a strided projection block and an identity block: the first two end
+// in a BatchNorm whose sums the next block's conv1 computes (onto a downsample's gradient,
+// then onto the identity shortcut's).
+std::unique_ptr<layers::Sequential> three_blocks() {
+  auto seq = std::make_unique<layers::Sequential>();
+  layers::BlockOptions a;
+  a.in_channels = 16, a.planes = 8;  // -> 32 channels: projection
+  layers::BlockOptions b = a;
+  b.in_channels = 32, b.stride = 2;
+  layers::BlockOptions c = b;
+  c.planes = 32, c.stride = 1;  // BasicBlock 32 -> 32: identity
+  seq->add(std::make_unique<layers::Bottleneck>(a));
+  seq->add(std::make_unique<layers::Bottleneck>(b));
+  seq->add(std::make_unique<layers::BasicBlock>(c));
+  return seq;
+}
+
+TEST(BatchNormConvBackwardFusion, AResidualBlocksLastBatchNormTakesTheNextBlocksSums) {
+  const runtime::Shape input{2, 8, 8, 16};
+  const std::vector<float> x = rounded_to_bf16(random_values(std::size_t(input.numel()), 15));
+  const std::vector<float> dy = rounded_to_bf16(random_values(2 * 4 * 4 * 32, 16));
+  for (const kernels::ConvAlgo algo : {kernels::ConvAlgo::hand, kernels::ConvAlgo::wgmma}) {
+    auto fused = three_blocks(), plain = three_blocks();
+    for (layers::Sequential* seq : {fused.get(), plain.get()}) {
+      initialize(*seq, 3);
+      round_parameters_to_bf16(*seq);
+      move_to(*seq, Device::simt());
+      layers::link_conv_batch_norm_pairs(*seq);
+    }
+    unlink_backward(*plain);
+    const LayerRun got = run_layer(*fused, Device::simt(), DType::bf16, input, x, dy, true, algo);
+    const auto block = [&](int i) -> layers::ResidualBlock& {
+      return dynamic_cast<layers::ResidualBlock&>(fused->at(std::size_t(i)));
+    };
+    EXPECT_TRUE(block(0).last_batch_norm().used_offered_gradient_sums());
+    EXPECT_TRUE(block(1).last_batch_norm().used_offered_gradient_sums());
+    EXPECT_FALSE(block(2).last_batch_norm().used_offered_gradient_sums());  // the last block
+    const LayerRun want = run_layer(*plain, Device::simt(), DType::bf16, input, x, dy, true, algo);
+    EXPECT_EQ(got.y, want.y);
+    ASSERT_EQ(got.grads.size(), want.grads.size());
+    for (std::size_t i = 0; i < want.grads.size(); ++i)
+      expect_close(want.grads[i].first, got.grads[i].second, want.grads[i].second, 4e-3);
+    expect_close("dx", got.dx, want.dx, 4e-3);
+  }
 }
 
 }  // namespace
