@@ -28,6 +28,7 @@
 #include "kernels/norm/batch_norm.h"
 #include "runtime/error.h"
 #include "runtime/simt/schedule.h"
+#include "tests/kernels/conv_batch_norm_reference.h"
 #include "tests/support/test_values.h"
 
 namespace sombrero::kernels {
@@ -49,86 +50,12 @@ Conv2dShape shape(int n, int hw, int c, int k, int kernel, int stride) {
   return s;
 }
 
-// The layer's tensors: dy, w of the convolution; its input y = relu output (about half of it
-// zero, some -0), the BatchNorm's input x, mean and invstd, gamma; dx's start when
-// accumulating.
-struct Inputs {
-  std::vector<bf16> dy, w, relu_output, bn_input, start;
-  std::vector<float> mean, invstd, gamma;
-};
-
-Inputs make_inputs(const Conv2dShape& s, unsigned seed) {
-  Inputs in;
-  in.dy = to_bf16(random_values(s.output_elements(), seed));
-  in.w = to_bf16(random_values(s.weight_elements(), seed + 1));
-  std::vector<float> y = random_values(s.input_elements(), seed + 2);
-  for (std::size_t i = 0; i < y.size(); ++i) y[i] = i % 7 == 3 ? -0.0f : std::max(y[i], 0.0f);
-  in.relu_output = to_bf16(y);
-  std::vector<float> x = random_values(s.input_elements(), seed + 3);
-  for (float& v : x) v = 3.0f + 2.0f * v;
-  in.bn_input = to_bf16(x);
-  in.start = to_bf16(random_values(s.input_elements(), seed + 4));
-  const int C = s.in_channels;
-  in.mean = random_values(C, seed + 5);
-  for (float& v : in.mean) v = 3.0f + 0.1f * v;
-  in.invstd = random_values(C, seed + 6);
-  for (float& v : in.invstd) v = 0.5f + 0.1f * std::abs(v);
-  in.gamma = random_values(C, seed + 7);
-  return in;
-}
-
-// The per-tile sums the epilogue must write, in double: tiles of `rows` pixels over each
-// stride phase's pixels (n, hi, wi) in order, phases (ph, pw) row-major.
-std::vector<double> reference_partials(const Conv2dShape& s, int rows, std::int64_t tiles,
-                                       const std::vector<float>& g, const std::vector<float>& x,
-                                       const std::vector<float>& mean, std::vector<double>& scale) {
-  const int C = s.in_channels;
-  std::vector<double> partials(2 * std::size_t(tiles) * C, 0.0);
-  scale.assign(partials.size(), 0.0);
-  std::int64_t first_tile = 0;
-  for (int ph = 0; ph < s.stride_h; ++ph)
-    for (int pw = 0; pw < s.stride_w; ++pw) {
-      std::int64_t m = 0;
-      for (int n = 0; n < s.batch; ++n)
-        for (int h = ph; h < s.in_height; h += s.stride_h)
-          for (int w = pw; w < s.in_width; w += s.stride_w, ++m) {
-            const std::int64_t tile = first_tile + m / rows;
-            const std::size_t pixel = (std::size_t(n) * s.in_height + h) * s.in_width + w;
-            for (int c = 0; c < C; ++c) {
-              const double gv = g[pixel * C + c], term = gv * (double(x[pixel * C + c]) - mean[c]);
-              partials[(2 * tile) * C + c] += gv;
-              partials[(2 * tile + 1) * C + c] += term;
-              scale[(2 * tile) * C + c] += std::abs(gv);
-              scale[(2 * tile + 1) * C + c] += std::abs(term);
-            }
-          }
-      first_tile += (m + rows - 1) / rows;
-    }
-  EXPECT_EQ(first_tile, tiles) << s.to_string();
-  return partials;
-}
-
-// 2^-7 of the larger magnitude (a bf16 unit in the last place, or two), and 1e-5 of the
-// largest |want| for values that cancel (a g + b xhat + d near 0).
-void expect_within_one_bf16_ulp(const std::vector<float>& got, const std::vector<float>& want,
-                                const std::string& what) {
-  ASSERT_EQ(got.size(), want.size());
-  float largest = 0.0f;
-  for (const float v : want) largest = std::max(largest, std::abs(v));
-  int failures = 0;
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    const double ulp = std::ldexp(std::max(std::abs(got[i]), std::abs(want[i])), -7);
-    if (!(std::abs(double(got[i]) - want[i]) <= ulp + 1e-5 * largest) && failures++ < 3)
-      ADD_FAILURE() << what << " dx[" << i << "] = " << got[i] << ", unfused " << want[i];
-  }
-}
-
 void check_case(const Conv2dShape& s, const Conv2dKernelOptions& options, bool accumulate,
                 bool relu, unsigned seed) {
   const std::string what = s.to_string() + " tile " + std::to_string(int(options.tile)) +
                            " wgmma " + std::to_string(int(options.wgmma)) +
                            (accumulate ? " accumulate" : "") + (relu ? " relu" : "");
-  const Inputs in = make_inputs(s, seed);
+  const test::ConvBatchNormInputs in = test::make_conv_batch_norm_inputs(s, seed);
   const int C = s.in_channels;
   const BatchNormShape bn{std::int64_t(s.batch) * s.in_height * s.in_width, C};
   const bf16* relu_output = relu ? in.relu_output.data() : nullptr;
@@ -137,11 +64,8 @@ void check_case(const Conv2dShape& s, const Conv2dKernelOptions& options, bool a
   // Unfused: dx, then the BatchNorm's backward with the ReLU's mask.
   std::vector<bf16> dx = accumulate ? in.start : std::vector<bf16>(s.input_elements());
   simt::conv2d_backward_data(s, in.dy.data(), in.w.data(), dx.data(), nullptr, options, accumulate);
-  std::vector<float> g = to_float(dx);
-  const std::vector<float> y = to_float(in.relu_output);
-  if (relu)
-    for (std::size_t i = 0; i < g.size(); ++i)
-      if (!(y[i] > 0.0f)) g[i] = 0.0f;  // no NaN among them
+  const std::vector<float> g =
+      relu ? test::masked_gradient(to_float(dx), in.relu_output) : to_float(dx);
   std::vector<bf16> bn_dx(dx.size());
   std::vector<float> dgamma(C, 0.25f), dbeta(C, -0.5f);
   simt::batch_norm_backward_training(bn, in.bn_input.data(), dx.data(), in.gamma.data(),
@@ -151,7 +75,7 @@ void check_case(const Conv2dShape& s, const Conv2dKernelOptions& options, bool a
   const std::int64_t tiles = conv2d_gradient_partials_tiles(s, options);
   const std::vector<float> x = to_float(in.bn_input);
   std::vector<double> scale;
-  const std::vector<double> want = reference_partials(
+  const std::vector<double> want = test::reference_partials(
       s, conv2d_gradient_partials_tile_rows(s, options), tiles, g, x, in.mean, scale);
   ASSERT_EQ(want.size(), 2 * std::size_t(tiles) * C) << what;
   for (int i = 0; i < sombrero::simt::kTestScheduleCount; ++i) {
@@ -163,11 +87,7 @@ void check_case(const Conv2dShape& s, const Conv2dKernelOptions& options, bool a
                                                relu_output, in.bn_input.data(), in.mean.data(),
                                                partials.data(), nullptr, options, accumulate);
     EXPECT_EQ(to_float(fused), g) << label;
-    int failures = 0;
-    for (std::size_t j = 0; j < want.size(); ++j)
-      if (!(std::abs(partials[j] - want[j]) <= 1e-5 * scale[j] + 1e-6) && failures++ < 3)
-        ADD_FAILURE() << label << " partial " << j << " (tile " << j / (2 * C)
-                      << ") = " << partials[j] << ", want " << want[j];
+    test::expect_partials(partials, want, scale, C, label);
 
     std::vector<bf16> fused_bn_dx(dx.size());
     std::vector<float> fused_dgamma(C, 0.25f), fused_dbeta(C, -0.5f);
@@ -175,20 +95,9 @@ void check_case(const Conv2dShape& s, const Conv2dKernelOptions& options, bool a
         bn, partials.data(), tiles, in.bn_input.data(), fused.data(), in.gamma.data(),
         in.mean.data(), in.invstd.data(), fused_bn_dx.data(), fused_dgamma.data(),
         fused_dbeta.data(), workspace.data(), nullptr);
-    double gamma_scale = 0.0, beta_scale = 0.0;
-    for (std::size_t t = 0; t < std::size_t(tiles); ++t)
-      for (int c = 0; c < C; ++c) {
-        beta_scale = std::max(beta_scale, scale[(2 * t) * C + c]);
-        gamma_scale = std::max(gamma_scale, scale[(2 * t + 1) * C + c]);
-      }
-    for (int c = 0; c < C; ++c) {
-      EXPECT_NEAR(fused_dbeta[c], dbeta[c], 1e-5 * beta_scale * double(tiles) + 1e-5)
-          << label << " dbeta " << c;
-      EXPECT_NEAR(fused_dgamma[c], dgamma[c],
-                  1e-5 * gamma_scale * double(tiles) * in.invstd[c] + 1e-5)
-          << label << " dgamma " << c;
-    }
-    expect_within_one_bf16_ulp(to_float(fused_bn_dx), to_float(bn_dx), label);
+    test::expect_parameter_gradients(fused_dgamma, dgamma, fused_dbeta, dbeta, scale, tiles,
+                                     in.invstd, label);
+    test::expect_within_one_bf16_ulp(to_float(fused_bn_dx), to_float(bn_dx), label);
   }
 }
 
@@ -238,7 +147,7 @@ TEST(Conv2dBatchNormBackwardSimt, WideChannelsAndNoRelu) {
 TEST(Conv2dBatchNormBackwardSimt, UnfusableShapesAreRefused) {
   const Conv2dShape s = shape(1, 4, 12, 8, 3, 1);  // 12 channels: not whole 16-byte vectors
   EXPECT_FALSE(conv2d_gradient_partials_fusable(s, true, nullptr, nullptr, nullptr));
-  const Inputs in = make_inputs(s, 81);
+  const test::ConvBatchNormInputs in = test::make_conv_batch_norm_inputs(s, 81);
   std::vector<bf16> dx(s.input_elements());
   std::vector<float> partials(2 * std::size_t(conv2d_gradient_partials_tiles(s)) * 12);
   EXPECT_THROW(simt::conv2d_backward_data_with_batch_norm(s, in.dy.data(), in.w.data(), dx.data(),

@@ -1,0 +1,96 @@
+// Backward-data fused with a BatchNorm's backward sums (conv2d_backward_data_with_batch_norm,
+// then batch_norm_backward_training_from_partials) on a real GPU, on every ResNet-50 shape
+// whose input a BatchNorm produces (C a multiple of 8: all but the stem) at batch 8, on the
+// default tile and, where wgmma runs, the m128_sync and n64_sync ones; a block's first
+// convolution (the ones named conv1) also adds onto the shortcut's gradient, as in the model.
+// Against the unfused passes on the GPU (backward-data, the mask on the host, the BatchNorm's
+// own backward with the ReLU's output): g bit for bit, the partials within 1e-5 of their
+// double reference, the BatchNorm's dx within a bf16 unit in the last place and dgamma, dbeta
+// within 1e-5 of the summed magnitudes (tests/kernels/conv_batch_norm_reference.h).
+// Skips with a message when no CUDA device is present.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "kernels/conv/conv2d_kernels.h"
+#include "kernels/conv/resnet_conv_shapes.h"
+#include "kernels/norm/batch_norm.h"
+#include "runtime/device_info.h"
+#include "tests/kernels/conv_batch_norm_reference.h"
+#include "tests/support/device_buffer.h"
+#include "tests/support/test_values.h"
+
+namespace sombrero::kernels {
+namespace {
+
+using test::DeviceBuffer;
+using test::to_float;
+
+constexpr int kBatch = 8;
+
+void check_shape(const NamedConvShape& named, const Conv2dKernelOptions& options,
+                 const std::string& tile) {
+  const Conv2dShape& s = named.shape;
+  const bool accumulate =
+      named.name.size() >= 5 && named.name.rfind("conv1") == named.name.size() - 5;
+  const std::string what = named.name + " " + tile + (accumulate ? " accumulate" : "");
+  const test::ConvBatchNormInputs in = test::make_conv_batch_norm_inputs(s, 7);
+  const int C = s.in_channels;
+  const BatchNormShape bn{std::int64_t(s.batch) * s.in_height * s.in_width, C};
+  DeviceBuffer<bf16> dy(in.dy), w(in.w), y(in.relu_output), x(in.bn_input);
+  DeviceBuffer<float> mean(in.mean), invstd(in.invstd), gamma(in.gamma);
+  DeviceBuffer<float> workspace(std::vector<float>(batch_norm_workspace_floats(bn)));
+
+  // Unfused.
+  DeviceBuffer<bf16> dx(accumulate ? in.start : std::vector<bf16>(s.input_elements()));
+  cuda::conv2d_backward_data(s, dy.get(), w.get(), dx.get(), nullptr, options, accumulate);
+  const std::vector<float> g = test::masked_gradient(to_float(dx.download()), in.relu_output);
+  DeviceBuffer<bf16> bn_dx(std::vector<bf16>(s.input_elements()));
+  DeviceBuffer<float> dgamma(std::vector<float>(C, 0.25f)), dbeta(std::vector<float>(C, -0.5f));
+  cuda::batch_norm_backward_training(bn, x.get(), dx.get(), gamma.get(), mean.get(), invstd.get(),
+                                     bn_dx.get(), dgamma.get(), dbeta.get(), workspace.get(),
+                                     nullptr, y.get());
+
+  // Fused.
+  const std::int64_t tiles = conv2d_gradient_partials_tiles(s, options);
+  DeviceBuffer<bf16> fused(accumulate ? in.start : std::vector<bf16>(s.input_elements()));
+  DeviceBuffer<float> partials(std::vector<float>(2 * std::size_t(tiles) * C, NAN));
+  cuda::conv2d_backward_data_with_batch_norm(s, dy.get(), w.get(), fused.get(), y.get(), x.get(),
+                                             mean.get(), partials.get(), nullptr, options,
+                                             accumulate);
+  DeviceBuffer<bf16> fused_bn_dx(std::vector<bf16>(s.input_elements()));
+  DeviceBuffer<float> fused_dgamma(std::vector<float>(C, 0.25f)),
+      fused_dbeta(std::vector<float>(C, -0.5f));
+  cuda::batch_norm_backward_training_from_partials(
+      bn, partials.get(), tiles, x.get(), fused.get(), gamma.get(), mean.get(), invstd.get(),
+      fused_bn_dx.get(), fused_dgamma.get(), fused_dbeta.get(), workspace.get(), nullptr);
+
+  EXPECT_EQ(to_float(fused.download()), g) << what;
+  std::vector<double> scale;
+  const std::vector<double> want =
+      test::reference_partials(s, conv2d_gradient_partials_tile_rows(s, options), tiles, g,
+                               to_float(in.bn_input), in.mean, scale);
+  test::expect_partials(partials.download(), want, scale, C, what);
+  test::expect_parameter_gradients(fused_dgamma.download(), dgamma.download(),
+                                   fused_dbeta.download(), dbeta.download(), scale, tiles,
+                                   in.invstd, what);
+  test::expect_within_one_bf16_ulp(to_float(fused_bn_dx.download()), to_float(bn_dx.download()),
+                                   what);
+}
+
+TEST(Conv2dBatchNormBackwardGpu, EveryResNet50ShapeAgreesWithTheUnfusedPasses) {
+  if (runtime::cuda_devices().empty())
+    GTEST_SKIP() << "no CUDA device: " << runtime::cuda_unavailable_reason();
+  const bool wgmma = runtime::wgmma_unavailable_reason().empty();
+  for (const NamedConvShape& named : resnet50_conv_shapes(kBatch)) {
+    if (named.shape.in_channels % 8 != 0) continue;  // the stem: no BatchNorm before it
+    check_shape(named, {}, "default tile");
+    if (wgmma)
+      for (const Conv2dWgmmaTile tile : {Conv2dWgmmaTile::m128_sync, Conv2dWgmmaTile::n64_sync})
+        check_shape(named, {Conv2dTile::warpgroup, 0, tile}, "wgmma " + std::to_string(int(tile)));
+  }
+}
+
+}  // namespace
+}  // namespace sombrero::kernels
