@@ -6,13 +6,15 @@
 //
 // Bytes ("MB"): the compulsory traffic, each activation-sized tensor a kernel must read read
 // once and each it must write written once (per-channel parameters and statistics, a few KB,
-// left out): BN forward reads x, writes y; BN backward reads x and dy, writes dx; relu forward
+// left out): BN forward reads x, writes y; BN backward reads x and dy, writes dx (with the
+// ReLU, also its output; from a convolution's sums, x and g); relu forward
 // 2 tensors, relu backward, add and add_inplace 3; max pool forward reads x once and writes y
 // and the one-byte argmax, backward reads dy and argmax and writes dx; global average pool reads
 // x (dy) and writes y (dx). "floor MB": the kernel's own floor from its header comment (BN
-// forward 4 e M C: x is read three times; backward 5 e M C; the rest equal the compulsory
-// bytes). Copy: cudaMemcpyAsync of the compulsory byte count, bandwidth 2 bytes / time. On
-// the GPU an L2-sized buffer is overwritten before every timed run (kernel, cuDNN or copy).
+// forward 4 e M C: x is read three times; backward 5 e M C, 7 e with the ReLU, 3 e from a
+// convolution's sums; the rest equal the compulsory bytes). Copy: cudaMemcpyAsync of the compulsory
+// byte count, bandwidth 2 bytes / time. On the GPU an L2-sized buffer is overwritten before every
+// timed run (kernel, cuDNN or copy).
 //
 // Checks: every kernel's output is compared with a reference before it is timed, so a wrong
 // kernel cannot post a fast number: BatchNorm with cuDNN's output (the CPU backend where
@@ -31,6 +33,7 @@
 #include <memory>
 #include <ostream>
 #include <sstream>
+#include <type_traits>
 #include <utility>
 
 #include "benchmarks/benchmarks.h"
@@ -213,6 +216,7 @@ class MemoryBench {
   void run_precision(DType dtype) {
     for (const Activation& a : activations(options_.simt)) {
       batch_norm<T>(a, dtype);
+      batch_norm_relu_backward<T>(a, dtype);
       elementwise<T>(a, dtype);
     }
     const auto shapes = activations(options_.simt);
@@ -385,6 +389,92 @@ class MemoryBench {
       m.ms = target_.time_ms(ours_backward);
       if (cudnn_backward) m.cudnn_ms = target_.time_ms(cudnn_backward);
       m.cudnn_note = cudnn_note;
+      emit(m, dtype);
+    }
+  }
+
+  // The BatchNorm + ReLU backward as training runs it: "bn bwd relu", the BatchNorm's own
+  // passes with the ReLU's output as the mask (x, dy and y read twice, dx written: 7 e M C),
+  // and (bf16) "bn bwd sums", from the per-tile sums that the next convolution's
+  // backward-data epilogue computes in training (conv2d_backward_data_with_batch_norm; here
+  // made on the host, tiles of 128 rows): g and x read, dx written (3 e M C; the epilogue's
+  // 2 e are the convolution's, timed there). Both against the CPU backend's masked backward.
+  template <typename T>
+  void batch_norm_relu_backward(const Activation& a, DType dtype) {
+    const bool own = selected("bn bwd relu", a);
+    const bool sums = std::is_same_v<T, bf16> && selected("bn bwd sums", a);
+    if (!own && !sums) return;
+    const Device device = target_.device();
+    const int C = a.channels;
+    const kernels::BatchNormShape shape{std::int64_t(options_.batch) * a.height * a.width, C};
+    Tensor x = activation(a, dtype), y = activation(a, dtype), dy = activation(a, dtype),
+           dx = activation(a, dtype);
+    x.fill_normal(generator_, 0.5f, 2.0f);
+    dy.fill_normal(generator_, 0.0f, 1.0f);
+    Tensor gamma = Tensor::empty({C}, DType::f32, device),
+           beta = Tensor::empty({C}, DType::f32, device);
+    gamma.fill_uniform(generator_, 0.5f, 1.5f);
+    beta.fill_normal(generator_, 0.0f, 0.5f);
+    Tensor save_mean = Tensor::empty({C}, DType::f32, device);
+    Tensor save_invstd = Tensor::empty({C}, DType::f32, device);
+    Tensor dgamma = Tensor::zeros({C}, DType::f32, device),
+           dbeta = Tensor::zeros({C}, DType::f32, device);
+    Tensor workspace = Tensor::empty({std::int64_t(kernels::batch_norm_workspace_floats(shape))},
+                                     DType::f32, device);
+    cudaStream_t stream = target_.stream();
+    SOMBRERO_MEMORY_KERNEL(target_, batch_norm_forward_training, shape, x.data<T>(),
+                           gamma.data<float>(), beta.data<float>(), kEps, kMomentum, y.data<T>(),
+                           nullptr, nullptr, save_mean.data<float>(), save_invstd.data<float>(),
+                           workspace.data<float>(), stream, /*relu=*/true);
+    const std::vector<float> xs = x.to_floats(), dys = dy.to_floats(), ys = y.to_floats(),
+                             gs = gamma.to_floats(), mean = save_mean.to_floats(),
+                             invstd = save_invstd.to_floats();
+    std::vector<float> reference(xs.size()), dg(std::size_t(C), 0.0f), db(std::size_t(C), 0.0f);
+    kernels::cpu::batch_norm_backward_training(shape, xs.data(), dys.data(), gs.data(), mean.data(),
+                                               invstd.data(), reference.data(), dg.data(),
+                                               db.data(), ys.data());
+    const double e = double(sizeof(T)), elements = double(x.numel());
+    if (own) {
+      auto kernel = [&] {
+        SOMBRERO_MEMORY_KERNEL(target_, batch_norm_backward_training, shape, x.data<T>(),
+                               dy.data<T>(), gamma.data<float>(), save_mean.data<float>(),
+                               save_invstd.data<float>(), dx.data<T>(), dgamma.data<float>(),
+                               dbeta.data<float>(), workspace.data<float>(), stream, y.data<T>());
+      };
+      Measurement m{"bn bwd relu", dims(a), 4 * e * elements, 7 * e * elements};
+      kernel();
+      m.difference = relative_difference(dx.to_floats(), reference, dtype);
+      m.checked_against = "cpu";
+      m.ms = target_.time_ms(kernel);
+      emit(m, dtype);
+    }
+    if constexpr (std::is_same_v<T, bf16>) {
+      if (!sums) return;
+      constexpr std::int64_t kTileRows = 128;
+      const std::int64_t tiles = (shape.rows + kTileRows - 1) / kTileRows;
+      std::vector<float> g(dys.size()), partials(2 * std::size_t(tiles) * C, 0.0f);
+      for (std::size_t i = 0; i < g.size(); ++i) g[i] = ys[i] > 0.0f ? dys[i] : 0.0f;
+      for (std::int64_t r = 0; r < shape.rows; ++r)
+        for (int c = 0; c < C; ++c) {
+          const std::size_t i = std::size_t(r) * C + c, t = std::size_t(r / kTileRows);
+          partials[(2 * t) * C + c] += g[i];
+          partials[(2 * t + 1) * C + c] += g[i] * (xs[i] - mean[c]);
+        }
+      const Tensor g_tensor = Tensor::from_floats(x.shape(), g, dtype, device);
+      const Tensor partial_tensor =
+          Tensor::from_floats({std::int64_t(partials.size())}, partials, DType::f32, device);
+      auto kernel = [&] {
+        SOMBRERO_MEMORY_KERNEL(target_, batch_norm_backward_training_from_partials, shape,
+                               partial_tensor.data<float>(), tiles, x.data<T>(), g_tensor.data<T>(),
+                               gamma.data<float>(), save_mean.data<float>(),
+                               save_invstd.data<float>(), dx.data<T>(), dgamma.data<float>(),
+                               dbeta.data<float>(), workspace.data<float>(), stream);
+      };
+      Measurement m{"bn bwd sums", dims(a), 3 * e * elements, 3 * e * elements};
+      kernel();
+      m.difference = relative_difference(dx.to_floats(), reference, dtype);
+      m.checked_against = "cpu";
+      m.ms = target_.time_ms(kernel);
       emit(m, dtype);
     }
   }
