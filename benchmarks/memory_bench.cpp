@@ -434,20 +434,23 @@ class MemoryBench {
                                                invstd.data(), reference.data(), dg.data(),
                                                db.data(), ys.data());
     const double e = double(sizeof(T)), elements = double(x.numel());
-    if (own) {
-      auto kernel = [&] {
-        SOMBRERO_MEMORY_KERNEL(target_, batch_norm_backward_training, shape, x.data<T>(),
-                               dy.data<T>(), gamma.data<float>(), save_mean.data<float>(),
-                               save_invstd.data<float>(), dx.data<T>(), dgamma.data<float>(),
-                               dbeta.data<float>(), workspace.data<float>(), stream, y.data<T>());
-      };
-      Measurement m{"bn bwd relu", dims(a), 4 * e * elements, 7 * e * elements};
+    // Runs `kernel` once, checks dx, times it: a row of `tensors` compulsory and `floor` passes.
+    const auto measure = [&](const char* name, double tensors, double floor,
+                             const std::function<void()>& kernel) {
+      Measurement m{name, dims(a), tensors * e * elements, floor * e * elements};
       kernel();
       m.difference = relative_difference(dx.to_floats(), reference, dtype);
       m.checked_against = "cpu";
       m.ms = target_.time_ms(kernel);
       emit(m, dtype);
-    }
+    };
+    if (own)
+      measure("bn bwd relu", 4, 7, [&] {
+        SOMBRERO_MEMORY_KERNEL(target_, batch_norm_backward_training, shape, x.data<T>(),
+                               dy.data<T>(), gamma.data<float>(), save_mean.data<float>(),
+                               save_invstd.data<float>(), dx.data<T>(), dgamma.data<float>(),
+                               dbeta.data<float>(), workspace.data<float>(), stream, y.data<T>());
+      });
     if constexpr (std::is_same_v<T, bf16>) {
       if (!sums) return;
       constexpr std::int64_t kTileRows = 128;
@@ -463,19 +466,13 @@ class MemoryBench {
       const Tensor g_tensor = Tensor::from_floats(x.shape(), g, dtype, device);
       const Tensor partial_tensor =
           Tensor::from_floats({std::int64_t(partials.size())}, partials, DType::f32, device);
-      auto kernel = [&] {
+      measure("bn bwd sums", 3, 3, [&] {
         SOMBRERO_MEMORY_KERNEL(target_, batch_norm_backward_training_from_partials, shape,
                                partial_tensor.data<float>(), tiles, x.data<T>(), g_tensor.data<T>(),
                                gamma.data<float>(), save_mean.data<float>(),
                                save_invstd.data<float>(), dx.data<T>(), dgamma.data<float>(),
                                dbeta.data<float>(), workspace.data<float>(), stream);
-      };
-      Measurement m{"bn bwd sums", dims(a), 3 * e * elements, 3 * e * elements};
-      kernel();
-      m.difference = relative_difference(dx.to_floats(), reference, dtype);
-      m.checked_against = "cpu";
-      m.ms = target_.time_ms(kernel);
-      emit(m, dtype);
+      });
     }
   }
 

@@ -261,6 +261,20 @@ __device__ __forceinline__ double rows_of_tiles(std::int64_t rows, int tile_rows
 // The order of every merge depends on the shape only: deterministic, GPU = SIMT bit for bit.
 constexpr int kStatisticsBatch = 8;  // loads issued together before their merges
 
+// Lane `lane`'s tiles [first, end) of segment `segment` (tiles_per_segment tiles; the last
+// segment may be shorter, a lane's share empty): an eighth of the segment each, in order.
+struct TileRange {
+  std::int64_t first, end;
+};
+__device__ __forceinline__ TileRange lane_tiles(std::int64_t tiles, std::int64_t tiles_per_segment,
+                                                std::int64_t segment, unsigned lane) {
+  const std::int64_t first = segment * tiles_per_segment;
+  const std::int64_t end = std::min(tiles, first + tiles_per_segment);
+  const std::int64_t per_lane = (tiles_per_segment + kChannelLanes - 1) / kChannelLanes;
+  const std::int64_t lane_first = std::min(end, first + lane * per_lane);
+  return {lane_first, std::min(end, lane_first + per_lane)};
+}
+
 __global__ void __launch_bounds__(kLaneChannels* kChannelLanes)
     statistics_segments_kernel(std::int64_t rows, int channels, int tile_rows, std::int64_t tiles,
                                std::int64_t tiles_per_segment, const float* __restrict__ statistics,
@@ -269,11 +283,8 @@ __global__ void __launch_bounds__(kLaneChannels* kChannelLanes)
   __shared__ Moments lanes[kChannelLanes][kLaneChannels];
   const int c = static_cast<int>(blockIdx.x) * kLaneChannels + static_cast<int>(threadIdx.x);
   const std::int64_t segment = blockIdx.y;
-  const std::int64_t first = segment * tiles_per_segment;
-  const std::int64_t end = std::min(tiles, first + tiles_per_segment);
-  const std::int64_t per_lane = (tiles_per_segment + kChannelLanes - 1) / kChannelLanes;
-  const std::int64_t lane_first = std::min(end, first + threadIdx.y * per_lane);
-  const std::int64_t lane_end = std::min(end, lane_first + per_lane);
+  const TileRange lane = lane_tiles(tiles, tiles_per_segment, segment, threadIdx.y);
+  const std::int64_t lane_first = lane.first, lane_end = lane.end;
   Moments m{0.0, 0.0, 0.0};
   if (c < channels)
     for (std::int64_t t0 = lane_first; t0 < lane_end; t0 += kStatisticsBatch) {
@@ -461,11 +472,8 @@ __global__ void __launch_bounds__(kLaneChannels* kChannelLanes)
   __shared__ double lanes[2][kChannelLanes][kLaneChannels];
   const int c = static_cast<int>(blockIdx.x) * kLaneChannels + static_cast<int>(threadIdx.x);
   const std::int64_t segment = blockIdx.y;
-  const std::int64_t first = segment * tiles_per_segment;
-  const std::int64_t end = std::min(tiles, first + tiles_per_segment);
-  const std::int64_t per_lane = (tiles_per_segment + kChannelLanes - 1) / kChannelLanes;
-  const std::int64_t lane_first = std::min(end, first + threadIdx.y * per_lane);
-  const std::int64_t lane_end = std::min(end, lane_first + per_lane);
+  const TileRange lane = lane_tiles(tiles, tiles_per_segment, segment, threadIdx.y);
+  const std::int64_t lane_first = lane.first, lane_end = lane.end;
   double sum = 0.0, centred = 0.0;
   if (c < channels)
     for (std::int64_t t0 = lane_first; t0 < lane_end; t0 += kStatisticsBatch) {

@@ -29,6 +29,7 @@
 #include "runtime/error.h"
 #include "runtime/simt/schedule.h"
 #include "tests/kernels/conv_batch_norm_reference.h"
+#include "tests/kernels/conv_reference.h"
 #include "tests/support/test_values.h"
 
 namespace sombrero::kernels {
@@ -38,17 +39,7 @@ using test::random_values;
 using test::to_bf16;
 using test::to_float;
 
-Conv2dShape shape(int n, int hw, int c, int k, int kernel, int stride) {
-  Conv2dShape s;
-  s.batch = n;
-  s.in_height = s.in_width = hw;
-  s.in_channels = c;
-  s.out_channels = k;
-  s.kernel_h = s.kernel_w = kernel;
-  s.stride_h = s.stride_w = stride;
-  s.pad_top = s.pad_bottom = s.pad_left = s.pad_right = kernel / 2;
-  return s;
-}
+using test::square_conv;
 
 void check_case(const Conv2dShape& s, const Conv2dKernelOptions& options, bool accumulate,
                 bool relu, unsigned seed) {
@@ -115,13 +106,14 @@ std::vector<Conv2dKernelOptions> every_tile() {
 TEST(Conv2dBatchNormBackwardSimt, StrideOneOnEveryTile) {
   for (const int batch : {2, 4})
     for (const Conv2dKernelOptions& options : every_tile())
-      check_case(shape(batch, 9, 16, 24, 3, 1), options, /*accumulate=*/false, /*relu=*/true, 11);
+      check_case(square_conv(batch, 9, 16, 24, 3, 1), options, /*accumulate=*/false, /*relu=*/true,
+                 11);
 }
 
 // The residual block's case: dx adds to the shortcut's gradient first, then the mask.
 TEST(Conv2dBatchNormBackwardSimt, AccumulatingIntoTheShortcutGradient) {
   for (const Conv2dKernelOptions& options : every_tile())
-    check_case(shape(2, 9, 16, 24, 3, 1), options, /*accumulate=*/true, /*relu=*/true, 21);
+    check_case(square_conv(2, 9, 16, 24, 3, 1), options, /*accumulate=*/true, /*relu=*/true, 21);
 }
 
 // Stride 2: 3x3 (four phases of 25, 20, 20 and 16 pixels per image) and 1x1 (three of four
@@ -129,9 +121,9 @@ TEST(Conv2dBatchNormBackwardSimt, AccumulatingIntoTheShortcutGradient) {
 TEST(Conv2dBatchNormBackwardSimt, StridePhasesNumberTheirTilesInOrder) {
   for (const Conv2dKernelOptions& options :
        {Conv2dKernelOptions{Conv2dTile::small}, Conv2dKernelOptions{Conv2dTile::warpgroup}}) {
-    check_case(shape(3, 9, 16, 16, 3, 2), options, false, true, 31);
-    check_case(shape(2, 8, 16, 32, 1, 2), options, false, true, 41);
-    check_case(shape(2, 8, 16, 32, 1, 2), options, true, true, 51);
+    check_case(square_conv(3, 9, 16, 16, 3, 2), options, false, true, 31);
+    check_case(square_conv(2, 8, 16, 32, 1, 2), options, false, true, 41);
+    check_case(square_conv(2, 8, 16, 32, 1, 2), options, true, true, 51);
   }
 }
 
@@ -139,13 +131,13 @@ TEST(Conv2dBatchNormBackwardSimt, StridePhasesNumberTheirTilesInOrder) {
 TEST(Conv2dBatchNormBackwardSimt, WideChannelsAndNoRelu) {
   for (const Conv2dKernelOptions& options :
        {Conv2dKernelOptions{Conv2dTile::large}, Conv2dKernelOptions{Conv2dTile::warpgroup}}) {
-    check_case(shape(2, 6, 136, 16, 1, 1), options, false, true, 61);
-    check_case(shape(2, 6, 136, 16, 3, 1), options, false, false, 71);
+    check_case(square_conv(2, 6, 136, 16, 1, 1), options, false, true, 61);
+    check_case(square_conv(2, 6, 136, 16, 3, 1), options, false, false, 71);
   }
 }
 
 TEST(Conv2dBatchNormBackwardSimt, UnfusableShapesAreRefused) {
-  const Conv2dShape s = shape(1, 4, 12, 8, 3, 1);  // 12 channels: not whole 16-byte vectors
+  const Conv2dShape s = square_conv(1, 4, 12, 8, 3, 1);  // 12 channels: not whole 16-byte vectors
   EXPECT_FALSE(conv2d_gradient_partials_fusable(s, true, nullptr, nullptr, nullptr));
   const test::ConvBatchNormInputs in = test::make_conv_batch_norm_inputs(s, 81);
   std::vector<bf16> dx(s.input_elements());

@@ -276,17 +276,7 @@ INSTANTIATE_TEST_SUITE_P(StridePhases, Conv2dSimt, testing::ValuesIn(phase_cases
 // with gemm_m >= 256 for the 256-row tile: 288 output (and input) pixels, the second tile
 // partial, K_gemm 144; and 264 output channels (backward-filter's rows).
 std::vector<Conv2dShape> warpgroup_cases() {
-  auto shape = [](int n, int hw, int c, int k, int kernel, int stride) {
-    Conv2dShape s;
-    s.batch = n;
-    s.in_height = s.in_width = hw;
-    s.in_channels = c;
-    s.out_channels = k;
-    s.kernel_h = s.kernel_w = kernel;
-    s.stride_h = s.stride_w = stride;
-    s.pad_top = s.pad_bottom = s.pad_left = s.pad_right = kernel / 2;
-    return s;
-  };
+  const auto shape = test::square_conv;
   return {shape(2, 6, 8, 16, 3, 1),  shape(1, 9, 64, 136, 3, 1), shape(2, 7, 32, 128, 3, 2),
           shape(1, 8, 72, 40, 1, 1), shape(2, 12, 16, 24, 3, 1), shape(1, 4, 8, 264, 1, 1)};
 }

@@ -67,6 +67,20 @@ std::vector<double> reference_conv_backward_filter(const kernels::Conv2dShape& s
   return dw;
 }
 
+// N x hw x hw x c -> k channels, a square kernel with stride `stride` and "same" padding
+// (kernel / 2 on every side).
+inline kernels::Conv2dShape square_conv(int n, int hw, int c, int k, int kernel, int stride) {
+  kernels::Conv2dShape s;
+  s.batch = n;
+  s.in_height = s.in_width = hw;
+  s.in_channels = c;
+  s.out_channels = k;
+  s.kernel_h = s.kernel_w = kernel;
+  s.stride_h = s.stride_w = stride;
+  s.pad_top = s.pad_bottom = s.pad_left = s.pad_right = kernel / 2;
+  return s;
+}
+
 // The edge cases every convolution implementation is tested on (small enough for SIMT):
 // C = 1 and 3, C not a multiple of 8, stride 2 with odd sizes, 1x1 and 7x7, asymmetric
 // padding, dilation 2, non-square inputs and kernels.
