@@ -7,10 +7,12 @@
 // own backward with the ReLU's output): g bit for bit, the partials within 1e-5 of their
 // double reference, the BatchNorm's dx within a bf16 unit in the last place and dgamma, dbeta
 // within 1e-5 of the summed magnitudes (tests/kernels/conv_batch_norm_reference.h).
+// Also the SIMT test's small shapes on every tile, for compute-sanitizer's racecheck.
 // Skips with a message when no CUDA device is present.
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kernels/conv/conv2d_kernels.h"
@@ -18,6 +20,7 @@
 #include "kernels/norm/batch_norm.h"
 #include "runtime/device_info.h"
 #include "tests/kernels/conv_batch_norm_reference.h"
+#include "tests/kernels/conv_reference.h"
 #include "tests/support/device_buffer.h"
 #include "tests/support/test_values.h"
 
@@ -29,11 +32,14 @@ using test::to_float;
 
 constexpr int kBatch = 8;
 
+// A block's first convolution ("layer1.0.conv1"): the one that adds onto a shortcut's gradient.
+bool first_of_block(const std::string& name) {
+  return name.size() >= 6 && name.compare(name.size() - 6, 6, ".conv1") == 0;
+}
+
 void check_shape(const NamedConvShape& named, const Conv2dKernelOptions& options,
-                 const std::string& tile) {
+                 const std::string& tile, bool accumulate) {
   const Conv2dShape& s = named.shape;
-  const bool accumulate =
-      named.name.size() >= 5 && named.name.rfind("conv1") == named.name.size() - 5;
   const std::string what = named.name + " " + tile + (accumulate ? " accumulate" : "");
   const test::ConvBatchNormInputs in = test::make_conv_batch_norm_inputs(s, 7);
   const int C = s.in_channels;
@@ -85,11 +91,36 @@ TEST(Conv2dBatchNormBackwardGpu, EveryResNet50ShapeAgreesWithTheUnfusedPasses) {
   const bool wgmma = runtime::wgmma_unavailable_reason().empty();
   for (const NamedConvShape& named : resnet50_conv_shapes(kBatch)) {
     if (named.shape.in_channels % 8 != 0) continue;  // the stem: no BatchNorm before it
-    check_shape(named, {}, "default tile");
+    const bool accumulate = first_of_block(named.name);
+    check_shape(named, {}, "default tile", accumulate);
     if (wgmma)
       for (const Conv2dWgmmaTile tile : {Conv2dWgmmaTile::m128_sync, Conv2dWgmmaTile::n64_sync})
-        check_shape(named, {Conv2dTile::warpgroup, 0, tile}, "wgmma " + std::to_string(int(tile)));
+        check_shape(named, {Conv2dTile::warpgroup, 0, tile}, "wgmma " + std::to_string(int(tile)),
+                    accumulate);
   }
+}
+
+// The SIMT test's small shapes on every tile (the 256-row one with an empty upper half,
+// stride-2 phases, 1x1 stride 2, two column tiles), accumulating or not: what
+// compute-sanitizer's racecheck runs (the ResNet-50 shapes take it too long).
+TEST(Conv2dBatchNormBackwardGpu, SmallShapesOnEveryTile) {
+  if (runtime::cuda_devices().empty())
+    GTEST_SKIP() << "no CUDA device: " << runtime::cuda_unavailable_reason();
+  std::vector<std::pair<std::string, Conv2dKernelOptions>> tiles = {{"small", {Conv2dTile::small}},
+                                                                    {"large", {Conv2dTile::large}}};
+  if (runtime::wgmma_unavailable_reason().empty())
+    for (const Conv2dWgmmaTile tile : {Conv2dWgmmaTile::m128_sync, Conv2dWgmmaTile::m128_async,
+                                       Conv2dWgmmaTile::m256_async, Conv2dWgmmaTile::n64_sync})
+      tiles.push_back({"wgmma " + std::to_string(int(tile)), {Conv2dTile::warpgroup, 0, tile}});
+  using test::square_conv;
+  for (const auto& [tile, options] : tiles)
+    for (const bool accumulate : {false, true})
+      for (const NamedConvShape& named :
+           {NamedConvShape{"9x9x16 3x3", square_conv(4, 9, 16, 24, 3, 1)},
+            NamedConvShape{"9x9x16 3x3/2", square_conv(3, 9, 16, 16, 3, 2)},
+            NamedConvShape{"8x8x16 1x1/2", square_conv(2, 8, 16, 32, 1, 2)},
+            NamedConvShape{"6x6x136 3x3", square_conv(2, 6, 136, 16, 3, 1)}})
+        check_shape(named, options, tile, accumulate);
 }
 
 }  // namespace
