@@ -2,7 +2,7 @@
 // then batch_norm_backward_training_from_partials) on a real GPU, on every ResNet-50 shape
 // whose input a BatchNorm produces (C a multiple of 8: all but the stem) at batch 8, on the
 // default tile and, where wgmma runs, the m128_sync and n64_sync ones; a block's first
-// convolution (the ones named conv1) also adds onto the shortcut's gradient, as in the model.
+// convolution (names ending .conv1) also adds onto the shortcut's gradient, as in the model.
 // Against the unfused passes on the GPU (backward-data, the mask on the host, the BatchNorm's
 // own backward with the ReLU's output): g bit for bit, the partials within 1e-5 of their
 // double reference, the BatchNorm's dx within a bf16 unit in the last place and dgamma, dbeta
