@@ -34,6 +34,10 @@ struct Context {
   // SyncBatchNorm (model.sync_bn): training BatchNorm takes its batch statistics over every
   // rank of this communicator; null (or one rank) keeps them per process.
   runtime::Communicator* batch_norm_sync = nullptr;
+  // A BatchNorm's backward sums computed by the convolution that takes its output, in its
+  // backward-data epilogue (layers/conv_batch_norm_link.h), where that applies; false: every
+  // BatchNorm makes its own pass (the A/B of `sombrero bench train-step --bn-backward own`).
+  bool fuse_batch_norm_backward = true;
 };
 
 // Throws a clear error when the context asks for something this build cannot run

@@ -174,7 +174,7 @@ bool Conv2d::backward_data_with_batch_norm(const Context& ctx, const kernels::Co
                                            bool accumulate) {
   const Tensor* bn_input = nullptr;
   const Tensor* bn_mean = nullptr;
-  if (gradient_sums_consumer_ == nullptr ||
+  if (gradient_sums_consumer_ == nullptr || !ctx.fuse_batch_norm_backward ||
       !gradient_sums_consumer_->gradient_sums_inputs(cached_input_, &bn_input, &bn_mean))
     return false;
   Tensor partials;

@@ -359,6 +359,10 @@ phase_bench-train() {
   # (auto: wgmma on an H100/H200).
   step bench-train-step-hand "$build/sombrero" bench train-step --model resnet50 --u1 0 \
     --algo hand --iters 10 --warmup 3 --json "$out/bench-train-step-hand.json"
+  # ResNet-50 one-hot with every BatchNorm's backward in its own passes beside the default
+  # (their sums in the next convolution's backward-data epilogue): what that fusion is worth.
+  step bench-train-step-bn-own "$build/sombrero" bench train-step --model resnet50 --u1 0 \
+    --bn-backward own --iters 10 --warmup 3 --json "$out/bench-train-step-bn-own.json"
   # The same steps fed by the input pipeline (JPEG decode + RandomResizedCrop on the CPU
   # workers): is the GPU starved? The data-wait column says.
   step bench-train-step-jpeg sh -c "'$build/sombrero' bench loader --data '$out/jpegs' --generate 2048 --batches 1 >/dev/null && '$build/sombrero' bench train-step --model resnet50 --batch 256 --iters 10 --warmup 3 --data '$out/jpegs' --json '$out/bench-train-step-jpeg.json'; rc=\$?; rm -rf '$out/jpegs'; exit \$rc"
@@ -412,7 +416,7 @@ for phase in "${phases[@]}"; do "phase_$phase"; done
 train_step_ratio() {
   [ -f "$out/bench-train-step.json" ] || return 0
   python3 - "$out/bench-train-step.json" "$out/bench-pytorch.json" \
-    "$out/bench-train-step-jpeg.json" <<'PY'
+    "$out/bench-train-step-jpeg.json" "$out/bench-train-step-bn-own.json" <<'PY'
 import json, sys
 def rows(path):
     try:
@@ -442,6 +446,14 @@ for r in rows(sys.argv[3]):
         print(f"{r['model']} batch {r['batch']}, {loss}, from JPEGs: {r['ms_per_step']:.2f} ms/step vs "
               f"{s['ms_per_step']:.2f} on device data ({100 * (r['ms_per_step'] / s['ms_per_step'] - 1):+.1f}%); "
               f"the host waited for the loader {100 * r.get('data_wait', 0):.1f}% of the step")
+# Every BatchNorm's backward in its own passes against the default (the sums in the next
+# convolution's backward-data epilogue).
+for r in rows(sys.argv[4]):
+    s = same.get((r["model"], r["batch"], r["u1_weight"]))
+    if s:
+        print(f"{r['model']} batch {r['batch']}: BatchNorm backward sums in the conv epilogue "
+              f"{s['ms_per_step']:.2f} ms/step vs {r['ms_per_step']:.2f} in their own passes "
+              f"({100 * (s['ms_per_step'] / r['ms_per_step'] - 1):+.1f}%)")
 PY
 }
 
@@ -460,6 +472,7 @@ PY
   for log in bench-conv bench-conv-f32 bench-energy bench-loss bench-memory bench-memory-f32 \
     bench-allreduce \
     bench-train-step bench-train-step-jpeg bench-pytorch bench-train-step-hand \
+    bench-train-step-bn-own \
     bench-train-step-auto bench-train-step-m128_sync; do
     [ -f "$out/$log.log" ] && { echo "### $log"; echo '```'; tail -n 50 "$out/$log.log"; echo '```'; }
   done

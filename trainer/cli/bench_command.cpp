@@ -409,6 +409,10 @@ int run_train_step(const std::vector<std::string>& args) {
               "(wgmma where it can run, else hand)",
               "auto")
       .option("--u1", "LIST", "comma-separated U(1) weights; 0 = one-hot", "0,0.1")
+      .option("--bn-backward", "HOW",
+              "fused: BatchNorm backward sums in the next convolution's backward-data "
+              "epilogue where it applies; own: every BatchNorm's own pass (the A/B)",
+              "fused")
       .option("--data", "DIR",
               "feed the steps from the input pipeline over a folder of class folders of "
               "JPEGs (RandomResizedCrop + flip) instead of synthetic data on the device")
@@ -428,6 +432,10 @@ int run_train_step(const std::vector<std::string>& args) {
   options.batch = positive(parser, "--batch", 0);
   options.image_size = positive(parser, "--image-size", 8);
   options.context.precision = layers::parse_precision(parser.get("--precision"));
+  const std::string bn_backward = parser.get("--bn-backward");
+  SOMBRERO_CHECK(bn_backward == "fused" || bn_backward == "own",
+                 "--bn-backward takes fused or own, got '", bn_backward, "'");
+  options.context.fuse_batch_norm_backward = bn_backward == "fused";
   const std::string algo = parser.get("--algo");
   const auto choose_algo = [&] {  // after the device is known ("auto" depends on it)
     options.context.conv_algo = kernels::choose_conv_algo(
