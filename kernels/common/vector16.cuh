@@ -111,6 +111,21 @@ __device__ __forceinline__ void load_four_floats(const float* p, float* out) {
   out[2] = __uint_as_float(v.z), out[3] = __uint_as_float(v.w);
 }
 
+// One 16-byte vector's bits now, its f32 values later (unpack_vector16): lets a kernel issue
+// several loads before it needs the first value. _readonly: data the kernel never writes.
+template <typename T>
+__device__ __forceinline__ uint4 load_vector16(const T* p) {
+  return vector16_detail::load(p);
+}
+template <typename T>
+__device__ __forceinline__ uint4 load_vector16_readonly(const T* p) {
+  return vector16_detail::load_readonly(p);
+}
+template <typename T>
+__device__ __forceinline__ void unpack_vector16(const uint4& bits, float (&out)[kVector16<T>]) {
+  vector16_detail::unpack<T>(bits, out);
+}
+
 // p[0 .. V) = values, rounded to T.
 template <int V, typename T>
 __device__ __forceinline__ void store_from_f32(T* p, const float (&values)[V]) {

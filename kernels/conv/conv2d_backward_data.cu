@@ -208,28 +208,40 @@ struct BackwardDataProblem {
     for (int e = 0; e < V; ++e) sum[e] += values[e];
     store_from_f32<V>(dx + row + c, sum);
   }
+  // The tensors store_gradient_vector reads at a vector, loaded ahead of it (the epilogue
+  // issues a batch of a thread's vectors' loads before their first store).
+  struct GradientInputs {
+    uint4 before, relu, input;  // dx (accumulate), relu_output (if any), bn_input
+  };
+  __device__ __forceinline__ void load_gradient_inputs(long long row, int c,
+                                                       GradientInputs& in) const {
+    in.input = load_vector16_readonly(bn_input + row + c);
+    if (relu_output != nullptr) in.relu = load_vector16_readonly(relu_output + row + c);
+    if (accumulate) in.before = load_vector16(dx + row + c);
+  }
   // store_vector's value masked by the ReLU (g, what the BatchNorm's unfused backward would
   // compute from the stored dx: the same bits), returned rounded as stored, with bn_input.
   __device__ __forceinline__ void store_gradient_vector(long long row, int c,
                                                         const float (&values)[16 / sizeof(T)],
+                                                        const GradientInputs& in,
                                                         float (&g)[16 / sizeof(T)],
                                                         float (&x)[16 / sizeof(T)]) const {
     constexpr int V = 16 / sizeof(T);
     for (int e = 0; e < V; ++e) g[e] = values[e];
     if (accumulate) {
       float before[V];
-      load_as_f32<V>(dx + row + c, before);
+      unpack_vector16<T>(in.before, before);
       for (int e = 0; e < V; ++e) g[e] += before[e];
     }
     if (relu_output != nullptr) {
       float y[V];
-      load_readonly_as_f32<V>(relu_output + row + c, y);
+      unpack_vector16<T>(in.relu, y);
       for (int e = 0; e < V; ++e)
         g[e] = __float_as_int(y[e]) > 0 ? g[e] : 0.0f;  // as batch_norm.cu
     }
     for (int e = 0; e < V; ++e) g[e] = to_float(from_float<T>(g[e]));
     store_from_f32<V>(dx + row + c, g);
-    load_readonly_as_f32<V>(bn_input + row + c, x);
+    unpack_vector16<T>(in.input, x);
   }
 };
 

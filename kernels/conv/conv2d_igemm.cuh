@@ -836,19 +836,36 @@ struct StagedEpilogue {
     float sums[Parts][2][V];
     for (int part = 0; part < Parts; ++part)
       for (int e = 0; e < V; ++e) sums[part][0][e] = sums[part][1][e] = 0.0f;
+    // A thread's rows of a tile in batches of Batch vectors: the batch's global loads (x, the
+    // ReLU's output, dx when accumulating) go out together before its first store, not one
+    // vector's after the previous one's store (a chain of memory latencies otherwise).
+    constexpr int Rows = TileRows / RowStep, Batch = Rows < 4 ? Rows : 4;
+    static_assert(Rows % Batch == 0, "whole batches");
 #pragma unroll
     for (int part = 0; part < Parts; ++part) {
 #pragma unroll
-      for (int i = 0; i < TileRows / RowStep; ++i) {
-        const int m = part * TileRows + thread / RowVectors + i * RowStep;
-        if (!column_valid || m0 + m >= problem.gemm_m) continue;
-        float values[V], g[V], x[V];
+      for (int i0 = 0; i0 < Rows; i0 += Batch) {
+        long long rows[Batch];
+        typename Problem::GradientInputs inputs[Batch];
 #pragma unroll
-        for (int e = 0; e < V; e += 4) load_four_floats(tile + m * Stride + column + e, values + e);
-        problem.store_gradient_vector(problem.output_row(m0 + m, 0), n0 + column, values, g, x);
-        for (int e = 0; e < V; ++e) {
-          sums[part][0][e] += g[e];
-          sums[part][1][e] = fmaf(g[e], x[e] - mean[e], sums[part][1][e]);
+        for (int b = 0; b < Batch; ++b) {
+          const int m = part * TileRows + thread / RowVectors + (i0 + b) * RowStep;
+          rows[b] = column_valid && m0 + m < problem.gemm_m ? problem.output_row(m0 + m, 0) : -1;
+          if (rows[b] >= 0) problem.load_gradient_inputs(rows[b], n0 + column, inputs[b]);
+        }
+#pragma unroll
+        for (int b = 0; b < Batch; ++b) {
+          if (rows[b] < 0) continue;
+          const int m = part * TileRows + thread / RowVectors + (i0 + b) * RowStep;
+          float values[V], g[V], x[V];
+#pragma unroll
+          for (int e = 0; e < V; e += 4)
+            load_four_floats(tile + m * Stride + column + e, values + e);
+          problem.store_gradient_vector(rows[b], n0 + column, values, inputs[b], g, x);
+          for (int e = 0; e < V; ++e) {
+            sums[part][0][e] += g[e];
+            sums[part][1][e] = fmaf(g[e], x[e] - mean[e], sums[part][1][e]);
+          }
         }
       }
     }
