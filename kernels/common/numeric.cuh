@@ -25,6 +25,14 @@ __device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) {
   return __float2bfloat16(v);  // round to nearest even
 }
 
+// The gradient through a ReLU whose forward output was `output`: passed where the output's
+// bits, as an int32, are > 0 (output > 0, and a NaN with the sign bit clear: the NaN passed
+// the forward), else 0 (0 and -0 included), as the CPU backend. Every kernel that masks by a
+// ReLU's output uses this one test, so their results agree bit for bit.
+__device__ __forceinline__ float relu_backward_mask(float output, float gradient) {
+  return __float_as_int(output) > 0 ? gradient : 0.0f;
+}
+
 // Sum over the 32 lanes of a warp; every lane receives the total. All lanes must call it.
 __device__ __forceinline__ float warp_sum(float v) {
   for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);

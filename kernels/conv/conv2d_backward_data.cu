@@ -236,8 +236,7 @@ struct BackwardDataProblem {
     if (relu_output != nullptr) {
       float y[V];
       unpack_vector16<T>(in.relu, y);
-      for (int e = 0; e < V; ++e)
-        g[e] = __float_as_int(y[e]) > 0 ? g[e] : 0.0f;  // as batch_norm.cu
+      for (int e = 0; e < V; ++e) g[e] = relu_backward_mask(y[e], g[e]);
     }
     for (int e = 0; e < V; ++e) g[e] = to_float(from_float<T>(g[e]));
     store_from_f32<V>(dx + row + c, g);

@@ -153,7 +153,7 @@ __device__ __forceinline__ void masked_gradient(const float (&dy)[V], const T* r
   }
   float y[V];
   load_readonly_as_f32<V>(relu_output + i, y);
-  for (int j = 0; j < V; ++j) g[j] = __float_as_int(y[j]) > 0 ? dy[j] : 0.0f;
+  for (int j = 0; j < V; ++j) g[j] = relu_backward_mask(y[j], dy[j]);
 }
 
 // sums[0] += g, sums[1] += g (x - mean_c); in[0] = g, in[1] = x. With masked_out, load also
@@ -260,6 +260,17 @@ __device__ __forceinline__ double rows_of_tiles(std::int64_t rows, int tile_rows
 //      each, in order, then lane 0 the 8 lanes in order.
 // The order of every merge depends on the shape only: deterministic, GPU = SIMT bit for bit.
 constexpr int kStatisticsBatch = 8;  // loads issued together before their merges
+
+// How a reduction over `tiles` tiles is cut into segments for the segment kernels: about 128
+// tiles (16 per lane) each, at most kBatchNormStatisticsSegments of them.
+struct TileSegments {
+  std::int64_t count, tiles_per_segment;
+};
+TileSegments tile_segments(std::int64_t tiles) {
+  const std::int64_t count =
+      std::clamp<std::int64_t>((tiles + 127) / 128, 1, kBatchNormStatisticsSegments);
+  return {count, (tiles + count - 1) / count};
+}
 
 // Lane `lane`'s tiles [first, end) of segment `segment` (tiles_per_segment tiles; the last
 // segment may be shorter, a lane's share empty): an eighth of the segment each, in order.
@@ -602,11 +613,9 @@ void forward_training_from_statistics(const BatchNormShape& s, const float* stat
   const ChannelTiling tiling = tiling_for<T>(C, {x, y, residual});
   float* scale = workspace + batch_norm_partials_floats(s);
   float* shift = scale + C;
-  // Segments of about 128 tiles (16 per lane), at most kBatchNormStatisticsSegments.
   const std::int64_t tiles = (s.rows + tile_rows - 1) / tile_rows;
-  const std::int64_t segments =
-      std::clamp<std::int64_t>((tiles + 127) / 128, 1, kBatchNormStatisticsSegments);
-  const std::int64_t tiles_per_segment = (tiles + segments - 1) / segments;
+  const TileSegments cut = tile_segments(tiles);
+  const std::int64_t segments = cut.count, tiles_per_segment = cut.tiles_per_segment;
   double* segment_mean = reinterpret_cast<double*>(workspace);
   double* segment_squares = segment_mean + segments * C;
   SOMBRERO_LAUNCH(statistics_segments_kernel, lane_grid(C, static_cast<unsigned>(segments)),
@@ -695,11 +704,9 @@ void backward_training_from_partials(const BatchNormShape& s, const float* parti
   const int C = s.channels;
   const ChannelTiling tiling = tiling_for<T>(C, {x, g, dx});
   float* coefficients = workspace + batch_norm_partials_floats(s);
-  // Segments of about 128 tiles (16 per lane), at most kBatchNormStatisticsSegments: their
-  // 2 C doubles each fit the partials' part of the workspace.
-  const std::int64_t segments =
-      std::clamp<std::int64_t>((tiles + 127) / 128, 1, kBatchNormStatisticsSegments);
-  const std::int64_t tiles_per_segment = (tiles + segments - 1) / segments;
+  // The segments' 2 C doubles each fit the partials' part of the workspace.
+  const TileSegments cut = tile_segments(tiles);
+  const std::int64_t segments = cut.count, tiles_per_segment = cut.tiles_per_segment;
   double* segment_sums = reinterpret_cast<double*>(workspace);
   SOMBRERO_LAUNCH(backward_segments_kernel, lane_grid(C, static_cast<unsigned>(segments)),
                   dim3(kLaneChannels, kChannelLanes), 0, stream, C, tiles, tiles_per_segment,

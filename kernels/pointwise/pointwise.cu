@@ -86,7 +86,7 @@ struct ReluBackward {
     float out[W], g[W];
     load_as_f32<W>(y + i, out);
     load_as_f32<W>(dy + i, g);
-    for (int j = 0; j < W; ++j) g[j] = __float_as_int(out[j]) > 0 ? g[j] : 0.0f;
+    for (int j = 0; j < W; ++j) g[j] = relu_backward_mask(out[j], g[j]);
     store_from_f32<W>(dx + i, g);
   }
 };
