@@ -126,6 +126,41 @@ __device__ __forceinline__ void unpack_vector16(const uint4& bits, float (&out)[
   vector16_detail::unpack<T>(bits, out);
 }
 
+// V elements' raw bits (the element itself, or one 16-byte vector) now, their f32 values
+// later (raw_to_f32): lets a kernel issue several loads before it needs the first value, in
+// the registers of the packed data. V: 1 or kVector16<T>.
+template <typename T, int V>
+using RawVector = std::conditional_t<V == 1, T, uint4>;
+
+template <typename T, int V>
+__device__ __forceinline__ RawVector<T, V> load_raw(const T* p) {  // data the kernel also writes
+  if constexpr (V == 1)
+    return *p;
+  else
+    return vector16_detail::load(p);
+}
+template <typename T, int V>
+__device__ __forceinline__ RawVector<T, V> load_raw_readonly(const T* p) {
+  if constexpr (V == 1)
+    return *p;
+  else
+    return vector16_detail::load_readonly(p);
+}
+template <typename T, int V>
+__device__ __forceinline__ void store_raw(T* p, const RawVector<T, V>& bits) {
+  if constexpr (V == 1)
+    *p = bits;
+  else
+    vector16_detail::store(p, bits);
+}
+template <typename T, int V>
+__device__ __forceinline__ void raw_to_f32(const RawVector<T, V>& bits, float (&out)[V]) {
+  if constexpr (V == 1)
+    out[0] = to_float(bits);
+  else
+    vector16_detail::unpack<T>(bits, out);
+}
+
 // p[0 .. V) = values, rounded to T.
 template <int V, typename T>
 __device__ __forceinline__ void store_from_f32(T* p, const float (&values)[V]) {

@@ -16,19 +16,18 @@
 //     padding never chosen).
 //   - max / avg backward are gathers, not scatters: the thread of input pixel (ih, iw) visits
 //     the outputs whose windows contain it, in increasing (oh, ow) order, adding dy where the
-//     argmax names its tap in that window (max; dy is loaded only when some channel of the
-//     item is routed here)
-//     or dy / (kh kw) (avg). Overlapping windows (stride < kernel) need no atomics, the result
-//     is deterministic, and the addition order is the CPU's scatter order, so the sums are the
-//     same bits.
+//     argmax names its tap in that window (max; the loads of up to kWindowBatch windows
+//     issued together) or dy / (kh kw) (avg). Overlapping windows (stride < kernel) need no
+//     atomics, the result is deterministic, and the addition order is the CPU's scatter
+//     order, so the sums are the same bits.
 //   - global average: forward, one thread per (image, channel item) summing its pixels in
 //     order (loads of 4 pixels in flight); backward, one thread per item.
 // Floors (e = bytes per element): max forward reads the input about (kh kw)/(sh sw) times
 // through the cache (once from DRAM) and writes y (e) and argmax (1 B) per output; backward
-// reads argmax for each covering window, dy where routed, and writes dx once. (The argmax
-// was an int32 pixel index: 4 B per output written, and read by up to four windows per
-// input pixel in backward, 31% of copy bandwidth on an H100 at ResNet-50's stem.) Global average
-// reads x once. Memory bound.
+// reads argmax and dy for each covering window (through L1: neighbouring inputs share
+// windows) and writes dx once. (The argmax was an int32 pixel index: 4 B per output
+// written, and read by up to four windows per input pixel in backward, 31% of copy bandwidth
+// on an H100 at ResNet-50's stem.) Global average reads x once. Memory bound.
 // Precision: f32 accumulation of widened values (bf16 unpacked exactly) in the CPU backend's
 // order on both paths, products rounded alone (__fmul_rn, no FMA contraction), one rounding to
 // the storage type: f32 results equal the CPU backend's bit for bit, bf16 results equal their
@@ -206,12 +205,23 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
+// A thread visits the windows covering its input pixel kWindowBatch at a time, in increasing
+// (oh, ow) order: the batch's argmax words and dy vectors are all loaded before any is used.
+// (Visiting one window at a time, loading dy only where the argmax routed a channel here, made
+// each window two dependent memory latencies: 27% of copy bandwidth on an H100 at ResNet-50's
+// stem, 58 registers and 4 blocks per SM too few to hide them.) A 3x3 stride-2 window (the
+// stem) covers a pixel at most 2 x 2 times: one batch. dy is now read for every covering
+// window, routed or not (about 6 in 10 were for 8 bf16 channels): a pixel's dy is read by
+// the 3 x 3 inputs of its window, neighbours in the same block, through L1.
+constexpr int kWindowBatch = 4;
+
 template <typename T, int V, bool Wide>
 __global__ void __launch_bounds__(kThreads)
     max_pool_backward_kernel(Pool2dShape s, int OH, int OW, const T* __restrict__ dy,
                              const PoolArgmax* __restrict__ argmax, T* __restrict__ dx) {
   const int C = s.channels;  // OH, OW: s.out_height(), s.out_width() (host functions)
   const int per_pixel = C / V;
+  constexpr int Words = (V + 3) / 4;
   const std::int64_t n_in = std::int64_t(s.batch) * s.in_height * s.in_width * per_pixel;
   SOMBRERO_FOR_EACH_ELEMENT(v, n_in) {
     int c, iw, ih;
@@ -223,29 +233,41 @@ __global__ void __launch_bounds__(kThreads)
     float sum[V];
 #pragma unroll
     for (int j = 0; j < V; ++j) sum[j] = 0.0f;
-    for (int oh = oh0; oh <= oh1; ++oh)
-      for (int ow = ow0; ow <= ow1; ++ow) {
-        const std::int64_t o = ((n * OH + oh) * OW + ow) * C + c;
-        // This pixel's tap in window (oh, ow).
-        const int me =
-            (ih - (oh * s.stride_h - s.pad_h)) * s.kernel_w + iw - (ow * s.stride_w - s.pad_w);
-        constexpr int Words = (V + 3) / 4;
-        std::uint32_t routed[Words];  // bit 8 (j % 4) + 7 of word j / 4: channel j routes here
-        load_readonly_tap_words<V>(argmax + o, routed);
-        std::uint32_t any = 0;
+    // (oh, ow): the next window to visit; none when a range is empty.
+    int oh = ow0 <= ow1 ? oh0 : oh1 + 1, ow = ow0;
+    while (oh <= oh1) {
+      // Initialised for the compiler's sake only: a window not visited is not read.
+      std::uint32_t taps[kWindowBatch][Words] = {};  // the windows' argmax bytes, packed
+      int me[kWindowBatch] = {};                     // this pixel's tap in each window
+      RawVector<T, V> gradient[kWindowBatch] = {};
+      bool visit[kWindowBatch];
 #pragma unroll
-        for (int w = 0; w < Words; ++w) {
-          routed[w] =
-              V == 1 ? (routed[w] == std::uint32_t(me) ? 0x80u : 0u) : bytes_equal(routed[w], me);
-          any |= routed[w];
+      for (int b = 0; b < kWindowBatch; ++b) {
+        visit[b] = oh <= oh1;
+        if (visit[b]) {
+          const std::int64_t o = ((n * OH + oh) * OW + ow) * C + c;
+          me[b] =
+              (ih - (oh * s.stride_h - s.pad_h)) * s.kernel_w + iw - (ow * s.stride_w - s.pad_w);
+          load_readonly_tap_words<V>(argmax + o, taps[b]);
+          gradient[b] = load_raw_readonly<T, V>(dy + o);
+          if (++ow > ow1) ow = ow0, ++oh;
         }
-        if (!any) continue;  // dy is read only where some channel routes to this pixel
+      }
+#pragma unroll
+      for (int b = 0; b < kWindowBatch; ++b) {
+        if (!visit[b]) continue;
+        std::uint32_t routed[Words];  // bit 8 (j % 4) + 7 of word j / 4: channel j routes here
+#pragma unroll
+        for (int w = 0; w < Words; ++w)
+          routed[w] = V == 1 ? (taps[b][w] == std::uint32_t(me[b]) ? 0x80u : 0u)
+                             : bytes_equal(taps[b][w], me[b]);
         float g[V];
-        load_readonly_as_f32<V>(dy + o, g);
+        raw_to_f32<T, V>(gradient[b], g);
 #pragma unroll
         for (int j = 0; j < V; ++j)
           if ((routed[j / 4] >> (8 * (j % 4) + 7)) & 1u) sum[j] += g[j];
       }
+    }
     store_from_f32<V>(dx + v * V, sum);  // (pixel, c) in order: pixel C + c
   }
 }

@@ -57,8 +57,6 @@
 // kernel's, which sums per site). Shared memory: u1_loss_layout.h.
 #pragma once
 
-#include <type_traits>
-
 #include "kernels/common/fast_divmod.cuh"
 #include "kernels/u1loss/u1_loss_device.cuh"
 #include "kernels/u1loss/u1_loss_layout.h"
@@ -97,39 +95,6 @@ struct VectorCursor {
   }
 };
 
-// One access of V elements as its raw bits: the element itself, or a 16-byte vector.
-template <typename T, int V>
-using Raw = std::conditional_t<V == 1, T, uint4>;
-
-template <typename T, int V>
-__device__ __forceinline__ Raw<T, V> load_raw(const T* p) {  // data the kernel also writes
-  if constexpr (V == 1)
-    return *p;
-  else
-    return vector16_detail::load(p);
-}
-template <typename T, int V>
-__device__ __forceinline__ Raw<T, V> load_raw_readonly(const T* p) {
-  if constexpr (V == 1)
-    return *p;
-  else
-    return vector16_detail::load_readonly(p);
-}
-template <typename T, int V>
-__device__ __forceinline__ void store_raw(T* p, const Raw<T, V>& bits) {
-  if constexpr (V == 1)
-    *p = bits;
-  else
-    vector16_detail::store(p, bits);
-}
-template <typename T, int V>
-__device__ __forceinline__ void raw_to_f32(const Raw<T, V>& bits, float (&out)[V]) {
-  if constexpr (V == 1)
-    out[0] = to_float(bits);
-  else
-    vector16_detail::unpack<T>(bits, out);
-}
-
 // The vectors of a sample one block holds: [begin, begin + count).
 struct BlockShare {
   int begin, count;
@@ -150,7 +115,7 @@ __device__ __forceinline__ void resident_sweep(const ResidentGeometry& g, BlockS
   VectorCursor cursor;
   g.vectors_per_row.divmod(share.begin + static_cast<int>(threadIdx.x), cursor.site, cursor.r);
   for (int first = threadIdx.x; first < share.count; first += Unroll * Threads) {
-    Raw<T, V> gradient_bits[Unroll], next[Unroll];
+    RawVector<T, V> gradient_bits[Unroll], next[Unroll];
 #pragma unroll
     for (int u = 0; u < Unroll; ++u) {
       const int j = first + u * Threads;

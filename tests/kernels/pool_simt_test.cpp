@@ -40,6 +40,8 @@ std::vector<Pool2dShape> shapes() {
       {2, 7, 6, 4, 3, 2, 1, 2, 1, 0},    // asymmetric
       {2, 9, 11, 16, 3, 3, 2, 2, 1, 1},  // stem max pool, 16-byte vectors in f32 and bf16
       {1, 6, 5, 24, 3, 3, 1, 1, 1, 1},   // overlapping, 3 bf16 / 6 f32 vectors a pixel
+      {2, 8, 9, 16, 2, 2, 3, 3, 0, 0},   // gaps: inputs in no window (vectors)
+      {1, 7, 7, 3, 2, 2, 3, 3, 0, 0},    // gaps, one element a thread
   };
 }
 
