@@ -115,7 +115,9 @@ void bench_train_step(const TrainStepBenchOptions& options, Report& report, std:
               str("train-step: ", options.image_size, "x", options.image_size, " ",
                   options.input_name, ", ", runtime::to_string(ctx.device), ", ", precision,
                   on_cuda ? str(", conv ", kernels::to_string(ctx.conv_algo)) : std::string(),
-                  ctx.fuse_batch_norm_backward ? "" : ", BatchNorm backward in its own passes",
+                  !ctx.fuse_batch_norm_backward ? ", BatchNorm backward in its own passes"
+                  : ctx.recompute_relu_mask     ? ""
+                                                : ", fused BatchNorm backward reading the ReLU",
                   ", ", kClasses, " classes, SGD; median of ", options.timing.iters,
                   " steps after ", options.timing.warmup, " warm-up steps"),
               {{"model", 12},
@@ -179,7 +181,9 @@ void bench_train_step(const TrainStepBenchOptions& options, Report& report, std:
                             {"device", runtime::to_string(ctx.device)},
                             {"precision", precision},
                             {"u1_weight", weight},
-                            {"bn_backward", ctx.fuse_batch_norm_backward ? "fused" : "own"},
+                            {"bn_backward", !ctx.fuse_batch_norm_backward ? "own"
+                                            : ctx.recompute_relu_mask     ? "fused"
+                                                                          : "fused-reading-relu"},
                             {"ms_per_step", ms},
                             {"images_per_s", images_per_second}};
       if (peak_mib >= 0) row["peak_mib"] = peak_mib;

@@ -68,6 +68,9 @@ Tensor BatchNorm2d::run_forward(const Context& ctx, const Tensor& x, const Tenso
     save_invstd_ = Tensor::empty({options_.channels}, runtime::DType::f32, x.device());
     sync_ = ctx.batch_norm_sync != nullptr && ctx.batch_norm_sync->size() > 1 ? ctx.batch_norm_sync
                                                                               : nullptr;
+    // The coefficients are kept where y = max(x scale + shift, 0) (gradient_sums_inputs).
+    Tensor* affine = options_.relu && residual == nullptr ? &affine_ : nullptr;
+    if (affine == nullptr) affine_ = Tensor();
     const bool precomputed = offered_statistics_.defined() &&
                              offered_for_.raw_data() == x.raw_data() &&
                              offered_for_.shape() == x.shape() && offered_for_.dtype() == x.dtype();
@@ -79,15 +82,16 @@ Tensor BatchNorm2d::run_forward(const Context& ctx, const Tensor& x, const Tenso
         ops::add_inplace(*residual, y);
         ops::relu_forward(y, y);
       }
+      affine_ = Tensor();
     } else if (precomputed) {
       ops::batch_norm_forward_training_from_statistics(
           x, offered_statistics_, offered_tile_rows_, weight_->value, bias_->value, options_.eps,
           options_.momentum, y, running_mean_, running_var_, save_mean_, save_invstd_, relu,
-          residual);
+          residual, affine);
     } else {
       ops::batch_norm_forward_training(x, weight_->value, bias_->value, options_.eps,
                                        options_.momentum, y, running_mean_, running_var_,
-                                       save_mean_, save_invstd_, relu, residual);
+                                       save_mean_, save_invstd_, relu, residual, affine);
     }
     used_offered_statistics_ = precomputed && sync_ == nullptr;
     offered_for_ = offered_statistics_ = Tensor();
@@ -100,6 +104,7 @@ Tensor BatchNorm2d::run_forward(const Context& ctx, const Tensor& x, const Tenso
                                       options_.eps, y, relu, residual);
     cached_input_ = Tensor();
     cached_output_ = Tensor();
+    affine_ = Tensor();
   }
   return y;
 }
@@ -111,7 +116,7 @@ void BatchNorm2d::offer_statistics(const Tensor& produced, Tensor statistics, in
 }
 
 bool BatchNorm2d::gradient_sums_inputs(const Tensor& consumer_input, const Tensor** input,
-                                       const Tensor** mean) const {
+                                       const Tensor** mean, const Tensor** affine) const {
   if (sync_ != nullptr || !cached_input_.defined() || !cached_output_.defined() ||
       cached_output_.raw_data() != consumer_input.raw_data() ||
       cached_output_.shape() != consumer_input.shape() ||
@@ -119,6 +124,7 @@ bool BatchNorm2d::gradient_sums_inputs(const Tensor& consumer_input, const Tenso
     return false;
   *input = &cached_input_;
   *mean = &save_mean_;
+  *affine = affine_.defined() ? &affine_ : nullptr;
   return true;
 }
 

@@ -60,9 +60,11 @@ class BatchNorm2d : public Layer {
   // by link_conv_batch_norm_pairs): whether its backward-data epilogue can compute this
   // layer's backward sums, i.e. the last training forward (with the fused ReLU, or a residual
   // block's sum and ReLU; no SyncBatchNorm) produced `consumer_input`; then *input and *mean
-  // are this layer's input and batch mean, which that epilogue reads.
-  bool gradient_sums_inputs(const Tensor& consumer_input, const Tensor** input,
-                            const Tensor** mean) const;
+  // are this layer's input and batch mean, which that epilogue reads, and *affine the
+  // forward's [scale | shift] where the output is max(x scale + shift, 0) on a device (its
+  // own ReLU, no residual), from which the epilogue can recompute the ReLU's mask; else null.
+  bool gradient_sums_inputs(const Tensor& consumer_input, const Tensor** input, const Tensor** mean,
+                            const Tensor** affine) const;
   // The backward sums of `gradient` (the gradient of this layer's output, already masked by
   // its ReLU) that such a convolution computed: the next backward uses them, instead of a
   // pass over its input, gradient and output, if its dy is this very tensor; either way they
@@ -82,6 +84,7 @@ class BatchNorm2d : public Layer {
   Tensor running_mean_, running_var_;
   std::int64_t num_batches_tracked_ = 0;
   Tensor cached_input_, cached_output_, save_mean_, save_invstd_;
+  Tensor affine_;  // the last training forward's [scale | shift] (gradient_sums_inputs)
   runtime::Communicator* sync_ = nullptr;  // the last training forward's SyncBatchNorm ranks
   Tensor offered_for_, offered_statistics_;
   int offered_tile_rows_ = 0;

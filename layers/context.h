@@ -38,6 +38,10 @@ struct Context {
   // backward-data epilogue (layers/conv_batch_norm_link.h), where that applies; false: every
   // BatchNorm makes its own pass (the A/B of `sombrero bench train-step --bn-backward own`).
   bool fuse_batch_norm_backward = true;
+  // There, for a BatchNorm with its own ReLU (no residual), the epilogue recomputes the ReLU's
+  // mask from the BatchNorm's input and forward coefficients instead of reading its output;
+  // false: it reads the output (`--bn-backward fused-reading-relu`).
+  bool recompute_relu_mask = true;
 };
 
 // Throws a clear error when the context asks for something this build cannot run

@@ -174,13 +174,16 @@ bool Conv2d::backward_data_with_batch_norm(const Context& ctx, const kernels::Co
                                            bool accumulate) {
   const Tensor* bn_input = nullptr;
   const Tensor* bn_mean = nullptr;
+  const Tensor* bn_affine = nullptr;
   if (gradient_sums_consumer_ == nullptr || !ctx.fuse_batch_norm_backward ||
-      !gradient_sums_consumer_->gradient_sums_inputs(cached_input_, &bn_input, &bn_mean))
+      !gradient_sums_consumer_->gradient_sums_inputs(cached_input_, &bn_input, &bn_mean,
+                                                     &bn_affine))
     return false;
   Tensor partials;
   std::int64_t tiles = 0;
   if (!ops::conv2d_backward_data_with_batch_norm(ctx, s, dy, w, dx, cached_input_, *bn_input,
-                                                 *bn_mean, partials, tiles, accumulate))
+                                                 *bn_mean, partials, tiles, accumulate,
+                                                 ctx.recompute_relu_mask ? bn_affine : nullptr))
     return false;
   gradient_sums_consumer_->offer_gradient_sums(dx, std::move(partials), tiles);
   return true;

@@ -363,6 +363,11 @@ phase_bench-train() {
   # (their sums in the next convolution's backward-data epilogue): what that fusion is worth.
   step bench-train-step-bn-own "$build/sombrero" bench train-step --model resnet50 --u1 0 \
     --bn-backward own --iters 10 --warmup 3 --json "$out/bench-train-step-bn-own.json"
+  # And with the epilogue reading the ReLU's output for its mask instead of recomputing it
+  # from the BatchNorm's input (what recomputing saves: one read of every bn1/bn2 output).
+  step bench-train-step-bn-read "$build/sombrero" bench train-step --model resnet50 --u1 0 \
+    --bn-backward fused-reading-relu --iters 10 --warmup 3 \
+    --json "$out/bench-train-step-bn-read.json"
   # The same steps fed by the input pipeline (JPEG decode + RandomResizedCrop on the CPU
   # workers): is the GPU starved? The data-wait column says.
   step bench-train-step-jpeg sh -c "'$build/sombrero' bench loader --data '$out/jpegs' --generate 2048 --batches 1 >/dev/null && '$build/sombrero' bench train-step --model resnet50 --batch 256 --iters 10 --warmup 3 --data '$out/jpegs' --json '$out/bench-train-step-jpeg.json'; rc=\$?; rm -rf '$out/jpegs'; exit \$rc"
@@ -416,7 +421,8 @@ for phase in "${phases[@]}"; do "phase_$phase"; done
 train_step_ratio() {
   [ -f "$out/bench-train-step.json" ] || return 0
   python3 - "$out/bench-train-step.json" "$out/bench-pytorch.json" \
-    "$out/bench-train-step-jpeg.json" "$out/bench-train-step-bn-own.json" <<'PY'
+    "$out/bench-train-step-jpeg.json" "$out/bench-train-step-bn-own.json" \
+    "$out/bench-train-step-bn-read.json" <<'PY'
 import json, sys
 def rows(path):
     try:
@@ -454,6 +460,13 @@ for r in rows(sys.argv[4]):
         print(f"{r['model']} batch {r['batch']}: BatchNorm backward sums in the conv epilogue "
               f"{s['ms_per_step']:.2f} ms/step vs {r['ms_per_step']:.2f} in their own passes "
               f"({100 * (s['ms_per_step'] / r['ms_per_step'] - 1):+.1f}%)")
+# The ReLU's mask recomputed in that epilogue (the default) against read from its output.
+for r in rows(sys.argv[5]):
+    s = same.get((r["model"], r["batch"], r["u1_weight"]))
+    if s:
+        print(f"{r['model']} batch {r['batch']}: the ReLU's mask recomputed in that epilogue "
+              f"{s['ms_per_step']:.2f} ms/step vs {r['ms_per_step']:.2f} reading the ReLU's output "
+              f"({100 * (s['ms_per_step'] / r['ms_per_step'] - 1):+.1f}%)")
 PY
 }
 
@@ -472,7 +485,7 @@ PY
   for log in bench-conv bench-conv-f32 bench-energy bench-loss bench-memory bench-memory-f32 \
     bench-allreduce \
     bench-train-step bench-train-step-jpeg bench-pytorch bench-train-step-hand \
-    bench-train-step-bn-own \
+    bench-train-step-bn-own bench-train-step-bn-read \
     bench-train-step-auto bench-train-step-m128_sync; do
     [ -f "$out/$log.log" ] && { echo "### $log"; echo '```'; tail -n 50 "$out/$log.log"; echo '```'; }
   done

@@ -33,6 +33,17 @@ __device__ __forceinline__ float relu_backward_mask(float output, float gradient
   return __float_as_int(output) > 0 ? gradient : 0.0f;
 }
 
+// A BatchNorm's output before rounding, x scale + shift with the product and the sum rounded
+// alone (no FMA contraction), as the CPU backend; and the ReLU after it (NaN passes, as
+// torch's). The BatchNorm's forward and the backward-data epilogue that recomputes the ReLU's
+// mask from x (conv2d_backward_data_with_batch_norm) share these, so they agree bit for bit.
+__device__ __forceinline__ float batch_norm_affine(float x, float scale, float shift) {
+  return __fadd_rn(__fmul_rn(x, scale), shift);
+}
+__device__ __forceinline__ float relu_value(float v) {
+  return v < 0.0f ? 0.0f : v;
+}
+
 // Sum over the 32 lanes of a warp; every lane receives the total. All lanes must call it.
 __device__ __forceinline__ float warp_sum(float v) {
   for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);

@@ -179,11 +179,14 @@ struct BackwardDataProblem {
   // nullptr: none): dx is then g, the gradient masked where relu_output (nullptr: no ReLU) is
   // not > 0, and statistics tile t of this launch's rows gets partials[2 t][c] = sum g and
   // partials[2 t + 1][c] = sum g (bn_input - bn_mean_c) (t from partial_tile_offset on).
+  // With relu_affine ([scale | shift], gemm_n each) the ReLU's output is recomputed from
+  // bn_input instead of read from relu_output.
   float* gradient_partials = nullptr;
   const T* relu_output = nullptr;
   const T* bn_input = nullptr;
   const float* bn_mean = nullptr;
   long long partial_tile_offset = 0;
+  const float* relu_affine = nullptr;
 
   __device__ __forceinline__ long long output_row(int m, int /*split*/) const {
     const Geometry& g = a.g;
@@ -216,7 +219,8 @@ struct BackwardDataProblem {
   __device__ __forceinline__ void load_gradient_inputs(long long row, int c,
                                                        GradientInputs& in) const {
     in.input = load_vector16_readonly(bn_input + row + c);
-    if (relu_output != nullptr) in.relu = load_vector16_readonly(relu_output + row + c);
+    if (relu_output != nullptr && relu_affine == nullptr)
+      in.relu = load_vector16_readonly(relu_output + row + c);
     if (accumulate) in.before = load_vector16(dx + row + c);
   }
   // store_vector's value masked by the ReLU (g, what the BatchNorm's unfused backward would
@@ -233,14 +237,27 @@ struct BackwardDataProblem {
       unpack_vector16<T>(in.before, before);
       for (int e = 0; e < V; ++e) g[e] += before[e];
     }
-    if (relu_output != nullptr) {
+    unpack_vector16<T>(in.input, x);
+    if (relu_affine != nullptr) {
+      // The forward's y = max(x scale + shift, 0) rounded to T, as the BatchNorm stored it;
+      // the coefficients loaded per vector (L1 hits: a thread's columns are fixed).
+      for (int e = 0; e < V; e += 4) {
+        float scale[4], shift[4];
+        load_four_floats(relu_affine + c + e, scale);
+        load_four_floats(relu_affine + gemm_n + c + e, shift);
+        for (int k = 0; k < 4; ++k) {
+          const float y =
+              to_float(from_float<T>(relu_value(batch_norm_affine(x[e + k], scale[k], shift[k]))));
+          g[e + k] = relu_backward_mask(y, g[e + k]);
+        }
+      }
+    } else if (relu_output != nullptr) {
       float y[V];
       unpack_vector16<T>(in.relu, y);
       for (int e = 0; e < V; ++e) g[e] = relu_backward_mask(y[e], g[e]);
     }
     for (int e = 0; e < V; ++e) g[e] = to_float(from_float<T>(g[e]));
     store_from_f32<V>(dx + row + c, g);
-    unpack_vector16<T>(in.input, x);
   }
 };
 
@@ -252,6 +269,7 @@ struct BatchNormGradient {
   const T* bn_input = nullptr;
   const float* bn_mean = nullptr;
   float* partials = nullptr;
+  const float* relu_affine = nullptr;
 };
 
 template <typename T>
@@ -272,9 +290,9 @@ void backward_data(const Conv2dShape& shape, const T* dy, const T* w, T* dx, cud
         (std::is_same_v<T, __nv_bfloat16>)&&g.C % V == 0 && aligned16(dx) &&
             aligned16(batch_norm.bn_input) &&
             (batch_norm.relu_output == nullptr || aligned16(batch_norm.relu_output)) &&
-            batch_norm.bn_mean != nullptr,
+            aligned16(batch_norm.relu_affine) && batch_norm.bn_mean != nullptr,
         "conv2d_backward_data_with_batch_norm: needs bf16, C a multiple of 8 and 16-byte aligned "
-        "dx, relu_output and bn_input (conv2d_gradient_partials_fusable)");
+        "dx, relu_output, bn_input and relu_affine (conv2d_gradient_partials_fusable)");
   for (int ph = 0; ph < g.stride_h; ++ph)
     for (int pw = 0; pw < g.stride_w; ++pw) {
       Phase p{ph,
@@ -310,7 +328,8 @@ void backward_data(const Conv2dShape& shape, const T* dy, const T* w, T* dx, cud
                                            batch_norm.relu_output,
                                            batch_norm.bn_input,
                                            batch_norm.bn_mean,
-                                           partial_tiles};
+                                           partial_tiles,
+                                           batch_norm.relu_affine};
       launch(problem, plan.large_tile, vectorized, 1, 0, stream, plan.warpgroup, plan.wgmma_tile);
       partial_tiles += (M + partial_tile_rows - 1) / partial_tile_rows;
     }
@@ -336,12 +355,12 @@ void conv2d_backward_data_with_batch_norm(const Conv2dShape& shape, const bf16* 
                                           bf16* dx, const bf16* relu_output, const bf16* bn_input,
                                           const float* bn_mean, float* partials,
                                           cudaStream_t stream, const Conv2dKernelOptions& options,
-                                          bool accumulate) {
+                                          bool accumulate, const float* relu_affine) {
   SOMBRERO_CHECK(partials != nullptr, "conv2d_backward_data_with_batch_norm: partials is null");
   conv_igemm::backward_data(
       shape, device_bf16(dy), device_bf16(w), device_bf16(dx), stream, options, accumulate,
       conv_igemm::BatchNormGradient<__nv_bfloat16>{device_bf16(relu_output), device_bf16(bn_input),
-                                                   bn_mean, partials});
+                                                   bn_mean, partials, relu_affine});
 }
 
 }  // namespace sombrero::kernels::SOMBRERO_EXEC

@@ -837,8 +837,9 @@ struct StagedEpilogue {
     for (int part = 0; part < Parts; ++part)
       for (int e = 0; e < V; ++e) sums[part][0][e] = sums[part][1][e] = 0.0f;
     // A thread's rows of a tile in batches of Batch vectors: the batch's global loads (x, the
-    // ReLU's output, dx when accumulating) go out together before its first store, not one
-    // vector's after the previous one's store (a chain of memory latencies otherwise).
+    // ReLU's output unless recomputed from x, dx when accumulating) go out together before its
+    // first store, not one vector's after the previous one's store (a chain of memory
+    // latencies otherwise).
     constexpr int Rows = TileRows / RowStep, Batch = Rows < 4 ? Rows : 4;
     static_assert(Rows % Batch == 0, "whole batches");
 #pragma unroll

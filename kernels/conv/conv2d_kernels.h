@@ -200,6 +200,11 @@ inline std::int64_t conv2d_statistics_floats(const Conv2dShape& s,
 // which the BatchNorm's backward adds up (batch_norm_backward_training_from_partials) instead
 // of reading g, bn_input and relu_output in a pass of its own. Fused only where the epilogue
 // stages the tile: bf16, C a multiple of 8, dx, relu_output and bn_input 16-byte aligned.
+// relu_affine (nullptr: none): the BatchNorm's forward coefficients [scale | shift] (C floats
+// each; batch_norm_forward_training's `affine`) with which relu_output was computed from
+// bn_input (without a residual): the epilogue then recomputes the ReLU's output from the
+// bn_input it reads anyway, rounded as stored, and does not read relu_output (which may be
+// null): the same mask, one tensor fewer read.
 inline bool conv2d_gradient_partials_fusable(const Conv2dShape& s, bool bf16, const void* dx,
                                              const void* relu_output, const void* bn_input) {
   const auto aligned = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 == 0; };
@@ -259,7 +264,8 @@ inline std::int64_t conv2d_gradient_partials_tiles(const Conv2dShape& s,
   void conv2d_backward_data_with_batch_norm(                                                      \
       const Conv2dShape& shape, const bf16* dy, const bf16* w, bf16* dx, const bf16* relu_output, \
       const bf16* bn_input, const float* bn_mean, float* partials, cudaStream_t stream,           \
-      const Conv2dKernelOptions& options = {}, bool accumulate = false);                          \
+      const Conv2dKernelOptions& options = {}, bool accumulate = false,                           \
+      const float* relu_affine = nullptr);                                                        \
   void conv2d_backward_filter(const Conv2dShape& shape, const float* x, const float* dy,          \
                               float* dw, bool accumulate, void* workspace, cudaStream_t stream,   \
                               const Conv2dKernelOptions& options = {});                           \

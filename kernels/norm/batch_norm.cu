@@ -390,9 +390,9 @@ __device__ __forceinline__ void apply_affine(std::int64_t rows, int channels,
     load_readonly_as_f32<V>(x + i, v);
     if (residual != nullptr) load_readonly_as_f32<V>(residual + i, add);
     for (int j = 0; j < V; ++j) {
-      v[j] = __fadd_rn(__fmul_rn(v[j], scale[j]), shift[j]);
+      v[j] = batch_norm_affine(v[j], scale[j], shift[j]);
       if (residual != nullptr) v[j] = __fadd_rn(v[j], add[j]);
-      if (relu && v[j] < 0.0f) v[j] = 0.0f;  // NaN passes, as torch's ReLU
+      if (relu) v[j] = relu_value(v[j]);
     }
     store_from_f32<V>(y + i, v);
   }
@@ -579,14 +579,14 @@ template <typename T>
 void forward_training(const BatchNormShape& s, const T* x, const float* gamma, const float* beta,
                       float eps, float momentum, T* y, float* running_mean, float* running_var,
                       float* save_mean, float* save_invstd, float* workspace, cudaStream_t stream,
-                      bool relu, const T* residual) {
+                      bool relu, const T* residual, float* affine) {
   check(s);
   const int C = s.channels;
   const int row_blocks = channel_row_blocks(s.rows);
   const ChannelTiling tiling = tiling_for<T>(C, {x, y, residual});
   float* sums = workspace;
   float* centred = workspace + std::int64_t(row_blocks) * C;
-  float* scale = workspace + batch_norm_partials_floats(s);
+  float* scale = affine != nullptr ? affine : workspace + batch_norm_partials_floats(s);
   float* shift = scale + C;
   launch_channel_partial_sums<T, SumTerm>(s.rows, C, tiling, sums, stream, x);
   SOMBRERO_LAUNCH(mean_kernel, finalize_grid(C), dim3(kFinalizeThreads), 0, stream, s.rows, C,
@@ -605,13 +605,13 @@ void forward_training_from_statistics(const BatchNormShape& s, const float* stat
                                       const float* beta, float eps, float momentum, T* y,
                                       float* running_mean, float* running_var, float* save_mean,
                                       float* save_invstd, float* workspace, cudaStream_t stream,
-                                      bool relu, const T* residual) {
+                                      bool relu, const T* residual, float* affine) {
   check(s);
   SOMBRERO_CHECK(tile_rows > 0, "batch_norm_forward_training_from_statistics: tile_rows ",
                  tile_rows);
   const int C = s.channels;
   const ChannelTiling tiling = tiling_for<T>(C, {x, y, residual});
-  float* scale = workspace + batch_norm_partials_floats(s);
+  float* scale = affine != nullptr ? affine : workspace + batch_norm_partials_floats(s);
   float* shift = scale + C;
   const std::int64_t tiles = (s.rows + tile_rows - 1) / tile_rows;
   const TileSegments cut = tile_segments(tiles);
@@ -727,28 +727,29 @@ void batch_norm_forward_training(const BatchNormShape& shape, const float* x, co
                                  const float* beta, float eps, float momentum, float* y,
                                  float* running_mean, float* running_var, float* save_mean,
                                  float* save_invstd, float* workspace, cudaStream_t stream,
-                                 bool relu, const float* residual) {
+                                 bool relu, const float* residual, float* affine) {
   forward_training(shape, x, gamma, beta, eps, momentum, y, running_mean, running_var, save_mean,
-                   save_invstd, workspace, stream, relu, residual);
+                   save_invstd, workspace, stream, relu, residual, affine);
 }
 void batch_norm_forward_training(const BatchNormShape& shape, const bf16* x, const float* gamma,
                                  const float* beta, float eps, float momentum, bf16* y,
                                  float* running_mean, float* running_var, float* save_mean,
                                  float* save_invstd, float* workspace, cudaStream_t stream,
-                                 bool relu, const bf16* residual) {
+                                 bool relu, const bf16* residual, float* affine) {
   forward_training(shape, device_bf16(x), gamma, beta, eps, momentum, device_bf16(y), running_mean,
                    running_var, save_mean, save_invstd, workspace, stream, relu,
-                   device_bf16(residual));
+                   device_bf16(residual), affine);
 }
 
 void batch_norm_forward_training_from_statistics(
     const BatchNormShape& shape, const float* statistics, int tile_rows, const bf16* x,
     const float* gamma, const float* beta, float eps, float momentum, bf16* y, float* running_mean,
     float* running_var, float* save_mean, float* save_invstd, float* workspace, cudaStream_t stream,
-    bool relu, const bf16* residual) {
+    bool relu, const bf16* residual, float* affine) {
   forward_training_from_statistics(shape, statistics, tile_rows, device_bf16(x), gamma, beta, eps,
                                    momentum, device_bf16(y), running_mean, running_var, save_mean,
-                                   save_invstd, workspace, stream, relu, device_bf16(residual));
+                                   save_invstd, workspace, stream, relu, device_bf16(residual),
+                                   affine);
 }
 
 void batch_norm_forward_inference(const BatchNormShape& shape, const float* x, const float* gamma,

@@ -63,7 +63,10 @@ void batch_norm_backward_training(const BatchNormShape& shape, const float* x, c
 // batch_norm_workspace_floats(shape) floats for the training passes. dx may alias dy.
 // residual (forward passes; nullptr: none): y = max?(x scale + shift + residual), a
 // residual block's last BatchNorm, its sum and ReLU in one pass (residual like x; y may not
-// alias it).
+// alias it). affine (training forwards; nullptr: none): also keeps the coefficients
+// [scale | shift] (2 channels floats, device memory) that y was computed with, so that
+// conv2d_backward_data_with_batch_norm can recompute the ReLU's mask from x
+// (numeric.cuh: batch_norm_affine, relu_value) instead of reading y.
 // Layout: per-row-block partial sums [row_blocks][2][channels] (or, from a convolution's
 // statistics, per-segment moments [2][segments][channels] in double), then 3 coefficient
 // vectors.
@@ -78,11 +81,11 @@ inline std::size_t batch_norm_workspace_floats(const BatchNormShape& shape) {
 }
 
 #define SOMBRERO_BATCH_NORM_KERNEL_API(T)                                                         \
-  void batch_norm_forward_training(const BatchNormShape& shape, const T* x, const float* gamma,   \
-                                   const float* beta, float eps, float momentum, T* y,            \
-                                   float* running_mean, float* running_var, float* save_mean,     \
-                                   float* save_invstd, float* workspace, cudaStream_t stream,     \
-                                   bool relu = false, const T* residual = nullptr);               \
+  void batch_norm_forward_training(                                                               \
+      const BatchNormShape& shape, const T* x, const float* gamma, const float* beta, float eps,  \
+      float momentum, T* y, float* running_mean, float* running_var, float* save_mean,            \
+      float* save_invstd, float* workspace, cudaStream_t stream, bool relu = false,               \
+      const T* residual = nullptr, float* affine = nullptr);                                      \
   void batch_norm_forward_inference(                                                              \
       const BatchNormShape& shape, const T* x, const float* gamma, const float* beta,             \
       const float* running_mean, const float* running_var, float eps, T* y, cudaStream_t stream,  \
@@ -101,7 +104,8 @@ inline std::size_t batch_norm_workspace_floats(const BatchNormShape& shape) {
       const BatchNormShape& shape, const float* statistics, int tile_rows, const T* x,             \
       const float* gamma, const float* beta, float eps, float momentum, T* y, float* running_mean, \
       float* running_var, float* save_mean, float* save_invstd, float* workspace,                  \
-      cudaStream_t stream, bool relu = false, const T* residual = nullptr);
+      cudaStream_t stream, bool relu = false, const T* residual = nullptr,                         \
+      float* affine = nullptr);
 // Training backward from the sums a convolution's backward-data epilogue already computed
 // (conv2d_backward_data_with_batch_norm; x is the BatchNorm's input, g the gradient of its
 // output already masked by its ReLU, which that epilogue wrote): partials[2 t][c] = sum g and

@@ -55,12 +55,21 @@ void add_residual_on_cpu(const Tensor* residual, Tensor& y, bool relu) {
   }
 }
 
+// The coefficients buffer of a device forward (affine: see batch_norm_ops.h), or nullptr.
+float* affine_buffer(const Tensor& x, int channels, Tensor* affine) {
+  if (affine == nullptr) return nullptr;
+  if (!affine->defined() || affine->numel() != 2 * std::int64_t(channels) ||
+      affine->dtype() != DType::f32 || affine->device() != x.device())
+    *affine = Tensor::empty({2 * std::int64_t(channels)}, DType::f32, x.device());
+  return affine->data<float>();
+}
+
 }  // namespace
 
 void batch_norm_forward_training(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                  float eps, float momentum, Tensor& y, Tensor& running_mean,
                                  Tensor& running_var, Tensor& save_mean, Tensor& save_invstd,
-                                 bool relu, const Tensor* residual) {
+                                 bool relu, const Tensor* residual, Tensor* affine) {
   const kernels::BatchNormShape s =
       check_batch_norm("batch_norm_forward_training", {{"x", &x}, {"y", &y}},
                        {{"gamma", &gamma},
@@ -76,16 +85,18 @@ void batch_norm_forward_training(const Tensor& x, const Tensor& gamma, const Ten
         running_mean.data<float>(), running_var.data<float>(), save_mean.data<float>(),
         save_invstd.data<float>(), relu && residual == nullptr);
     if (residual != nullptr) add_residual_on_cpu(residual, y, relu);
+    if (affine != nullptr) *affine = Tensor();
     return;
   }
   Tensor workspace = workspace_floats(x, kernels::batch_norm_workspace_floats(s));
+  float* coefficients = affine_buffer(x, s.channels, affine);
   with_element_type(x.dtype(), [&](auto zero) {
     using T = decltype(zero);
-    SOMBRERO_DEVICE_KERNEL(x.device(), batch_norm_forward_training, s, x.data<T>(),
-                           gamma.data<float>(), beta.data<float>(), eps, momentum, y.data<T>(),
-                           running_mean.data<float>(), running_var.data<float>(),
-                           save_mean.data<float>(), save_invstd.data<float>(),
-                           workspace.data<float>(), x.stream(), relu, residual_of<T>(residual));
+    SOMBRERO_DEVICE_KERNEL(
+        x.device(), batch_norm_forward_training, s, x.data<T>(), gamma.data<float>(),
+        beta.data<float>(), eps, momentum, y.data<T>(), running_mean.data<float>(),
+        running_var.data<float>(), save_mean.data<float>(), save_invstd.data<float>(),
+        workspace.data<float>(), x.stream(), relu, residual_of<T>(residual), coefficients);
   });
 }
 
@@ -95,7 +106,7 @@ void batch_norm_forward_training_from_statistics(const Tensor& x, const Tensor& 
                                                  Tensor& y, Tensor& running_mean,
                                                  Tensor& running_var, Tensor& save_mean,
                                                  Tensor& save_invstd, bool relu,
-                                                 const Tensor* residual) {
+                                                 const Tensor* residual, Tensor* affine) {
   const kernels::BatchNormShape s =
       check_batch_norm("batch_norm_forward_training_from_statistics", {{"x", &x}, {"y", &y}},
                        {{"gamma", &gamma},
@@ -115,12 +126,12 @@ void batch_norm_forward_training_from_statistics(const Tensor& x, const Tensor& 
                  statistics.numel(), " statistics for ", tiles, " tiles of ", tile_rows,
                  " rows and ", s.channels, " channels, expected ", 2 * tiles * s.channels);
   Tensor workspace = workspace_floats(x, kernels::batch_norm_workspace_floats(s));
-  SOMBRERO_DEVICE_KERNEL(x.device(), batch_norm_forward_training_from_statistics, s,
-                         statistics.data<float>(), tile_rows, x.data<bf16>(), gamma.data<float>(),
-                         beta.data<float>(), eps, momentum, y.data<bf16>(),
-                         running_mean.data<float>(), running_var.data<float>(),
-                         save_mean.data<float>(), save_invstd.data<float>(),
-                         workspace.data<float>(), x.stream(), relu, residual_of<bf16>(residual));
+  SOMBRERO_DEVICE_KERNEL(
+      x.device(), batch_norm_forward_training_from_statistics, s, statistics.data<float>(),
+      tile_rows, x.data<bf16>(), gamma.data<float>(), beta.data<float>(), eps, momentum,
+      y.data<bf16>(), running_mean.data<float>(), running_var.data<float>(),
+      save_mean.data<float>(), save_invstd.data<float>(), workspace.data<float>(), x.stream(), relu,
+      residual_of<bf16>(residual), affine_buffer(x, s.channels, affine));
 }
 
 void batch_norm_forward_inference(const Tensor& x, const Tensor& gamma, const Tensor& beta,

@@ -17,19 +17,22 @@ namespace sombrero::layers::ops {
 // backend, with the same f32 roundings).
 
 // Writes y, save_mean and save_invstd; updates running_mean / running_var in place.
+// affine (nullptr: not wanted): on a device, receives the coefficients [scale | shift]
+// (2 C f32) y was computed with (its buffer reused when it has that size and device), which
+// conv2d_backward_data_with_batch_norm can recompute the ReLU's mask from; on the CPU backend
+// it is left undefined.
 void batch_norm_forward_training(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                  float eps, float momentum, Tensor& y, Tensor& running_mean,
                                  Tensor& running_var, Tensor& save_mean, Tensor& save_invstd,
-                                 bool relu, const Tensor* residual = nullptr);
+                                 bool relu, const Tensor* residual = nullptr,
+                                 Tensor* affine = nullptr);
 // The training forward from a convolution epilogue's per-tile statistics of x
 // (conv2d_forward_with_statistics): x bf16 on a device; reads x once.
-void batch_norm_forward_training_from_statistics(const Tensor& x, const Tensor& statistics,
-                                                 int tile_rows, const Tensor& gamma,
-                                                 const Tensor& beta, float eps, float momentum,
-                                                 Tensor& y, Tensor& running_mean,
-                                                 Tensor& running_var, Tensor& save_mean,
-                                                 Tensor& save_invstd, bool relu,
-                                                 const Tensor* residual = nullptr);
+void batch_norm_forward_training_from_statistics(
+    const Tensor& x, const Tensor& statistics, int tile_rows, const Tensor& gamma,
+    const Tensor& beta, float eps, float momentum, Tensor& y, Tensor& running_mean,
+    Tensor& running_var, Tensor& save_mean, Tensor& save_invstd, bool relu,
+    const Tensor* residual = nullptr, Tensor* affine = nullptr);
 
 void batch_norm_forward_inference(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                   const Tensor& running_mean, const Tensor& running_var, float eps,

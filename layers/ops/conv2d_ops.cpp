@@ -68,7 +68,8 @@ bool conv2d_backward_data_with_batch_norm(const Context& ctx, const kernels::Con
                                           const Tensor& dy, const Tensor& w, Tensor& dx,
                                           const Tensor& relu_output, const Tensor& bn_input,
                                           const Tensor& bn_mean, Tensor& partials,
-                                          std::int64_t& tiles, bool accumulate) {
+                                          std::int64_t& tiles, bool accumulate,
+                                          const Tensor* relu_affine) {
   if (dy.is_cpu() || !kernels::is_hand_written(ctx.conv_algo) ||
       !kernels::conv2d_gradient_partials_fusable(shape, dy.dtype() == DType::bf16, dx.raw_data(),
                                                  relu_output.raw_data(), bn_input.raw_data()))
@@ -85,13 +86,21 @@ bool conv2d_backward_data_with_batch_norm(const Context& ctx, const kernels::Con
       {{"dy", &dy}, {"relu_output", &relu_output}, {"bn_input", &bn_input}, {"bn_mean", &bn_mean}});
   SOMBRERO_CHECK(bn_mean.dtype() == DType::f32 && bn_mean.numel() == shape.in_channels, op,
                  ": bn_mean must hold ", shape.in_channels, " f32 values");
+  if (relu_affine != nullptr) {
+    check_same_device(op, {{"dy", &dy}, {"relu_affine", relu_affine}});
+    SOMBRERO_CHECK(relu_affine->dtype() == DType::f32 &&
+                       relu_affine->numel() == 2 * std::int64_t(shape.in_channels),
+                   op, ": relu_affine must hold ", 2 * shape.in_channels,
+                   " f32 values (scale, then shift)");
+  }
   const kernels::Conv2dKernelOptions options = kernels::kernel_options(ctx.conv_algo);
   tiles = kernels::conv2d_gradient_partials_tiles(shape, options);
   partials = Tensor::empty({2 * tiles * shape.in_channels}, DType::f32, dy.device());
   SOMBRERO_DEVICE_KERNEL(dy.device(), conv2d_backward_data_with_batch_norm, shape, dy.data<bf16>(),
                          w.data<bf16>(), dx.data<bf16>(), relu_output.data<bf16>(),
                          bn_input.data<bf16>(), bn_mean.data<float>(), partials.data<float>(),
-                         dy.stream(), options, accumulate);
+                         dy.stream(), options, accumulate,
+                         relu_affine != nullptr ? relu_affine->data<float>() : nullptr);
   return true;
 }
 

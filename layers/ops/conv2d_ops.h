@@ -33,12 +33,15 @@ bool conv2d_forward_with_statistics(const Context& ctx, const kernels::Conv2dSha
 // bn_input and batch mean bn_mean. Returns false, doing nothing, where that fusion does not
 // exist (cpu, cuDNN, f32, C not a multiple of 8, unaligned tensors); tiles receives the number
 // of tiles. accumulate: dx holds a gradient already (a residual block's shortcut's), which the
-// input gradient is added to before the mask.
+// input gradient is added to before the mask. relu_affine (nullptr: none): the BatchNorm
+// forward's [scale | shift] (batch_norm_forward_training's `affine`), from which the mask is
+// recomputed out of bn_input instead of read from relu_output.
 bool conv2d_backward_data_with_batch_norm(const Context& ctx, const kernels::Conv2dShape& shape,
                                           const Tensor& dy, const Tensor& w, Tensor& dx,
                                           const Tensor& relu_output, const Tensor& bn_input,
                                           const Tensor& bn_mean, Tensor& partials,
-                                          std::int64_t& tiles, bool accumulate = false);
+                                          std::int64_t& tiles, bool accumulate = false,
+                                          const Tensor* relu_affine = nullptr);
 // dw += the filter gradient.
 void conv2d_backward_filter_accumulate(const Context& ctx, const kernels::Conv2dShape& shape,
                                        const Tensor& x, const Tensor& dy, Tensor& dw);

@@ -7,7 +7,9 @@
 // own backward with the ReLU's output): g bit for bit, the partials within 1e-5 of their
 // double reference, the BatchNorm's dx within a bf16 unit in the last place and dgamma, dbeta
 // within 1e-5 of the summed magnitudes (tests/kernels/conv_batch_norm_reference.h).
-// Also the SIMT test's small shapes on every tile, for compute-sanitizer's racecheck.
+// The ReLU's mask recomputed from the BatchNorm's input (relu_affine) gives the same bits as
+// the mask read. Also the SIMT test's small shapes on every tile, for compute-sanitizer's
+// racecheck.
 // Skips with a message when no CUDA device is present.
 #include <gtest/gtest.h>
 
@@ -100,6 +102,48 @@ TEST(Conv2dBatchNormBackwardGpu, EveryResNet50ShapeAgreesWithTheUnfusedPasses) {
   }
 }
 
+// The ReLU's mask recomputed from the BatchNorm's input and its forward coefficients
+// (relu_affine) against the mask read from the output, both of the BatchNorm's own training
+// forward on the GPU: g and the partials the same bits.
+void check_recomputed_mask(const NamedConvShape& named, const Conv2dKernelOptions& options,
+                           const std::string& tile, bool accumulate) {
+  const Conv2dShape& s = named.shape;
+  const std::string what = named.name + " " + tile + (accumulate ? " accumulate" : "");
+  const test::ConvBatchNormInputs in = test::make_conv_batch_norm_inputs(s, 13);
+  const int C = s.in_channels;
+  const BatchNormShape bn{std::int64_t(s.batch) * s.in_height * s.in_width, C};
+  std::vector<float> beta = test::random_values(C, 14);
+  for (float& b : beta) b *= 0.3f;
+  DeviceBuffer<bf16> dy(in.dy), w(in.w), x(in.bn_input), y(std::vector<bf16>(s.input_elements()));
+  const std::vector<float> zeros(C), unset(2 * std::size_t(C), NAN);
+  DeviceBuffer<float> gamma(in.gamma), beta_buffer(beta), mean(zeros), invstd(zeros), affine(unset);
+  DeviceBuffer<float> workspace(std::vector<float>(batch_norm_workspace_floats(bn)));
+  cuda::batch_norm_forward_training(bn, x.get(), gamma.get(), beta_buffer.get(), 1e-5f, 0.1f,
+                                    y.get(), nullptr, nullptr, mean.get(), invstd.get(),
+                                    workspace.get(), nullptr, /*relu=*/true, nullptr, affine.get());
+  const std::int64_t tiles = conv2d_gradient_partials_tiles(s, options);
+  DeviceBuffer<bf16> read(accumulate ? in.start : std::vector<bf16>(s.input_elements()));
+  DeviceBuffer<bf16> recomputed(accumulate ? in.start : std::vector<bf16>(s.input_elements()));
+  DeviceBuffer<float> read_partials(std::vector<float>(2 * std::size_t(tiles) * C, NAN));
+  DeviceBuffer<float> recomputed_partials(std::vector<float>(2 * std::size_t(tiles) * C, NAN));
+  cuda::conv2d_backward_data_with_batch_norm(s, dy.get(), w.get(), read.get(), y.get(), x.get(),
+                                             mean.get(), read_partials.get(), nullptr, options,
+                                             accumulate);
+  cuda::conv2d_backward_data_with_batch_norm(s, dy.get(), w.get(), recomputed.get(), nullptr,
+                                             x.get(), mean.get(), recomputed_partials.get(),
+                                             nullptr, options, accumulate, affine.get());
+  EXPECT_EQ(to_float(recomputed.download()), to_float(read.download())) << what;
+  EXPECT_EQ(recomputed_partials.download(), read_partials.download()) << what;
+}
+
+TEST(Conv2dBatchNormBackwardGpu, EveryResNet50ShapeRecomputesTheMaskItWouldRead) {
+  if (runtime::cuda_devices().empty())
+    GTEST_SKIP() << "no CUDA device: " << runtime::cuda_unavailable_reason();
+  for (const NamedConvShape& named : resnet50_conv_shapes(kBatch))
+    if (named.shape.in_channels % 8 == 0)
+      check_recomputed_mask(named, {}, "default tile", first_of_block(named.name));
+}
+
 // The SIMT test's small shapes on every tile (the 256-row one with an empty upper half,
 // stride-2 phases, 1x1 stride 2, two column tiles), accumulating or not: what
 // compute-sanitizer's racecheck runs (the ResNet-50 shapes take it too long).
@@ -119,8 +163,10 @@ TEST(Conv2dBatchNormBackwardGpu, SmallShapesOnEveryTile) {
            {NamedConvShape{"9x9x16 3x3", square_conv(4, 9, 16, 24, 3, 1)},
             NamedConvShape{"9x9x16 3x3/2", square_conv(3, 9, 16, 16, 3, 2)},
             NamedConvShape{"8x8x16 1x1/2", square_conv(2, 8, 16, 32, 1, 2)},
-            NamedConvShape{"6x6x136 3x3", square_conv(2, 6, 136, 16, 3, 1)}})
+            NamedConvShape{"6x6x136 3x3", square_conv(2, 6, 136, 16, 3, 1)}}) {
         check_shape(named, options, tile, accumulate);
+        check_recomputed_mask(named, options, tile, accumulate);
+      }
 }
 
 }  // namespace

@@ -15,7 +15,9 @@
 // on every tile (the 256-row one with an empty upper half), stride 1 and 2 (phases of
 // different sizes, and 1x1 stride 2 where three phases of four take no tap and write zeros),
 // two column tiles, and every SIMT schedule (the shuffles and the shared-memory sums across
-// warps). Shapes the fused epilogue cannot take are refused.
+// warps); the ReLU's mask recomputed from the BatchNorm's input and forward coefficients
+// gives the same bits as the mask read from its output. Shapes the fused epilogue cannot
+// take are refused.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -134,6 +136,54 @@ TEST(Conv2dBatchNormBackwardSimt, WideChannelsAndNoRelu) {
     check_case(square_conv(2, 6, 136, 16, 1, 1), options, false, true, 61);
     check_case(square_conv(2, 6, 136, 16, 3, 1), options, false, false, 71);
   }
+}
+
+// With the BatchNorm forward's coefficients (relu_affine) the epilogue recomputes the ReLU's
+// output from the BatchNorm's input instead of reading it: g and the partials must be the
+// same bits as with the output read, the output and coefficients being those of the
+// BatchNorm's own training forward (about half of it zero).
+void check_recomputed_mask(const Conv2dShape& s, const Conv2dKernelOptions& options,
+                           bool accumulate, unsigned seed) {
+  const std::string what = s.to_string() + " tile " + std::to_string(int(options.tile)) +
+                           " wgmma " + std::to_string(int(options.wgmma)) +
+                           (accumulate ? " accumulate" : "");
+  const test::ConvBatchNormInputs in = test::make_conv_batch_norm_inputs(s, seed);
+  const int C = s.in_channels;
+  const BatchNormShape bn{std::int64_t(s.batch) * s.in_height * s.in_width, C};
+  std::vector<float> workspace(batch_norm_workspace_floats(bn)), beta = random_values(C, seed + 9);
+  for (float& b : beta) b *= 0.3f;
+  std::vector<float> mean(C), invstd(C), affine(2 * std::size_t(C), NAN);
+  std::vector<bf16> y(s.input_elements());
+  simt::batch_norm_forward_training(
+      bn, in.bn_input.data(), in.gamma.data(), beta.data(), 1e-5f, 0.1f, y.data(), nullptr, nullptr,
+      mean.data(), invstd.data(), workspace.data(), nullptr, /*relu=*/true, nullptr, affine.data());
+  const std::vector<float> y_values = to_float(y);
+  const auto zeros = std::count(y_values.begin(), y_values.end(), 0.0f);
+  ASSERT_GT(zeros, std::int64_t(y.size() / 4)) << what;
+  ASSERT_LT(zeros, std::int64_t(3 * y.size() / 4)) << what;
+
+  const std::int64_t tiles = conv2d_gradient_partials_tiles(s, options);
+  std::vector<bf16> read = accumulate ? in.start : std::vector<bf16>(s.input_elements());
+  std::vector<float> read_partials(2 * std::size_t(tiles) * C, NAN);
+  simt::conv2d_backward_data_with_batch_norm(s, in.dy.data(), in.w.data(), read.data(), y.data(),
+                                             in.bn_input.data(), mean.data(), read_partials.data(),
+                                             nullptr, options, accumulate);
+  std::vector<bf16> recomputed = accumulate ? in.start : std::vector<bf16>(s.input_elements());
+  std::vector<float> recomputed_partials(read_partials.size(), NAN);
+  simt::conv2d_backward_data_with_batch_norm(
+      s, in.dy.data(), in.w.data(), recomputed.data(), nullptr, in.bn_input.data(), mean.data(),
+      recomputed_partials.data(), nullptr, options, accumulate, affine.data());
+  EXPECT_EQ(to_float(recomputed), to_float(read)) << what;
+  EXPECT_EQ(recomputed_partials, read_partials) << what;
+}
+
+TEST(Conv2dBatchNormBackwardSimt, TheMaskRecomputedFromTheInputIsTheOneRead) {
+  for (const Conv2dKernelOptions& options : every_tile()) {
+    check_recomputed_mask(square_conv(2, 9, 16, 24, 3, 1), options, /*accumulate=*/false, 91);
+    check_recomputed_mask(square_conv(2, 9, 16, 24, 3, 1), options, /*accumulate=*/true, 92);
+  }
+  check_recomputed_mask(square_conv(3, 9, 16, 16, 3, 2), {Conv2dTile::warpgroup}, false, 93);
+  check_recomputed_mask(square_conv(2, 6, 136, 16, 1, 1), {Conv2dTile::large}, false, 94);
 }
 
 TEST(Conv2dBatchNormBackwardSimt, UnfusableShapesAreRefused) {

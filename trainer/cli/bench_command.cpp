@@ -411,7 +411,9 @@ int run_train_step(const std::vector<std::string>& args) {
       .option("--u1", "LIST", "comma-separated U(1) weights; 0 = one-hot", "0,0.1")
       .option("--bn-backward", "HOW",
               "fused: BatchNorm backward sums in the next convolution's backward-data "
-              "epilogue where it applies; own: every BatchNorm's own pass (the A/B)",
+              "epilogue where it applies (the ReLU's mask recomputed from the BatchNorm's "
+              "input); fused-reading-relu: the same, the mask read from the ReLU's output; "
+              "own: every BatchNorm's own pass (the A/Bs)",
               "fused")
       .option("--data", "DIR",
               "feed the steps from the input pipeline over a folder of class folders of "
@@ -433,9 +435,11 @@ int run_train_step(const std::vector<std::string>& args) {
   options.image_size = positive(parser, "--image-size", 8);
   options.context.precision = layers::parse_precision(parser.get("--precision"));
   const std::string bn_backward = parser.get("--bn-backward");
-  SOMBRERO_CHECK(bn_backward == "fused" || bn_backward == "own",
-                 "--bn-backward takes fused or own, got '", bn_backward, "'");
-  options.context.fuse_batch_norm_backward = bn_backward == "fused";
+  SOMBRERO_CHECK(
+      bn_backward == "fused" || bn_backward == "own" || bn_backward == "fused-reading-relu",
+      "--bn-backward takes fused, fused-reading-relu or own, got '", bn_backward, "'");
+  options.context.fuse_batch_norm_backward = bn_backward != "own";
+  options.context.recompute_relu_mask = bn_backward == "fused";
   const std::string algo = parser.get("--algo");
   const auto choose_algo = [&] {  // after the device is known ("auto" depends on it)
     options.context.conv_algo = kernels::choose_conv_algo(
