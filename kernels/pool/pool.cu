@@ -211,8 +211,9 @@ __global__ void __launch_bounds__(kThreads)
 // each window two dependent memory latencies: 27% of copy bandwidth on an H100 at ResNet-50's
 // stem, 58 registers and 4 blocks per SM too few to hide them.) A 3x3 stride-2 window (the
 // stem) covers a pixel at most 2 x 2 times: one batch. dy is now read for every covering
-// window, routed or not (about 6 in 10 were for 8 bf16 channels): a pixel's dy is read by
-// the 3 x 3 inputs of its window, neighbours in the same block, through L1.
+// window, routed or not (with 8 bf16 channels an item, about 6 windows in 10 route some
+// channel here anyway); an output's dy serves the 3 x 3 inputs of its window, neighbours in
+// one block, through L1.
 constexpr int kWindowBatch = 4;
 
 template <typename T, int V, bool Wide>
