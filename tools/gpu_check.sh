@@ -452,21 +452,19 @@ for r in rows(sys.argv[3]):
         print(f"{r['model']} batch {r['batch']}, {loss}, from JPEGs: {r['ms_per_step']:.2f} ms/step vs "
               f"{s['ms_per_step']:.2f} on device data ({100 * (r['ms_per_step'] / s['ms_per_step'] - 1):+.1f}%); "
               f"the host waited for the loader {100 * r.get('data_wait', 0):.1f}% of the step")
-# Every BatchNorm's backward in its own passes against the default (the sums in the next
-# convolution's backward-data epilogue).
-for r in rows(sys.argv[4]):
-    s = same.get((r["model"], r["batch"], r["u1_weight"]))
-    if s:
-        print(f"{r['model']} batch {r['batch']}: BatchNorm backward sums in the conv epilogue "
-              f"{s['ms_per_step']:.2f} ms/step vs {r['ms_per_step']:.2f} in their own passes "
-              f"({100 * (s['ms_per_step'] / r['ms_per_step'] - 1):+.1f}%)")
-# The ReLU's mask recomputed in that epilogue (the default) against read from its output.
-for r in rows(sys.argv[5]):
-    s = same.get((r["model"], r["batch"], r["u1_weight"]))
-    if s:
-        print(f"{r['model']} batch {r['batch']}: the ReLU's mask recomputed in that epilogue "
-              f"{s['ms_per_step']:.2f} ms/step vs {r['ms_per_step']:.2f} reading the ReLU's output "
-              f"({100 * (s['ms_per_step'] / r['ms_per_step'] - 1):+.1f}%)")
+# The default step against a variant of it (same model, batch, loss) in the same run.
+def versus(path, default, variant):
+    for r in rows(path):
+        s = same.get((r["model"], r["batch"], r["u1_weight"]))
+        if s:
+            print(f"{r['model']} batch {r['batch']}: {default} {s['ms_per_step']:.2f} ms/step vs "
+                  f"{r['ms_per_step']:.2f} {variant} "
+                  f"({100 * (s['ms_per_step'] / r['ms_per_step'] - 1):+.1f}%)")
+# The BatchNorm backward sums in the next convolution's backward-data epilogue (the default)
+# against every BatchNorm's own passes; there, the ReLU's mask recomputed from the
+# BatchNorm's input (the default) against read from its output.
+versus(sys.argv[4], "BatchNorm backward sums in the conv epilogue", "in their own passes")
+versus(sys.argv[5], "the ReLU's mask recomputed in that epilogue", "reading the ReLU's output")
 PY
 }
 
