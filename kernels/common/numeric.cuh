@@ -35,8 +35,9 @@ __device__ __forceinline__ float relu_backward_mask(float output, float gradient
 
 // A BatchNorm's output before rounding, x scale + shift with the product and the sum rounded
 // alone (no FMA contraction), as the CPU backend; and the ReLU after it (NaN passes, as
-// torch's). The BatchNorm's forward and the backward-data epilogue that recomputes the ReLU's
-// mask from x (conv2d_backward_data_with_batch_norm) share these, so they agree bit for bit.
+// torch's). The BatchNorm's forward, pointwise's ReLU and the backward-data epilogue that
+// recomputes the ReLU's mask from x (conv2d_backward_data_with_batch_norm) share these, so
+// they agree bit for bit.
 __device__ __forceinline__ float batch_norm_affine(float x, float scale, float shift) {
   return __fadd_rn(__fmul_rn(x, scale), shift);
 }

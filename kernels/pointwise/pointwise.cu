@@ -71,7 +71,7 @@ struct ReluForward {
   __device__ __forceinline__ void at(std::int64_t i) const {
     float v[W];
     load_as_f32<W>(x + i, v);
-    for (int j = 0; j < W; ++j) v[j] = v[j] < 0.0f ? 0.0f : v[j];  // NaN passes, as torch's ReLU
+    for (int j = 0; j < W; ++j) v[j] = relu_value(v[j]);
     store_from_f32<W>(y + i, v);
   }
 };
