@@ -224,7 +224,7 @@ class BlockRunner {
   [[noreturn]] void fail(const std::string& what) const;
   std::string describe_threads() const;
 
-  ucontext_t scheduler_{};
+  FiberContext scheduler_;
   std::vector<std::unique_ptr<Fiber>> fibers_;
   std::vector<ThreadSlot> threads_;
   std::vector<BlockState> blocks_;

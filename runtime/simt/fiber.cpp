@@ -4,13 +4,66 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
 #include "runtime/error.h"
 
 #if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
+#endif
+
+#if SOMBRERO_SIMT_STACK_SWITCH
+// sombrero_simt_switch(save, next): pushes the callee-saved registers (System V x86-64: rbp,
+// rbx, r12-r15) and the MXCSR and x87 control words (also callee-saved), stores the stack
+// pointer in *save, loads next, and pops the same from there: the `ret` returns into the
+// context that saved next. Everything else is caller-saved, so the C++ call site has spilled
+// what it needs. A fresh fiber's stack holds such a frame made by Fiber::reset, whose return
+// address is sombrero_simt_fiber_entry: it calls the function in r12 (Fiber::start) with the
+// stack 16-byte aligned, as the ABI wants at a call; that function never returns.
+extern "C" void sombrero_simt_switch(void** save, void* next);
+extern "C" void sombrero_simt_fiber_entry();
+asm(R"(
+  .text
+  .p2align 4
+  .globl sombrero_simt_switch
+  .hidden sombrero_simt_switch
+  .type sombrero_simt_switch, @function
+sombrero_simt_switch:
+  pushq %rbp
+  pushq %rbx
+  pushq %r12
+  pushq %r13
+  pushq %r14
+  pushq %r15
+  subq $8, %rsp
+  stmxcsr (%rsp)
+  fnstcw 4(%rsp)
+  movq %rsp, (%rdi)
+  movq %rsi, %rsp
+  ldmxcsr (%rsp)
+  fldcw 4(%rsp)
+  addq $8, %rsp
+  popq %r15
+  popq %r14
+  popq %r13
+  popq %r12
+  popq %rbx
+  popq %rbp
+  ret
+  .size sombrero_simt_switch, .-sombrero_simt_switch
+
+  .p2align 4
+  .globl sombrero_simt_fiber_entry
+  .hidden sombrero_simt_fiber_entry
+  .type sombrero_simt_fiber_entry, @function
+sombrero_simt_fiber_entry:
+  call *%r12
+  ud2
+  .size sombrero_simt_fiber_entry, .-sombrero_simt_fiber_entry
+)");
 #endif
 
 namespace sombrero::simt::detail {
@@ -42,6 +95,15 @@ std::size_t stack_bytes() {
   return bytes;
 }
 
+// Switches from the execution saving into `from` to the one saved in `to`.
+void switch_context(FiberContext& from, FiberContext& to) {
+#if SOMBRERO_SIMT_STACK_SWITCH
+  sombrero_simt_switch(&from.stack_pointer, to.stack_pointer);
+#else
+  swapcontext(&from.context, &to.context);
+#endif
+}
+
 }  // namespace
 
 Fiber::Fiber() {
@@ -55,7 +117,9 @@ Fiber::Fiber() {
   // The stack grows down: the lowest page is the guard.
   if (mprotect(mapping_, guard_bytes_, PROT_NONE) != 0)
     SOMBRERO_FAIL("simt: cannot protect a fiber stack guard page: ", std::strerror(errno));
-  if (getcontext(&context_) != 0) SOMBRERO_FAIL("simt: getcontext failed");
+#if !SOMBRERO_SIMT_STACK_SWITCH
+  if (getcontext(&context_.context) != 0) SOMBRERO_FAIL("simt: getcontext failed");
+#endif
 }
 
 Fiber::~Fiber() {
@@ -63,11 +127,34 @@ Fiber::~Fiber() {
 }
 
 void Fiber::reset(void (*entry)()) {
-  context_.uc_stack.ss_sp = static_cast<char*>(mapping_) + guard_bytes_;
-  context_.uc_stack.ss_size = mapping_bytes_ - guard_bytes_;
-  context_.uc_link = nullptr;  // entry never returns: it suspends for good instead
   entry_ = entry;
-  makecontext(&context_, &Fiber::start, 0);
+#if SOMBRERO_SIMT_STACK_SWITCH
+  // The frame sombrero_simt_switch pops, at the top of the stack (lowest address first):
+  // control words, r15, r14, r13, r12 = start, rbx, rbp = 0 (ends frame-pointer walks),
+  // return address = sombrero_simt_fiber_entry, then 16 zero bytes above it (a null return
+  // address for unwinders). 80 bytes from a 16-byte aligned top: the entry's call is aligned.
+  constexpr int kFrameWords = 10;
+  const auto top = reinterpret_cast<std::uintptr_t>(mapping_) + mapping_bytes_;
+  auto* frame = reinterpret_cast<std::uint64_t*>(top & ~std::uintptr_t{15}) - kFrameWords;
+#if defined(__SANITIZE_ADDRESS__)
+  // The previous occupant's frames left (unfinished) redzones here.
+  ASAN_UNPOISON_MEMORY_REGION(frame, kFrameWords * sizeof(std::uint64_t));
+#endif
+  std::uint32_t mxcsr = 0;
+  std::uint16_t x87_control = 0;
+  asm volatile("stmxcsr %0\n\tfnstcw %1" : "=m"(mxcsr), "=m"(x87_control));
+  std::memset(frame, 0, kFrameWords * sizeof(std::uint64_t));
+  frame[0] = mxcsr | (std::uint64_t{x87_control} << 32);
+  frame[4] = reinterpret_cast<std::uint64_t>(&Fiber::start);
+  frame[7] = reinterpret_cast<std::uint64_t>(&sombrero_simt_fiber_entry);
+  context_.stack_pointer = frame;
+#else
+  ucontext_t& context = context_.context;
+  context.uc_stack.ss_sp = static_cast<char*>(mapping_) + guard_bytes_;
+  context.uc_stack.ss_size = mapping_bytes_ - guard_bytes_;
+  context.uc_link = nullptr;  // entry never returns: it suspends for good instead
+  makecontext(&context, &Fiber::start, 0);
+#endif
 }
 
 void Fiber::start() {
@@ -76,26 +163,27 @@ void Fiber::start() {
   self->entry_();
 }
 
-void Fiber::resume(ucontext_t* from) {
+void Fiber::resume(FiberContext* from) {
   starting_fiber = this;
 #if defined(__SANITIZE_ADDRESS__)
   void* fake_stack = nullptr;
-  __sanitizer_start_switch_fiber(&fake_stack, context_.uc_stack.ss_sp, context_.uc_stack.ss_size);
-  swapcontext(from, &context_);
+  __sanitizer_start_switch_fiber(&fake_stack, static_cast<char*>(mapping_) + guard_bytes_,
+                                 mapping_bytes_ - guard_bytes_);
+  switch_context(*from, context_);
   __sanitizer_finish_switch_fiber(fake_stack, nullptr, nullptr);
 #else
-  swapcontext(from, &context_);
+  switch_context(*from, context_);
 #endif
 }
 
-void Fiber::suspend(ucontext_t* to) {
+void Fiber::suspend(FiberContext* to) {
 #if defined(__SANITIZE_ADDRESS__)
   void* fake_stack = nullptr;
   __sanitizer_start_switch_fiber(&fake_stack, scheduler_stack_bottom, scheduler_stack_size);
-  swapcontext(&context_, to);
+  switch_context(context_, *to);
   arrived_on_fiber(fake_stack);
 #else
-  swapcontext(&context_, to);
+  switch_context(context_, *to);
 #endif
 }
 
