@@ -16,10 +16,15 @@
 
 #include <cstddef>
 
+// -DSOMBRERO_SIMT_STACK_SWITCH=0 builds the swapcontext path on x86-64 too (to test it).
+#if !defined(SOMBRERO_SIMT_STACK_SWITCH)
 #if defined(__x86_64__)
 #define SOMBRERO_SIMT_STACK_SWITCH 1
 #else
 #define SOMBRERO_SIMT_STACK_SWITCH 0
+#endif
+#endif
+#if !SOMBRERO_SIMT_STACK_SWITCH
 #include <ucontext.h>
 #endif
 
