@@ -47,10 +47,16 @@ inline std::uint32_t element_address(const Descriptor& d, bool mn_major, std::ui
   return linear ^ (((linear >> 7) & 7u) << 4);  // 128B swizzle: bits 4-6 ^= bits 7-9
 }
 
-inline float element(const Descriptor& d, bool mn_major, std::uint32_t row, std::uint32_t k) {
+// Element (row, k) read from the block's shared memory `window` (checked against it, as
+// simt::detail::shared_pointer does; the window is looked up once per multiply).
+inline float element(const ::sombrero::simt::detail::SharedWindow& window, const Descriptor& d,
+                     bool mn_major, std::uint32_t row, std::uint32_t k) {
+  const std::uint32_t address = element_address(d, mn_major, row, k);
+  SOMBRERO_CHECK(address + 2 <= window.bytes, "simt: shared address ", address,
+                 " (+2 bytes) lies outside the block's ", window.bytes,
+                 " bytes of dynamic shared memory");
   std::uint16_t bits;
-  std::memcpy(&bits,
-              ::sombrero::simt::detail::shared_pointer(element_address(d, mn_major, row, k), 2), 2);
+  std::memcpy(&bits, window.base + address, 2);
   return std::bit_cast<float>(static_cast<std::uint32_t>(bits) << 16);
 }
 
@@ -69,14 +75,24 @@ void multiply(float* d, std::uint64_t a_bits, std::uint64_t b_bits, bool accumul
   SOMBRERO_CHECK((!TransA || a.swizzle == 1) && (!TransB || b.swizzle == 1), "wgmma at ",
                  site.file_name(), ":", site.line(),
                  ": the SIMT build emulates MN-major operands with the 128B swizzle only");
+  // Accumulator i = 4 j + 2 r + c is (row 16 warp + lane / 4 + 8 r, column 8 j + 2 (lane % 4) +
+  // c): a thread reads 2 rows of A and N / 4 columns of B, each once (each element read per
+  // accumulator, the emulation spent most of its time translating shared addresses).
   const unsigned warp = thread / 32, lane = thread % 32;
-  for (int i = 0; i < N / 2; ++i) {
-    const unsigned row = 16 * warp + lane / 4 + 8 * ((i / 2) % 2);
-    const unsigned column = 8 * (i / 4) + 2 * (lane % 4) + (i % 2);
-    double sum = accumulate ? static_cast<double>(d[i]) : 0.0;  // bf16 products: exact
+  const ::sombrero::simt::detail::SharedWindow window = ::sombrero::simt::detail::shared_window();
+  float a_rows[2][16], b_columns[N / 4][16];
+  for (unsigned r = 0; r < 2; ++r)
     for (unsigned k = 0; k < 16; ++k)
-      sum +=
-          static_cast<double>(element(a, TransA != 0, row, k)) * element(b, TransB != 0, column, k);
+      a_rows[r][k] = element(window, a, TransA != 0, 16 * warp + lane / 4 + 8 * r, k);
+  for (unsigned j = 0; j < N / 8; ++j)
+    for (unsigned c = 0; c < 2; ++c)
+      for (unsigned k = 0; k < 16; ++k)
+        b_columns[2 * j + c][k] = element(window, b, TransB != 0, 8 * j + 2 * (lane % 4) + c, k);
+  for (int i = 0; i < N / 2; ++i) {
+    const float* const row = a_rows[(i / 2) % 2];
+    const float* const column = b_columns[2 * (i / 4) + i % 2];
+    double sum = accumulate ? static_cast<double>(d[i]) : 0.0;  // bf16 products: exact
+    for (unsigned k = 0; k < 16; ++k) sum += static_cast<double>(row[k]) * column[k];
     d[i] = static_cast<float>(sum);
   }
 }

@@ -743,12 +743,16 @@ std::uint32_t shared_address(const void* pointer) {
 }
 
 const void* shared_pointer(std::uint32_t address, std::size_t bytes) {
-  BlockRunner& block = active_runner("shared address");
-  SOMBRERO_CHECK(block.shared() != nullptr && address + bytes <= block.shared_bytes(),
-                 "simt: shared address ", address, " (+", bytes,
-                 " bytes) lies outside the block's ", block.shared_bytes(),
+  const SharedWindow window = shared_window();
+  SOMBRERO_CHECK(address + bytes <= window.bytes, "simt: shared address ", address, " (+", bytes,
+                 " bytes) lies outside the block's ", window.bytes,
                  " bytes of dynamic shared memory");
-  return static_cast<const std::byte*>(block.shared()) + address;
+  return window.base + address;
+}
+
+SharedWindow shared_window() {
+  const BlockRunner& block = active_runner("shared address");
+  return {static_cast<const std::byte*>(block.shared()), block.shared_bytes()};
 }
 
 void async_copy(void* shared_destination, const void* source, std::size_t bytes) {

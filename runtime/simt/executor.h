@@ -117,6 +117,13 @@ void async_work_wait(unsigned pending);
 // wgmma see it), and back; both throw for a pointer or a range outside the window.
 std::uint32_t shared_address(const void* pointer);
 const void* shared_pointer(std::uint32_t address, std::size_t bytes);
+// The calling thread's block's dynamic shared memory (for emulations reading many elements:
+// they check each address against `bytes` themselves, as shared_pointer does).
+struct SharedWindow {
+  const std::byte* base;
+  std::size_t bytes;
+};
+SharedWindow shared_window();
 
 }  // namespace detail
 }  // namespace sombrero::simt

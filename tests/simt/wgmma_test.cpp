@@ -3,7 +3,8 @@
 // swizzled, transposed: B alone, and both), equals the
 // reference bit for bit (small integers) under every schedule; the planted pipeline bugs
 // (accumulators read before the wait, a tile overwritten before it) give wrong results, and
-// a thread that exits with a wgmma in flight fails the launch. The same kernel runs on a
+// a thread that exits with a wgmma in flight, or a descriptor past the shared memory, fails
+// the launch. The same kernel runs on a
 // real H100 in wgmma_gpu_test.cpp, which is what checks the layouts against the hardware.
 #include <gtest/gtest.h>
 
@@ -62,6 +63,21 @@ TEST(SimtWgmma, AThreadExitingWithAWgmmaInFlightFailsTheLaunch) {
     FAIL() << "the launch should have failed";
   } catch (const Error& error) {
     EXPECT_NE(std::string(error.what()).find("still in flight"), std::string::npos) << error.what();
+  }
+}
+
+// The emulation reads the tiles through the descriptors: one naming bytes past the block's
+// dynamic shared memory fails the launch (on a GPU, an illegal address) instead of reading
+// whatever lies there.
+TEST(SimtWgmma, ADescriptorPastTheSharedMemoryFailsTheLaunch) {
+  for (const WgmmaLayout layout : {WgmmaLayout::swizzle128, WgmmaLayout::core_matrices}) {
+    try {
+      run(Case{64, 128, 64}, layout, WgmmaBug::b_descriptor_past_shared_memory);
+      ADD_FAILURE() << "the launch should have failed (layout " << static_cast<int>(layout) << ")";
+    } catch (const Error& error) {
+      EXPECT_NE(std::string(error.what()).find("lies outside the block's"), std::string::npos)
+          << error.what();
+    }
   }
 }
 

@@ -19,7 +19,8 @@ enum class WgmmaBug {
   none,
   accumulators_read_before_wait,
   tile_overwritten_before_wait,
-  exits_with_wgmma_in_flight
+  exits_with_wgmma_in_flight,
+  b_descriptor_past_shared_memory
 };
 
 // cluster_exchange's planted bugs.

@@ -107,14 +107,19 @@ __global__ void __launch_bounds__(128)
     runtime::wgmma_fence();
     for (int slice = 0; slice < kStepK / 16; ++slice) {
       const std::uint64_t da = slice_descriptor(a_operand(layout), a_address, slice);
-      const std::uint64_t db = slice_descriptor(b_operand(layout), b_address, slice);
+      // The planted bad descriptor starts 2 KB past the end of B's tile: past the window.
+      const std::uint32_t b_start = bug == WgmmaBug::b_descriptor_past_shared_memory
+                                        ? b_address + N * kStepK * 2 + 2048
+                                        : b_address;
+      const std::uint64_t db = slice_descriptor(b_operand(layout), b_start, slice);
       multiply<N>(acc, layout, da, db, k0 > 0 || slice > 0);
     }
     runtime::wgmma_commit();
     if (bug == WgmmaBug::tile_overwritten_before_wait)
       for (int e = thread; e < 64 * kStepK; e += 128)
         *reinterpret_cast<std::uint16_t*>(a_tile + 2 * e) = 0;
-    if (bug == WgmmaBug::none || bug == WgmmaBug::tile_overwritten_before_wait)
+    if (bug != WgmmaBug::accumulators_read_before_wait &&
+        bug != WgmmaBug::exits_with_wgmma_in_flight)
       runtime::wgmma_wait<0>();
     runtime::wgmma_fence_accumulators(acc);
     __syncthreads();  // every warpgroup is done with the tiles before they are refilled
