@@ -27,6 +27,7 @@
 #include "runtime/error.h"
 #include "runtime/simt/async_copy.h"
 #include "runtime/simt/fiber.h"
+#include "runtime/simt/mbarrier_state.h"
 #include "runtime/simt/schedule.h"
 #include "runtime/simt/thread_report.h"
 
@@ -106,6 +107,7 @@ enum class State : unsigned char {
   at_barrier,
   at_cluster_barrier,
   at_warp,
+  at_mbarrier,
   exited,
   failed
 };
@@ -156,6 +158,8 @@ struct ThreadSlot {
   int predicate = 0;
   std::source_location barrier_site;
   WarpCall* call = nullptr;
+  std::uint64_t* mbarrier = nullptr;  // at_mbarrier: the barrier and the parity waited for
+  unsigned parity = 0;
   std::exception_ptr error;
   AsyncGroups<AsyncCopy> copies;            // cp.async, landed at the wait
   AsyncGroups<std::function<void()>> work;  // deferred async work (wgmma), run at the wait
@@ -174,8 +178,16 @@ struct Launch {
   bool checks;
 };
 
-// One block of the running cluster: where it is in the grid, its dynamic shared memory and
-// how many of its threads wait at its barrier or have exited.
+// One bulk copy in flight: its source bytes captured at issue, landed at a wait on `barrier`.
+struct BulkCopy {
+  std::uint64_t* barrier;
+  std::byte* destination;
+  std::vector<std::byte> data;
+  std::source_location site;
+};
+
+// One block of the running cluster: where it is in the grid, its dynamic shared memory, how
+// many of its threads wait at its barrier or have exited, and its bulk copies in flight.
 struct BlockState {
   uint3 index{};
   std::vector<std::byte> shared_storage;
@@ -185,6 +197,7 @@ struct BlockState {
   // Where another block of the cluster last mapped this one's shared memory since the last
   // cluster barrier, if it did: this block must not exit before the next one.
   std::optional<std::source_location> mapped_by_other;
+  std::vector<BulkCopy> bulk_copies;  // in issue order
 };
 
 // Runs clusters of blocks on the calling OS thread; one per OS thread (thread_local). The
@@ -198,6 +211,8 @@ class BlockRunner {
   BarrierResult barrier(int predicate, std::source_location site);
   void cluster_barrier(std::source_location site);
   void collective(WarpCall& call);
+  void mbarrier_wait(std::uint64_t* barrier, unsigned parity, std::source_location site);
+  void bulk_copy(BulkCopy copy) { blocks_[current_rank()].bulk_copies.push_back(std::move(copy)); }
   unsigned current_lane() const { return current_ % block_threads_ % kWarpSize; }
   unsigned current_rank() const { return current_ / block_threads_; }
   unsigned cluster_blocks() const { return static_cast<unsigned>(blocks_.size()); }
@@ -221,6 +236,8 @@ class BlockRunner {
   bool resolve_warp_collectives();
   bool release_barriers();
   bool release_cluster_barrier();
+  bool release_mbarrier_waits();
+  void land_bulk_copies(BlockState& block, const std::uint64_t* barrier);
   [[noreturn]] void fail(const std::string& what) const;
   std::string describe_threads() const;
 
@@ -231,7 +248,7 @@ class BlockRunner {
   std::vector<unsigned> order_;
   unsigned block_threads_ = 1;
   unsigned current_ = 0;
-  unsigned at_cluster_barrier_ = 0, at_warp_ = 0, exited_ = 0;
+  unsigned at_cluster_barrier_ = 0, at_warp_ = 0, at_mbarrier_ = 0, exited_ = 0;
   const Launch* launch_ = nullptr;
   bool active_ = false;
 };
@@ -261,8 +278,7 @@ void BlockRunner::fiber_main() {
     self.threads_[me].error = std::current_exception();
     self.threads_[me].state = State::failed;
   }
-  self.fibers_[me]->suspend(&self.scheduler_);
-  std::abort();  // a finished fiber is never resumed
+  self.fibers_[me]->finish(&self.scheduler_);
 }
 
 void BlockRunner::resume(unsigned index) {
@@ -281,9 +297,19 @@ void BlockRunner::resume(unsigned index) {
     case State::at_warp:
       ++at_warp_;
       break;
+    case State::at_mbarrier:
+      ++at_mbarrier_;
+      break;
     case State::exited:
       ++block.exited;
       ++exited_;
+      if (block.exited == block_threads_ && !block.bulk_copies.empty()) {
+        const BulkCopy& copy = block.bulk_copies.front();
+        fail(str("the block's threads all exited with ", block.bulk_copies.size(), " bulk cop",
+                 block.bulk_copies.size() == 1 ? "y" : "ies", " in flight (the first ",
+                 copy.data.size(), " bytes issued at ", site_name(copy.site),
+                 "): wait on their mbarrier before exiting"));
+      }
       if (block.exited == block_threads_ && block.mapped_by_other && launch_->checks) {
         const uint3 b = block.index;
         fail(str("block (", b.x, ",", b.y, ",", b.z,
@@ -358,9 +384,10 @@ void BlockRunner::run_cluster(const Launch& launch, uint3 first_block, std::uint
                         first_block.z + rank / (c.x * c.y)};
     block.at_barrier = block.exited = 0;
     block.mapped_by_other.reset();
+    block.bulk_copies.clear();
     prepare_shared(block);
   }
-  at_cluster_barrier_ = at_warp_ = exited_ = 0;
+  at_cluster_barrier_ = at_warp_ = at_mbarrier_ = exited_ = 0;
   current_ = 0;
   blockIdx = first_block;
   blockDim = launch.block;
@@ -385,6 +412,12 @@ void BlockRunner::run_cluster(const Launch& launch, uint3 first_block, std::uint
     if (resolve_warp_collectives()) continue;
     if (release_barriers()) continue;
     if (release_cluster_barrier()) continue;
+    if (release_mbarrier_waits()) continue;
+    if (at_mbarrier_ != 0)
+      fail(
+          str("an mbarrier wait can never complete (no thread left to arrive, or its copies' "
+              "bytes never expected): ",
+              describe_threads()));
     fail(
         str("a warp collective can never complete (a lane named in its mask exited or waits "
             "elsewhere): ",
@@ -496,6 +529,14 @@ std::string BlockRunner::describe_threads() const {
         key += str("wait at ", warp_op_name(slot.call->op), " (", site_name(slot.call->site),
                    ", mask 0x", hex32(slot.call->mask), ")");
         break;
+      case State::at_mbarrier: {
+        const MbarrierState s =
+            MbarrierState::decode(*slot.mbarrier, slot.barrier_site);  // valid: checked at wait
+        key += str("wait at mbarrier_wait (", site_name(slot.barrier_site), ", parity ",
+                   slot.parity, "; the barrier has ", s.pending, " of ", s.expected,
+                   " arrivals pending, ", s.transaction_bytes, " transaction bytes)");
+        break;
+      }
       case State::exited:
         key += "exited";
         break;
@@ -539,6 +580,50 @@ BarrierResult BlockRunner::barrier(int predicate, std::source_location site) {
   slot.barrier_site = site;
   suspend_current();
   return blocks_[current_rank()].barrier_result;
+}
+
+// Lands, in issue order, the block's copies in flight to `barrier`, each completing its bytes.
+void BlockRunner::land_bulk_copies(BlockState& block, const std::uint64_t* barrier) {
+  auto& copies = block.bulk_copies;
+  for (auto copy = copies.begin(); copy != copies.end();) {
+    if (copy->barrier != barrier) {
+      ++copy;
+      continue;
+    }
+    std::memcpy(copy->destination, copy->data.data(), copy->data.size());
+    MbarrierState state = MbarrierState::decode(*copy->barrier, copy->site);
+    state.apply(0, -static_cast<int>(copy->data.size()), copy->site);
+    *copy->barrier = state.encode();
+    copy = copies.erase(copy);
+  }
+}
+
+void BlockRunner::mbarrier_wait(std::uint64_t* barrier, unsigned parity,
+                                std::source_location site) {
+  land_bulk_copies(blocks_[current_rank()], barrier);
+  if (MbarrierState::decode(*barrier, site).completed(parity)) return;
+  ThreadSlot& slot = threads_[current_];
+  slot.state = State::at_mbarrier;
+  slot.mbarrier = barrier;
+  slot.parity = parity;
+  slot.barrier_site = site;
+  suspend_current();
+}
+
+// Makes runnable every thread whose mbarrier phase has completed (landing its copies first).
+bool BlockRunner::release_mbarrier_waits() {
+  if (at_mbarrier_ == 0) return false;
+  bool released = false;
+  for (unsigned i = 0; i < threads_.size(); ++i) {
+    ThreadSlot& slot = threads_[i];
+    if (slot.state != State::at_mbarrier) continue;
+    land_bulk_copies(blocks_[i / block_threads_], slot.mbarrier);
+    if (!MbarrierState::decode(*slot.mbarrier, slot.barrier_site).completed(slot.parity)) continue;
+    slot.state = State::runnable;
+    --at_mbarrier_;
+    released = true;
+  }
+  return released;
 }
 
 void BlockRunner::cluster_barrier(std::source_location site) {
@@ -730,6 +815,67 @@ void async_work_wait(unsigned pending) {
   active_runner("wgmma.wait_group")
       .current_thread()
       .work.wait(pending, [](std::function<void()>& work) { work(); });
+}
+
+namespace {
+
+// The barrier word, checked to lie 8-byte aligned in the calling block's shared memory.
+std::uint64_t* checked_mbarrier(std::uint64_t* barrier, const std::source_location& site) {
+  const SharedWindow window = shared_window();
+  const auto* p = reinterpret_cast<const std::byte*>(barrier);
+  SOMBRERO_CHECK(p >= window.base && p + 8 <= window.base + window.bytes &&
+                     reinterpret_cast<std::uintptr_t>(p) % 8 == 0,
+                 "mbarrier at ", site_name(site), ": ", static_cast<const void*>(barrier),
+                 " is not an 8-byte aligned word of the block's dynamic shared memory");
+  return barrier;
+}
+
+}  // namespace
+
+void mbarrier_init(std::uint64_t* barrier, unsigned count, std::source_location site) {
+  SOMBRERO_CHECK(count >= 1 && count <= MbarrierState::kMaxCount, "mbarrier_init at ",
+                 site_name(site), ": the expected arrival count must be in [1, ",
+                 MbarrierState::kMaxCount, "], got ", count);
+  MbarrierState state;
+  state.pending = state.expected = count;
+  *checked_mbarrier(barrier, site) = state.encode();
+}
+
+void mbarrier_arrive(std::uint64_t* barrier, unsigned transaction_bytes,
+                     std::source_location site) {
+  SOMBRERO_CHECK(transaction_bytes <= static_cast<unsigned>(MbarrierState::kMaxTransactionBytes),
+                 "mbarrier arrive at ", site_name(site), ": expects ", transaction_bytes,
+                 " transaction bytes, more than the counter holds");
+  std::uint64_t* word = checked_mbarrier(barrier, site);
+  MbarrierState state = MbarrierState::decode(*word, site);
+  state.apply(1, static_cast<int>(transaction_bytes), site);
+  *word = state.encode();
+}
+
+void mbarrier_wait(std::uint64_t* barrier, unsigned parity, std::source_location site) {
+  std::uint64_t* word = checked_mbarrier(barrier, site);
+  MbarrierState::decode(*word, site);  // initialised
+  active_runner("mbarrier wait").mbarrier_wait(word, parity, site);
+}
+
+void bulk_copy_to_shared(void* shared_destination, const void* global_source, unsigned bytes,
+                         std::uint64_t* barrier, std::source_location site) {
+  SOMBRERO_CHECK(bytes > 0 && bytes % 16 == 0, "bulk copy at ", site_name(site),
+                 ": the size must be a positive multiple of 16 bytes, got ", bytes);
+  SOMBRERO_CHECK(reinterpret_cast<std::uintptr_t>(shared_destination) % 16 == 0 &&
+                     reinterpret_cast<std::uintptr_t>(global_source) % 16 == 0,
+                 "bulk copy at ", site_name(site), ": needs 16-byte aligned addresses (shared ",
+                 shared_destination, ", global ", global_source, ")");
+  const SharedWindow window = shared_window();
+  auto* destination = static_cast<std::byte*>(shared_destination);
+  SOMBRERO_CHECK(destination >= window.base && destination + bytes <= window.base + window.bytes,
+                 "bulk copy at ", site_name(site), ": ", bytes, " bytes to ", shared_destination,
+                 " do not fit in the block's ", window.bytes, " bytes of dynamic shared memory");
+  MbarrierState::decode(*checked_mbarrier(barrier, site), site);  // initialised
+  const auto* source = static_cast<const std::byte*>(global_source);
+  BulkCopy copy{barrier, destination, std::vector<std::byte>(source, source + bytes), site};
+  std::memset(destination, 0xff, bytes);  // undefined until it lands
+  active_runner("bulk copy").bulk_copy(std::move(copy));
 }
 
 std::uint32_t shared_address(const void* pointer) {

@@ -125,6 +125,19 @@ struct SharedWindow {
 };
 SharedWindow shared_window();
 
+// mbarriers and bulk copies (runtime/bulk_copy.h). `barrier` points into the block's dynamic
+// shared memory (mbarrier_state.h: its encoding). A bulk copy captures its source at issue
+// and poisons its destination (0xff bytes) until it lands: at a wait on its barrier, which
+// then counts its bytes as completed transactions. A wait whose phase has not completed
+// suspends the thread until arrivals and landed copies complete it; when no thread can
+// arrive any more the launch throws, naming the waiting threads. A block whose threads all
+// exit with copies in flight fails the launch.
+void mbarrier_init(std::uint64_t* barrier, unsigned count, std::source_location site);
+void mbarrier_arrive(std::uint64_t* barrier, unsigned transaction_bytes, std::source_location site);
+void mbarrier_wait(std::uint64_t* barrier, unsigned parity, std::source_location site);
+void bulk_copy_to_shared(void* shared_destination, const void* global_source, unsigned bytes,
+                         std::uint64_t* barrier, std::source_location site);
+
 }  // namespace detail
 }  // namespace sombrero::simt
 

@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
@@ -128,6 +129,12 @@ Fiber::~Fiber() {
 
 void Fiber::reset(void (*entry)()) {
   entry_ = entry;
+#if defined(__SANITIZE_ADDRESS__)
+  const std::size_t stack_size = mapping_bytes_ - guard_bytes_;
+  const std::size_t dirty = finished_ ? std::min(live_bytes_, stack_size) : stack_size;
+  ASAN_UNPOISON_MEMORY_REGION(static_cast<char*>(mapping_) + mapping_bytes_ - dirty, dirty);
+#endif
+  finished_ = false;
 #if SOMBRERO_SIMT_STACK_SWITCH
   // The frame sombrero_simt_switch pops, at the top of the stack (lowest address first):
   // control words, r15, r14, r13, r12 = start, rbx, rbp = 0 (ends frame-pointer walks),
@@ -136,10 +143,6 @@ void Fiber::reset(void (*entry)()) {
   constexpr int kFrameWords = 10;
   const auto top = reinterpret_cast<std::uintptr_t>(mapping_) + mapping_bytes_;
   auto* frame = reinterpret_cast<std::uint64_t*>(top & ~std::uintptr_t{15}) - kFrameWords;
-#if defined(__SANITIZE_ADDRESS__)
-  // The previous occupant's frames left (unfinished) redzones here.
-  ASAN_UNPOISON_MEMORY_REGION(frame, kFrameWords * sizeof(std::uint64_t));
-#endif
   std::uint32_t mxcsr = 0;
   std::uint16_t x87_control = 0;
   asm volatile("stmxcsr %0\n\tfnstcw %1" : "=m"(mxcsr), "=m"(x87_control));
@@ -185,6 +188,17 @@ void Fiber::suspend(FiberContext* to) {
 #else
   switch_context(context_, *to);
 #endif
+}
+
+void Fiber::finish(FiberContext* to) {
+  finished_ = true;
+  // From this frame to the top, plus room for the frames below it (suspend, the switch).
+  constexpr std::size_t kBelow = 4096;
+  const auto* top = static_cast<const char*>(mapping_) + mapping_bytes_;
+  live_bytes_ =
+      static_cast<std::size_t>(top - static_cast<const char*>(__builtin_frame_address(0))) + kBelow;
+  suspend(to);
+  std::abort();  // a finished fiber is resumed only after a reset, from the top
 }
 
 }  // namespace sombrero::simt::detail

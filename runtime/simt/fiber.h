@@ -52,12 +52,20 @@ class Fiber {
   void resume(FiberContext* from);
   // Switches from this fiber back to `to` (the scheduler's context).
   void suspend(FiberContext* to);
+  // The entry's last switch: like suspend, and marks the run finished.
+  [[noreturn]] void finish(FiberContext* to);
 
  private:
   static void start();  // the context's entry: runs entry_ (announcing the stack to ASan)
 
   FiberContext context_;
   void (*entry_)() = nullptr;
+  // Under AddressSanitizer a frame that never returns leaves its redzones poisoned, where the
+  // next run's frames will lie: reset() clears the top live_bytes_ of the stack (the frames
+  // still live at finish()), or all of it after a run that never finished (its launch
+  // failed while the fiber waited).
+  bool finished_ = true;
+  std::size_t live_bytes_ = 0;
   void* mapping_ = nullptr;
   std::size_t mapping_bytes_ = 0;
   std::size_t guard_bytes_ = 0;
