@@ -47,16 +47,12 @@ inline std::uint32_t element_address(const Descriptor& d, bool mn_major, std::ui
   return linear ^ (((linear >> 7) & 7u) << 4);  // 128B swizzle: bits 4-6 ^= bits 7-9
 }
 
-// Element (row, k) read from the block's shared memory `window` (checked against it, as
-// simt::detail::shared_pointer does; the window is looked up once per multiply).
+// Element (row, k) read from the block's shared memory `window` (bounds-checked; the window
+// is looked up once per multiply).
 inline float element(const ::sombrero::simt::detail::SharedWindow& window, const Descriptor& d,
                      bool mn_major, std::uint32_t row, std::uint32_t k) {
-  const std::uint32_t address = element_address(d, mn_major, row, k);
-  SOMBRERO_CHECK(address + 2 <= window.bytes, "simt: shared address ", address,
-                 " (+2 bytes) lies outside the block's ", window.bytes,
-                 " bytes of dynamic shared memory");
   std::uint16_t bits;
-  std::memcpy(&bits, window.base + address, 2);
+  std::memcpy(&bits, window.at(element_address(d, mn_major, row, k), 2), 2);
   return std::bit_cast<float>(static_cast<std::uint32_t>(bits) << 16);
 }
 

@@ -821,12 +821,10 @@ namespace {
 
 // The barrier word, checked to lie 8-byte aligned in the calling block's shared memory.
 std::uint64_t* checked_mbarrier(std::uint64_t* barrier, const std::source_location& site) {
-  const SharedWindow window = shared_window();
-  const auto* p = reinterpret_cast<const std::byte*>(barrier);
-  SOMBRERO_CHECK(p >= window.base && p + 8 <= window.base + window.bytes &&
-                     reinterpret_cast<std::uintptr_t>(p) % 8 == 0,
-                 "mbarrier at ", site_name(site), ": ", static_cast<const void*>(barrier),
-                 " is not an 8-byte aligned word of the block's dynamic shared memory");
+  SOMBRERO_CHECK(
+      shared_window().holds(barrier, 8) && reinterpret_cast<std::uintptr_t>(barrier) % 8 == 0,
+      "mbarrier at ", site_name(site), ": ", static_cast<const void*>(barrier),
+      " is not an 8-byte aligned word of the block's dynamic shared memory");
   return barrier;
 }
 
@@ -853,9 +851,8 @@ void mbarrier_arrive(std::uint64_t* barrier, unsigned transaction_bytes,
 }
 
 void mbarrier_wait(std::uint64_t* barrier, unsigned parity, std::source_location site) {
-  std::uint64_t* word = checked_mbarrier(barrier, site);
-  MbarrierState::decode(*word, site);  // initialised
-  active_runner("mbarrier wait").mbarrier_wait(word, parity, site);
+  // The runner's wait decodes the word: an uninitialised barrier throws there.
+  active_runner("mbarrier wait").mbarrier_wait(checked_mbarrier(barrier, site), parity, site);
 }
 
 void bulk_copy_to_shared(void* shared_destination, const void* global_source, unsigned bytes,
@@ -867,10 +864,10 @@ void bulk_copy_to_shared(void* shared_destination, const void* global_source, un
                  "bulk copy at ", site_name(site), ": needs 16-byte aligned addresses (shared ",
                  shared_destination, ", global ", global_source, ")");
   const SharedWindow window = shared_window();
+  SOMBRERO_CHECK(window.holds(shared_destination, bytes), "bulk copy at ", site_name(site), ": ",
+                 bytes, " bytes to ", shared_destination, " do not fit in the block's ",
+                 window.bytes, " bytes of dynamic shared memory");
   auto* destination = static_cast<std::byte*>(shared_destination);
-  SOMBRERO_CHECK(destination >= window.base && destination + bytes <= window.base + window.bytes,
-                 "bulk copy at ", site_name(site), ": ", bytes, " bytes to ", shared_destination,
-                 " do not fit in the block's ", window.bytes, " bytes of dynamic shared memory");
   MbarrierState::decode(*checked_mbarrier(barrier, site), site);  // initialised
   const auto* source = static_cast<const std::byte*>(global_source);
   BulkCopy copy{barrier, destination, std::vector<std::byte>(source, source + bytes), site};
@@ -889,11 +886,7 @@ std::uint32_t shared_address(const void* pointer) {
 }
 
 const void* shared_pointer(std::uint32_t address, std::size_t bytes) {
-  const SharedWindow window = shared_window();
-  SOMBRERO_CHECK(address + bytes <= window.bytes, "simt: shared address ", address, " (+", bytes,
-                 " bytes) lies outside the block's ", window.bytes,
-                 " bytes of dynamic shared memory");
-  return window.base + address;
+  return shared_window().at(address, bytes);
 }
 
 SharedWindow shared_window() {

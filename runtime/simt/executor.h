@@ -19,6 +19,7 @@
 #include <functional>
 #include <source_location>
 
+#include "runtime/error.h"
 #include "runtime/simt/vector_types.h"
 
 namespace sombrero::simt {
@@ -117,11 +118,22 @@ void async_work_wait(unsigned pending);
 // wgmma see it), and back; both throw for a pointer or a range outside the window.
 std::uint32_t shared_address(const void* pointer);
 const void* shared_pointer(std::uint32_t address, std::size_t bytes);
-// The calling thread's block's dynamic shared memory (for emulations reading many elements:
-// they check each address against `bytes` themselves, as shared_pointer does).
+// The calling thread's block's dynamic shared memory, looked up once by emulations that read
+// many elements. at(): the bytes at a shared address, throwing (as shared_pointer does) for a
+// range outside the window; holds(): whether a pointer range lies inside it.
 struct SharedWindow {
   const std::byte* base;
   std::size_t bytes;
+  const std::byte* at(std::uint32_t address, std::size_t count) const {
+    SOMBRERO_CHECK(base != nullptr && address + count <= bytes, "simt: shared address ", address,
+                   " (+", count, " bytes) lies outside the block's ", bytes,
+                   " bytes of dynamic shared memory");
+    return base + address;
+  }
+  bool holds(const void* pointer, std::size_t count) const {
+    const auto* p = static_cast<const std::byte*>(pointer);
+    return base != nullptr && p >= base && p + count <= base + bytes;
+  }
 };
 SharedWindow shared_window();
 

@@ -130,9 +130,8 @@ Fiber::~Fiber() {
 void Fiber::reset(void (*entry)()) {
   entry_ = entry;
 #if defined(__SANITIZE_ADDRESS__)
-  const std::size_t stack_size = mapping_bytes_ - guard_bytes_;
-  const std::size_t dirty = finished_ ? std::min(live_bytes_, stack_size) : stack_size;
-  ASAN_UNPOISON_MEMORY_REGION(static_cast<char*>(mapping_) + mapping_bytes_ - dirty, dirty);
+  const std::size_t dirty = finished_ ? std::min(live_bytes_, stack_size()) : stack_size();
+  ASAN_UNPOISON_MEMORY_REGION(stack_bottom() + stack_size() - dirty, dirty);
 #endif
   finished_ = false;
 #if SOMBRERO_SIMT_STACK_SWITCH
@@ -153,8 +152,8 @@ void Fiber::reset(void (*entry)()) {
   context_.stack_pointer = frame;
 #else
   ucontext_t& context = context_.context;
-  context.uc_stack.ss_sp = static_cast<char*>(mapping_) + guard_bytes_;
-  context.uc_stack.ss_size = mapping_bytes_ - guard_bytes_;
+  context.uc_stack.ss_sp = stack_bottom();
+  context.uc_stack.ss_size = stack_size();
   context.uc_link = nullptr;  // entry never returns: it suspends for good instead
   makecontext(&context, &Fiber::start, 0);
 #endif
@@ -170,8 +169,7 @@ void Fiber::resume(FiberContext* from) {
   starting_fiber = this;
 #if defined(__SANITIZE_ADDRESS__)
   void* fake_stack = nullptr;
-  __sanitizer_start_switch_fiber(&fake_stack, static_cast<char*>(mapping_) + guard_bytes_,
-                                 mapping_bytes_ - guard_bytes_);
+  __sanitizer_start_switch_fiber(&fake_stack, stack_bottom(), stack_size());
   switch_context(*from, context_);
   __sanitizer_finish_switch_fiber(fake_stack, nullptr, nullptr);
 #else

@@ -57,6 +57,9 @@ class Fiber {
 
  private:
   static void start();  // the context's entry: runs entry_ (announcing the stack to ASan)
+  // The usable stack: the mapping above its guard page.
+  char* stack_bottom() const { return static_cast<char*>(mapping_) + guard_bytes_; }
+  std::size_t stack_size() const { return mapping_bytes_ - guard_bytes_; }
 
   FiberContext context_;
   void (*entry_)() = nullptr;
