@@ -15,6 +15,7 @@
 #include <numbers>
 #include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "benchmarks/benchmarks.h"
@@ -184,9 +185,9 @@ void loss_rows(const U1BenchOptions& o, DType dtype, Table& table, Report& repor
   const kernels::U1LossKernel automatic =
       kernels::resolve_u1_loss_kernel(kernels::U1LossKernel::automatic, shape, sizeof(T),
                                       device.shared_memory_per_block_optin, device.cluster_launch);
-  // Each kernel that runs here with the resident kernels' default L2 hints, and the automatic
-  // one with other settings of them too: the head request at other sizes, the in-sweep
-  // request of the next batch flipped.
+  // Each kernel that runs here with the resident kernels' default feeding, and the automatic
+  // one with other settings too: the head request at other sizes, the in-sweep request of the
+  // next batch flipped, the bulk-copied first sweep flipped, and both of those flipped.
   struct Fused {
     kernels::U1LossKernel kernel;
     kernels::U1ResidentTuning tuning = {};
@@ -197,8 +198,13 @@ void loss_rows(const U1BenchOptions& o, DType dtype, Table& table, Report& repor
     fused_kernels.push_back({automatic});
     for (const int kb : {0, 64, 128})
       if (kb * 1024 != defaults.head_prefetch_bytes)
-        fused_kernels.push_back({automatic, {kb * 1024, defaults.sweep_prefetch}});
-    fused_kernels.push_back({automatic, {defaults.head_prefetch_bytes, !defaults.sweep_prefetch}});
+        fused_kernels.push_back(
+            {automatic, {kb * 1024, defaults.sweep_prefetch, defaults.bulk_first_sweep}});
+    const std::pair<bool, bool> flips[] = {{true, false}, {false, true}, {true, true}};
+    for (const auto& [flip_sweep, flip_bulk] : flips)
+      fused_kernels.push_back({automatic,
+                               {defaults.head_prefetch_bytes, flip_sweep != defaults.sweep_prefetch,
+                                flip_bulk != defaults.bulk_first_sweep}});
   }
   // Where one block holds a sample, the pair too, for comparison.
   if (automatic == kernels::U1LossKernel::resident && device.cluster_launch)
@@ -260,7 +266,8 @@ void loss_rows(const U1BenchOptions& o, DType dtype, Table& table, Report& repor
     const bool resident = kernel != kernels::U1LossKernel::streaming;
     const bool other_heads = fused.tuning.head_prefetch_bytes != defaults.head_prefetch_bytes;
     const bool other_sweep = fused.tuning.sweep_prefetch != defaults.sweep_prefetch;
-    const bool default_variant = !other_heads && !other_sweep;
+    const bool other_bulk = fused.tuning.bulk_first_sweep != defaults.bulk_first_sweep;
+    const bool default_variant = !other_heads && !other_sweep && !other_bulk;
     // Cross-check: one run from dA = 0; its U(1) gradient must agree with the unfused one.
     const auto call = fused_call(fused);
     dA_fused.fill(0.0f);
@@ -289,6 +296,9 @@ void loss_rows(const U1BenchOptions& o, DType dtype, Table& table, Report& repor
         resident && other_sweep
             ? (fused.tuning.sweep_prefetch ? ", L2 next batch" : ", no L2 next batch")
             : "",
+        resident && other_bulk
+            ? (fused.tuning.bulk_first_sweep ? ", bulk first sweep" : ", no bulk first sweep")
+            : "",
         kernel == automatic && default_variant ? " *" : "");
     table.row({name, runtime::dtype_name(dtype), dims(o), fixed(bytes / 1e6, 1),
                fixed(fused_ms * 1e3, 1), fixed(kernel_bw, 0), fixed(copy_bw, 0),
@@ -306,6 +316,7 @@ void loss_rows(const U1BenchOptions& o, DType dtype, Table& table, Report& repor
          {"automatic", kernel == automatic && default_variant},
          {"head_prefetch_bytes", resident ? fused.tuning.head_prefetch_bytes : 0},
          {"sweep_prefetch", resident && fused.tuning.sweep_prefetch},
+         {"bulk_first_sweep", resident && fused.tuning.bulk_first_sweep},
          {"bytes", bytes},
          {"fused_ms", fused_ms},
          {"gb_per_s", kernel_bw},

@@ -46,10 +46,10 @@ struct U1LossConfig {
 // Which CUDA kernel runs the fused loss (u1_loss.cu). All read a sample's activation A in
 // two passes (its gradient needs totals over the whole sample). `resident` keeps the sample's
 // A in shared memory from the first pass to the second, so DRAM reads A once; it needs
-// u1_loss_resident_shared_bytes per block (ResNet-50's 7x7x2048 bf16: 213 KB, which sm_90's
+// u1_loss_resident_shared_bytes per block (ResNet-50's 7x7x2048 bf16: 215 KB, which sm_90's
 // 227 KB allows; f32 does not fit). `resident_pair` does the same with a pair of blocks per
 // sample, a thread-block cluster (sm_90), each holding half of A and exchanging its totals
-// with the other through distributed shared memory (7x7x2048 f32: 216 KB per block).
+// with the other through distributed shared memory (7x7x2048 f32: 215 KB per block).
 // `streaming` re-reads A in the second pass, from L2 where it is still there. `automatic` is
 // `resident` wherever it fits, else `resident_pair` where that fits and clusters launch,
 // else `streaming`.
@@ -61,7 +61,7 @@ const char* to_string(U1LossKernel kernel);
 // (2026-11-27): 0, 32, 64, 128 KB took 70.0, 68.7, 69.3, 71.3 us (bf16, ResNet-50's size).
 inline constexpr int kResidentHeadPrefetchBytes = 32 * 1024;
 
-// L2 hints of the resident kernels (u1_loss_resident.cuh): speed only, never results.
+// How the resident kernels (u1_loss_resident.cuh) feed their sweeps: speed only, never results.
 struct U1ResidentTuning {
   // How much of each stream of its next sweep a block asks L2 for as it enters the totals
   // phase between two sweeps (prefetch_heads); 0: none.
@@ -71,6 +71,13 @@ struct U1ResidentTuning {
   // flight at DRAM, one in registers). Off until timed on a GPU: `sombrero bench loss` has it
   // on and off side by side.
   bool sweep_prefetch = false;
+  // The block's first sweep (its first sample's A, into the slots it stays in) by bulk copies
+  // (cp.async.bulk, one per 8 KB row of the share, all issued by one thread at the kernel's
+  // start, each completing an mbarrier the readers wait on) instead of through every
+  // thread's registers: the whole share in flight at once where the register loads keep 48 KB
+  // per block in flight. Vector path only (16-byte rows); the moments are summed from shared
+  // memory in the same order, so the results are the same bits. Off until timed on a GPU.
+  bool bulk_first_sweep = false;
 };
 
 // Shared memory of one block of the resident kernel, `blocks` (1 or 2) of them per sample:

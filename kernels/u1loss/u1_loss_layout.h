@@ -24,6 +24,9 @@ inline constexpr int kResidentPairBlocks = 2;
 //               alternate halves) and 8 floats for the angle readout's reduction; then
 //               2 x kResidentTotalSlots floats where a block of a pair leaves its totals for
 //               the other (double-buffered the same way)
+//   landed      kResidentLandedRows mbarriers (8 bytes each), one per row of 512 vectors
+//               of the block's share, for a first sweep fed by bulk copies
+//               (U1ResidentTuning::bulk_first_sweep; unused otherwise)
 //   table       cos then sin, N floats each (N <= kTableChannels, else absent)
 //   activation  the block's share of the sample: all of its H x W x N elements, NHWC, as
 //               stored in global memory; in a pair, rank r holds the r-th half of them
@@ -32,6 +35,12 @@ inline constexpr int kResidentTotalSlots = 16;  // 9 used: 6 moments, sum of log
 inline constexpr std::size_t kResidentScratchBytes =
     (kResidentThreads / 32 * (2 * kResidentTotalSlots + 8) + 2 * kResidentTotalSlots) *
     sizeof(float);
+
+// One barrier per row of kResidentThreads 16-byte vectors (8 KB): 28 rows fill the most
+// shared memory a block may have (227 KB), so 32 cover every share the bulk copies feed.
+inline constexpr int kResidentLandedRows = 32;
+inline constexpr std::size_t kResidentLandedBytes =
+    kResidentLandedRows * sizeof(unsigned long long);
 
 inline constexpr std::size_t table_bytes(int channels) {
   return channels <= kTableChannels ? 2 * sizeof(float) * static_cast<std::size_t>(channels) : 0;
@@ -52,7 +61,7 @@ inline constexpr std::size_t resident_block_elements(int height, int width, int 
 
 inline constexpr std::size_t resident_shared_bytes(int height, int width, int channels,
                                                    std::size_t element_bytes, int blocks) {
-  return kResidentScratchBytes + table_bytes(channels) +
+  return kResidentScratchBytes + kResidentLandedBytes + table_bytes(channels) +
          resident_block_elements(height, width, channels, blocks) * element_bytes;
 }
 

@@ -37,6 +37,11 @@
 //   - within the combined sweep, on request (U1ResidentTuning::sweep_prefetch, off until
 //     timed), each thread asks L2 for its vectors of the next unrolled batch while loading
 //     this one's (resident_sweep).
+//   - on request (U1ResidentTuning::bulk_first_sweep, off until timed; the BulkFirst
+//     kernels), a block's first sweep by bulk copies: thread 0 issues one cp.async.bulk per
+//     8 KB row of the share at the kernel's start, each completing the row's mbarrier, and
+//     the threads sum the moments from shared memory as the rows land (issue_landed_rows),
+//     so the whole share is in flight at once instead of 48 KB per block.
 // Now 80.4% (bf16) and 83.2% (f32 pair) of copy bandwidth. Measured on an H100
 // (benchmarks/results/2026-11-26-h100-u1.md), before the totals phase:
 // 70.8 us at ResNet-50's size, 78.2% of copy bandwidth (block per sample: 75.6 us); the
@@ -61,6 +66,7 @@
 #include "kernels/u1loss/u1_loss_device.cuh"
 #include "kernels/u1loss/u1_loss_layout.h"
 #include "runtime/async_copy.h"
+#include "runtime/bulk_copy.h"
 #include "runtime/cluster.h"
 
 namespace sombrero::kernels::SOMBRERO_EXEC::u1_device {
@@ -103,14 +109,18 @@ struct BlockShare {
 // One sweep over this block's share of a sample's vectors (dA_current and A_next point at
 // the share's first vector; j counts from there). Update: dA_current += gradient, with A
 // from this thread's shared-memory slots. Load: A_next into the same slots (after Update has
-// read them), its moments added to `moments`. Unroll iterations issue all their global
-// loads before any arithmetic.
-template <typename T, int V, bool Tabled, bool Update, bool Load, int Unroll>
+// read them), its moments added to `moments`; Landed (Load alone): the slots already receive
+// A from bulk copies (issue_landed_rows), so each vector is read from its slot once the
+// copy of its row has completed `landed`[row] (row j / 512: one wait per vector). Unroll
+// iterations issue all their loads before any arithmetic.
+template <typename T, int V, bool Tabled, bool Update, bool Load, bool Landed, int Unroll>
 __device__ __forceinline__ void resident_sweep(const ResidentGeometry& g, BlockShare share, int N,
                                                T* resident, T* __restrict__ dA_current,
                                                const U1Gradient& gradient,
-                                               const T* __restrict__ A_next, const float* table_cos,
-                                               const float* table_sin, float (&moments)[6]) {
+                                               const T* __restrict__ A_next, std::uint64_t* landed,
+                                               const float* table_cos, const float* table_sin,
+                                               float (&moments)[6]) {
+  static_assert(!Landed || (Load && !Update), "bulk copies feed the load-only sweep");
   constexpr int Threads = u1_layout::kResidentThreads;
   VectorCursor cursor;
   g.vectors_per_row.divmod(share.begin + static_cast<int>(threadIdx.x), cursor.site, cursor.r);
@@ -121,7 +131,12 @@ __device__ __forceinline__ void resident_sweep(const ResidentGeometry& g, BlockS
       const int j = first + u * Threads;
       if (j < share.count) {
         if constexpr (Update) gradient_bits[u] = load_raw<T, V>(dA_current + j * V);
-        if constexpr (Load) next[u] = load_raw_readonly<T, V>(A_next + j * V);
+        if constexpr (Landed) {
+          runtime::mbarrier_wait(landed + j / Threads, 0);
+          next[u] = load_raw<T, V>(resident + j * V);
+        } else if constexpr (Load) {
+          next[u] = load_raw_readonly<T, V>(A_next + j * V);
+        }
       }
       // In the combined sweep, when asked (sweep_ahead): the same vectors of the next batch,
       // into L2 only, so DRAM sees two batches per thread in flight while the registers hold
@@ -156,7 +171,7 @@ __device__ __forceinline__ void resident_sweep(const ResidentGeometry& g, BlockS
         store_from_f32<V>(dA_current + j * V, d);
       }
       if constexpr (Load) {
-        store_raw<T, V>(resident + j * V, next[u]);
+        if constexpr (!Landed) store_raw<T, V>(resident + j * V, next[u]);
         float v[V], energy = 0.0f;
         raw_to_f32<T, V>(next[u], v);
         accumulate_vector<V>(v, c, sn, energy, moments);
@@ -172,20 +187,41 @@ __device__ __forceinline__ void resident_sweep(const ResidentGeometry& g, BlockS
 // Iterations unrolled: 4 when both passes run (8 global loads in flight per thread), 6 in a
 // single one (a block's first and last sweep: 6 loads; 128 registers, the most 512 threads
 // allow, without spilling; 8 spill). Unmeasured against 4 there (the previous setting).
-template <typename T, int V, bool Update, bool Load>
-__device__ __forceinline__ void resident_sweep(bool tabled, const ResidentGeometry& g,
-                                               BlockShare share, int N, T* resident,
-                                               T* __restrict__ dA_current,
-                                               const U1Gradient& gradient,
-                                               const T* __restrict__ A_next, const float* table_cos,
-                                               const float* table_sin, float (&moments)[6]) {
-  constexpr int Unroll = Update && Load ? 4 : 6;
+// Landed: 2 (shared-memory reads behind row waits; 1 and 6 register the same, untimed).
+template <typename T, int V, bool Update, bool Load, bool Landed = false>
+__device__ __forceinline__ void resident_sweep(
+    bool tabled, const ResidentGeometry& g, BlockShare share, int N, T* resident,
+    T* __restrict__ dA_current, const U1Gradient& gradient, const T* __restrict__ A_next,
+    std::uint64_t* landed, const float* table_cos, const float* table_sin, float (&moments)[6]) {
+  constexpr int Unroll = Update && Load ? 4 : Landed ? 2 : 6;
   if (tabled)
-    resident_sweep<T, V, true, Update, Load, Unroll>(g, share, N, resident, dA_current, gradient,
-                                                     A_next, table_cos, table_sin, moments);
+    resident_sweep<T, V, true, Update, Load, Landed, Unroll>(
+        g, share, N, resident, dA_current, gradient, A_next, landed, table_cos, table_sin, moments);
   else
-    resident_sweep<T, V, false, Update, Load, Unroll>(g, share, N, resident, dA_current, gradient,
-                                                      A_next, table_cos, table_sin, moments);
+    resident_sweep<T, V, false, Update, Load, Landed, Unroll>(
+        g, share, N, resident, dA_current, gradient, A_next, landed, table_cos, table_sin, moments);
+}
+
+// Thread 0 at the kernel's start (BulkFirst kernels): the block's first share of A
+// (`count` 16-byte vectors from A_share) into its slots by one bulk copy per row of 512
+// vectors (8 KB; the last row may be shorter), row i completing landed[i] (count 1: this
+// thread's arrive_expect_tx, then the copy's bytes). The readers wait on the barrier of each
+// vector's row (resident_sweep, Landed); every row has a reader that waits (thread 0 reads
+// vector 512 i of row i), so no copy is in flight when the slots are written again or the
+// block ends. The barriers are used for this one phase (parity 0) and never reinitialised.
+template <typename T, int V>
+__device__ __forceinline__ void issue_landed_rows(const T* A_share, T* resident, int count,
+                                                  std::uint64_t* landed) {
+  static_assert(V * sizeof(T) == 16, "bulk copies move whole 16-byte vectors");
+  constexpr int Threads = u1_layout::kResidentThreads;
+  const int rows = (count + Threads - 1) / Threads;
+  for (int i = 0; i < rows; ++i) runtime::mbarrier_init(&landed[i], 1);
+  for (int i = 0; i < rows; ++i) {
+    const int first = i * Threads;
+    const auto bytes = static_cast<unsigned>(min(Threads, count - first) * V * sizeof(T));
+    runtime::mbarrier_arrive_expect_tx(&landed[i], bytes);
+    runtime::bulk_copy_to_shared(resident + first * V, A_share + first * V, bytes, &landed[i]);
+  }
 }
 
 // Asks L2 for sample b's logits row (one 128-byte line per thread of the first C / 32 of
@@ -347,10 +383,14 @@ __device__ __forceinline__ U1Gradient resident_totals(
 
 // V: elements per access, 1 or kVector16<T>. Blocks: per sample, 1 or a pair (launched in
 // clusters of 2: rank r holds vectors [r, r + 1) x geometry.block_vectors of each sample).
+// BulkFirst: the block's first sweep by bulk copies (issue_landed_rows; 16-byte vectors,
+// sm_90, at most kResidentLandedRows rows per share); a kernel of its own, since the bf16
+// vector kernels are at the 128 registers 512 threads allow and the extra code made them
+// spill 24-32 bytes.
 // Requires U(1) work (lambda > 0 or the readout: the launch streams otherwise). Per block
 // (pair): pass 1 of its first sample, then per sample the totals phase and one sweep (pass 2
 // of it, pass 1 of the next sample).
-template <typename T, int V, int Blocks>
+template <typename T, int V, int Blocks, bool BulkFirst>
 __global__ void __launch_bounds__(u1_layout::kResidentThreads, 1)
     u1_loss_resident_kernel(U1LossShape shape, U1LossConfig config, U1LossArgsOf<T> args,
                             ResidentGeometry geometry) {
@@ -366,11 +406,14 @@ __global__ void __launch_bounds__(u1_layout::kResidentThreads, 1)
   const auto exchange = [&](int parity) {
     return shared + Warps * (2 * Slots + 8) + parity * Slots;
   };
-  float* table_cos = shared + u1_layout::kResidentScratchBytes / sizeof(float);
+  auto* landed = reinterpret_cast<std::uint64_t*>(reinterpret_cast<unsigned char*>(shared) +
+                                                  u1_layout::kResidentScratchBytes);
+  float* table_cos =
+      shared + (u1_layout::kResidentScratchBytes + u1_layout::kResidentLandedBytes) / sizeof(float);
   float* table_sin = table_cos + shape.channels;
-  T* resident = reinterpret_cast<T*>(reinterpret_cast<unsigned char*>(shared) +
-                                     u1_layout::kResidentScratchBytes +
-                                     u1_layout::table_bytes(shape.channels));
+  T* resident = reinterpret_cast<T*>(
+      reinterpret_cast<unsigned char*>(shared) + u1_layout::kResidentScratchBytes +
+      u1_layout::kResidentLandedBytes + u1_layout::table_bytes(shape.channels));
   const int H = shape.height, W = shape.width, N = shape.channels;
   const long long sample_elements = static_cast<long long>(H) * W * N;
   const bool tabled = N <= u1_layout::kTableChannels;
@@ -396,15 +439,26 @@ __global__ void __launch_bounds__(u1_layout::kResidentThreads, 1)
   const int samples_in_flight = static_cast<int>(gridDim.x) / Blocks;
 
   int b = static_cast<int>(blockIdx.x) / Blocks;
+  // Bulk copies first, so that DRAM streams while the rest sets up. Issued whatever the
+  // label (b < batch: in bounds); the sweep below waits for them either way.
+  if constexpr (BulkFirst) {
+    if (threadIdx.x == 0)
+      issue_landed_rows<T, V>(args.activation + b * sample_elements + share_offset(), resident,
+                              share().count, landed);
+  }
   bool valid = label_in_range(args, b, shape.classes);
   prefetch_logits<Blocks>(b, thread(), shape, args);
   if (tabled) fill_harmonic_table<V, Threads>(N, table_cos, table_sin);
   __syncthreads();
   float moments[6] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
-  if (valid)
+  if constexpr (BulkFirst)
+    resident_sweep<T, V, false, true, true>(tabled, geometry, share(), N, resident, nullptr,
+                                            U1Gradient{}, nullptr, landed, table_cos, table_sin,
+                                            moments);
+  else if (valid)
     resident_sweep<T, V, false, true>(tabled, geometry, share(), N, resident, nullptr, U1Gradient{},
                                       args.activation + b * sample_elements + share_offset(),
-                                      table_cos, table_sin, moments);
+                                      nullptr, table_cos, table_sin, moments);
   // The half of `totals` the next reduction uses. It changes only after a reduction (a
   // sample with an invalid label has none, hence no barrier: flipping there would let a
   // fast thread overwrite the half that slow threads may still be reading).
@@ -429,13 +483,13 @@ __global__ void __launch_bounds__(u1_layout::kResidentThreads, 1)
     if (load) prefetch_logits<Blocks>(next, thread(), shape, args);
     if (store && load)
       resident_sweep<T, V, true, true>(tabled, geometry, share(), N, resident, dA, gradient, A_next,
-                                       table_cos, table_sin, moments);
+                                       nullptr, table_cos, table_sin, moments);
     else if (store)
       resident_sweep<T, V, true, false>(tabled, geometry, share(), N, resident, dA, gradient,
-                                        A_next, table_cos, table_sin, moments);
+                                        A_next, nullptr, table_cos, table_sin, moments);
     else if (load)
       resident_sweep<T, V, false, true>(tabled, geometry, share(), N, resident, dA, gradient,
-                                        A_next, table_cos, table_sin, moments);
+                                        A_next, nullptr, table_cos, table_sin, moments);
     if (next >= shape.batch) break;
     b = next;
     valid = load;

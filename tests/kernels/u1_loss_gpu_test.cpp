@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <utility>
 
 #include "kernels/common/vector16.h"
 #include "kernels/energy/energy.h"
@@ -172,11 +173,13 @@ TEST_P(U1LossGpu, ResNet50BottleneckMatchesCpuBackendInF32AndBf16) {
   }
 }
 
-// The resident kernels' L2 hints (U1ResidentTuning: the heads of the next sweep, the next
-// batch within a sweep) are requests to the cache only: every output is bit for bit the
-// default's, at ResNet-50's size (where the in-sweep request runs: over 2048 vectors per
-// block) in bf16 (one block per sample, and a pair) and f32 (a pair).
-TEST(U1LossGpuResident, L2HintsNeverChangeResultsAtResNet50Size) {
+// How the resident kernels feed their sweeps (U1ResidentTuning: L2 requests for the heads of
+// the next sweep and for the next batch within a sweep; the first sweep by bulk copies)
+// changes their speed only: every output is bit for bit the default's, at ResNet-50's size
+// (where the in-sweep request runs: over 2048 vectors per block; 25 bulk-copied rows per
+// block in bf16, 13 per block of an f32 pair) in bf16 (one block per sample, and a pair) and
+// f32 (a pair).
+TEST(U1LossGpuResident, FeedingSettingsNeverChangeResultsAtResNet50Size) {
   if (runtime::cuda_devices().empty())
     GTEST_SKIP() << "no CUDA device: " << runtime::cuda_unavailable_reason();
   const runtime::DeviceInfo device = runtime::cuda_devices()[0];
@@ -190,8 +193,14 @@ TEST(U1LossGpuResident, L2HintsNeverChangeResultsAtResNet50Size) {
   test::DeviceBuffer<std::int32_t> d_labels(labels);
   test::DeviceBuffer<bf16> d_act16(test::as<bf16>(activation));
   test::DeviceBuffer<float> d_act32(activation);
-  const U1ResidentTuning tunings[] = {
-      {}, {0, false}, {0, true}, {32 * 1024, true}, {128 * 1024, true}};
+  const U1ResidentTuning tunings[] = {{},
+                                      {0, false},
+                                      {0, true},
+                                      {32 * 1024, true},
+                                      {128 * 1024, true},
+                                      {32 * 1024, false, true},
+                                      {32 * 1024, true, true},
+                                      {0, false, true}};
   struct Outputs {
     std::vector<float> dactivation, dlogits, losses;
   };
@@ -211,7 +220,8 @@ TEST(U1LossGpuResident, L2HintsNeverChangeResultsAtResNet50Size) {
     const Outputs reference = run(d_act, kernel, U1ResidentTuning{});
     for (const U1ResidentTuning& tuning : tunings) {
       SCOPED_TRACE(str(dtype, ", ", to_string(kernel), ", heads ", tuning.head_prefetch_bytes,
-                       " B, next batch ", tuning.sweep_prefetch));
+                       " B, next batch ", tuning.sweep_prefetch, ", bulk first sweep ",
+                       tuning.bulk_first_sweep));
       const Outputs got = run(d_act, kernel, tuning);
       EXPECT_EQ(got.dactivation, reference.dactivation);
       EXPECT_EQ(got.dlogits, reference.dlogits);
@@ -234,12 +244,13 @@ INSTANTIATE_TEST_SUITE_P(Spaces, U1LossGpu,
 
 // The resident kernel is persistent: with more samples than the device holds blocks (132 on
 // an H100 at this size) or pairs (66), each block carries its shared memory from sample to
-// sample. Three labels are out of range (a block's second sample, the next block's, the
-// batch's last): those samples get NaN losses and dlogits and keep their dA; every other
-// sample matches the CPU backend, with the readout and without it (its barriers are then
-// absent: the double-buffered totals alone keep consecutive samples apart), one block per
-// sample and a pair (a cluster exchanging totals through distributed shared memory). Small
-// enough for racecheck (tools/gpu_check.sh sanitize), which the ResNet-50 case above is not.
+// sample. Four labels are out of range (a block's first sample, another's second, the next
+// block's, the batch's last): those samples get NaN losses and dlogits and keep their dA;
+// every other sample matches the CPU backend, with the readout and without it (its barriers
+// are then absent: the double-buffered totals alone keep consecutive samples apart), and with
+// the first sweep by bulk copies (mbarriers), one block per sample and a pair (a cluster
+// exchanging totals through distributed shared memory). Small enough for racecheck
+// (tools/gpu_check.sh sanitize), which the ResNet-50 case above is not.
 TEST(U1LossGpuResident, BlocksLoopingOverSamplesMatchTheCpuBackend) {
   if (runtime::cuda_devices().empty())
     GTEST_SKIP() << "no CUDA device: " << runtime::cuda_unavailable_reason();
@@ -257,7 +268,7 @@ TEST(U1LossGpuResident, BlocksLoopingOverSamplesMatchTheCpuBackend) {
                             losses_cpu.data()};
   cpu::u1_loss_forward_backward(shape, config, cpu_args);
 
-  const std::vector<int> invalid = {140, 141, 299};
+  const std::vector<int> invalid = {5, 140, 141, 299};
   std::vector<std::int32_t> gpu_labels = labels;
   for (int b : invalid) gpu_labels[std::size_t(b)] = -1;
   // dA starts at 0 (the gradient alone is compared: added to anything larger it would
@@ -272,9 +283,12 @@ TEST(U1LossGpuResident, BlocksLoopingOverSamplesMatchTheCpuBackend) {
   test::DeviceBuffer<bf16> d_act(act16);
   for (const U1LossKernel kernel : {U1LossKernel::resident, U1LossKernel::resident_pair}) {
     if (kernel == U1LossKernel::resident_pair && !device.cluster_launch) continue;  // before sm_90
-    for (const bool readout : {false, true}) {
-      SCOPED_TRACE(
-          str(to_string(kernel), readout ? ", with the readout" : ", without the readout"));
+    const std::pair<bool, bool> variants[] = {{false, false}, {true, false}, {true, true}};
+    for (const auto& [readout, bulk] : variants) {
+      SCOPED_TRACE(str(to_string(kernel), readout ? ", with the readout" : ", without the readout",
+                       bulk ? ", first sweep by bulk copies" : ""));
+      U1ResidentTuning tuning;
+      tuning.bulk_first_sweep = bulk;
       test::DeviceBuffer<bf16> d_dact(start16);
       test::DeviceBuffer<float> d_dlogits(std::vector<float>(logits.size())),
           d_losses(std::vector<float>(2 * shape.batch)), d_z(std::vector<float>(2 * shape.batch));
@@ -288,7 +302,7 @@ TEST(U1LossGpuResident, BlocksLoopingOverSamplesMatchTheCpuBackend) {
                                     readout ? d_z.get() : nullptr,
                                     readout ? d_pred.get() : nullptr,
                                     d_losses.get()};
-      cuda::u1_loss_forward_backward(shape, config, args, nullptr, kernel);
+      cuda::u1_loss_forward_backward(shape, config, args, nullptr, kernel, tuning);
       const std::vector<float> losses = d_losses.download(), dlogits = d_dlogits.download();
       const std::vector<bf16> dact16 = d_dact.download();
       const std::vector<std::int32_t> pred = d_pred.download();

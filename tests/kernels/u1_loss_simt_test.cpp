@@ -8,6 +8,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <numbers>
@@ -305,7 +306,8 @@ TEST(U1LossSimtResident, BlocksLoopingOverSamplesMatchTheCpuBackend) {
 // a 3x5x64 sample); the SIMT prefetch reads the byte it names, so a request outside the
 // tensors fails the AddressSanitizer run (tools/sanitize.sh).
 TEST(U1LossSimtResident, L2HintsNeverChangeResults) {
-  const U1ResidentTuning tunings[] = {{0, true}, {32 * 1024, true}, {128 * 1024, false}};
+  const U1ResidentTuning tunings[] = {
+      {0, true}, {32 * 1024, true}, {128 * 1024, false}, {0, true, true}};
   for (const U1LossShape shape : {U1LossShape{5, 10, 7, 7, 2048}, U1LossShape{5, 10, 3, 5, 64}}) {
     const Inputs in = make_inputs(shape, {0.5f, 1e-3f, U1Space::joint, 0.1f}, 16);
     for (const U1LossKernel kernel : {U1LossKernel::resident, U1LossKernel::resident_pair}) {
@@ -316,7 +318,8 @@ TEST(U1LossSimtResident, L2HintsNeverChangeResults) {
         SCOPED_TRACE(testing::Message()
                      << shape.height << "x" << shape.width << "x" << shape.channels << ", "
                      << to_string(kernel) << ", heads " << tuning.head_prefetch_bytes
-                     << ", next batch " << tuning.sweep_prefetch);
+                     << ", next batch " << tuning.sweep_prefetch << ", bulk first sweep "
+                     << tuning.bulk_first_sweep);
         const Outputs got = run<bf16>(in, true, {}, kernel, tuning);
         EXPECT_EQ(got.dactivation, reference.dactivation);
         EXPECT_EQ(got.dlogits, reference.dlogits);
@@ -330,6 +333,65 @@ TEST(U1LossSimtResident, L2HintsNeverChangeResults) {
       }
     }
   }
+}
+
+// The bulk-copied first sweep (U1ResidentTuning::bulk_first_sweep: one bulk copy per 8 KB row
+// of a block's first share, an mbarrier per row) reads the same values in the same order as
+// the threads' loads: every output is bit for bit the default's, under every schedule, with
+// a share of one partial row (3x5x64: 240 f32 vectors, 120 bf16; a pair's halves), none at
+// all (a pair's second block of a 1x1x4 f32 sample), 25 rows (7x7x2048 bf16: 12544 vectors)
+// and a pair's 13; with the label of a block's first sample out of range too (its rows are
+// still copied and waited for before the slots are written again). Where the rows are not
+// 16-byte vectors (3x5x6) the request falls back to the threads' loads.
+TEST(U1LossSimtResident, BulkFirstSweepGivesTheSameBits) {
+  U1ResidentTuning bulk;
+  bulk.bulk_first_sweep = true;
+  U1ResidentTuning bulk_and_next_batch = bulk;
+  bulk_and_next_batch.sweep_prefetch = true;
+  // Bit patterns, so that the NaN outputs of a bad label compare too.
+  const auto bits = [](const std::vector<float>& values) {
+    std::vector<std::uint32_t> out;
+    for (const float v : values) out.push_back(std::bit_cast<std::uint32_t>(v));
+    return out;
+  };
+  const auto expect_same = [&](const Outputs& got, const Outputs& reference) {
+    EXPECT_EQ(bits(got.dactivation), bits(reference.dactivation));
+    EXPECT_EQ(bits(got.dlogits), bits(reference.dlogits));
+    EXPECT_EQ(bits(got.sample_losses), bits(reference.sample_losses));
+    EXPECT_EQ(bits(got.z), bits(reference.z));
+    EXPECT_EQ(got.prediction, reference.prediction);
+  };
+  for (const U1LossShape shape :
+       {U1LossShape{7, 10, 3, 5, 64}, U1LossShape{3, 5, 1, 1, 4}, U1LossShape{5, 10, 3, 5, 6}}) {
+    const Inputs valid = make_inputs(shape, {0.5f, 1e-3f, U1Space::joint, 0.1f}, 17);
+    for (const int bad : {-1, 0, 1}) {  // none, block (pair) 0's first sample, block 1's
+      Inputs in = valid;
+      if (bad >= 0) in.labels[std::size_t(bad)] = shape.classes;
+      for (const U1LossKernel kernel : {U1LossKernel::resident, U1LossKernel::resident_pair}) {
+        const Outputs reference = run<float>(in, true, {}, kernel);
+        const Outputs reference16 = run<bf16>(in, true, {}, kernel);
+        for (int s = 0; s < sombrero::simt::kTestScheduleCount; ++s) {
+          const sombrero::simt::ScopedSchedule schedule(sombrero::simt::test_schedule(s));
+          SCOPED_TRACE(testing::Message()
+                       << shape.height << "x" << shape.width << "x" << shape.channels << ", "
+                       << to_string(kernel) << ", bad label " << bad << ", "
+                       << sombrero::simt::test_schedule(s).name());
+          expect_same(run<float>(in, true, {}, kernel, bulk), reference);
+          expect_same(run<bf16>(in, true, {}, kernel, bulk), reference16);
+        }
+      }
+    }
+  }
+  const U1LossShape resnet50{5, 10, 7, 7, 2048};
+  const Inputs in = make_inputs(resnet50, {0.5f, 1e-3f, U1Space::joint, 0.1f}, 18);
+  for (const U1LossKernel kernel : {U1LossKernel::resident, U1LossKernel::resident_pair}) {
+    SCOPED_TRACE(to_string(kernel));
+    const Outputs reference16 = run<bf16>(in, true, {}, kernel);
+    expect_same(run<bf16>(in, true, {}, kernel, bulk), reference16);
+    expect_same(run<bf16>(in, true, {}, kernel, bulk_and_next_batch), reference16);
+  }
+  const Outputs reference32 = run<float>(in, true, {}, U1LossKernel::resident_pair);
+  expect_same(run<float>(in, true, {}, U1LossKernel::resident_pair, bulk), reference32);
 }
 
 // A pair whose sample has fewer vectors than two blocks have threads, or than two: the
@@ -387,18 +449,18 @@ TEST(U1LossSimtResident, AnInvalidLabelSkipsOnlyItsSample) {
 }
 
 // The resident kernel's shared memory: 16 warps x (2 x 16 + 8) floats of scratch (the
-// double-buffered totals and the readout's slots) and 2 x 16 floats a pair exchanges, cos
-// and sin tables of N floats, the block's share of the sample's activation (a pair's: half,
-// rounded up to 8 elements).
+// double-buffered totals and the readout's slots) and 2 x 16 floats a pair exchanges, 32
+// mbarriers for a bulk-copied first sweep, cos and sin tables of N floats, the block's share
+// of the sample's activation (a pair's: half, rounded up to 8 elements).
 TEST(U1LossKernelChoice, ResidentNeedsTheSampleInSharedMemory) {
   const U1LossShape resnet50{256, 1000, 7, 7, 2048};
-  EXPECT_EQ(u1_loss_resident_shared_bytes(resnet50, 2), 2688u + 16384u + 200704u);
-  EXPECT_EQ(u1_loss_resident_shared_bytes(resnet50, 4), 2688u + 16384u + 401408u);
-  EXPECT_EQ(u1_loss_resident_shared_bytes(resnet50, 4, 2), 2688u + 16384u + 200704u);
-  EXPECT_EQ(u1_loss_resident_shared_bytes({1, 3, 3, 1, 3}, 4, 2), 2688u + 24u + 8u * 4u);
+  EXPECT_EQ(u1_loss_resident_shared_bytes(resnet50, 2), 2688u + 256u + 16384u + 200704u);
+  EXPECT_EQ(u1_loss_resident_shared_bytes(resnet50, 4), 2688u + 256u + 16384u + 401408u);
+  EXPECT_EQ(u1_loss_resident_shared_bytes(resnet50, 4, 2), 2688u + 256u + 16384u + 200704u);
+  EXPECT_EQ(u1_loss_resident_shared_bytes({1, 3, 3, 1, 3}, 4, 2), 2688u + 256u + 24u + 8u * 4u);
   EXPECT_THROW(u1_loss_resident_shared_bytes(resnet50, 4, 3), Error);
   // Wider than the table: no table.
-  EXPECT_EQ(u1_loss_resident_shared_bytes({1, 3, 2, 1, 4100}, 4), 2688u + 2u * 4100u * 4u);
+  EXPECT_EQ(u1_loss_resident_shared_bytes({1, 3, 2, 1, 4100}, 4), 2688u + 256u + 2u * 4100u * 4u);
   const std::size_t sm90 = 227 * 1024;
   EXPECT_EQ(resolve_u1_loss_kernel(U1LossKernel::automatic, resnet50, 2, sm90, true),
             U1LossKernel::resident);
@@ -418,7 +480,7 @@ TEST(U1LossKernelChoice, ResidentNeedsTheSampleInSharedMemory) {
     resolve_u1_loss_kernel(U1LossKernel::resident, resnet50, 4, sm90, true);
     FAIL() << "resident kernel accepted a sample that does not fit";
   } catch (const Error& e) {
-    EXPECT_THAT(e.what(), testing::HasSubstr("needs 420480 bytes of shared memory"));
+    EXPECT_THAT(e.what(), testing::HasSubstr("needs 420736 bytes of shared memory"));
     EXPECT_THAT(e.what(), testing::HasSubstr("allows 232448"));
     EXPECT_THAT(e.what(), testing::HasSubstr("resident_pair fits: use it"));
   }
@@ -448,7 +510,7 @@ TEST(U1LossKernelChoice, ResidentNeedsTheSampleInSharedMemory) {
     resolve_u1_loss_kernel(U1LossKernel::resident_pair, {1, 3, 14, 14, 2048}, 4, sm90, true);
     FAIL() << "resident_pair accepted a sample whose halves do not fit";
   } catch (const Error& e) {
-    EXPECT_THAT(e.what(), testing::HasSubstr("the resident_pair kernel needs 821888 bytes"));
+    EXPECT_THAT(e.what(), testing::HasSubstr("the resident_pair kernel needs 822144 bytes"));
   }
 }
 
