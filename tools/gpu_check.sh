@@ -468,6 +468,38 @@ versus(sys.argv[5], "the ReLU's mask recomputed in that epilogue", "reading the 
 PY
 }
 
+# The fused loss against issue #5's target (85% of copy bandwidth, one run after an L2 flush):
+# per precision, the automatic kernel as the trainer runs it, and each variant of its feeding
+# timed beside it (bench loss's rows), best first.
+loss_summary() {
+  [ -f "$out/bench-loss.json" ] || return 0
+  python3 - "$out/bench-loss.json" <<'PY'
+import json, sys
+try:
+    rows = [r for r in json.load(open(sys.argv[1]))["rows"] if r.get("bench") == "loss"]
+except (OSError, ValueError):
+    rows = []
+for precision in sorted({r["precision"] for r in rows}):
+    mine = [r for r in rows if r["precision"] == precision and r["kernel"] != "streaming"]
+    default = next((r for r in mine if r.get("automatic")), None)
+    if not default:
+        continue
+    def name(r):
+        parts = [r["kernel"]]
+        if r.get("head_prefetch_bytes") != default.get("head_prefetch_bytes"):
+            parts.append(f"L2 heads {r.get('head_prefetch_bytes', 0) // 1024} KB")
+        if bool(r.get("sweep_prefetch")) != bool(default.get("sweep_prefetch")):
+            parts.append("L2 next batch" if r.get("sweep_prefetch") else "no L2 next batch")
+        if bool(r.get("bulk_first_sweep")) != bool(default.get("bulk_first_sweep")):
+            parts.append("bulk first sweep" if r.get("bulk_first_sweep") else "no bulk first sweep")
+        return ", ".join(parts) + (" (default)" if r is default else "")
+    ranked = sorted(mine, key=lambda r: r["fused_ms"])
+    print(f"{precision}: " + "; ".join(
+        f"{name(r)} {1e3 * r['fused_ms']:.1f} us = {100 * r['fraction_of_copy']:.1f}%"
+        for r in ranked) + " of copy (target 85%)")
+PY
+}
+
 {
   echo
   echo "device: $(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null)"
@@ -479,6 +511,9 @@ PY
   echo
   echo "### training steps: beside PyTorch, the U(1) term's cost, fed from JPEGs"
   train_step_ratio | sed 's/^/- /'
+  echo
+  echo "### the fused loss's kernels against 85% of copy bandwidth (issue #5)"
+  loss_summary | sed 's/^/- /'
   echo
   for log in bench-conv bench-conv-f32 bench-energy bench-loss bench-memory bench-memory-f32 \
     bench-allreduce \
