@@ -106,6 +106,51 @@ struct BlockShare {
   int begin, count;
 };
 
+// The position terms and harmonics of a thread's current vector (site and channel group from
+// `cursor`, which then steps to the thread's next vector).
+template <int V, bool Tabled>
+__device__ __forceinline__ void place_vector(const ResidentGeometry& g, VectorCursor& cursor, int N,
+                                             const float* table_cos, const float* table_sin,
+                                             float& p_x, float& p_y, float (&c)[V],
+                                             float (&sn)[V]) {
+  const int r = cursor.r;
+  int y, x;
+  g.width.divmod(cursor.site, y, x);
+  cursor.advance(g);
+  p_x = fmaf(g.x_scale, static_cast<float>(x), g.x_offset);
+  p_y = fmaf(g.y_scale, static_cast<float>(y), g.y_offset);
+  harmonics<V, Tabled>(r * V, N, table_cos, table_sin, c, sn);
+}
+
+// Pass 2 of one vector: dA (its stored bits, `gradient_bits`) += the gradient, with A from
+// its shared-memory slot.
+template <typename T, int V>
+__device__ __forceinline__ void update_vector(const T* slot, const RawVector<T, V>& gradient_bits,
+                                              T* dA, const U1Gradient& gradient, float p_x,
+                                              float p_y, const float (&c)[V],
+                                              const float (&sn)[V]) {
+  float a[V], d[V];
+  load_as_f32<V>(slot, a);
+  raw_to_f32<T, V>(gradient_bits, d);
+  const float image_term = gradient.image_term(p_x, p_y);
+  for (int e = 0; e < V; ++e) d[e] += fmaf(image_term, a[e], gradient.feature_term(c[e], sn[e]));
+  store_from_f32<V>(dA, d);
+}
+
+// Pass 1 of one vector: its energy and moments added to the thread's, in one fixed order
+// (every path of the sweeps adds a thread's vectors in the order j = t, t + 512, ...).
+template <typename T, int V>
+__device__ __forceinline__ void add_moments(const RawVector<T, V>& bits, float p_x, float p_y,
+                                            const float (&c)[V], const float (&sn)[V],
+                                            float (&moments)[6]) {
+  float v[V], energy = 0.0f;
+  raw_to_f32<T, V>(bits, v);
+  accumulate_vector<V>(v, c, sn, energy, moments);
+  moments[0] += energy;
+  moments[1] = fmaf(energy, p_x, moments[1]);
+  moments[2] = fmaf(energy, p_y, moments[2]);
+}
+
 // One sweep over this block's share of a sample's vectors (dA_current and A_next point at
 // the share's first vector; j counts from there). Update: dA_current += gradient, with A
 // from this thread's shared-memory slots. Load: A_next into the same slots (after Update has
@@ -153,31 +198,15 @@ __device__ __forceinline__ void resident_sweep(const ResidentGeometry& g, BlockS
     for (int u = 0; u < Unroll; ++u) {
       const int j = first + u * Threads;
       if (j >= share.count) break;
-      const int r = cursor.r;
-      int y, x;
-      g.width.divmod(cursor.site, y, x);
-      cursor.advance(g);
-      const float p_x = fmaf(g.x_scale, static_cast<float>(x), g.x_offset);
-      const float p_y = fmaf(g.y_scale, static_cast<float>(y), g.y_offset);
-      float c[V], sn[V];
-      harmonics<V, Tabled>(r * V, N, table_cos, table_sin, c, sn);
-      if constexpr (Update) {
-        float a[V], d[V];
-        load_as_f32<V>(resident + j * V, a);  // shared memory: before Load overwrites it
-        raw_to_f32<T, V>(gradient_bits[u], d);
-        const float image_term = gradient.image_term(p_x, p_y);
-        for (int e = 0; e < V; ++e)
-          d[e] += fmaf(image_term, a[e], gradient.feature_term(c[e], sn[e]));
-        store_from_f32<V>(dA_current + j * V, d);
-      }
+      float p_x, p_y, c[V], sn[V];
+      place_vector<V, Tabled>(g, cursor, N, table_cos, table_sin, p_x, p_y, c, sn);
+      // Update reads the slot before Load overwrites it.
+      if constexpr (Update)
+        update_vector<T, V>(resident + j * V, gradient_bits[u], dA_current + j * V, gradient, p_x,
+                            p_y, c, sn);
       if constexpr (Load) {
         if constexpr (!Landed) store_raw<T, V>(resident + j * V, next[u]);
-        float v[V], energy = 0.0f;
-        raw_to_f32<T, V>(next[u], v);
-        accumulate_vector<V>(v, c, sn, energy, moments);
-        moments[0] += energy;
-        moments[1] = fmaf(energy, p_x, moments[1]);
-        moments[2] = fmaf(energy, p_y, moments[2]);
+        add_moments<T, V>(next[u], p_x, p_y, c, sn, moments);
       }
     }
   }
