@@ -187,7 +187,8 @@ void loss_rows(const U1BenchOptions& o, DType dtype, Table& table, Report& repor
                                       device.shared_memory_per_block_optin, device.cluster_launch);
   // Each kernel that runs here with the resident kernels' default feeding, and the automatic
   // one with other settings too: the head request at other sizes, the in-sweep request of the
-  // next batch flipped, the bulk-copied first sweep flipped, and both of those flipped.
+  // next batch flipped, the bulk-copied first sweep flipped, both of those flipped, and every
+  // sample by bulk copies (alone and with the in-sweep request).
   struct Fused {
     kernels::U1LossKernel kernel;
     kernels::U1ResidentTuning tuning = {};
@@ -205,6 +206,9 @@ void loss_rows(const U1BenchOptions& o, DType dtype, Table& table, Report& repor
       fused_kernels.push_back({automatic,
                                {defaults.head_prefetch_bytes, flip_sweep != defaults.sweep_prefetch,
                                 flip_bulk != defaults.bulk_first_sweep}});
+    if (!defaults.bulk_next_samples)
+      for (const bool sweep : {false, true})
+        fused_kernels.push_back({automatic, {defaults.head_prefetch_bytes, sweep, false, true}});
   }
   // Where one block holds a sample, the pair too, for comparison.
   if (automatic == kernels::U1LossKernel::resident && device.cluster_launch)
@@ -267,7 +271,8 @@ void loss_rows(const U1BenchOptions& o, DType dtype, Table& table, Report& repor
     const bool other_heads = fused.tuning.head_prefetch_bytes != defaults.head_prefetch_bytes;
     const bool other_sweep = fused.tuning.sweep_prefetch != defaults.sweep_prefetch;
     const bool other_bulk = fused.tuning.bulk_first_sweep != defaults.bulk_first_sweep;
-    const bool default_variant = !other_heads && !other_sweep && !other_bulk;
+    const bool other_every = fused.tuning.bulk_next_samples != defaults.bulk_next_samples;
+    const bool default_variant = !other_heads && !other_sweep && !other_bulk && !other_every;
     // Cross-check: one run from dA = 0; its U(1) gradient must agree with the unfused one.
     const auto call = fused_call(fused);
     dA_fused.fill(0.0f);
@@ -299,6 +304,9 @@ void loss_rows(const U1BenchOptions& o, DType dtype, Table& table, Report& repor
         resident && other_bulk
             ? (fused.tuning.bulk_first_sweep ? ", bulk first sweep" : ", no bulk first sweep")
             : "",
+        resident && other_every
+            ? (fused.tuning.bulk_next_samples ? ", bulk every sample" : ", no bulk every sample")
+            : "",
         kernel == automatic && default_variant ? " *" : "");
     table.row({name, runtime::dtype_name(dtype), dims(o), fixed(bytes / 1e6, 1),
                fixed(fused_ms * 1e3, 1), fixed(kernel_bw, 0), fixed(copy_bw, 0),
@@ -317,6 +325,7 @@ void loss_rows(const U1BenchOptions& o, DType dtype, Table& table, Report& repor
          {"head_prefetch_bytes", resident ? fused.tuning.head_prefetch_bytes : 0},
          {"sweep_prefetch", resident && fused.tuning.sweep_prefetch},
          {"bulk_first_sweep", resident && fused.tuning.bulk_first_sweep},
+         {"bulk_next_samples", resident && fused.tuning.bulk_next_samples},
          {"bytes", bytes},
          {"fused_ms", fused_ms},
          {"gb_per_s", kernel_bw},

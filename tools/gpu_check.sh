@@ -470,7 +470,7 @@ PY
 
 # The fused loss against issue #5's target (85% of copy bandwidth, one run after an L2 flush):
 # per precision, the automatic kernel as the trainer runs it, and each variant of its feeding
-# timed beside it (bench loss's rows), best first.
+# timed beside it (bench loss's rows: L2 heads, L2 next batch, bulk copies), best first.
 loss_summary() {
   [ -f "$out/bench-loss.json" ] || return 0
   python3 - "$out/bench-loss.json" <<'PY'
@@ -492,6 +492,8 @@ for precision in sorted({r["precision"] for r in rows}):
             parts.append("L2 next batch" if r.get("sweep_prefetch") else "no L2 next batch")
         if bool(r.get("bulk_first_sweep")) != bool(default.get("bulk_first_sweep")):
             parts.append("bulk first sweep" if r.get("bulk_first_sweep") else "no bulk first sweep")
+        if bool(r.get("bulk_next_samples")) != bool(default.get("bulk_next_samples")):
+            parts.append("bulk every sample" if r.get("bulk_next_samples") else "no bulk every sample")
         return ", ".join(parts) + (" (default)" if r is default else "")
     ranked = sorted(mine, key=lambda r: r["fused_ms"])
     print(f"{precision}: " + "; ".join(

@@ -182,26 +182,29 @@ void launch_streaming(const U1LossShape& shape, const U1LossConfig& config,
                   dim3(kStreamingThreads), 0, stream, shape, config, args, u1_active);
 }
 
-// Whether the first sweep goes by bulk copies (U1ResidentTuning::bulk_first_sweep): asked
-// for, where the device has them (sm_90: the devices that launch clusters), and with a share
-// of at most kResidentLandedRows rows of 512 vectors (always within 227 KB of shared memory;
-// checked rather than assumed). The caller is on the 16-byte vector path.
-inline bool bulk_first_sweep(const U1ResidentTuning& tuning, int vectors, int blocks) {
+// How the resident kernel feeds its slots (u1_device::ResidentFeed): by bulk copies where
+// asked for (bulk_next_samples implies the first sweep too), where the device has them (sm_90:
+// the devices that launch clusters), and with a share of at most kResidentLandedRows rows of
+// 512 vectors (always within 227 KB of shared memory; checked rather than assumed); else by
+// the threads' loads. The caller is on the 16-byte vector path.
+inline ResidentFeed resident_feed(const U1ResidentTuning& tuning, int vectors, int blocks) {
   const int share = (vectors + blocks - 1) / blocks;
   const int rows = (share + kResidentThreads - 1) / kResidentThreads;
-  return tuning.bulk_first_sweep && rows <= u1_layout::kResidentLandedRows &&
-         runtime::cluster_launch_supported();
+  if (!(tuning.bulk_first_sweep || tuning.bulk_next_samples) ||
+      rows > u1_layout::kResidentLandedRows || !runtime::cluster_launch_supported())
+    return ResidentFeed::loads;
+  return tuning.bulk_next_samples ? ResidentFeed::bulk_every : ResidentFeed::bulk_first;
 }
 
 // The resident kernel, Blocks (1, or a pair in clusters of 2) per sample: first allows the
 // device's whole shared memory (once per instantiation and process), then launches as many
 // blocks (pairs) as fit on the device at once with the bytes this shape needs (persistent:
 // each loops over samples).
-template <typename T, int V, int Blocks, bool BulkFirst>
+template <typename T, int V, int Blocks, ResidentFeed Feed>
 void launch_resident(const U1LossShape& shape, const U1LossConfig& config,
                      const U1LossArgsOf<T>& args, const U1ResidentTuning& tuning,
                      cudaStream_t stream) {
-  const auto kernel = u1_loss_resident_kernel<T, V, Blocks, BulkFirst>;
+  const auto kernel = u1_loss_resident_kernel<T, V, Blocks, Feed>;
   static const bool allowed =
       runtime::allow_dynamic_shared_memory(kernel, runtime::max_shared_memory_per_block());
   (void)allowed;
@@ -229,25 +232,33 @@ void launch_resident(const U1LossShape& shape, const U1LossConfig& config,
                                   tuning.sweep_prefetch};
   const dim3 grid(static_cast<unsigned>(in_flight * Blocks)), block(kResidentThreads);
   if constexpr (Blocks == 1)
-    SOMBRERO_LAUNCH((u1_loss_resident_kernel<T, V, Blocks, BulkFirst>), grid, block, shared_bytes,
+    SOMBRERO_LAUNCH((u1_loss_resident_kernel<T, V, Blocks, Feed>), grid, block, shared_bytes,
                     stream, shape, config, args, geometry);
   else
-    SOMBRERO_LAUNCH_CLUSTERED((u1_loss_resident_kernel<T, V, Blocks, BulkFirst>), grid, block,
+    SOMBRERO_LAUNCH_CLUSTERED((u1_loss_resident_kernel<T, V, Blocks, Feed>), grid, block,
                               dim3(Blocks), shared_bytes, stream, shape, config, args, geometry);
 }
 
-// The resident kernel with its first sweep by bulk copies where asked for and possible
-// (16-byte vectors and bulk_first_sweep), else by the threads' loads.
+// The resident kernel fed by bulk copies where asked for and possible (16-byte vectors;
+// resident_feed), else by the threads' loads.
 template <typename T, int V, int Blocks>
 void launch_resident(const U1LossShape& shape, const U1LossConfig& config,
                      const U1LossArgsOf<T>& args, const U1ResidentTuning& tuning,
                      cudaStream_t stream) {
   if constexpr (V * sizeof(T) == 16) {
     const int vectors = shape.height * shape.width * (shape.channels / V);
-    if (bulk_first_sweep(tuning, vectors, Blocks))
-      return launch_resident<T, V, Blocks, true>(shape, config, args, tuning, stream);
+    switch (resident_feed(tuning, vectors, Blocks)) {
+      case ResidentFeed::bulk_first:
+        return launch_resident<T, V, Blocks, ResidentFeed::bulk_first>(shape, config, args, tuning,
+                                                                       stream);
+      case ResidentFeed::bulk_every:
+        return launch_resident<T, V, Blocks, ResidentFeed::bulk_every>(shape, config, args, tuning,
+                                                                       stream);
+      case ResidentFeed::loads:
+        break;
+    }
   }
-  launch_resident<T, V, Blocks, false>(shape, config, args, tuning, stream);
+  launch_resident<T, V, Blocks, ResidentFeed::loads>(shape, config, args, tuning, stream);
 }
 
 template <typename T, int V>

@@ -78,6 +78,11 @@ struct U1ResidentTuning {
   // per block in flight. Vector path only (16-byte rows); the moments are summed from shared
   // memory in the same order, so the results are the same bits. Off until timed on a GPU.
   bool bulk_first_sweep = false;
+  // Every sample's A by bulk copies (implies bulk_first_sweep): in the sweep that updates one
+  // sample's dA, the next sample's rows are copied into the slots as the update frees them (a
+  // barrier per 4 rows), and their moments summed a chunk behind as they land; the registers
+  // hold dA only. Same bits. Off until timed on a GPU.
+  bool bulk_next_samples = false;
 };
 
 // Shared memory of one block of the resident kernel, `blocks` (1 or 2) of them per sample:

@@ -37,11 +37,12 @@
 //   - within the combined sweep, on request (U1ResidentTuning::sweep_prefetch, off until
 //     timed), each thread asks L2 for its vectors of the next unrolled batch while loading
 //     this one's (resident_sweep).
-//   - on request (U1ResidentTuning::bulk_first_sweep, off until timed; the BulkFirst
-//     kernels), a block's first sweep by bulk copies: thread 0 issues one cp.async.bulk per
-//     8 KB row of the share at the kernel's start, each completing the row's mbarrier, and
-//     the threads sum the moments from shared memory as the rows land (issue_landed_rows),
-//     so the whole share is in flight at once instead of 48 KB per block.
+//   - on request (U1ResidentTuning::bulk_first_sweep, off until timed; ResidentFeed), a
+//     block's first sweep by bulk copies: thread 0 issues one cp.async.bulk per 8 KB row of
+//     the share at the kernel's start, each completing the row's mbarrier, and the threads
+//     sum the moments from shared memory as the rows land (copy_rows), so the whole share is
+//     in flight at once instead of 48 KB per block; with bulk_next_samples every sample's A
+//     comes so, copied into the slots as the update frees them (resident_bulk_sweep).
 // Now 80.4% (bf16) and 83.2% (f32 pair) of copy bandwidth. Measured on an H100
 // (benchmarks/results/2026-11-26-h100-u1.md), before the totals phase:
 // 70.8 us at ResNet-50's size, 78.2% of copy bandwidth (block per sample: 75.6 us); the
@@ -87,6 +88,11 @@ struct ResidentGeometry {
   bool sweep_ahead;         // within a sweep, ask L2 for the next unrolled batch's vectors
                             // while loading this one's (resident_sweep)
 };
+
+// How a resident kernel brings each sample's A into its slots: every thread's loads;
+// bulk copies for the block's first sample (U1ResidentTuning::bulk_first_sweep); bulk copies
+// for every sample (+ bulk_next_samples). 16-byte vectors on sm_90 only (bulk copies).
+enum class ResidentFeed { loads, bulk_first, bulk_every };
 
 // (site, r) of a thread's current vector, advanced by one step of 512 vectors.
 struct VectorCursor {
@@ -155,16 +161,16 @@ __device__ __forceinline__ void add_moments(const RawVector<T, V>& bits, float p
 // the share's first vector; j counts from there). Update: dA_current += gradient, with A
 // from this thread's shared-memory slots. Load: A_next into the same slots (after Update has
 // read them), its moments added to `moments`; Landed (Load alone): the slots already receive
-// A from bulk copies (issue_landed_rows), so each vector is read from its slot once the
-// copy of its row has completed `landed`[row] (row j / 512: one wait per vector). Unroll
-// iterations issue all their loads before any arithmetic.
+// A from bulk copies (copy_rows), so each vector is read from its slot once the copy of its
+// row has completed `landed`[row]'s phase of parity `landed_parity` (row j / 512: one wait
+// per vector). Unroll iterations issue all their loads before any arithmetic.
 template <typename T, int V, bool Tabled, bool Update, bool Load, bool Landed, int Unroll>
 __device__ __forceinline__ void resident_sweep(const ResidentGeometry& g, BlockShare share, int N,
                                                T* resident, T* __restrict__ dA_current,
                                                const U1Gradient& gradient,
                                                const T* __restrict__ A_next, std::uint64_t* landed,
-                                               const float* table_cos, const float* table_sin,
-                                               float (&moments)[6]) {
+                                               unsigned landed_parity, const float* table_cos,
+                                               const float* table_sin, float (&moments)[6]) {
   static_assert(!Landed || (Load && !Update), "bulk copies feed the load-only sweep");
   constexpr int Threads = u1_layout::kResidentThreads;
   VectorCursor cursor;
@@ -177,7 +183,7 @@ __device__ __forceinline__ void resident_sweep(const ResidentGeometry& g, BlockS
       if (j < share.count) {
         if constexpr (Update) gradient_bits[u] = load_raw<T, V>(dA_current + j * V);
         if constexpr (Landed) {
-          runtime::mbarrier_wait(landed + j / Threads, 0);
+          runtime::mbarrier_wait(landed + j / Threads, landed_parity);
           next[u] = load_raw<T, V>(resident + j * V);
         } else if constexpr (Load) {
           next[u] = load_raw_readonly<T, V>(A_next + j * V);
@@ -218,39 +224,134 @@ __device__ __forceinline__ void resident_sweep(const ResidentGeometry& g, BlockS
 // allow, without spilling; 8 spill). Unmeasured against 4 there (the previous setting).
 // Landed: 2 (shared-memory reads behind row waits; 1 and 6 register the same, untimed).
 template <typename T, int V, bool Update, bool Load, bool Landed = false>
-__device__ __forceinline__ void resident_sweep(
-    bool tabled, const ResidentGeometry& g, BlockShare share, int N, T* resident,
-    T* __restrict__ dA_current, const U1Gradient& gradient, const T* __restrict__ A_next,
-    std::uint64_t* landed, const float* table_cos, const float* table_sin, float (&moments)[6]) {
+__device__ __forceinline__ void resident_sweep(bool tabled, const ResidentGeometry& g,
+                                               BlockShare share, int N, T* resident,
+                                               T* __restrict__ dA_current,
+                                               const U1Gradient& gradient,
+                                               const T* __restrict__ A_next, std::uint64_t* landed,
+                                               unsigned landed_parity, const float* table_cos,
+                                               const float* table_sin, float (&moments)[6]) {
   constexpr int Unroll = Update && Load ? 4 : Landed ? 2 : 6;
   if (tabled)
     resident_sweep<T, V, true, Update, Load, Landed, Unroll>(
-        g, share, N, resident, dA_current, gradient, A_next, landed, table_cos, table_sin, moments);
+        g, share, N, resident, dA_current, gradient, A_next, landed, landed_parity, table_cos,
+        table_sin, moments);
   else
     resident_sweep<T, V, false, Update, Load, Landed, Unroll>(
-        g, share, N, resident, dA_current, gradient, A_next, landed, table_cos, table_sin, moments);
+        g, share, N, resident, dA_current, gradient, A_next, landed, landed_parity, table_cos,
+        table_sin, moments);
 }
 
-// Thread 0 at the kernel's start (BulkFirst kernels): the block's first share of A
-// (`count` 16-byte vectors from A_share) into its slots by one bulk copy per row of 512
-// vectors (8 KB; the last row may be shorter), row i completing landed[i] (count 1: this
-// thread's arrive_expect_tx, then the copy's bytes). The readers wait on the barrier of each
-// vector's row (resident_sweep, Landed); every row has a reader that waits (thread 0 reads
-// vector 512 i of row i), so no copy is in flight when the slots are written again or the
-// block ends. The barriers are used for this one phase (parity 0) and never reinitialised.
+// Rows of a block's share: 512 consecutive 16-byte vectors (8 KB; the last may be shorter),
+// one per thread, so that thread t's vectors are t, t + 512, ... as on the load path.
+inline __device__ int share_rows(int count) {
+  return (count + u1_layout::kResidentThreads - 1) / u1_layout::kResidentThreads;
+}
+
+// Thread 0, by bulk copies: rows [row_begin, row_end) of a share of A (`count` 16-byte
+// vectors from A_share) into their slots, row i completing landed[i] (initialised with
+// count 1 at the kernel's start: this thread's arrive_expect_tx, then the copy's bytes). The
+// readers wait on the barrier of each vector's row; every row has a reader that waits
+// (thread 0 reads vector 512 i of row i), so no copy is in flight when the slots are written
+// again or the block ends. Each copy completes one phase of its row's barrier: a share's
+// k-th landing (k = 0, 1, ...) is waited for with parity k & 1.
 template <typename T, int V>
-__device__ __forceinline__ void issue_landed_rows(const T* A_share, T* resident, int count,
-                                                  std::uint64_t* landed) {
+__device__ __forceinline__ void copy_rows(const T* A_share, T* resident, int count,
+                                          std::uint64_t* landed, int row_begin, int row_end) {
   static_assert(V * sizeof(T) == 16, "bulk copies move whole 16-byte vectors");
   constexpr int Threads = u1_layout::kResidentThreads;
-  const int rows = (count + Threads - 1) / Threads;
-  for (int i = 0; i < rows; ++i) runtime::mbarrier_init(&landed[i], 1);
-  for (int i = 0; i < rows; ++i) {
+  for (int i = row_begin; i < row_end; ++i) {
     const int first = i * Threads;
     const auto bytes = static_cast<unsigned>(min(Threads, count - first) * V * sizeof(T));
     runtime::mbarrier_arrive_expect_tx(&landed[i], bytes);
     runtime::bulk_copy_to_shared(resident + first * V, A_share + first * V, bytes, &landed[i]);
   }
+}
+
+// Pass 1 from landed rows [row_begin, row_end): this thread's vector of each, once its row's
+// copy has landed (`parity`), its moments added in row order (`cursor` at the first one).
+template <typename T, int V, bool Tabled>
+__device__ __forceinline__ void sum_landed_rows(const ResidentGeometry& g, int count, int N,
+                                                const T* resident, std::uint64_t* landed,
+                                                unsigned parity, int row_begin, int row_end,
+                                                VectorCursor& cursor, const float* table_cos,
+                                                const float* table_sin, float (&moments)[6]) {
+  constexpr int Threads = u1_layout::kResidentThreads;
+  for (int row = row_begin; row < row_end; ++row) {
+    const int j = row * Threads + static_cast<int>(threadIdx.x);
+    if (j >= count) break;
+    runtime::mbarrier_wait(landed + row, parity);
+    const RawVector<T, V> bits = load_raw<T, V>(resident + j * V);
+    float p_x, p_y, c[V], sn[V];
+    place_vector<V, Tabled>(g, cursor, N, table_cos, table_sin, p_x, p_y, c, sn);
+    add_moments<T, V>(bits, p_x, p_y, c, sn, moments);
+  }
+}
+
+// The combined sweep with the next sample's A by bulk copies (U1ResidentTuning::
+// bulk_next_samples): in chunks of 4 rows, each thread adds the gradient to dA of its
+// vectors there (4 dA loads in flight, A from the slots), one barrier (every slot of the
+// chunk read), thread 0 issues the chunk's copies of A_next into those slots, and each
+// thread sums the moments of the chunk before, whose copies have had a chunk's time to land
+// (so the moments go in row order: the same bits as the load path). The registers hold dA
+// only; the copies keep up to a chunk of A per block in flight besides. Barriers per sample:
+// one per chunk (7 at ResNet-50's 25 rows); the trip count is the same for every thread.
+template <typename T, int V, bool Tabled>
+__device__ __forceinline__ void resident_bulk_sweep(
+    const ResidentGeometry& g, BlockShare share, int N, T* resident, T* __restrict__ dA,
+    const U1Gradient& gradient, const T* __restrict__ A_next, std::uint64_t* landed,
+    unsigned parity, const float* table_cos, const float* table_sin, float (&moments)[6]) {
+  constexpr int Threads = u1_layout::kResidentThreads, Chunk = 4;
+  const int t = static_cast<int>(threadIdx.x), rows = share_rows(share.count);
+  VectorCursor updating;
+  g.vectors_per_row.divmod(share.begin + t, updating.site, updating.r);
+  VectorCursor summing = updating;
+  for (int row0 = 0; row0 < rows; row0 += Chunk) {
+    RawVector<T, V> gradient_bits[Chunk];
+#pragma unroll
+    for (int u = 0; u < Chunk; ++u) {
+      const int j = (row0 + u) * Threads + t;
+      if (j < share.count) gradient_bits[u] = load_raw<T, V>(dA + j * V);
+      if (g.sweep_ahead && j + Chunk * Threads < share.count)
+        runtime::prefetch_l2(dA + (j + Chunk * Threads) * V);
+    }
+#pragma unroll
+    for (int u = 0; u < Chunk; ++u) {
+      const int j = (row0 + u) * Threads + t;
+      if (j >= share.count) break;
+      float p_x, p_y, c[V], sn[V];
+      place_vector<V, Tabled>(g, updating, N, table_cos, table_sin, p_x, p_y, c, sn);
+      update_vector<T, V>(resident + j * V, gradient_bits[u], dA + j * V, gradient, p_x, p_y, c,
+                          sn);
+    }
+    __syncthreads();  // every thread has read its slots of these rows
+    if (t == 0)
+      copy_rows<T, V>(A_next, resident, share.count, landed, row0, min(row0 + Chunk, rows));
+    if (row0 > 0)
+      sum_landed_rows<T, V, Tabled>(g, share.count, N, resident, landed, parity, row0 - Chunk, row0,
+                                    summing, table_cos, table_sin, moments);
+  }
+  if (rows > 0) {
+    const int last = (rows - 1) / Chunk * Chunk;
+    sum_landed_rows<T, V, Tabled>(g, share.count, N, resident, landed, parity, last, rows, summing,
+                                  table_cos, table_sin, moments);
+  }
+}
+
+template <typename T, int V>
+__device__ __forceinline__ void resident_bulk_sweep(bool tabled, const ResidentGeometry& g,
+                                                    BlockShare share, int N, T* resident,
+                                                    T* __restrict__ dA, const U1Gradient& gradient,
+                                                    const T* __restrict__ A_next,
+                                                    std::uint64_t* landed, unsigned parity,
+                                                    const float* table_cos, const float* table_sin,
+                                                    float (&moments)[6]) {
+  if (tabled)
+    resident_bulk_sweep<T, V, true>(g, share, N, resident, dA, gradient, A_next, landed, parity,
+                                    table_cos, table_sin, moments);
+  else
+    resident_bulk_sweep<T, V, false>(g, share, N, resident, dA, gradient, A_next, landed, parity,
+                                     table_cos, table_sin, moments);
 }
 
 // Asks L2 for sample b's logits row (one 128-byte line per thread of the first C / 32 of
@@ -412,14 +513,13 @@ __device__ __forceinline__ U1Gradient resident_totals(
 
 // V: elements per access, 1 or kVector16<T>. Blocks: per sample, 1 or a pair (launched in
 // clusters of 2: rank r holds vectors [r, r + 1) x geometry.block_vectors of each sample).
-// BulkFirst: the block's first sweep by bulk copies (issue_landed_rows; 16-byte vectors,
-// sm_90, at most kResidentLandedRows rows per share); a kernel of its own, since the bf16
-// vector kernels are at the 128 registers 512 threads allow and the extra code made them
-// spill 24-32 bytes.
+// Feed: how A reaches the slots (ResidentFeed; bulk copies: 16-byte vectors, sm_90, at most
+// kResidentLandedRows rows per share); kernels of their own, since the bf16 vector kernels
+// are at the 128 registers 512 threads allow and the extra code made them spill 24-32 bytes.
 // Requires U(1) work (lambda > 0 or the readout: the launch streams otherwise). Per block
 // (pair): pass 1 of its first sample, then per sample the totals phase and one sweep (pass 2
 // of it, pass 1 of the next sample).
-template <typename T, int V, int Blocks, bool BulkFirst>
+template <typename T, int V, int Blocks, ResidentFeed Feed>
 __global__ void __launch_bounds__(u1_layout::kResidentThreads, 1)
     u1_loss_resident_kernel(U1LossShape shape, U1LossConfig config, U1LossArgsOf<T> args,
                             ResidentGeometry geometry) {
@@ -467,27 +567,33 @@ __global__ void __launch_bounds__(u1_layout::kResidentThreads, 1)
   };
   const int samples_in_flight = static_cast<int>(gridDim.x) / Blocks;
 
+  constexpr bool kBulk = Feed != ResidentFeed::loads;
   int b = static_cast<int>(blockIdx.x) / Blocks;
   // Bulk copies first, so that DRAM streams while the rest sets up. Issued whatever the
   // label (b < batch: in bounds); the sweep below waits for them either way.
-  if constexpr (BulkFirst) {
-    if (threadIdx.x == 0)
-      issue_landed_rows<T, V>(args.activation + b * sample_elements + share_offset(), resident,
-                              share().count, landed);
+  if constexpr (kBulk) {
+    if (threadIdx.x == 0) {
+      const int rows = share_rows(share().count);
+      for (int i = 0; i < rows; ++i) runtime::mbarrier_init(&landed[i], 1);
+      copy_rows<T, V>(args.activation + b * sample_elements + share_offset(), resident,
+                      share().count, landed, 0, rows);
+    }
   }
+  // Landings of the rows' barriers so far: the next one is waited for with this parity.
+  unsigned landings = 0;
   bool valid = label_in_range(args, b, shape.classes);
   prefetch_logits<Blocks>(b, thread(), shape, args);
   if (tabled) fill_harmonic_table<V, Threads>(N, table_cos, table_sin);
   __syncthreads();
   float moments[6] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
-  if constexpr (BulkFirst)
+  if constexpr (kBulk)
     resident_sweep<T, V, false, true, true>(tabled, geometry, share(), N, resident, nullptr,
-                                            U1Gradient{}, nullptr, landed, table_cos, table_sin,
-                                            moments);
+                                            U1Gradient{}, nullptr, landed, landings++ & 1u,
+                                            table_cos, table_sin, moments);
   else if (valid)
     resident_sweep<T, V, false, true>(tabled, geometry, share(), N, resident, nullptr, U1Gradient{},
                                       args.activation + b * sample_elements + share_offset(),
-                                      nullptr, table_cos, table_sin, moments);
+                                      nullptr, 0u, table_cos, table_sin, moments);
   // The half of `totals` the next reduction uses. It changes only after a reduction (a
   // sample with an invalid label has none, hence no barrier: flipping there would let a
   // fast thread overwrite the half that slow threads may still be reading).
@@ -510,15 +616,38 @@ __global__ void __launch_bounds__(u1_layout::kResidentThreads, 1)
     T* dA = store ? args.dactivation + b * sample_elements + share_offset() : nullptr;
     const T* A_next = load ? args.activation + next * sample_elements + share_offset() : nullptr;
     if (load) prefetch_logits<Blocks>(next, thread(), shape, args);
-    if (store && load)
+    if constexpr (Feed == ResidentFeed::bulk_every) {
+      // The next sample's rows come by bulk copies whatever its label (so that every
+      // sample lands once and the parities stay in step); an invalid one's moments go unused.
+      const bool another = next < shape.batch;
+      const T* A_another =
+          another ? args.activation + next * sample_elements + share_offset() : nullptr;
+      if (store && another) {
+        resident_bulk_sweep<T, V>(tabled, geometry, share(), N, resident, dA, gradient, A_another,
+                                  landed, landings++ & 1u, table_cos, table_sin, moments);
+      } else if (store) {
+        resident_sweep<T, V, true, false>(tabled, geometry, share(), N, resident, dA, gradient,
+                                          nullptr, nullptr, 0u, table_cos, table_sin, moments);
+      } else if (another) {
+        // No pass 2 to free the slots row by row: wait until every thread is done with them
+        // (the last sweep's reads), then copy them all.
+        __syncthreads();
+        if (threadIdx.x == 0)
+          copy_rows<T, V>(A_another, resident, share().count, landed, 0, share_rows(share().count));
+        resident_sweep<T, V, false, true, true>(tabled, geometry, share(), N, resident, nullptr,
+                                                U1Gradient{}, nullptr, landed, landings++ & 1u,
+                                                table_cos, table_sin, moments);
+      }
+    } else if (store && load) {
       resident_sweep<T, V, true, true>(tabled, geometry, share(), N, resident, dA, gradient, A_next,
-                                       nullptr, table_cos, table_sin, moments);
-    else if (store)
+                                       nullptr, 0u, table_cos, table_sin, moments);
+    } else if (store) {
       resident_sweep<T, V, true, false>(tabled, geometry, share(), N, resident, dA, gradient,
-                                        A_next, nullptr, table_cos, table_sin, moments);
-    else if (load)
+                                        A_next, nullptr, 0u, table_cos, table_sin, moments);
+    } else if (load) {
       resident_sweep<T, V, false, true>(tabled, geometry, share(), N, resident, dA, gradient,
-                                        A_next, nullptr, table_cos, table_sin, moments);
+                                        A_next, nullptr, 0u, table_cos, table_sin, moments);
+    }
     if (next >= shape.batch) break;
     b = next;
     valid = load;

@@ -174,11 +174,11 @@ TEST_P(U1LossGpu, ResNet50BottleneckMatchesCpuBackendInF32AndBf16) {
 }
 
 // How the resident kernels feed their sweeps (U1ResidentTuning: L2 requests for the heads of
-// the next sweep and for the next batch within a sweep; the first sweep by bulk copies)
-// changes their speed only: every output is bit for bit the default's, at ResNet-50's size
-// (where the in-sweep request runs: over 2048 vectors per block; 25 bulk-copied rows per
-// block in bf16, 13 per block of an f32 pair) in bf16 (one block per sample, and a pair) and
-// f32 (a pair).
+// the next sweep and for the next batch within a sweep; bulk copies for the first sweep or
+// for every sample) changes their speed only: every output is bit for bit the default's, at
+// ResNet-50's size (where the in-sweep request runs: over 2048 vectors per block; 25
+// bulk-copied rows per block in bf16, 13 per block of an f32 pair) in bf16 (one block per
+// sample, and a pair) and f32 (a pair).
 TEST(U1LossGpuResident, FeedingSettingsNeverChangeResultsAtResNet50Size) {
   if (runtime::cuda_devices().empty())
     GTEST_SKIP() << "no CUDA device: " << runtime::cuda_unavailable_reason();
@@ -200,7 +200,9 @@ TEST(U1LossGpuResident, FeedingSettingsNeverChangeResultsAtResNet50Size) {
                                       {128 * 1024, true},
                                       {32 * 1024, false, true},
                                       {32 * 1024, true, true},
-                                      {0, false, true}};
+                                      {0, false, true},
+                                      {32 * 1024, false, false, true},
+                                      {32 * 1024, true, false, true}};
   struct Outputs {
     std::vector<float> dactivation, dlogits, losses;
   };
@@ -221,7 +223,7 @@ TEST(U1LossGpuResident, FeedingSettingsNeverChangeResultsAtResNet50Size) {
     for (const U1ResidentTuning& tuning : tunings) {
       SCOPED_TRACE(str(dtype, ", ", to_string(kernel), ", heads ", tuning.head_prefetch_bytes,
                        " B, next batch ", tuning.sweep_prefetch, ", bulk first sweep ",
-                       tuning.bulk_first_sweep));
+                       tuning.bulk_first_sweep, ", bulk every sample ", tuning.bulk_next_samples));
       const Outputs got = run(d_act, kernel, tuning);
       EXPECT_EQ(got.dactivation, reference.dactivation);
       EXPECT_EQ(got.dlogits, reference.dlogits);
@@ -248,8 +250,8 @@ INSTANTIATE_TEST_SUITE_P(Spaces, U1LossGpu,
 // block's, the batch's last): those samples get NaN losses and dlogits and keep their dA;
 // every other sample matches the CPU backend, with the readout and without it (its barriers
 // are then absent: the double-buffered totals alone keep consecutive samples apart), and with
-// the first sweep by bulk copies (mbarriers), one block per sample and a pair (a cluster
-// exchanging totals through distributed shared memory). Small enough for racecheck
+// the first sweep or every sample by bulk copies (mbarriers), one block per sample and a pair (a
+// cluster exchanging totals through distributed shared memory). Small enough for racecheck
 // (tools/gpu_check.sh sanitize), which the ResNet-50 case above is not.
 TEST(U1LossGpuResident, BlocksLoopingOverSamplesMatchTheCpuBackend) {
   if (runtime::cuda_devices().empty())
@@ -283,12 +285,16 @@ TEST(U1LossGpuResident, BlocksLoopingOverSamplesMatchTheCpuBackend) {
   test::DeviceBuffer<bf16> d_act(act16);
   for (const U1LossKernel kernel : {U1LossKernel::resident, U1LossKernel::resident_pair}) {
     if (kernel == U1LossKernel::resident_pair && !device.cluster_launch) continue;  // before sm_90
-    const std::pair<bool, bool> variants[] = {{false, false}, {true, false}, {true, true}};
+    // readout, bulk copies: 0 none, 1 the first sweep, 2 every sample
+    const std::pair<bool, int> variants[] = {{false, 0}, {true, 0}, {true, 1}, {false, 2}};
     for (const auto& [readout, bulk] : variants) {
       SCOPED_TRACE(str(to_string(kernel), readout ? ", with the readout" : ", without the readout",
-                       bulk ? ", first sweep by bulk copies" : ""));
+                       bulk == 1   ? ", first sweep by bulk copies"
+                       : bulk == 2 ? ", every sample by bulk copies"
+                                   : ""));
       U1ResidentTuning tuning;
-      tuning.bulk_first_sweep = bulk;
+      tuning.bulk_first_sweep = bulk == 1;
+      tuning.bulk_next_samples = bulk == 2;
       test::DeviceBuffer<bf16> d_dact(start16);
       test::DeviceBuffer<float> d_dlogits(std::vector<float>(logits.size())),
           d_losses(std::vector<float>(2 * shape.batch)), d_z(std::vector<float>(2 * shape.batch));

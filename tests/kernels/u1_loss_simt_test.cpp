@@ -335,19 +335,25 @@ TEST(U1LossSimtResident, L2HintsNeverChangeResults) {
   }
 }
 
-// The bulk-copied first sweep (U1ResidentTuning::bulk_first_sweep: one bulk copy per 8 KB row
-// of a block's first share, an mbarrier per row) reads the same values in the same order as
-// the threads' loads: every output is bit for bit the default's, under every schedule, with
-// a share of one partial row (3x5x64: 240 f32 vectors, 120 bf16; a pair's halves), none at
-// all (a pair's second block of a 1x1x4 f32 sample), 25 rows (7x7x2048 bf16: 12544 vectors)
-// and a pair's 13; with the label of a block's first sample out of range too (its rows are
-// still copied and waited for before the slots are written again). Where the rows are not
-// 16-byte vectors (3x5x6) the request falls back to the threads' loads.
-TEST(U1LossSimtResident, BulkFirstSweepGivesTheSameBits) {
-  U1ResidentTuning bulk;
-  bulk.bulk_first_sweep = true;
-  U1ResidentTuning bulk_and_next_batch = bulk;
-  bulk_and_next_batch.sweep_prefetch = true;
+// Bulk copies (one per 8 KB row of a block's share, an mbarrier per row) for the first sweep
+// (U1ResidentTuning::bulk_first_sweep) or for every sample (bulk_next_samples: rows copied
+// as the update frees them, a barrier per 4 rows, moments a chunk behind) read the same
+// values in the same order as the threads' loads: every output is bit for bit the
+// default's, under every schedule, with a share of one partial row (3x5x64: 240 f32
+// vectors, 120 bf16; a pair's halves), none at all (a pair's second block of a 1x1x4 f32
+// sample), 25 rows (7x7x2048 bf16: 12544 vectors, 7 chunks) and a pair's 13; with the label
+// of a block's first or second sample out of range (its rows are still copied and waited
+// for before the slots are written again; an invalid sample's successor is copied after a
+// barrier). The SIMT executor runs 2 blocks (pairs), so 7 samples give each 3 to 4 landings
+// (both parities of the barriers). Where the rows are not 16-byte vectors (3x5x6) the
+// request falls back to the threads' loads.
+TEST(U1LossSimtResident, BulkCopiesGiveTheSameBits) {
+  U1ResidentTuning bulk_first;
+  bulk_first.bulk_first_sweep = true;
+  U1ResidentTuning bulk_every;
+  bulk_every.bulk_next_samples = true;
+  U1ResidentTuning bulk_every_and_next_batch = bulk_every;
+  bulk_every_and_next_batch.sweep_prefetch = true;
   // Bit patterns, so that the NaN outputs of a bad label compare too.
   const auto bits = [](const std::vector<float>& values) {
     std::vector<std::uint32_t> out;
@@ -364,7 +370,8 @@ TEST(U1LossSimtResident, BulkFirstSweepGivesTheSameBits) {
   for (const U1LossShape shape :
        {U1LossShape{7, 10, 3, 5, 64}, U1LossShape{3, 5, 1, 1, 4}, U1LossShape{5, 10, 3, 5, 6}}) {
     const Inputs valid = make_inputs(shape, {0.5f, 1e-3f, U1Space::joint, 0.1f}, 17);
-    for (const int bad : {-1, 0, 1}) {  // none, block (pair) 0's first sample, block 1's
+    // none, block (pair) 0's first sample, block 1's, block 0's second
+    for (const int bad : {-1, 0, 1, 2}) {
       Inputs in = valid;
       if (bad >= 0) in.labels[std::size_t(bad)] = shape.classes;
       for (const U1LossKernel kernel : {U1LossKernel::resident, U1LossKernel::resident_pair}) {
@@ -376,8 +383,11 @@ TEST(U1LossSimtResident, BulkFirstSweepGivesTheSameBits) {
                        << shape.height << "x" << shape.width << "x" << shape.channels << ", "
                        << to_string(kernel) << ", bad label " << bad << ", "
                        << sombrero::simt::test_schedule(s).name());
-          expect_same(run<float>(in, true, {}, kernel, bulk), reference);
-          expect_same(run<bf16>(in, true, {}, kernel, bulk), reference16);
+          for (const U1ResidentTuning& bulk : {bulk_first, bulk_every}) {
+            SCOPED_TRACE(bulk.bulk_next_samples ? "every sample" : "first sweep");
+            expect_same(run<float>(in, true, {}, kernel, bulk), reference);
+            expect_same(run<bf16>(in, true, {}, kernel, bulk), reference16);
+          }
         }
       }
     }
@@ -387,11 +397,12 @@ TEST(U1LossSimtResident, BulkFirstSweepGivesTheSameBits) {
   for (const U1LossKernel kernel : {U1LossKernel::resident, U1LossKernel::resident_pair}) {
     SCOPED_TRACE(to_string(kernel));
     const Outputs reference16 = run<bf16>(in, true, {}, kernel);
-    expect_same(run<bf16>(in, true, {}, kernel, bulk), reference16);
-    expect_same(run<bf16>(in, true, {}, kernel, bulk_and_next_batch), reference16);
+    for (const U1ResidentTuning& bulk : {bulk_first, bulk_every, bulk_every_and_next_batch})
+      expect_same(run<bf16>(in, true, {}, kernel, bulk), reference16);
   }
   const Outputs reference32 = run<float>(in, true, {}, U1LossKernel::resident_pair);
-  expect_same(run<float>(in, true, {}, U1LossKernel::resident_pair, bulk), reference32);
+  for (const U1ResidentTuning& bulk : {bulk_first, bulk_every})
+    expect_same(run<float>(in, true, {}, U1LossKernel::resident_pair, bulk), reference32);
 }
 
 // A pair whose sample has fewer vectors than two blocks have threads, or than two: the
