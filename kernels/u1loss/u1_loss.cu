@@ -189,9 +189,9 @@ void launch_streaming(const U1LossShape& shape, const U1LossConfig& config,
 // the threads' loads. The caller is on the 16-byte vector path.
 inline ResidentFeed resident_feed(const U1ResidentTuning& tuning, int vectors, int blocks) {
   const int share = (vectors + blocks - 1) / blocks;
-  const int rows = (share + kResidentThreads - 1) / kResidentThreads;
   if (!(tuning.bulk_first_sweep || tuning.bulk_next_samples) ||
-      rows > u1_layout::kResidentLandedRows || !runtime::cluster_launch_supported())
+      u1_layout::resident_rows(share) > u1_layout::kResidentLandedRows ||
+      !runtime::cluster_launch_supported())
     return ResidentFeed::loads;
   return tuning.bulk_next_samples ? ResidentFeed::bulk_every : ResidentFeed::bulk_first;
 }

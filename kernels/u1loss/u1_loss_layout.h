@@ -41,6 +41,12 @@ inline constexpr std::size_t kResidentScratchBytes =
 inline constexpr int kResidentLandedRows = 32;
 inline constexpr std::size_t kResidentLandedBytes =
     kResidentLandedRows * sizeof(unsigned long long);
+// Rows of a share of `vectors` 16-byte vectors: kResidentThreads consecutive vectors (8 KB;
+// the last may be shorter), one per thread, so that thread t's are t, t + 512, ... as on the
+// load path.
+inline constexpr int resident_rows(int vectors) {
+  return (vectors + kResidentThreads - 1) / kResidentThreads;
+}
 
 inline constexpr std::size_t table_bytes(int channels) {
   return channels <= kTableChannels ? 2 * sizeof(float) * static_cast<std::size_t>(channels) : 0;

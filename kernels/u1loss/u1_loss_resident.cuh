@@ -160,18 +160,14 @@ __device__ __forceinline__ void add_moments(const RawVector<T, V>& bits, float p
 // One sweep over this block's share of a sample's vectors (dA_current and A_next point at
 // the share's first vector; j counts from there). Update: dA_current += gradient, with A
 // from this thread's shared-memory slots. Load: A_next into the same slots (after Update has
-// read them), its moments added to `moments`; Landed (Load alone): the slots already receive
-// A from bulk copies (copy_rows), so each vector is read from its slot once the copy of its
-// row has completed `landed`[row]'s phase of parity `landed_parity` (row j / 512: one wait
-// per vector). Unroll iterations issue all their loads before any arithmetic.
-template <typename T, int V, bool Tabled, bool Update, bool Load, bool Landed, int Unroll>
+// read them), its moments added to `moments`. Unroll iterations issue all their global
+// loads before any arithmetic.
+template <typename T, int V, bool Tabled, bool Update, bool Load, int Unroll>
 __device__ __forceinline__ void resident_sweep(const ResidentGeometry& g, BlockShare share, int N,
                                                T* resident, T* __restrict__ dA_current,
                                                const U1Gradient& gradient,
-                                               const T* __restrict__ A_next, std::uint64_t* landed,
-                                               unsigned landed_parity, const float* table_cos,
+                                               const T* __restrict__ A_next, const float* table_cos,
                                                const float* table_sin, float (&moments)[6]) {
-  static_assert(!Landed || (Load && !Update), "bulk copies feed the load-only sweep");
   constexpr int Threads = u1_layout::kResidentThreads;
   VectorCursor cursor;
   g.vectors_per_row.divmod(share.begin + static_cast<int>(threadIdx.x), cursor.site, cursor.r);
@@ -182,12 +178,7 @@ __device__ __forceinline__ void resident_sweep(const ResidentGeometry& g, BlockS
       const int j = first + u * Threads;
       if (j < share.count) {
         if constexpr (Update) gradient_bits[u] = load_raw<T, V>(dA_current + j * V);
-        if constexpr (Landed) {
-          runtime::mbarrier_wait(landed + j / Threads, landed_parity);
-          next[u] = load_raw<T, V>(resident + j * V);
-        } else if constexpr (Load) {
-          next[u] = load_raw_readonly<T, V>(A_next + j * V);
-        }
+        if constexpr (Load) next[u] = load_raw_readonly<T, V>(A_next + j * V);
       }
       // In the combined sweep, when asked (sweep_ahead): the same vectors of the next batch,
       // into L2 only, so DRAM sees two batches per thread in flight while the registers hold
@@ -211,7 +202,7 @@ __device__ __forceinline__ void resident_sweep(const ResidentGeometry& g, BlockS
         update_vector<T, V>(resident + j * V, gradient_bits[u], dA_current + j * V, gradient, p_x,
                             p_y, c, sn);
       if constexpr (Load) {
-        if constexpr (!Landed) store_raw<T, V>(resident + j * V, next[u]);
+        store_raw<T, V>(resident + j * V, next[u]);
         add_moments<T, V>(next[u], p_x, p_y, c, sn, moments);
       }
     }
@@ -222,30 +213,20 @@ __device__ __forceinline__ void resident_sweep(const ResidentGeometry& g, BlockS
 // Iterations unrolled: 4 when both passes run (8 global loads in flight per thread), 6 in a
 // single one (a block's first and last sweep: 6 loads; 128 registers, the most 512 threads
 // allow, without spilling; 8 spill). Unmeasured against 4 there (the previous setting).
-// Landed: 2 (shared-memory reads behind row waits; 1 and 6 register the same, untimed).
-template <typename T, int V, bool Update, bool Load, bool Landed = false>
+template <typename T, int V, bool Update, bool Load>
 __device__ __forceinline__ void resident_sweep(bool tabled, const ResidentGeometry& g,
                                                BlockShare share, int N, T* resident,
                                                T* __restrict__ dA_current,
                                                const U1Gradient& gradient,
-                                               const T* __restrict__ A_next, std::uint64_t* landed,
-                                               unsigned landed_parity, const float* table_cos,
+                                               const T* __restrict__ A_next, const float* table_cos,
                                                const float* table_sin, float (&moments)[6]) {
-  constexpr int Unroll = Update && Load ? 4 : Landed ? 2 : 6;
+  constexpr int Unroll = Update && Load ? 4 : 6;
   if (tabled)
-    resident_sweep<T, V, true, Update, Load, Landed, Unroll>(
-        g, share, N, resident, dA_current, gradient, A_next, landed, landed_parity, table_cos,
-        table_sin, moments);
+    resident_sweep<T, V, true, Update, Load, Unroll>(g, share, N, resident, dA_current, gradient,
+                                                     A_next, table_cos, table_sin, moments);
   else
-    resident_sweep<T, V, false, Update, Load, Landed, Unroll>(
-        g, share, N, resident, dA_current, gradient, A_next, landed, landed_parity, table_cos,
-        table_sin, moments);
-}
-
-// Rows of a block's share: 512 consecutive 16-byte vectors (8 KB; the last may be shorter),
-// one per thread, so that thread t's vectors are t, t + 512, ... as on the load path.
-inline __device__ int share_rows(int count) {
-  return (count + u1_layout::kResidentThreads - 1) / u1_layout::kResidentThreads;
+    resident_sweep<T, V, false, Update, Load, Unroll>(g, share, N, resident, dA_current, gradient,
+                                                      A_next, table_cos, table_sin, moments);
 }
 
 // Thread 0, by bulk copies: rows [row_begin, row_end) of a share of A (`count` 16-byte
@@ -302,7 +283,7 @@ __device__ __forceinline__ void resident_bulk_sweep(
     const U1Gradient& gradient, const T* __restrict__ A_next, std::uint64_t* landed,
     unsigned parity, const float* table_cos, const float* table_sin, float (&moments)[6]) {
   constexpr int Threads = u1_layout::kResidentThreads, Chunk = 4;
-  const int t = static_cast<int>(threadIdx.x), rows = share_rows(share.count);
+  const int t = static_cast<int>(threadIdx.x), rows = u1_layout::resident_rows(share.count);
   VectorCursor updating;
   g.vectors_per_row.divmod(share.begin + t, updating.site, updating.r);
   VectorCursor summing = updating;
@@ -511,6 +492,25 @@ __device__ __forceinline__ U1Gradient resident_totals(
   return finish_u1<Warps>(b, moments, ce, theta, shape, config, args, readout, rank == 0);
 }
 
+// Pass 1 of a whole share whose rows bulk copies fill (a block's first sample, or every
+// sample after an invalid one): each thread's vectors in row order as they land (`parity`).
+template <typename T, int V>
+__device__ __forceinline__ void sum_landed_share(bool tabled, const ResidentGeometry& g,
+                                                 BlockShare share, int N, const T* resident,
+                                                 std::uint64_t* landed, unsigned parity,
+                                                 const float* table_cos, const float* table_sin,
+                                                 float (&moments)[6]) {
+  VectorCursor cursor;
+  g.vectors_per_row.divmod(share.begin + static_cast<int>(threadIdx.x), cursor.site, cursor.r);
+  const int rows = u1_layout::resident_rows(share.count);
+  if (tabled)
+    sum_landed_rows<T, V, true>(g, share.count, N, resident, landed, parity, 0, rows, cursor,
+                                table_cos, table_sin, moments);
+  else
+    sum_landed_rows<T, V, false>(g, share.count, N, resident, landed, parity, 0, rows, cursor,
+                                 table_cos, table_sin, moments);
+}
+
 // V: elements per access, 1 or kVector16<T>. Blocks: per sample, 1 or a pair (launched in
 // clusters of 2: rank r holds vectors [r, r + 1) x geometry.block_vectors of each sample).
 // Feed: how A reaches the slots (ResidentFeed; bulk copies: 16-byte vectors, sm_90, at most
@@ -573,7 +573,7 @@ __global__ void __launch_bounds__(u1_layout::kResidentThreads, 1)
   // label (b < batch: in bounds); the sweep below waits for them either way.
   if constexpr (kBulk) {
     if (threadIdx.x == 0) {
-      const int rows = share_rows(share().count);
+      const int rows = u1_layout::resident_rows(share().count);
       for (int i = 0; i < rows; ++i) runtime::mbarrier_init(&landed[i], 1);
       copy_rows<T, V>(args.activation + b * sample_elements + share_offset(), resident,
                       share().count, landed, 0, rows);
@@ -587,13 +587,12 @@ __global__ void __launch_bounds__(u1_layout::kResidentThreads, 1)
   __syncthreads();
   float moments[6] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
   if constexpr (kBulk)
-    resident_sweep<T, V, false, true, true>(tabled, geometry, share(), N, resident, nullptr,
-                                            U1Gradient{}, nullptr, landed, landings++ & 1u,
-                                            table_cos, table_sin, moments);
+    sum_landed_share<T, V>(tabled, geometry, share(), N, resident, landed, landings++ & 1u,
+                           table_cos, table_sin, moments);
   else if (valid)
     resident_sweep<T, V, false, true>(tabled, geometry, share(), N, resident, nullptr, U1Gradient{},
                                       args.activation + b * sample_elements + share_offset(),
-                                      nullptr, 0u, table_cos, table_sin, moments);
+                                      table_cos, table_sin, moments);
   // The half of `totals` the next reduction uses. It changes only after a reduction (a
   // sample with an invalid label has none, hence no barrier: flipping there would let a
   // fast thread overwrite the half that slow threads may still be reading).
@@ -627,26 +626,26 @@ __global__ void __launch_bounds__(u1_layout::kResidentThreads, 1)
                                   landed, landings++ & 1u, table_cos, table_sin, moments);
       } else if (store) {
         resident_sweep<T, V, true, false>(tabled, geometry, share(), N, resident, dA, gradient,
-                                          nullptr, nullptr, 0u, table_cos, table_sin, moments);
+                                          nullptr, table_cos, table_sin, moments);
       } else if (another) {
         // No pass 2 to free the slots row by row: wait until every thread is done with them
         // (the last sweep's reads), then copy them all.
         __syncthreads();
         if (threadIdx.x == 0)
-          copy_rows<T, V>(A_another, resident, share().count, landed, 0, share_rows(share().count));
-        resident_sweep<T, V, false, true, true>(tabled, geometry, share(), N, resident, nullptr,
-                                                U1Gradient{}, nullptr, landed, landings++ & 1u,
-                                                table_cos, table_sin, moments);
+          copy_rows<T, V>(A_another, resident, share().count, landed, 0,
+                          u1_layout::resident_rows(share().count));
+        sum_landed_share<T, V>(tabled, geometry, share(), N, resident, landed, landings++ & 1u,
+                               table_cos, table_sin, moments);
       }
     } else if (store && load) {
       resident_sweep<T, V, true, true>(tabled, geometry, share(), N, resident, dA, gradient, A_next,
-                                       nullptr, 0u, table_cos, table_sin, moments);
+                                       table_cos, table_sin, moments);
     } else if (store) {
       resident_sweep<T, V, true, false>(tabled, geometry, share(), N, resident, dA, gradient,
-                                        A_next, nullptr, 0u, table_cos, table_sin, moments);
+                                        A_next, table_cos, table_sin, moments);
     } else if (load) {
       resident_sweep<T, V, false, true>(tabled, geometry, share(), N, resident, dA, gradient,
-                                        A_next, nullptr, 0u, table_cos, table_sin, moments);
+                                        A_next, table_cos, table_sin, moments);
     }
     if (next >= shape.batch) break;
     b = next;
